@@ -1,0 +1,87 @@
+"""Shared fixtures: a tiny claims set with a planted ring, and a Shabaka home."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
+from shabaka.settings import load_settings
+
+RING_PROVIDERS = ("PRV-CLINIC-R", "PRV-LAB-R")
+RING_DOCTOR = "DOC-R"
+RING_PHONE = "PHONE-R"
+RING_ACCOUNT = "RIB-R"
+
+
+def _line(claim_id, line_no, bene, household, regime, region, provider, ptype, pregion, doctor, act, family,
+          amount, day, *, phone=None, account=None, point=None, ald=False, prior=None, channel="AGENCY"):
+    return {
+        "claim_id": claim_id, "line_no": line_no, "beneficiary_id": bene, "household_id": household,
+        "regime": regime, "birth_year": 1960, "sex": "F", "beneficiary_region": region, "ald": ald,
+        "provider_id": provider, "provider_type": ptype, "provider_region": pregion,
+        "doctor_id": doctor, "doctor_specialty": "CHIRURGIE_GENERALE" if doctor == RING_DOCTOR else "MEDECINE_GENERALE",
+        "act_code": act, "act_family": family, "quantity": 1, "stay_days": None,
+        "service_date": day, "submission_date": day, "amount_claimed": amount, "amount_reimbursed": amount * 0.8,
+        "prior_auth_id": prior, "channel": channel, "submission_point_id": point,
+        "contact_phone": phone, "payee_account": account, "referrer_id": None,
+    }
+
+
+def make_tiny_claims() -> pd.DataFrame:
+    """About 60 claim lines: ordinary patients of four providers, and one planted ring.
+
+    The ring: eight unrelated Tadamon households from region 08 share one phone and
+    one payee account, all brought on the same day to a clinic in region 06, where
+    one surgeon bills surgery with prior authorisations and a lab bills biology.
+    """
+    rows = []
+    n = 0
+    for i in range(24):
+        bene = f"BEN-{i:03d}"
+        household = f"BEN-{i - i % 2:03d}"  # pairs of family members share a household and a phone
+        provider = ("PRV-CLINIC-A", "PRV-DOC-B", "PRV-LAB-C", "PRV-PHARMA-D")[i % 4]
+        ptype = ("CLINIC", "DOCTOR", "LAB", "PHARMACY")[i % 4]
+        family = ("CONSULTATION", "CONSULTATION", "BIOLOGY", "MEDICATION")[i % 4]
+        for visit in range(2):
+            n += 1
+            rows.append(_line(f"CLM-{n:04d}", 1, bene, household, ("SALARIES", "TADAMON")[i % 2], "06",
+                              provider, ptype, "06", f"DOC-{i % 3}", "C", family, 150.0 + 10 * visit,
+                              f"2025-03-{3 + i % 20:02d}", phone=f"PHONE-FAM-{i // 2}", point="POINT-BIG"))
+    for k in range(8):
+        bene = f"BEN-R{k}"
+        n += 1
+        claim = f"CLM-{n:04d}"
+        common = dict(phone=RING_PHONE, account=RING_ACCOUNT, point="POINT-SMALL-R", channel="PROXIMITY_POINT")
+        rows.append(_line(claim, 1, bene, bene, "TADAMON", "08", RING_PROVIDERS[0], "CLINIC", "06", RING_DOCTOR,
+                          "K50", "SURGERY", 6000.0, "2025-03-12", prior=f"PA-{k}", **common))
+        rows.append(_line(claim, 2, bene, bene, "TADAMON", "08", RING_PROVIDERS[1], "LAB", "06", RING_DOCTOR,
+                          "B120", "BIOLOGY", 480.0, "2025-03-12", **common))
+    frame = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
+    for col, dtype in CLAIM_DTYPES.items():
+        frame[col] = frame[col].astype(dtype)
+    return frame
+
+
+@pytest.fixture
+def tiny_claims() -> pd.DataFrame:
+    """A fresh copy of :func:`make_tiny_claims`."""
+    return make_tiny_claims()
+
+
+@pytest.fixture
+def planted_ring() -> dict:
+    """What the tiny claims' planted ring is made of."""
+    return {
+        "providers": set(RING_PROVIDERS),
+        "doctor": RING_DOCTOR,
+        "beneficiaries": {f"BEN-R{k}" for k in range(8)},
+        "phone": RING_PHONE,
+        "account": RING_ACCOUNT,
+    }
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Settings with a fresh ``SHABAKA_HOME`` under ``tmp_path`` and no environment."""
+    return load_settings(None, {"SHABAKA_HOME": str(tmp_path / "home")})

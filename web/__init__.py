@@ -1,0 +1,1 @@
+"""The investigators' viewer (Flask)."""
