@@ -1,0 +1,340 @@
+"""The weekly detector job: take the inbox, re-detect over the trailing window,
+remember the run, and alert only on material change.
+
+Order of writes, so that a run killed at any point leaves the previous results
+intact and the next run completes: claim files are loaded (each atomically) and
+moved out of the inbox; the findings folder is written under a temporary name and
+renamed; the run is stored in SQLite in one transaction; only then does
+``runs/latest`` point at it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from shabaka import __version__
+from shabaka.changes import compare_with_history
+from shabaka.errors import InputRefused, ShabakaError
+from shabaka.lock import RunLock
+from shabaka.runs import RunStore
+from shabaka.settings import Settings
+
+__all__ = ["run_weekly", "WeeklyResult", "parse_week", "week_window", "EXIT_OK", "EXIT_FAILED",
+           "EXIT_BAD_INPUT", "EXIT_NOTHING_NEW"]
+
+log = logging.getLogger("shabaka.run")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOTHING_NEW = 0, 1, 2, 3
+CLAIM_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+@dataclass
+class FileOutcome:
+    """What became of one inbox file."""
+
+    name: str
+    status: str  # loaded | already_loaded | rejected
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    reason: str = ""
+
+
+@dataclass
+class WeeklyResult:
+    """The machine-readable summary of a weekly run."""
+
+    run_id: str | None
+    week: str
+    window_from: str
+    window_to: str
+    status: str  # ok | nothing_new | dry_run
+    exit_code: int
+    files: list[FileOutcome] = field(default_factory=list)
+    claim_lines: int = 0
+    rings: int = 0
+    alerts: dict[str, int] = field(default_factory=dict)
+    alerted: list[dict[str, Any]] = field(default_factory=list)
+    findings_dir: str | None = None
+    neo4j: str = "not configured"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary_text(self) -> str:
+        """A short human summary, with counts and ring ids only."""
+        lines = [
+            f"Shabaka weekly run {self.run_id or '-'} for week {self.week} "
+            f"(claims {self.window_from} to {self.window_to}): {self.status}",
+        ]
+        loaded = sum(f.loaded for f in self.files)
+        rejected = [f.name for f in self.files if f.status == "rejected"]
+        lines.append(f"Inbox: {len(self.files)} file(s), {loaded:,} claim lines loaded, "
+                     f"{sum(f.quarantined for f in self.files):,} quarantined, {len(rejected)} rejected.")
+        lines.append(f"Window: {self.claim_lines:,} claim lines; {self.rings} ring(s) found.")
+        if self.alerts:
+            lines.append("Changes: " + ", ".join(f"{k} {v}" for k, v in sorted(self.alerts.items())) + ".")
+        if self.alerted:
+            lines.append("Alerts (new or grown):")
+            for a in self.alerted:
+                lines.append(f"  #{a['rank']} {a['ring_id']} [{a['change']}] score {a['score']:.2f}, "
+                             f"{a['amount_at_risk']:,.0f} MAD: {a['detail']}")
+        else:
+            lines.append("No alert: nothing new or grown.")
+        if self.findings_dir:
+            lines.append(f"Findings: {self.findings_dir}")
+        lines.append(f"Neo4j: {self.neo4j}")
+        return "\n".join(lines)
+
+
+def parse_week(text: str) -> tuple[int, int]:
+    """Read ``YYYY-Www`` into (year, week), or raise InputRefused."""
+    try:
+        year, week = text.upper().split("-W")
+        monday = date.fromisocalendar(int(year), int(week), 1)
+    except (ValueError, AttributeError):
+        raise InputRefused(f"--week {text!r}: expected an ISO week like 2025-W14") from None
+    return monday.isocalendar().year, monday.isocalendar().week
+
+
+def week_window(year: int, week: int, window_weeks: int) -> tuple[date, date]:
+    """First and last day of the ``window_weeks`` weeks ending with ISO week ``year-Wweek``."""
+    if window_weeks < 1:
+        raise InputRefused(f"--window-weeks {window_weeks}: expected 1 or more")
+    sunday = date.fromisocalendar(year, week, 7)
+    return sunday - timedelta(weeks=window_weeks) + timedelta(days=1), sunday
+
+
+def _inbox_files(inbox: Path) -> list[Path]:
+    if not inbox.is_dir():
+        return []
+    return sorted(p for p in inbox.iterdir() if p.is_file() and p.name.lower().endswith(CLAIM_SUFFIXES))
+
+
+def _move(path: Path, folder: Path, note: dict[str, Any]) -> None:
+    """Move an inbox file into ``folder`` with its reconciliation beside it, never overwriting."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    n = 1
+    while target.exists():
+        target = folder / f"{path.name}.{n}"
+        n += 1
+    (folder / f"{target.name}.json").write_text(json.dumps(note, indent=2, default=str), encoding="utf-8")
+    os.replace(path, target)
+
+
+def _take_inbox(store, inbox: Path, providers: Path | None, chunk_rows: int) -> list[FileOutcome]:
+    outcomes = []
+    for path in _inbox_files(inbox):
+        try:
+            report = store.ingest([path], providers=providers, chunk_rows=chunk_rows)
+        except InputRefused as exc:
+            outcomes.append(FileOutcome(path.name, "rejected", reason=str(exc)))
+            _move(path, inbox / "rejected", {"file": path.name, "refused": str(exc)})
+            log.warning("inbox file %s rejected", path.name)
+            continue
+        info = report.to_dict()
+        status = "loaded" if info.get("loaded", 0) or info.get("quarantined", 0) else "already_loaded"
+        outcomes.append(FileOutcome(path.name, status, int(info.get("read", 0)), int(info.get("loaded", 0)),
+                                    int(info.get("quarantined", 0))))
+        _move(path, inbox / "processed", info)
+        log.info("inbox file %s: read %s, loaded %s, quarantined %s", path.name, info.get("read"),
+                 info.get("loaded"), info.get("quarantined"))
+    return outcomes
+
+
+def _default_week(store) -> tuple[int, int]:
+    batches = store.batches()
+    if batches.empty:
+        raise InputRefused("no claims loaded yet and no --week given: put claim files in the inbox")
+    last = pd.to_datetime(batches["max_service_date"]).max().date()
+    iso = last.isocalendar()
+    return iso.year, iso.week
+
+
+def _history(runs: RunStore, exclude: str) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
+    """Each earlier ring as last seen, and the ring ids of the previous weekly run."""
+    earlier = runs.runs("weekly")
+    earlier = earlier[earlier["run_id"] != exclude]
+    ring_frames, member_frames = [], []
+    for run_id in earlier["run_id"]:  # newest first: the first sighting of a ring id wins
+        ring_frames.append(runs.rings(run_id))
+        member_frames.append(runs.members(run_id))
+    previous = set(ring_frames[0]["ring_id"].astype(str)) if ring_frames else set()
+    if not ring_frames:
+        empty = pd.DataFrame(columns=["ring_id", "amount_at_risk", "entity_type", "entity_id"])
+        return empty, empty, previous
+    rings = pd.concat(ring_frames, ignore_index=True)
+    members = pd.concat(member_frames, ignore_index=True)
+    first_run = rings.drop_duplicates("ring_id")[["ring_id", "run_id"]]
+    rings = rings.merge(first_run, on=["ring_id", "run_id"])
+    members = members.merge(first_run, on=["ring_id", "run_id"])
+    return rings, members, previous
+
+
+def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json: dict, target: Path) -> None:
+    from detectors.io import write_findings
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        write_findings(result, tmp / "findings")
+        for name in ("rings.csv", "members.csv", "entity_scores.csv"):
+            os.replace(tmp / "findings" / name, tmp / name)
+        shutil.rmtree(tmp / "findings")
+        alerts.to_csv(tmp / "alerts.csv", index=False)
+        (tmp / "summary.txt").write_text(summary + "\n", encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(summary_json, indent=2, default=str), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _point_latest(runs_dir: Path, run_id: str) -> None:
+    tmp = runs_dir / f".latest.{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(run_id)
+    os.replace(tmp, runs_dir / "latest")
+
+
+def run_weekly(
+    settings: Settings,
+    *,
+    inbox: Path | None = None,
+    week: str | None = None,
+    window_weeks: int | None = None,
+    providers: Path | None = None,
+    dry_run: bool = False,
+) -> WeeklyResult:
+    """Run the weekly job once; see the module docstring for what it writes and when.
+
+    Returns
+    -------
+    WeeklyResult
+        Its ``exit_code`` is 0 (ok), 2 (an inbox file was refused; the rest ran)
+        or 3 (nothing new since the last run of this week).
+    """
+    from detectors.pipeline import detect
+    from ingest.store import ClaimsStore
+
+    home = settings.home_path
+    inbox = Path(inbox) if inbox else settings.inbox_path
+    window_weeks = window_weeks or settings.window_weeks
+    with RunLock(home / "run.lock"):
+        store = ClaimsStore(home)
+        runs = RunStore(home)
+        try:
+            files: list[FileOutcome] = []
+            if dry_run:
+                files = [FileOutcome(p.name, "would_load") for p in _inbox_files(inbox)]
+            else:
+                files = _take_inbox(store, inbox, providers, settings.chunk_rows)
+            year, wk = parse_week(week) if week else _default_week(store)
+            week_label = f"{year}-W{wk:02d}"
+            start, end = week_window(year, wk, window_weeks)
+            batches = store.batches()
+            in_window = batches[
+                (pd.to_datetime(batches["min_service_date"]).dt.date <= end)
+                & (pd.to_datetime(batches["max_service_date"]).dt.date >= start)
+            ].sort_values("batch_id")
+            batch_list = [{"batch_id": str(b.batch_id), "sha256": str(b.sha256), "rows": int(b.rows)}
+                          for b in in_window.itertuples(index=False)]
+            params = {"window_weeks": window_weeks, "seed": settings.seed, "max_rings": settings.max_rings,
+                      "alert_growth": settings.alert_growth, "alert_min_amount": settings.alert_min_amount,
+                      "louvain_engine": settings.louvain_engine}
+            digest = hashlib.sha256(json.dumps([batch_list, params, __version__], sort_keys=True).encode())
+            run_id = f"{week_label}-{digest.hexdigest()[:8]}"
+            rejected = any(f.status == "rejected" for f in files)
+            base = WeeklyResult(run_id, week_label, start.isoformat(), end.isoformat(), "ok",
+                                EXIT_BAD_INPUT if rejected else EXIT_OK, files)
+            if not dry_run and run_id in set(runs.runs("weekly")["run_id"]):
+                base.status, base.exit_code = "nothing_new", (EXIT_BAD_INPUT if rejected else EXIT_NOTHING_NEW)
+                base.findings_dir = str(home / "runs" / run_id)
+                log.info("run %s already done for these claim batches: nothing new", run_id)
+                return base
+
+            claims = store.claims(start, end)
+            base.claim_lines = len(claims)
+            log.info("week %s: %d claim lines in window %s..%s from %d batch(es)", week_label, len(claims),
+                     start, end, len(batch_list))
+            result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
+                            providers=store.providers())
+            hist_rings, hist_members, previous = _history(runs, exclude=run_id)
+            rings, members, alerts = compare_with_history(
+                result.rings, result.members, hist_rings, hist_members, previous,
+                case_status=_case_status_reader(home), growth=settings.alert_growth,
+                min_amount=settings.alert_min_amount,
+            )
+            result.rings, result.members = rings, members
+            base.rings = len(rings)
+            base.alerts = {str(k): int(v) for k, v in alerts["change"].value_counts().sort_index().items()}
+            base.alerted = alerts[alerts["alerted"]].drop(columns=["summary"]).to_dict("records")
+            if dry_run:
+                base.status, base.run_id = "dry_run", None
+                return base
+
+            target = home / "runs" / run_id
+            base.findings_dir = str(target)
+            _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target)
+            runs.save_run(run_id, kind="weekly", version=__version__, params=params, batches=batch_list,
+                          rings=rings, members=members, entity_scores=result.entity_scores,
+                          alerts=alerts[["ring_id", "change", "detail", "alerted"]], week=week_label,
+                          window=(start.isoformat(), end.isoformat()),
+                          stats={"claim_lines": len(claims), "alerts": base.alerts})
+            _point_latest(home / "runs", run_id)
+            _write_graph(settings, claims, base)
+            (target / "summary.txt").write_text(base.summary_text() + "\n", encoding="utf-8")
+            (target / "summary.json").write_text(json.dumps(base.to_dict(), indent=2, default=str),
+                                                 encoding="utf-8")
+            log.info("run %s stored: %d rings, alerts %s", run_id, len(rings), base.alerts)
+            return base
+        finally:
+            runs.close()
+            store.close()
+
+
+def _case_status_reader(home: Path):
+    from shabaka.cases import case_status
+
+    return lambda ring_id: case_status(home, ring_id)
+
+
+def _write_graph(settings: Settings, claims: pd.DataFrame, result: WeeklyResult) -> None:
+    """Refresh the embedded graph store for the viewer, then Neo4j when configured."""
+    from graph.build import build_graph
+    from graph.intermediaries import infer_intermediaries
+    from graph.store import open_graph_store
+    from graph.sqlite_store import SqliteGraphStore
+
+    graph = build_graph(claims, intermediaries=infer_intermediaries(claims))
+    embedded = SqliteGraphStore(settings.home_path)
+    try:
+        embedded.write(graph)
+    finally:
+        embedded.close()
+    if not settings.neo4j_uri:
+        return
+    try:
+        neo4j = open_graph_store(settings)
+        try:
+            neo4j.write(graph)
+        finally:
+            neo4j.close()
+        result.neo4j = "pushed"
+    except ShabakaError as exc:
+        result.neo4j = f"push failed: {exc}"
+        log.error("Neo4j push failed; the embedded store is up to date")
