@@ -1,0 +1,427 @@
+"""The typed claims graph, built from a claims DataFrame with columnar group-bys.
+
+Nodes are beneficiaries, providers, doctors, inferred intermediaries and the
+identifiers beneficiaries share (phones, payee accounts, submission points,
+referrers). Each edge aggregates every claim line between its two ends, so the
+graph of ten million lines is a few million rows, built with numpy ``bincount``
+over factorised ids rather than a Python loop per claim. networkx only holds
+what someone asks for (:meth:`ClaimsGraph.to_networkx`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from ingest.schema import ENUMS
+
+if TYPE_CHECKING:
+    from graph.intermediaries import Intermediaries
+
+__all__ = [
+    "ClaimsGraph",
+    "build_graph",
+    "frames_to_networkx",
+    "aggregate_lines",
+    "node_id",
+    "household_of",
+    "identifier_mask",
+    "EDGE_TYPES",
+    "LABELS",
+    "IDENTIFIER_COLUMNS",
+    "EDGE_COLUMNS",
+    "NODE_COLUMNS",
+    "FAMILY_COLUMNS",
+]
+
+FAMILIES: tuple[str, ...] = ENUMS["act_family"]
+FAMILY_COLUMNS: tuple[str, ...] = tuple(f"amount_{f.lower()}" for f in FAMILIES)
+
+#: identifier node type -> (claims column, edge type from a beneficiary)
+IDENTIFIER_COLUMNS: dict[str, tuple[str, str]] = {
+    "PHONE": ("contact_phone", "USED_PHONE"),
+    "ACCOUNT": ("payee_account", "PAID_TO"),
+    "SUBMISSION_POINT": ("submission_point_id", "SUBMITTED_AT"),
+    "REFERRER": ("referrer_id", "REFERRED_BY"),
+}
+
+#: edge type -> (source node type, target node type or "IDENTIFIER")
+EDGE_TYPES: dict[str, tuple[str, str]] = {
+    "CLAIMED_AT": ("BENEFICIARY", "PROVIDER"),
+    "WORKS_AT": ("DOCTOR", "PROVIDER"),
+    "TREATED": ("DOCTOR", "BENEFICIARY"),
+    "USED_PHONE": ("BENEFICIARY", "PHONE"),
+    "PAID_TO": ("BENEFICIARY", "ACCOUNT"),
+    "SUBMITTED_AT": ("BENEFICIARY", "SUBMISSION_POINT"),
+    "REFERRED_BY": ("BENEFICIARY", "REFERRER"),
+    "RECRUITED": ("INTERMEDIARY", "BENEFICIARY"),
+    "USES": ("INTERMEDIARY", "IDENTIFIER"),
+}
+
+#: node type -> readable label (Neo4j labels, export files)
+LABELS: dict[str, str] = {
+    "BENEFICIARY": "Beneficiary", "PROVIDER": "Provider", "DOCTOR": "Doctor", "INTERMEDIARY": "Intermediary",
+    "PHONE": "Phone", "ACCOUNT": "Account", "SUBMISSION_POINT": "SubmissionPoint", "REFERRER": "Referrer",
+}
+
+NODE_COLUMNS: tuple[str, ...] = ("node_id", "node_type", "entity_id", "label", "n_lines", "amount")
+EDGE_COLUMNS: tuple[str, ...] = (
+    "source", "target", "edge_type", "n_claims", "n_lines", "amount", *FAMILY_COLUMNS,
+    "first_date", "last_date", "n_prior_auth",
+)
+
+
+def node_id(node_type: str, entity_id: str) -> str:
+    """The graph's node id of an entity: ``"PROVIDER:PRV-1"``."""
+    return f"{node_type}:{entity_id}"
+
+
+def household_of(claims: pd.DataFrame) -> pd.Series:
+    """Each line's household: ``household_id``, or the beneficiary itself when empty."""
+    return claims["household_id"].fillna(claims["beneficiary_id"])
+
+
+def identifier_mask(claims: pd.DataFrame, node_type: str) -> np.ndarray:
+    """Lines whose identifier of ``node_type`` says something about the beneficiary.
+
+    A payee account on a PROVIDER_DIRECT dossier is the provider's own account
+    (third-party payment), so it links nothing between patients and is left out.
+    """
+    column = IDENTIFIER_COLUMNS[node_type][0]
+    mask = claims[column].notna().to_numpy(dtype=bool, copy=True)
+    if node_type == "ACCOUNT":
+        mask = mask & ~claims["channel"].eq("PROVIDER_DIRECT").fillna(False).to_numpy(dtype=bool)
+    return mask
+
+
+@dataclass
+class ClaimsGraph:
+    """A typed, aggregated claims graph as two tables.
+
+    Attributes
+    ----------
+    nodes : DataFrame
+        ``node_id, node_type, entity_id, label, n_lines, amount`` then type-specific
+        attributes (``provider_type``, ``region``, ``specialty``, ``regime``,
+        ``household_id``, ``n_households``, ``score``, ``evidence`` ...), empty where
+        they do not apply.
+    edges : DataFrame
+        :data:`EDGE_COLUMNS`: one row per (source, target), claims aggregated.
+    """
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+
+    def to_networkx(self, node_ids: list[str] | set[str] | None = None) -> nx.Graph:
+        """Materialise the graph, or only ``node_ids`` and the edges between them.
+
+        Node attributes: ``node_type``, ``entity_id``, ``label`` and the non-empty
+        others; edge attributes: the aggregates, dates as ISO strings, and
+        ``weight`` = number of claims (dossiers).
+        """
+        nodes, edges = self.nodes, self.edges
+        if node_ids is not None:
+            wanted = pd.Index(list(node_ids))
+            nodes = nodes[nodes["node_id"].isin(wanted)]
+            edges = edges[edges["source"].isin(wanted) & edges["target"].isin(wanted)]
+        return frames_to_networkx(nodes, edges)
+
+
+def frames_to_networkx(nodes: pd.DataFrame, edges: pd.DataFrame) -> nx.Graph:
+    """An undirected networkx graph from node and edge tables shaped like :class:`ClaimsGraph`'s."""
+    G = nx.Graph()
+    for record in _records(nodes):
+        G.add_node(record.pop("node_id"), **record)
+    for record in _records(edges):
+        source, target = record.pop("source"), record.pop("target")
+        record["weight"] = int(record.get("n_claims", 1))
+        G.add_edge(source, target, **record)
+    return G
+
+
+def build_graph(
+    claims: pd.DataFrame,
+    *,
+    providers: pd.DataFrame | None = None,
+    intermediaries: Intermediaries | None = None,
+) -> ClaimsGraph:
+    """Build the typed claims graph.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims with the contract's columns and dtypes (``ingest.schema``).
+    providers : DataFrame, optional
+        The providers file; its ``name`` becomes the label of provider and doctor
+        nodes, its ``region`` fills a provider's region when the claims lack it.
+    intermediaries : Intermediaries, optional
+        From :func:`graph.intermediaries.infer_intermediaries`; adds INTERMEDIARY
+        nodes with RECRUITED edges to their beneficiaries and USES edges to their
+        identifiers.
+
+    Returns
+    -------
+    ClaimsGraph
+        Nodes and edges sorted by id, so the same claims give the same tables
+        whatever their row order.
+    """
+    claims = claims.reset_index(drop=True)
+    rows = _RowCodes(claims)
+    node_frames = [
+        _entity_nodes(claims, rows, "BENEFICIARY", "beneficiary_id", {
+            "household_id": "household_id", "regime": "regime", "region": "beneficiary_region",
+            "birth_year": "birth_year", "sex": "sex", "ald": "ald",
+        }),
+        _entity_nodes(claims, rows, "PROVIDER", "provider_id", {
+            "provider_type": "provider_type", "region": "provider_region",
+        }),
+        _entity_nodes(claims, rows, "DOCTOR", "doctor_id", {"specialty": "doctor_specialty"}),
+    ]
+    edge_frames = [
+        rows.edges("CLAIMED_AT", "beneficiary_id", "provider_id"),
+        rows.edges("WORKS_AT", "doctor_id", "provider_id"),
+        rows.edges("TREATED", "doctor_id", "beneficiary_id"),
+    ]
+    for node_type, (column, edge_type) in IDENTIFIER_COLUMNS.items():
+        mask = identifier_mask(claims, node_type)
+        node_frames.append(_entity_nodes(claims, rows, node_type, column, {}, mask=mask))
+        edge_frames.append(rows.edges(edge_type, "beneficiary_id", column, mask=mask))
+    if intermediaries is not None and len(intermediaries.table):
+        node_frames.append(_intermediary_nodes(claims, rows, intermediaries))
+        edge_frames.extend(_intermediary_edges(claims, rows, intermediaries))
+    nodes = pd.concat([f for f in node_frames if len(f)], ignore_index=True) if any(
+        len(f) for f in node_frames) else pd.DataFrame(columns=list(NODE_COLUMNS))
+    if providers is not None and len(providers):
+        nodes = _apply_provider_file(nodes, providers)
+    edges = pd.concat(edge_frames, ignore_index=True)
+    nodes = _tidy_dtypes(nodes)
+    nodes = nodes.sort_values("node_id", kind="stable", ignore_index=True)
+    return ClaimsGraph(nodes=nodes, edges=edges)
+
+
+class _RowCodes:
+    """Per-line integer codes of every id column, computed once and shared."""
+
+    def __init__(self, claims: pd.DataFrame):
+        self.claims = claims
+        self.amount = claims["amount_claimed"].to_numpy(dtype=float, na_value=0.0)
+        self.dates = claims["service_date"].to_numpy(dtype="datetime64[ns]").view("int64")
+        self.claim_code = pd.factorize(claims["claim_id"])[0]
+        self.prior_code = pd.factorize(claims["prior_auth_id"])[0]
+        fam = pd.Categorical(claims["act_family"], categories=list(FAMILIES)).codes.astype(np.int64)
+        self.family = np.where(fam < 0, FAMILIES.index("OTHER"), fam)
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._column_type = {
+            "beneficiary_id": "BENEFICIARY", "provider_id": "PROVIDER", "doctor_id": "DOCTOR",
+            **{column: node_type for node_type, (column, _) in IDENTIFIER_COLUMNS.items()},
+        }
+
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """(line codes, sorted unique ids); code -1 where empty."""
+        if column not in self._codes:
+            codes, uniques = pd.factorize(self.claims[column], sort=True)
+            self._codes[column] = (codes, np.asarray(uniques, dtype=object))
+        return self._codes[column]
+
+    def node_ids(self, column: str) -> np.ndarray:
+        uniques = self.codes(column)[1]
+        prefix = self._column_type[column] + ":"
+        return np.array([prefix + u for u in uniques], dtype=object)
+
+    def edges(self, edge_type: str, src_col: str, tgt_col: str, *, mask: np.ndarray | None = None) -> pd.DataFrame:
+        src, _ = self.codes(src_col)
+        tgt, tgt_uniques = self.codes(tgt_col)
+        keep = (src >= 0) & (tgt >= 0)
+        if mask is not None:
+            keep &= mask
+        pair = src[keep].astype(np.int64) * max(len(tgt_uniques), 1) + tgt[keep]
+        pairs, group = np.unique(pair, return_inverse=True)
+        frame = aggregate_lines(group, len(pairs), self, keep)
+        frame.insert(0, "edge_type", edge_type)
+        frame.insert(0, "target", self.node_ids(tgt_col)[pairs % max(len(tgt_uniques), 1)])
+        frame.insert(0, "source", self.node_ids(src_col)[pairs // max(len(tgt_uniques), 1)])
+        return frame
+
+
+def aggregate_lines(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarray) -> pd.DataFrame:
+    """Claims aggregates of the kept lines per group code (0..n_groups-1)."""
+    amount = rows.amount[keep]
+    family = rows.family[keep]
+    n_fam = len(FAMILIES)
+    out: dict[str, object] = {}
+    n_claims_total = int(rows.claim_code.max()) + 1 if len(rows.claim_code) else 1
+    out["n_claims"] = _count_distinct(group, rows.claim_code[keep], n_claims_total, n_groups)
+    out["n_lines"] = np.bincount(group, minlength=n_groups).astype(np.int64)
+    out["amount"] = np.round(np.bincount(group, weights=amount, minlength=n_groups), 2)
+    by_family = np.bincount(group * n_fam + family, weights=amount, minlength=n_groups * n_fam)
+    by_family = np.round(by_family.reshape(n_groups, n_fam), 2)
+    for i, name in enumerate(FAMILY_COLUMNS):
+        out[name] = by_family[:, i]
+    dates = pd.DataFrame({"g": group, "d": rows.dates[keep]}).groupby("g", sort=True)["d"].agg(["min", "max"])
+    out["first_date"] = dates["min"].to_numpy().astype("datetime64[ns]")
+    out["last_date"] = dates["max"].to_numpy().astype("datetime64[ns]")
+    prior = rows.prior_code[keep]
+    has_prior = prior >= 0
+    n_prior_total = int(rows.prior_code.max()) + 1 if len(rows.prior_code) else 1
+    out["n_prior_auth"] = _count_distinct(group[has_prior], prior[has_prior], max(n_prior_total, 1), n_groups)
+    return pd.DataFrame(out)
+
+
+def _count_distinct(group: np.ndarray, values: np.ndarray, n_values: int, n_groups: int) -> np.ndarray:
+    """Number of distinct ``values`` per group."""
+    if not len(group):
+        return np.zeros(n_groups, dtype=np.int64)
+    pairs = np.unique(group.astype(np.int64) * n_values + values)
+    return np.bincount(pairs // n_values, minlength=n_groups).astype(np.int64)
+
+
+def _entity_nodes(claims: pd.DataFrame, rows: _RowCodes, node_type: str, column: str,
+                  attrs: dict[str, str], *, mask: np.ndarray | None = None) -> pd.DataFrame:
+    codes, uniques = rows.codes(column)
+    keep = codes >= 0
+    if mask is not None:
+        keep &= mask
+    present = np.unique(codes[keep])
+    group = np.searchsorted(present, codes[keep])
+    frame = pd.DataFrame({
+        "node_id": rows.node_ids(column)[present],
+        "node_type": node_type,
+        "entity_id": uniques[present],
+        "label": uniques[present],
+        "n_lines": np.bincount(group, minlength=len(present)).astype(np.int64),
+        "amount": np.round(np.bincount(group, weights=rows.amount[keep], minlength=len(present)), 2),
+    })
+    if attrs:
+        firsts = claims.loc[keep, list(attrs.values())].groupby(group, sort=True).first()
+        for name, source in attrs.items():
+            frame[name] = firsts[source].to_numpy()
+    for name in ("node_id", "node_type", "entity_id", "label"):
+        frame[name] = frame[name].astype("string")
+    return frame
+
+
+def _intermediary_nodes(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries) -> pd.DataFrame:
+    table = found.table.sort_values("intermediary_id", ignore_index=True)
+    bene_codes, bene_uniques = rows.codes("beneficiary_id")
+    members = found.members.merge(
+        pd.DataFrame({"beneficiary_id": bene_uniques, "code": np.arange(len(bene_uniques))}),
+        on="beneficiary_id")
+    line_member = pd.DataFrame({"code": bene_codes, "amount": rows.amount})
+    per_member = line_member.groupby("code").agg(n_lines=("amount", "size"), amount=("amount", "sum"))
+    totals = members.join(per_member, on="code").groupby("intermediary_id")[["n_lines", "amount"]].sum()
+    frame = pd.DataFrame({
+        "node_id": "INTERMEDIARY:" + table["intermediary_id"].astype(str),
+        "node_type": "INTERMEDIARY",
+        "entity_id": table["intermediary_id"].astype(str),
+        "label": table["intermediary_id"].astype(str),
+    })
+    frame["n_lines"] = table["intermediary_id"].map(totals["n_lines"]).fillna(0).astype(np.int64).to_numpy()
+    frame["amount"] = np.round(table["intermediary_id"].map(totals["amount"]).fillna(0.0).to_numpy(), 2)
+    for name in ("n_households", "n_beneficiaries", "n_identifiers", "score", "evidence"):
+        frame[name] = table[name].to_numpy()
+    for name in ("node_id", "node_type", "entity_id", "label", "evidence"):
+        frame[name] = frame[name].astype("string")
+    return frame
+
+
+def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries) -> list[pd.DataFrame]:
+    bene_codes, bene_uniques = rows.codes("beneficiary_id")
+    bene_index = pd.Index(bene_uniques)
+    inter_ids = np.sort(found.table["intermediary_id"].astype(str).unique())
+    members = found.members.assign(
+        inter=np.searchsorted(inter_ids, found.members["intermediary_id"].astype(str)),
+        bene=bene_index.get_indexer(found.members["beneficiary_id"].astype(str)),
+    )
+    members = members[members["bene"] >= 0]
+    # each line may belong to several intermediaries' members: expand lines x memberships
+    line_frame = pd.DataFrame({"bene": bene_codes, "line": np.arange(len(bene_codes))})
+    expanded = line_frame.merge(members[["bene", "inter"]], on="bene")
+    inter_node = np.array(["INTERMEDIARY:" + i for i in inter_ids], dtype=object)
+    frames = [_grouped_edges("RECRUITED", expanded["inter"].to_numpy(), expanded["bene"].to_numpy(),
+                             expanded["line"].to_numpy(), inter_node,
+                             np.array(["BENEFICIARY:" + b for b in bene_uniques], dtype=object), rows)]
+    for node_type, (column, _) in IDENTIFIER_COLUMNS.items():
+        links = found.links[found.links["identifier_type"] == node_type]
+        if not len(links):
+            continue
+        codes, uniques = rows.codes(column)
+        mask = identifier_mask(claims, node_type)
+        ident = pd.Index(uniques).get_indexer(links["identifier"].astype(str))
+        pairs = pd.DataFrame({"inter": np.searchsorted(inter_ids, links["intermediary_id"].astype(str)),
+                              "ident": ident})
+        pairs = pairs[pairs["ident"] >= 0]
+        lines = expanded[mask[expanded["line"].to_numpy()]]
+        lines = lines.assign(ident=codes[lines["line"].to_numpy()]).merge(pairs, on=["inter", "ident"])
+        ident_node = np.array([f"{node_type}:{u}" for u in uniques], dtype=object)
+        frames.append(_grouped_edges("USES", lines["inter"].to_numpy(), lines["ident"].to_numpy(),
+                                     lines["line"].to_numpy(), inter_node, ident_node, rows))
+    return frames
+
+
+def _grouped_edges(edge_type: str, src: np.ndarray, tgt: np.ndarray, line: np.ndarray,
+                   src_nodes: np.ndarray, tgt_nodes: np.ndarray, rows: _RowCodes) -> pd.DataFrame:
+    width = max(len(tgt_nodes), 1)
+    pairs, group = np.unique(src.astype(np.int64) * width + tgt, return_inverse=True)
+    # a line may count for several intermediaries here, so take line positions instead of a mask
+    frame = aggregate_lines(group, len(pairs), _LineView(rows, line), np.ones(len(line), dtype=bool))
+    frame.insert(0, "edge_type", edge_type)
+    frame.insert(0, "target", tgt_nodes[pairs % width])
+    frame.insert(0, "source", src_nodes[pairs // width])
+    return frame
+
+
+class _LineView:
+    """The line-level arrays of :class:`_RowCodes` taken at given line positions."""
+
+    def __init__(self, rows: _RowCodes, line: np.ndarray):
+        self.amount = rows.amount[line]
+        self.family = rows.family[line]
+        self.dates = rows.dates[line]
+        self.claim_code = rows.claim_code[line] if len(line) else np.zeros(0, dtype=np.int64)
+        self.prior_code = rows.prior_code[line] if len(line) else np.zeros(0, dtype=np.int64)
+
+
+def _apply_provider_file(nodes: pd.DataFrame, providers: pd.DataFrame) -> pd.DataFrame:
+    by_id = providers.drop_duplicates("provider_id").set_index("provider_id")
+    is_person = nodes["node_type"].isin(["PROVIDER", "DOCTOR"])
+    ids = nodes.loc[is_person, "entity_id"]
+    if "name" in by_id:
+        names = ids.map(by_id["name"])
+        nodes.loc[is_person, "label"] = names.where(names.notna(), ids).astype("string")
+    if "region" in by_id and "region" in nodes:
+        is_provider = nodes["node_type"].eq("PROVIDER")
+        regions = nodes.loc[is_provider, "entity_id"].map(by_id["region"])
+        nodes.loc[is_provider, "region"] = nodes.loc[is_provider, "region"].fillna(regions)
+    return nodes
+
+
+def _tidy_dtypes(nodes: pd.DataFrame) -> pd.DataFrame:
+    """Nullable dtypes for the attribute columns that the concatenation of node types widened."""
+    for name, dtype in {"birth_year": "Int64", "n_households": "Int64", "n_beneficiaries": "Int64",
+                        "n_identifiers": "Int64", "ald": "boolean"}.items():
+        if name in nodes:
+            nodes[name] = nodes[name].astype(dtype)
+    for name in ("household_id", "regime", "region", "sex", "provider_type", "specialty", "evidence"):
+        if name in nodes:
+            nodes[name] = nodes[name].astype("string")
+    return nodes
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts without empty values; dates as ISO strings, numpy scalars as Python ones."""
+    out = []
+    columns = list(frame.columns)
+    converted = {}
+    for column in columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            converted[column] = series.dt.strftime("%Y-%m-%d").astype(object).where(series.notna(), None).tolist()
+        else:
+            converted[column] = series.astype(object).where(series.notna(), None).tolist()
+    for values in zip(*(converted[c] for c in columns)):
+        out.append({c: v for c, v in zip(columns, values) if v is not None})
+    return out

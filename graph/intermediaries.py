@@ -1,0 +1,239 @@
+"""Inferred intermediaries: entity resolution over what unrelated households share.
+
+A recruiter ("rabatteur") rarely appears in the claims. What shows is that
+households with no family tie write the same phone, the same payee account,
+the same referrer, or file at the same small submission point. Each identifier
+is weighted by its rarity (an idf over households, zero above a popularity cap),
+so a big proximity point used by thousands of households links nobody and a
+family phone links nothing because it stays inside one household. Households
+joined by strong identifiers form connected components; each component with
+enough households is one intermediary, whose id is a hash of its sorted
+identifiers: the same data gives the same groups and the same ids, whatever
+the row order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from graph.build import IDENTIFIER_COLUMNS, household_of, identifier_mask
+
+__all__ = ["Intermediaries", "infer_intermediaries", "intermediary_id"]
+
+_NOUNS = {"PHONE": "phone", "ACCOUNT": "payee account", "SUBMISSION_POINT": "submission point",
+          "REFERRER": "referrer"}
+
+
+@dataclass
+class Intermediaries:
+    """The intermediaries found, as three tables.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``intermediary_id, n_households, n_beneficiaries, n_identifiers, score,
+        amount, top_provider_id, evidence``; best score first.
+    links : DataFrame
+        ``intermediary_id, identifier_type, identifier, weight, n_households``: the
+        identifiers that tie its households together and their rarity weight.
+    members : DataFrame
+        ``intermediary_id, household_id, beneficiary_id``: the beneficiaries whose
+        dossiers carry one of its identifiers.
+    params : dict
+        The parameters used.
+    """
+
+    table: pd.DataFrame
+    links: pd.DataFrame
+    members: pd.DataFrame
+    params: dict
+
+
+def intermediary_id(identifiers: list[tuple[str, str]]) -> str:
+    """The stable id of an intermediary from its (identifier_type, identifier) pairs."""
+    text = "\n".join(f"{t}:{i}" for t, i in sorted(identifiers))
+    return "INT-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12].upper()
+
+
+def infer_intermediaries(
+    claims: pd.DataFrame,
+    *,
+    min_households: int = 3,
+    max_households: int = 60,
+    max_point_households: int = 25,
+    types: tuple[str, ...] = ("PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT"),
+    min_score: float = 0.0,
+) -> Intermediaries:
+    """Group unrelated households linked by rare shared identifiers into intermediaries.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims with the contract's columns.
+    min_households : int
+        Fewest distinct households an identifier must join to count as a link, and
+        fewest households an intermediary must have.
+    max_households : int
+        Popularity cap: a phone, account or referrer used by more households is a
+        public number (a pharmacy, an association) and links nothing.
+    max_point_households : int
+        Cap for submission points: only a small point says anything; agencies and
+        big proximity points serve whole towns.
+    types : tuple of str
+        Identifier types to use, among PHONE, ACCOUNT, REFERRER, SUBMISSION_POINT.
+    min_score : float
+        Intermediaries scoring below are dropped.
+
+    Returns
+    -------
+    Intermediaries
+        Deterministic: same claims (in any row order) give the same tables.
+    """
+    params = {"min_households": min_households, "max_households": max_households,
+              "max_point_households": max_point_households, "types": list(types), "min_score": min_score}
+    households = household_of(claims).astype(str).to_numpy()
+    beneficiaries = claims["beneficiary_id"].astype(str).to_numpy()
+    hh_codes, hh_uniques = pd.factorize(households, sort=True)
+    n_hh = max(len(hh_uniques), 2)
+    observations = _observations(claims, types, hh_codes, beneficiaries)
+    if not len(observations):
+        return _empty(params)
+    popularity = observations.groupby("key")["hh"].nunique().rename("n_households")
+    observations = observations.join(popularity, on="key")
+    cap = np.where(observations["identifier_type"].eq("SUBMISSION_POINT"), max_point_households, max_households)
+    strong = observations[(observations["n_households"] >= min_households) & (observations["n_households"] <= cap)]
+    if not len(strong):
+        return _empty(params)
+    keys, key_codes = np.unique(strong["key"].to_numpy(), return_inverse=True)
+    pairs = strong.assign(k=key_codes)[["k", "hh"]].drop_duplicates()
+    n_keys = len(keys)
+    # bipartite graph identifiers (0..n_keys-1) + households (n_keys..): components are the groups
+    size = n_keys + len(hh_uniques)
+    adjacency = coo_matrix((np.ones(len(pairs)), (pairs["k"].to_numpy(), n_keys + pairs["hh"].to_numpy())),
+                           shape=(size, size))
+    _, component = connected_components(adjacency, directed=False)
+    strong = strong.assign(component=component[key_codes])
+    groups = strong.groupby("component")
+    n_households = groups["hh"].nunique()
+    kept = n_households[n_households >= min_households].index
+    strong = strong[strong["component"].isin(kept)]
+    if not len(strong):
+        return _empty(params)
+    # idf over households, halved for submission points: filing at the same small office is
+    # weaker evidence of a common recruiter than writing the same phone or account
+    weights = np.log(n_hh / strong["n_households"].to_numpy()) / np.log(n_hh)
+    weights = weights * np.where(strong["identifier_type"].eq("SUBMISSION_POINT"), 0.5, 1.0)
+    strong = strong.assign(weight=np.round(weights, 6))
+    ids = {
+        comp: intermediary_id(list(zip(g["identifier_type"], g["identifier"])))
+        for comp, g in strong[["component", "identifier_type", "identifier"]].drop_duplicates().groupby("component")
+    }
+    strong = strong.assign(intermediary_id=strong["component"].map(ids))
+    links = (strong.drop_duplicates(["intermediary_id", "key"])
+             [["intermediary_id", "identifier_type", "identifier", "weight", "n_households"]]
+             .sort_values(["intermediary_id", "identifier_type", "identifier"], ignore_index=True))
+    members = (strong.assign(household_id=hh_uniques[strong["hh"].to_numpy()])
+               [["intermediary_id", "household_id", "beneficiary_id"]]
+               .drop_duplicates().sort_values(["intermediary_id", "household_id", "beneficiary_id"],
+                                              ignore_index=True))
+    table = _describe(claims, strong, links, members)
+    table = table[table["score"] >= min_score]
+    keep_ids = set(table["intermediary_id"])
+    return Intermediaries(
+        table=table.reset_index(drop=True),
+        links=links[links["intermediary_id"].isin(keep_ids)].reset_index(drop=True),
+        members=members[members["intermediary_id"].isin(keep_ids)].reset_index(drop=True),
+        params=params,
+    )
+
+
+def _observations(claims: pd.DataFrame, types: tuple[str, ...], hh_codes: np.ndarray,
+                  beneficiaries: np.ndarray) -> pd.DataFrame:
+    """Distinct (identifier, household, beneficiary) with the claim lines that carry them."""
+    frames = []
+    for node_type in types:
+        column = IDENTIFIER_COLUMNS[node_type][0]
+        mask = identifier_mask(claims, node_type)
+        if not mask.any():
+            continue
+        values = claims.loc[mask, column].astype(str).to_numpy()
+        frames.append(pd.DataFrame({
+            "identifier_type": node_type,
+            "identifier": values,
+            "key": node_type + ":" + pd.Series(values),
+            "hh": hh_codes[mask],
+            "beneficiary_id": beneficiaries[mask],
+            "line": np.flatnonzero(mask),
+        }))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _describe(claims: pd.DataFrame, strong: pd.DataFrame, links: pd.DataFrame,
+              members: pd.DataFrame) -> pd.DataFrame:
+    """One row per intermediary: counts, score, amount and a one-sentence evidence."""
+    lines = strong[["intermediary_id", "line", "hh"]].drop_duplicates(["intermediary_id", "line"])
+    picked = claims.iloc[lines["line"].to_numpy()]
+    lines = lines.assign(
+        provider_id=picked["provider_id"].astype(str).to_numpy(),
+        amount=picked["amount_claimed"].to_numpy(dtype=float, na_value=0.0),
+        tadamon=picked["regime"].eq("TADAMON").fillna(False).to_numpy(dtype=bool),
+    )
+    rows = []
+    for inter, group in lines.groupby("intermediary_id", sort=True):
+        link = links[links["intermediary_id"] == inter]
+        member = members[members["intermediary_id"] == inter]
+        n_households = member["household_id"].nunique()
+        tadamon_hh = group.loc[group["tadamon"], "hh"].nunique()
+        by_provider = group.groupby("provider_id")["amount"].sum().sort_values(ascending=False, kind="stable")
+        by_provider = by_provider.sort_index().sort_values(ascending=False, kind="stable")
+        top = by_provider.index[0]
+        amount = float(group["amount"].sum())
+        share = by_provider.iloc[0] / amount if amount > 0 else 0.0
+        score = float(link["weight"].sum()) * float(np.log2(n_households))
+        rows.append({
+            "intermediary_id": inter,
+            "n_households": int(n_households),
+            "n_beneficiaries": int(member["beneficiary_id"].nunique()),
+            "n_identifiers": int(len(link)),
+            "score": round(score, 4),
+            "amount": round(amount, 2),
+            "top_provider_id": top,
+            "evidence": _evidence(n_households, link, tadamon_hh, len(by_provider), top, share, amount),
+        })
+    table = pd.DataFrame(rows)
+    return table.sort_values(["score", "intermediary_id"], ascending=[False, True], ignore_index=True)
+
+
+def _evidence(n_households: int, link: pd.DataFrame, tadamon_hh: int, n_providers: int,
+              top: str, share: float, amount: float) -> str:
+    counts = link["identifier_type"].value_counts()
+    parts = []
+    for node_type in ("PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT"):
+        n = int(counts.get(node_type, 0))
+        if n:
+            noun = _NOUNS[node_type]
+            parts.append(f"{n} {noun}" + ("s" if n > 1 else ""))
+    shared = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    rarest = int(link["n_households"].min())
+    sent = (f"all sent to 1 provider ({top})" if n_providers == 1
+            else f"sent to {n_providers} providers, {share:.0%} of the amount to {top}")
+    return (f"{n_households} unrelated households share {shared} (the rarest used by {rarest} households); "
+            f"{tadamon_hh} of them Tadamon, {sent}; {amount:,.2f} MAD claimed on these dossiers.")
+
+
+def _empty(params: dict) -> Intermediaries:
+    return Intermediaries(
+        table=pd.DataFrame(columns=["intermediary_id", "n_households", "n_beneficiaries", "n_identifiers",
+                                    "score", "amount", "top_provider_id", "evidence"]),
+        links=pd.DataFrame(columns=["intermediary_id", "identifier_type", "identifier", "weight", "n_households"]),
+        members=pd.DataFrame(columns=["intermediary_id", "household_id", "beneficiary_id"]),
+        params=params,
+    )
