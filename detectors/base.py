@@ -1,0 +1,226 @@
+"""The detector contract, and the context every detector reads.
+
+A :class:`DetectionContext` is built once per run (claims with a few derived
+line flags, the provider projection, the inferred intermediaries) so that the
+detectors do not each recompute them. A detector is a class with a ``name``,
+its parameters stored unchanged by ``__init__`` (sklearn style) and
+``fit(claims, *, context=None) -> Findings``; the work is done by a pure
+function on plain data next to it.
+"""
+
+from __future__ import annotations
+
+import abc
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from detectors.findings import GROUP_COLUMNS, SCORE_COLUMNS, Findings
+
+__all__ = [
+    "DetectionContext",
+    "Detector",
+    "build_context",
+    "line_flags",
+    "robust_z",
+    "peer_z",
+    "EXPENSIVE_FAMILIES",
+]
+
+#: Act families that are expensive by nature.
+EXPENSIVE_FAMILIES: tuple[str, ...] = ("SURGERY", "HOSPITAL_STAY")
+
+_LINE_COLUMNS = (
+    "claim_id", "beneficiary_id", "household_id", "regime", "birth_year", "beneficiary_region", "ald",
+    "provider_id", "provider_type", "provider_region", "doctor_id", "doctor_specialty", "act_code",
+    "act_family", "quantity", "stay_days", "service_date", "amount_claimed",
+)
+
+
+@dataclass
+class DetectionContext:
+    """What every detector may read, computed once per run.
+
+    Attributes
+    ----------
+    lines : DataFrame
+        The claim lines (the columns detectors use) plus boolean flags
+        ``tadamon``, ``far`` (patient lives in another region than the
+        provider), ``expensive`` (surgery, hospital stay or an amount in the
+        top decile of its act family), ``ald_drug`` (a medication mostly given
+        to ALD patients), ``non_ald_ald_drug`` and integer ``age``.
+    projection : DataFrame
+        ``graph.projections.provider_projection`` of the claims.
+    suspicious_projection : DataFrame
+        The same projection restricted to suspicious lines (Tadamon and
+        expensive, or Tadamon and far, or ALD drugs for non-ALD patients).
+    intermediaries : object
+        ``graph.intermediaries.infer_intermediaries`` of the claims (``.table``,
+        ``.links``, ``.members``).
+    """
+
+    lines: pd.DataFrame
+    projection: pd.DataFrame
+    suspicious_projection: pd.DataFrame
+    intermediaries: Any
+    providers: pd.DataFrame | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None) -> DetectionContext:
+    """Derive the line flags, the projections and the intermediaries of ``claims``.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims per the claims contract.
+    providers : DataFrame, optional
+        The providers table, when known.
+
+    Returns
+    -------
+    DetectionContext
+    """
+    from graph.intermediaries import infer_intermediaries
+    from graph.projections import provider_projection
+
+    lines = line_flags(claims)
+    projection = provider_projection(claims)
+    suspicious = claims.loc[lines["suspicious"].to_numpy()]
+    suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
+    intermediaries = infer_intermediaries(claims)
+    return DetectionContext(lines, projection, suspicious_projection, intermediaries, providers)
+
+
+def line_flags(claims: pd.DataFrame) -> pd.DataFrame:
+    """The claim lines detectors read, with the derived flags of :class:`DetectionContext`."""
+    cols = [c for c in _LINE_COLUMNS if c in claims.columns]
+    lines = claims[cols].reset_index(drop=True).copy()
+    for col in ("claim_id", "beneficiary_id", "household_id", "provider_id", "doctor_id", "act_code",
+                "act_family", "provider_type", "regime", "doctor_specialty"):
+        if col in lines:
+            lines[col] = lines[col].astype(object).where(lines[col].notna(), None)
+    lines["tadamon"] = (lines["regime"] == "TADAMON").to_numpy(bool)
+    same = lines["beneficiary_region"].astype(object) == lines["provider_region"].astype(object)
+    known = lines["beneficiary_region"].notna() & lines["provider_region"].notna()
+    lines["far"] = (known & ~same).to_numpy(bool)
+    top_decile = lines.groupby("act_family")["amount_claimed"].transform(lambda s: s.quantile(0.9))
+    lines["expensive"] = (lines["act_family"].isin(EXPENSIVE_FAMILIES)
+                          | ((lines["amount_claimed"] >= top_decile) & (lines["amount_claimed"] > 1000))).to_numpy(bool)
+    ald = lines["ald"].astype("boolean").fillna(False).to_numpy(bool)
+    lines["ald_patient"] = ald
+    med = (lines["act_family"] == "MEDICATION").to_numpy(bool)
+    lines["ald_drug"] = False
+    if med.any():
+        # A drug is an "ALD drug" when most of its known patients have an ALD: learnt from the data,
+        # so no drug list has to be maintained.
+        share = pd.Series(ald[med]).groupby(lines.loc[med, "act_code"].to_numpy()).mean()
+        lines.loc[med, "ald_drug"] = lines.loc[med, "act_code"].map(share).to_numpy(float) >= 0.5
+    lines["ald_drug"] = lines["ald_drug"].astype(bool)
+    lines["non_ald_ald_drug"] = lines["ald_drug"] & ~lines["ald_patient"]
+    year = lines["service_date"].dt.year
+    lines["age"] = (year - lines["birth_year"].astype("Float64")).astype(float).fillna(-1).to_numpy()
+    lines["suspicious"] = (lines["tadamon"] & (lines["expensive"] | lines["far"])) | lines["non_ald_ald_drug"]
+    return lines
+
+
+def robust_z(values: np.ndarray | pd.Series, *, floor: float = 1e-9) -> np.ndarray:
+    """Robust z-scores: (x - median) / (1.4826 * MAD).
+
+    When the MAD is zero (more than half the values equal), the scale falls back to
+    the mean absolute deviation, then to ``floor``, so a lone outlier still stands out.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return x
+    med = np.nanmedian(x)
+    dev = np.abs(x - med)
+    scale = 1.4826 * np.nanmedian(dev)
+    if not scale > 0:
+        scale = 1.2533 * np.nanmean(dev)
+    if not scale > 0:
+        scale = max(floor, abs(med) * 0.1, 1e-9)
+    return (x - med) / scale
+
+
+def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int = 8) -> np.ndarray:
+    """Robust z of ``column`` within peer groups ``peers``.
+
+    Peer groups smaller than ``min_peers`` fall back to the first peer column alone
+    (e.g. provider type without region), then to everyone.
+    """
+    out = np.full(len(frame), np.nan)
+    levels = [peers[:k] for k in range(len(peers), 0, -1)] + [[]]
+    remaining = np.ones(len(frame), bool)
+    pos = np.arange(len(frame))
+    for level in levels:
+        if not remaining.any():
+            break
+        keys = frame[level].astype(str).agg("|".join, axis=1) if level else pd.Series("", index=frame.index)
+        for _key, idx in pd.Series(pos, index=keys.to_numpy()).groupby(level=0):
+            members = idx.to_numpy()
+            todo = members[remaining[members]]
+            if not len(todo) or (level and len(members) < min_peers):
+                continue
+            z = robust_z(frame[column].to_numpy(float)[members])
+            out[todo] = z[remaining[members]]
+            remaining[todo] = False
+    return out
+
+
+class Detector(abc.ABC):
+    """Base of every detector: sklearn-style parameters, ``fit`` returns Findings.
+
+    Subclasses set ``name``, store each ``__init__`` argument unchanged under the
+    same attribute name, and implement :meth:`_run`.
+    """
+
+    name: str = "detector"
+
+    def get_params(self) -> dict[str, Any]:
+        """The ``__init__`` parameters, exactly as given."""
+        sig = inspect.signature(type(self).__init__)
+        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+
+    def fit(self, claims: pd.DataFrame, *, context: DetectionContext | None = None) -> Findings:
+        """Score ``claims``; reuse ``context`` when the pipeline built one.
+
+        Parameters
+        ----------
+        claims : DataFrame
+            Claims per the claims contract.
+        context : DetectionContext, optional
+            Built by :func:`build_context`; built here when absent.
+
+        Returns
+        -------
+        Findings
+        """
+        if context is None:
+            context = build_context(claims)
+        scores, groups, stats = self._run(context)
+        return Findings(
+            detector=self.name,
+            params=self.get_params(),
+            scores=_ensure(scores, SCORE_COLUMNS),
+            groups=_ensure(groups, GROUP_COLUMNS),
+            stats=stats,
+        )
+
+    @abc.abstractmethod
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        """Return (scores, groups, stats) as plain data."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _ensure(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame:
+    if frame is None or frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("score", "amount_at_risk") else object)
+                             for c in columns})
+    return frame

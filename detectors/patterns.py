@@ -1,0 +1,195 @@
+"""Two patterns seen in AMO controls: phantom patients and pharmacy-prescriber drug rings.
+
+- Phantom patients: beneficiaries who live far away, are elderly, are never
+  seen by any other provider, and get surgery with no consultation before it.
+  A provider with many of them, against its peers, bills people it never saw.
+- Pharmacy rings: a pharmacy whose patients without an ALD receive ALD or
+  injectable drugs, mostly prescribed by one or two doctors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from detectors.base import DetectionContext, Detector, robust_z
+
+__all__ = ["phantom_patients", "pharmacy_rings", "PhantomDetector", "PharmacyRingDetector"]
+
+
+def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 4) -> pd.DataFrame:
+    """Beneficiaries with phantom traits, and the provider that billed them.
+
+    Traits: lives in another region than the provider, aged ``min_age`` or more,
+    seen by one provider only, surgery or stay without a prior consultation,
+    Tadamon. Patients with at least ``min_traits`` of the five are phantom-like.
+
+    Returns
+    -------
+    DataFrame
+        beneficiary_id, provider_id, n_traits, amount (what the provider billed for
+        them), phantom (bool).
+    """
+    g = lines.groupby("beneficiary_id")
+    per = pd.DataFrame({
+        "n_providers": g["provider_id"].nunique(),
+        "far": g["far"].all(),
+        "age": g["age"].max(),
+        "tadamon": g["tadamon"].all(),
+        "provider_id": g["provider_id"].first(),
+        "amount": g["amount_claimed"].sum(),
+    })
+    heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY"))
+    first_heavy = lines.loc[heavy].groupby("beneficiary_id")["service_date"].min()
+    first_consult = lines.loc[lines["act_family"] == "CONSULTATION"].groupby("beneficiary_id")["service_date"].min()
+    fh = first_heavy.reindex(per.index)
+    fc = first_consult.reindex(per.index)
+    per["no_consult"] = fh.notna() & (fc.isna() | (fc > fh))
+    traits = (per["far"].astype(int) + (per["age"] >= min_age).astype(int) + (per["n_providers"] == 1).astype(int)
+              + per["no_consult"].astype(int) + per["tadamon"].astype(int))
+    per["n_traits"] = traits
+    per["phantom"] = (traits >= min_traits) & per["no_consult"] & (per["n_providers"] == 1)
+    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
+
+
+def pharmacy_rings(lines: pd.DataFrame, *, min_lines: int = 5, max_prescribers: int = 2) -> pd.DataFrame:
+    """Pharmacies dispensing ALD drugs to non-ALD patients, by prescriber concentration.
+
+    Returns
+    -------
+    DataFrame
+        provider_id, n_lines (non-ALD ALD-drug lines), share (of its medication lines),
+        prescribers (tuple of the top ``max_prescribers`` doctors), concentration (their
+        share of those lines), amount, z (robust z of share among pharmacies), score.
+    """
+    med = lines.loc[(lines["provider_type"] == "PHARMACY") & (lines["act_family"] == "MEDICATION")]
+    cols = ["provider_id", "n_lines", "share", "prescribers", "concentration", "amount", "z", "score"]
+    if med.empty:
+        return pd.DataFrame(columns=cols)
+    g = med.groupby("provider_id")
+    table = pd.DataFrame({"n_med": g.size(), "n_lines": g["non_ald_ald_drug"].sum()})
+    table["share"] = table["n_lines"] / table["n_med"]
+    table["z"] = robust_z(table["share"].to_numpy())
+    bad = med.loc[med["non_ald_ald_drug"] & med["doctor_id"].notna()]
+    rows = []
+    for pid, t in table[table["n_lines"] >= min_lines].iterrows():
+        sub = bad[bad["provider_id"] == pid]
+        counts = sub.groupby("doctor_id").size().sort_index().sort_values(ascending=False, kind="mergesort")
+        top = counts.head(max_prescribers)
+        conc = float(top.sum() / max(len(sub), 1))
+        amount = float(med.loc[(med["provider_id"] == pid) & med["non_ald_ald_drug"], "amount_claimed"].sum())
+        score = float(max(t["z"], 0) * conc * np.log1p(t["n_lines"]))
+        rows.append((pid, int(t["n_lines"]), float(t["share"]), tuple(top.index), conc, amount, float(t["z"]), score))
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["score", "provider_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+class PhantomDetector(Detector):
+    """Providers billing many phantom-like patients, against peers of their type.
+
+    Parameters
+    ----------
+    min_age : int
+    min_traits : int
+        Of the five phantom traits.
+    min_phantoms : int
+        Fewest phantom-like patients for a provider to be nominated.
+    min_z : float
+        Robust z of its phantom share among providers of its type needed to nominate.
+    """
+
+    name = "phantoms"
+
+    def __init__(self, min_age: int = 60, min_traits: int = 4, min_phantoms: int = 3, min_z: float = 3.0):
+        self.min_age = min_age
+        self.min_traits = min_traits
+        self.min_phantoms = min_phantoms
+        self.min_z = min_z
+
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        lines = context.lines
+        per = phantom_patients(lines, min_age=self.min_age, min_traits=self.min_traits)
+        patients = lines.groupby("provider_id")["beneficiary_id"].nunique()
+        ph = per[per["phantom"]]
+        n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0)
+        share = n_ph / patients
+        ptype = lines.groupby("provider_id")["provider_type"].first().reindex(patients.index)
+        z = pd.Series(np.nan, index=patients.index)
+        for _, idx in share.groupby(ptype.to_numpy()).groups.items():
+            z[idx] = robust_z(share[idx].to_numpy())
+        scores, groups = [], []
+        nominated = 0
+        for pid in sorted(n_ph[n_ph > 0].index):
+            k, zz = int(n_ph[pid]), float(z[pid])
+            amount = float(ph.loc[ph["provider_id"] == pid, "amount"].sum())
+            ev = (f"{k} of its {int(patients[pid])} patients look like phantoms (far, elderly, seen nowhere else, "
+                  f"surgery without consultation), z={zz:.1f} against its peers")
+            score = max(zz, 0.0) * np.log1p(k)
+            scores.append(("PROVIDER", pid, score, ev, amount))
+            if k < self.min_phantoms or zz < self.min_z:
+                continue
+            nominated += 1
+            gid = f"phantoms-{pid}"
+            groups.append((gid, "PROVIDER", pid, "phantom_biller", score, ev))
+            mine = ph[ph["provider_id"] == pid]["beneficiary_id"]
+            docs = lines[lines["beneficiary_id"].isin(set(mine)) & lines["doctor_id"].notna()].groupby("doctor_id").size()
+            for doc, c in docs[docs >= max(2, 0.2 * docs.sum())].sort_index().items():
+                groups.append((gid, "DOCTOR", doc, "attending", score * c / docs.sum(),
+                               f"attends {c} acts billed for phantom-like patients of {pid}"))
+            for b in sorted(mine):
+                groups.append((gid, "BENEFICIARY", b, "phantom_patient", score / 10,
+                               f"far, elderly, seen only by {pid}, surgery without consultation"))
+        return (pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"]),
+                pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score", "evidence"]),
+                {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated})
+
+
+class PharmacyRingDetector(Detector):
+    """Pharmacies dispensing ALD or injectable drugs to non-ALD patients for one or two prescribers.
+
+    Parameters
+    ----------
+    min_lines : int
+        Fewest such lines at the pharmacy.
+    max_prescribers : int
+        Prescribers kept as the ring's.
+    min_z : float
+        Robust z of the pharmacy's share among pharmacies needed to nominate.
+    min_concentration : float
+        Share of those lines the top prescribers must write to nominate.
+    """
+
+    name = "pharmacy_rings"
+
+    def __init__(self, min_lines: int = 5, max_prescribers: int = 2, min_z: float = 3.0,
+                 min_concentration: float = 0.5):
+        self.min_lines = min_lines
+        self.max_prescribers = max_prescribers
+        self.min_z = min_z
+        self.min_concentration = min_concentration
+
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        rings = pharmacy_rings(context.lines, min_lines=self.min_lines, max_prescribers=self.max_prescribers)
+        scores, groups = [], []
+        nominated = 0
+        for r in rings.itertuples(index=False):
+            ev = (f"{r.n_lines} ALD/injectable drug lines for patients without ALD ({r.share:.0%} of its "
+                  f"medication, z={r.z:.1f}), {r.concentration:.0%} prescribed by {len(r.prescribers)} doctor(s)")
+            scores.append(("PROVIDER", r.provider_id, r.score, ev, r.amount))
+            if r.z < self.min_z or r.concentration < self.min_concentration:
+                continue
+            nominated += 1
+            gid = f"pharmacy_rings-{r.provider_id}"
+            groups.append((gid, "PROVIDER", r.provider_id, "pharmacy", r.score, ev))
+            for doc in r.prescribers:
+                pev = f"prescribes the ALD drugs pharmacy {r.provider_id} dispenses to patients without ALD"
+                groups.append((gid, "DOCTOR", doc, "prescriber", r.score * r.concentration, pev))
+                scores.append(("DOCTOR", doc, r.score * r.concentration, pev, 0.0))
+        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
+        scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
+            ["entity_type", "entity_id"])
+        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
+                                                      "evidence"]),
+                {"pharmacies": len(rings), "nominated": nominated})

@@ -1,0 +1,46 @@
+"""Every detector of a run, in one list."""
+
+from __future__ import annotations
+
+from detectors.base import Detector
+from detectors.centrality import CentralityDetector
+from detectors.communities import CommunityDetector
+from detectors.cores import CoreDetector, LoopDetector
+from detectors.funnels import FunnelDetector
+from detectors.indicators import IndicatorDetector
+from detectors.patterns import PharmacyRingDetector, PhantomDetector
+
+__all__ = ["all_detectors", "DETECTOR_NAMES"]
+
+#: Names of the detectors :func:`all_detectors` returns, in order.
+DETECTOR_NAMES: tuple[str, ...] = (
+    "indicators", "communities", "centrality", "funnels", "cores", "loops", "phantoms", "pharmacy_rings",
+)
+
+
+def all_detectors(seed: int = 42, *, louvain_engine: str = "auto", exclude: tuple[str, ...] = ()) -> list[Detector]:
+    """One instance of every detector with its default parameters.
+
+    Parameters
+    ----------
+    seed : int
+        Given to the detectors that draw random numbers (Louvain, sampled betweenness).
+    louvain_engine : {"python-louvain", "igraph", "auto"}
+    exclude : tuple of str
+        Detector names left out (for ablations).
+
+    Returns
+    -------
+    list of Detector
+    """
+    detectors: list[Detector] = [
+        IndicatorDetector(),
+        CommunityDetector(seed=seed, louvain_engine=louvain_engine),
+        CentralityDetector(seed=seed),
+        FunnelDetector(),
+        CoreDetector(),
+        LoopDetector(),
+        PhantomDetector(),
+        PharmacyRingDetector(),
+    ]
+    return [d for d in detectors if d.name not in exclude]

@@ -1,0 +1,255 @@
+"""Rings, assembled by deterministic rules from what the detectors found.
+
+The rules, in order (a prosecutor gets the same ring from the same data):
+
+1. Candidates are the groups of the rule-based detectors (funnels, cores, loops,
+   phantoms, pharmacy rings). Louvain communities never make a ring by
+   themselves: they only add support to candidates whose providers they keep together.
+2. A candidate's anchors are its providers and doctors. Candidates are taken best
+   first (score, then id) and merged into the first ring whose anchors overlap
+   theirs by at least half of the smaller set, as long as the ring stays within
+   ``max_anchors``.
+3. Each entity's suspicion is the sum of its two best per-detector robust
+   z-scores; a ring's score is the mean suspicion of its anchors, plus one per
+   extra detector that supports it, plus log10 of its amount at risk.
+4. The amount at risk is the claimed amount of the ring's suspicious acts: lines
+   billed by its providers or attended by its doctors that are suspicious (Tadamon
+   and expensive or far, or ALD drugs for non-ALD patients) or are for its patients.
+5. The ring id is a hash of its sorted anchors; ranks are unique (score, then id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from detectors.base import robust_z
+from detectors.findings import Findings
+
+__all__ = ["assemble_rings", "entity_suspicion", "ring_id", "RING_COLUMNS", "MEMBER_COLUMNS", "SCENARIOS"]
+
+RING_COLUMNS = ["ring_id", "rank", "score", "size", "amount_at_risk", "summary", "scenario", "regions", "regimes",
+                "detectors"]
+MEMBER_COLUMNS = ["ring_id", "entity_type", "entity_id", "role", "score", "evidence"]
+
+#: detector name -> the scenario it points to
+SCENARIOS: dict[str, str] = {
+    "funnels": "recruiter_funnel",
+    "loops": "kickback_loop",
+    "phantoms": "phantom_patients",
+    "pharmacy_rings": "pharmacy_ring",
+    "cores": "dense_core",
+}
+_ANCHOR_TYPES = ("PROVIDER", "DOCTOR")
+_PROVIDER_ROLES = {"CLINIC": "clinic", "HOSPITAL": "hospital", "LAB": "lab", "IMAGING": "imaging",
+                   "PHARMACY": "pharmacy", "DOCTOR": "doctor", "DENTIST": "dentist"}
+
+
+def ring_id(anchors: Sequence[tuple[str, str]]) -> str:
+    """Stable id of a ring from its (entity_type, entity_id) anchors, whatever their order."""
+    text = "\n".join(f"{t}:{i}" for t, i in sorted(set(anchors)))
+    return "RING-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10].upper()
+
+
+def entity_suspicion(findings: Sequence[Findings], *, cap: float = 10.0) -> pd.DataFrame:
+    """Combine every detector's entity scores into one suspicion per entity.
+
+    Each detector's scores become robust z-scores over the entities it scored
+    (clipped to [0, cap]); an entity's suspicion is the sum of its two best.
+
+    Returns
+    -------
+    DataFrame
+        entity_type, entity_id, score, top_reason, top_detector; best first.
+    """
+    parts = []
+    for f in findings:
+        s = f.scores
+        if s.empty:
+            continue
+        z = np.clip(robust_z(s["score"].to_numpy(float)), 0, cap)
+        parts.append(pd.DataFrame({"entity_type": s["entity_type"].astype(str).to_numpy(),
+                                   "entity_id": s["entity_id"].astype(str).to_numpy(),
+                                   "z": z, "reason": s["evidence"].astype(str).to_numpy(), "detector": f.detector}))
+    if not parts:
+        return pd.DataFrame(columns=["entity_type", "entity_id", "score", "top_reason", "top_detector"])
+    allz = pd.concat(parts, ignore_index=True).sort_values(
+        ["entity_type", "entity_id", "z", "detector"], ascending=[True, True, False, True], kind="mergesort")
+    allz = allz.drop_duplicates(["entity_type", "entity_id", "detector"])
+    allz["k"] = allz.groupby(["entity_type", "entity_id"]).cumcount()
+    top = allz[allz["k"] < 2].groupby(["entity_type", "entity_id"], sort=True)["z"].sum()
+    best = allz[allz["k"] == 0].set_index(["entity_type", "entity_id"])
+    out = pd.DataFrame({"score": top.round(6), "top_reason": best["reason"].reindex(top.index),
+                        "top_detector": best["detector"].reindex(top.index)}).reset_index()
+    return out.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True],
+                           kind="mergesort").reset_index(drop=True)
+
+
+def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_rings: int = 200,
+                   max_anchors: int = 15, lines: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assemble, score and rank rings from the detectors' findings.
+
+    Parameters
+    ----------
+    findings : sequence of Findings
+    claims : DataFrame
+        The claims the findings were computed on.
+    max_rings : int
+        Most rings returned, best first.
+    max_anchors : int
+        Largest number of providers and doctors in one ring.
+    lines : DataFrame, optional
+        ``DetectionContext.lines`` when already computed (else derived from ``claims``).
+
+    Returns
+    -------
+    (rings, members)
+        :data:`RING_COLUMNS` and :data:`MEMBER_COLUMNS` frames.
+    """
+    if lines is None:
+        from detectors.base import line_flags
+
+        lines = line_flags(claims)
+    suspicion = entity_suspicion(findings)
+    susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
+    candidates = _candidates(findings)
+    rings = _merge(candidates, max_anchors)
+    support = _community_support(findings)
+    ptypes = lines.groupby("provider_id")["provider_type"].first().to_dict()
+    specialty = lines.loc[lines["doctor_id"].notna()].groupby("doctor_id")["doctor_specialty"].first().to_dict()
+    ring_rows, member_rows = [], []
+    for ring in rings:
+        anchors = sorted(ring["anchors"])
+        rid = ring_id(anchors)
+        members = _members(ring, rid, susp, ptypes, specialty)
+        lines_at_risk = _lines_at_risk(lines, members)
+        amount = float(lines_at_risk["amount_claimed"].sum())
+        anchor_susp = [susp.get(a, 0.0) for a in anchors]
+        detectors = sorted(ring["detectors"] | ({"communities"} if support & _provider_set(anchors) else set()))
+        score = float(np.mean(anchor_susp)) + (len(detectors) - 1) + np.log10(1.0 + amount)
+        regions = sorted(set(lines_at_risk["provider_region"].dropna().astype(str))
+                         | set(lines_at_risk["beneficiary_region"].dropna().astype(str)))
+        regimes = sorted(set(lines_at_risk["regime"].dropna().astype(str)))
+        ring_rows.append({
+            "ring_id": rid, "score": round(score, 6), "size": len(members), "amount_at_risk": round(amount, 2),
+            "summary": _summary(ring, members, amount), "scenario": SCENARIOS.get(ring["lead"], ring["lead"]),
+            "regions": ",".join(regions), "regimes": ",".join(regimes), "detectors": ",".join(detectors),
+        })
+        member_rows.extend(members)
+    if not ring_rows:
+        return pd.DataFrame(columns=RING_COLUMNS), pd.DataFrame(columns=MEMBER_COLUMNS)
+    out = pd.DataFrame(ring_rows).drop_duplicates("ring_id")
+    out = out.sort_values(["score", "ring_id"], ascending=[False, True], kind="mergesort").head(max_rings)
+    out["rank"] = np.arange(1, len(out) + 1)
+    members = pd.DataFrame(member_rows, columns=MEMBER_COLUMNS)
+    members = members[members["ring_id"].isin(set(out["ring_id"]))].drop_duplicates(
+        ["ring_id", "entity_type", "entity_id"])
+    members = members.sort_values(["ring_id", "score", "entity_type", "entity_id"],
+                                  ascending=[True, False, True, True], kind="mergesort").reset_index(drop=True)
+    return out[RING_COLUMNS].reset_index(drop=True), members
+
+
+def _candidates(findings: Sequence[Findings]) -> list[dict]:
+    out = []
+    for f in findings:
+        if f.detector not in SCENARIOS or f.groups.empty:
+            continue
+        for gid, g in f.groups.groupby("group_id", sort=True):
+            anchors = {(t, str(i)) for t, i in zip(g["entity_type"], g["entity_id"]) if t in _ANCHOR_TYPES}
+            if not anchors:
+                continue
+            out.append({"group_id": str(gid), "detector": f.detector, "anchors": anchors,
+                        "score": float(g["score"].max()), "rows": g})
+    return sorted(out, key=lambda c: (-c["score"], c["detector"], c["group_id"]))
+
+
+def _merge(candidates: list[dict], max_anchors: int) -> list[dict]:
+    rings: list[dict] = []
+    for c in candidates:
+        target = None
+        for ring in rings:
+            overlap = len(ring["anchors"] & c["anchors"])
+            small = min(len(ring["anchors"]), len(c["anchors"]))
+            if overlap and overlap >= 0.5 * small and len(ring["anchors"] | c["anchors"]) <= max_anchors:
+                target = ring
+                break
+        if target is None:
+            rings.append({"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "lead": c["detector"],
+                          "rows": [c["rows"]], "groups": [c["group_id"]]})
+        else:
+            target["anchors"] |= c["anchors"]
+            target["detectors"].add(c["detector"])
+            target["rows"].append(c["rows"])
+            target["groups"].append(c["group_id"])
+    return rings
+
+
+def _community_support(findings: Sequence[Findings]) -> set:
+    pairs = set()
+    for f in findings:
+        if f.detector != "communities" or f.groups.empty:
+            continue
+        for _, g in f.groups.groupby("group_id", sort=True):
+            pairs.add(frozenset(g["entity_id"].astype(str)))
+    return {p for p in pairs}
+
+
+def _provider_set(anchors: list[tuple[str, str]]) -> set:
+    provs = frozenset(i for t, i in anchors if t == "PROVIDER")
+    return {provs} if len(provs) >= 2 else set()
+
+
+def _members(ring: dict, rid: str, susp: dict, ptypes: dict, specialty: dict) -> list[dict]:
+    rows = pd.concat(ring["rows"], ignore_index=True).sort_values(
+        ["score", "entity_type", "entity_id"], ascending=[False, True, True], kind="mergesort")
+    best = rows.drop_duplicates(["entity_type", "entity_id"])
+    out = []
+    for r in best.itertuples(index=False):
+        key = (r.entity_type, str(r.entity_id))
+        role = _role(r.entity_type, str(r.entity_id), set(rows.loc[(rows["entity_type"] == r.entity_type)
+                                                                    & (rows["entity_id"] == r.entity_id), "role"]),
+                     ptypes, specialty)
+        score = susp.get(key, float(r.score)) if r.entity_type in _ANCHOR_TYPES + ("INTERMEDIARY",) else float(r.score)
+        out.append({"ring_id": rid, "entity_type": r.entity_type, "entity_id": str(r.entity_id), "role": role,
+                    "score": round(float(score), 6), "evidence": str(r.evidence)})
+    return out
+
+
+def _role(etype: str, eid: str, roles: set, ptypes: dict, specialty: dict) -> str:
+    if etype == "PROVIDER":
+        return _PROVIDER_ROLES.get(ptypes.get(eid), "provider")
+    if etype == "DOCTOR":
+        if "prescriber" in roles:
+            return "prescriber"
+        spec = str(specialty.get(eid) or "")
+        return "surgeon" if "CHIRURG" in spec.upper() else "doctor"
+    if etype == "INTERMEDIARY":
+        return "recruiter"
+    if "phantom_patient" in roles:
+        return "phantom_patient"
+    return "recruited_patient"
+
+
+def _lines_at_risk(lines: pd.DataFrame, members: list[dict]) -> pd.DataFrame:
+    provs = {m["entity_id"] for m in members if m["entity_type"] == "PROVIDER"}
+    docs = {m["entity_id"] for m in members if m["entity_type"] == "DOCTOR"}
+    benes = {m["entity_id"] for m in members if m["entity_type"] == "BENEFICIARY"}
+    at_ring = lines["provider_id"].isin(provs) | lines["doctor_id"].isin(docs)
+    mask = at_ring & (lines["suspicious"] | lines["beneficiary_id"].isin(benes))
+    return lines.loc[mask]
+
+
+def _summary(ring: dict, members: list[dict], amount: float) -> str:
+    count = {t: sum(m["entity_type"] == t for m in members) for t in ("PROVIDER", "DOCTOR", "INTERMEDIARY",
+                                                                     "BENEFICIARY")}
+    scenario = SCENARIOS.get(ring["lead"], ring["lead"]).replace("_", " ")
+    parts = [f"{count['PROVIDER']} provider(s)", f"{count['DOCTOR']} doctor(s)"]
+    if count["INTERMEDIARY"]:
+        parts.append(f"{count['INTERMEDIARY']} inferred intermediary(ies)")
+    if count["BENEFICIARY"]:
+        parts.append(f"{count['BENEFICIARY']} patients")
+    found_by = ", ".join(sorted(ring["detectors"]))
+    return f"Suspected {scenario}: {', '.join(parts)}; {amount:,.0f} MAD at risk; found by {found_by}."
