@@ -1,0 +1,188 @@
+"""Detection quality against planted (or benchmark) labels.
+
+Definitions (N = number of planted rings, i.e. distinct non-empty ``ring_id`` of the labels):
+
+- A flagged ring *matches* a planted ring when the Jaccard index of their
+  providers and doctors (``entity_type:entity_id`` of PROVIDER and DOCTOR members)
+  is at least ``min_jaccard`` (0.5).
+- Flagged rings are read best first (``rank``); the top ``K`` are the first ``K``.
+  Matching is one-to-one: walking the flagged rings by rank, each takes the
+  unmatched planted ring it overlaps most (ties by ring id) if the Jaccard is
+  enough; a second flagged ring on an already-found planted ring is a false hit.
+- ``ring_recall``: share of planted rings matched within the top 2N flagged rings.
+- ``ring_precision``: share of the top min(2N, flagged) rings that matched;
+  ``ring_precision_at_n`` the same over the top min(N, flagged).
+- ``recruited_recall``: share of labelled ``recruited_patient`` and
+  ``phantom_patient`` beneficiaries that are BENEFICIARY members of a top-2N ring.
+- ``provider_ap``, ``provider_auc``: average precision (step-wise, as
+  scikit-learn's ``average_precision_score``) and ROC AUC (Mann-Whitney, ties
+  counting half) of provider scores (entity_scores.csv) against "labelled
+  PROVIDER", over the providers scored or labelled (``universe`` widens it);
+  an unscored provider ranks below every scored one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["evaluate", "average_precision", "roc_auc", "match_rings"]
+
+_ANCHORS = ("PROVIDER", "DOCTOR")
+
+
+def average_precision(y_true: Iterable[int], scores: Iterable[float]) -> float:
+    """Average precision: sum over score thresholds of (recall step) x precision.
+
+    Tied scores form one threshold, as in scikit-learn. NaN when there is no positive.
+    """
+    y = np.asarray(list(y_true), dtype=int)
+    s = np.asarray(list(scores), dtype=float)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    y, s = y[order], s[order]
+    tp = np.cumsum(y)
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # last index of each tied block
+    tp_t = tp[last]
+    precision = tp_t / (last + 1)
+    recall = tp_t / n_pos
+    steps = np.diff(np.r_[0.0, recall])
+    return float(np.sum(steps * precision))
+
+
+def roc_auc(y_true: Iterable[int], scores: Iterable[float]) -> float:
+    """Area under the ROC curve: probability a positive outscores a negative, ties counting half.
+
+    NaN unless both classes are present.
+    """
+    y = np.asarray(list(y_true), dtype=int)
+    s = np.asarray(list(scores), dtype=float)
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = pd.Series(s).rank(method="average").to_numpy()
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def match_rings(planted: dict[str, set], flagged: list[tuple[str, set]], *,
+                min_jaccard: float = 0.5) -> list[tuple[str, str | None, float]]:
+    """One-to-one matching of flagged rings (in rank order) to planted rings.
+
+    Returns
+    -------
+    list of (flagged ring id, matched planted ring id or None, best Jaccard)
+    """
+    taken: set[str] = set()
+    out = []
+    for fid, fset in flagged:
+        best, best_j = None, 0.0
+        for pid in sorted(planted):
+            if pid in taken:
+                continue
+            pset = planted[pid]
+            union = len(fset | pset)
+            j = len(fset & pset) / union if union else 0.0
+            if j > best_j:
+                best, best_j = pid, j
+        if best is not None and best_j >= min_jaccard:
+            taken.add(best)
+            out.append((fid, best, best_j))
+        else:
+            out.append((fid, None, best_j))
+    return out
+
+
+def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
+             universe: Iterable[str] | None = None) -> dict[str, Any]:
+    """Score findings against labels.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        Label contract columns (entity_type, entity_id, ring_id, role, scenario).
+    findings : path or DetectionResult or dict
+        A findings folder, a :class:`~detectors.pipeline.DetectionResult`, or a dict of
+        ``rings``, ``members``, ``entity_scores`` frames.
+    min_jaccard : float
+    universe : iterable of str, optional
+        Every provider id to rank (e.g. all providers of the claims).
+
+    Returns
+    -------
+    dict
+        n_planted, n_flagged, ring_recall, ring_precision, ring_precision_at_n,
+        recruited_recall, provider_ap, provider_auc, n_providers, n_positive_providers,
+        per_scenario recall, and the matches.
+    """
+    frames = _frames(findings)
+    rings, members, scores = frames["rings"], frames["members"], frames["entity_scores"]
+    lab = labels.copy()
+    lab["ring_id"] = lab["ring_id"].fillna("").astype(str)
+    lab["entity_id"] = lab["entity_id"].astype(str)
+    planted_rows = lab[(lab["ring_id"] != "") & lab["entity_type"].isin(_ANCHORS)]
+    planted = {rid: {f"{t}:{i}" for t, i in zip(g["entity_type"], g["entity_id"])}
+               for rid, g in planted_rows.groupby("ring_id")}
+    scenario = lab[lab["ring_id"] != ""].groupby("ring_id")["scenario"].first().to_dict()
+    n = len(planted)
+    ranked = rings.sort_values("rank", kind="mergesort")["ring_id"].astype(str).tolist()
+    anchors = members[members["entity_type"].isin(_ANCHORS)]
+    sets = {rid: {f"{t}:{i}" for t, i in zip(g["entity_type"], g["entity_id"].astype(str))}
+            for rid, g in anchors.groupby(anchors["ring_id"].astype(str))}
+    top2n = ranked[: 2 * n]
+    matches = match_rings(planted, [(r, sets.get(r, set())) for r in top2n], min_jaccard=min_jaccard)
+    found = {m[1] for m in matches if m[1] is not None}
+    top_n_hits = sum(m[1] is not None for m in matches[:n])
+    hits = len(found)
+
+    in_top = members[members["ring_id"].astype(str).isin(set(top2n)) & (members["entity_type"] == "BENEFICIARY")]
+    recruited = set(lab.loc[(lab["entity_type"] == "BENEFICIARY")
+                            & lab["role"].isin(("recruited_patient", "phantom_patient")), "entity_id"])
+    rec_found = len(recruited & set(in_top["entity_id"].astype(str)))
+
+    prov_scores = scores[scores["entity_type"] == "PROVIDER"]
+    score_of = dict(zip(prov_scores["entity_id"].astype(str), prov_scores["score"].astype(float)))
+    positives = set(lab.loc[lab["entity_type"] == "PROVIDER", "entity_id"])
+    if "label" in lab.columns:
+        positives = set(lab.loc[(lab["entity_type"] == "PROVIDER") & lab["label"].astype(bool), "entity_id"])
+    ids = sorted(set(score_of) | set(lab.loc[lab["entity_type"] == "PROVIDER", "entity_id"]) | set(universe or ()))
+    floor = (min(score_of.values()) if score_of else 0.0) - 1.0
+    y = [int(i in positives) for i in ids]
+    s = [score_of.get(i, floor) for i in ids]
+
+    per_scenario: dict[str, dict[str, int]] = {}
+    for rid in sorted(planted):
+        d = per_scenario.setdefault(str(scenario.get(rid, "")), {"planted": 0, "found": 0})
+        d["planted"] += 1
+        d["found"] += int(rid in found)
+    k2 = len(top2n)
+    kn = min(n, len(ranked))
+    return {
+        "n_planted": n,
+        "n_flagged": len(ranked),
+        "ring_recall": hits / n if n else float("nan"),
+        "ring_precision": hits / k2 if k2 else float("nan"),
+        "ring_precision_at_n": top_n_hits / kn if kn else float("nan"),
+        "recruited_recall": rec_found / len(recruited) if recruited else float("nan"),
+        "provider_ap": average_precision(y, s),
+        "provider_auc": roc_auc(y, s),
+        "n_providers": len(ids),
+        "n_positive_providers": int(sum(y)),
+        "per_scenario": per_scenario,
+        "matches": [{"ring_id": f, "planted": p, "jaccard": round(j, 3)} for f, p, j in matches],
+    }
+
+
+def _frames(findings: Any) -> dict[str, pd.DataFrame]:
+    if isinstance(findings, (str, Path)):
+        from detectors.io import read_findings
+
+        return read_findings(findings)
+    if isinstance(findings, dict):
+        return findings
+    return {"rings": findings.rings, "members": findings.members, "entity_scores": findings.entity_scores}
