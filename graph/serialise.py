@@ -21,7 +21,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from graph.build import LABELS
+from graph.build import EDGE_TYPES, LABELS
 
 __all__ = ["FORMATS", "write_graph", "to_cytoscape", "to_node_link", "coerce_attributes"]
 
@@ -181,6 +181,7 @@ def _write_neo4j_csv(H: nx.Graph, out_dir: Path) -> list[Path]:
         writer = csv.writer(handle)
         writer.writerow([":START_ID", ":END_ID", ":TYPE"] + [f"{f}:{_NEO4J_TYPES[etypes[f]]}" for f in efields])
         for u, v, attrs in sorted(H.edges(data=True), key=lambda e: (e[0], e[1])):
+            u, v = _oriented(H, u, v, attrs)
             writer.writerow([u, v, attrs.get("edge_type", "LINKED")] + [_csv_value(attrs.get(f)) for f in efields])
     readme = out_dir / "IMPORT.txt"
     readme.write_text(
@@ -188,6 +189,14 @@ def _write_neo4j_csv(H: nx.Graph, out_dir: Path) -> list[Path]:
         "neo4j-admin database import full --nodes=nodes.csv --relationships=relationships.csv neo4j\n",
         encoding="utf-8")
     return [nodes_path, edges_path, readme]
+
+
+def _oriented(H: nx.Graph, u: str, v: str, attrs: dict) -> tuple[str, str]:
+    """(start, end) of a relationship: an undirected graph forgets which end a CLAIMED_AT starts from."""
+    start_type = EDGE_TYPES.get(attrs.get("edge_type", ""), (None, None))[0]
+    if start_type and H.nodes[u].get("node_type") != start_type and H.nodes[v].get("node_type") == start_type:
+        return v, u
+    return u, v
 
 
 def _write_gephi_csv(H: nx.Graph, out_dir: Path) -> list[Path]:

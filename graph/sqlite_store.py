@@ -1,0 +1,247 @@
+"""The embedded graph store: nodes and aggregated edges in ``HOME/graph.sqlite``.
+
+A build replaces the previous one in a single transaction (WAL mode), so the
+viewer reading a neighbourhood sees the old graph or the new one, never half.
+Edges are indexed by each end and amount, which is what a neighbourhood asks.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from graph.build import EDGE_COLUMNS, ClaimsGraph
+from graph.store import Neighbourhood, iso_day, sort_heaviest, split_node_id, walk
+from shabaka.errors import NotFound, StoreError
+from shabaka.sqlite import connect, transaction
+
+__all__ = ["SqliteGraphStore", "DB_NAME"]
+
+DB_NAME = "graph.sqlite"
+
+_FIXED_NODE = ("node_id", "node_type", "entity_id", "label", "n_lines", "amount")
+_INT_EDGE = {"n_claims", "n_lines", "n_prior_auth"}
+_EDGE_SQL_TYPES = {c: ("INTEGER" if c in _INT_EDGE else "TEXT" if c in {"source", "target", "edge_type",
+                                                                         "first_date", "last_date"} else "REAL")
+                   for c in EDGE_COLUMNS}
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id TEXT PRIMARY KEY, node_type TEXT NOT NULL, entity_id TEXT NOT NULL, label TEXT,
+    n_lines INTEGER, amount REAL, attrs TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE TABLE IF NOT EXISTS edges ({", ".join(f"{c} {t}" for c, t in _EDGE_SQL_TYPES.items())});
+"""
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS nodes_entity ON nodes (entity_id);
+CREATE INDEX IF NOT EXISTS edges_source ON edges (source, amount DESC);
+CREATE INDEX IF NOT EXISTS edges_target ON edges (target, amount DESC);
+"""
+
+
+class SqliteGraphStore:
+    """The claims graph in one SQLite file.
+
+    Parameters
+    ----------
+    home : path
+        Shabaka's HOME; the file is ``home/graph.sqlite``.
+    """
+
+    def __init__(self, home: str | Path):
+        self.path = Path(home) / DB_NAME
+        self._conn = connect(self.path)
+        self._conn.executescript(_SCHEMA + _INDEXES)
+
+    def write(self, graph: ClaimsGraph) -> None:
+        """Replace the stored graph with ``graph`` in one transaction."""
+        nodes = graph.nodes
+        extra = [c for c in nodes.columns if c not in _FIXED_NODE]
+        attrs = _json_lines(nodes[extra]) if extra else ["{}"] * len(nodes)
+        node_rows = zip(
+            nodes["node_id"].astype(str).tolist(), nodes["node_type"].astype(str).tolist(),
+            nodes["entity_id"].astype(str).tolist(), nodes["label"].astype(object).where(nodes["label"].notna(),
+                                                                                        None).tolist(),
+            nodes["n_lines"].astype("int64").tolist(), nodes["amount"].astype(float).tolist(), attrs,
+        )
+        edge_cols = _edge_columns_for_sql(graph.edges)
+        placeholders = ", ".join("?" for _ in EDGE_COLUMNS)
+        with transaction(self._conn) as conn:
+            # dropping the indexes during the bulk insert and rebuilding them is several times faster
+            conn.execute("DROP INDEX IF EXISTS edges_source")
+            conn.execute("DROP INDEX IF EXISTS edges_target")
+            conn.execute("DELETE FROM edges")
+            conn.execute("DELETE FROM nodes")
+            conn.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?)", node_rows)
+            conn.executemany(f"INSERT INTO edges ({', '.join(EDGE_COLUMNS)}) VALUES ({placeholders})",
+                             zip(*edge_cols))
+            for statement in _INDEXES.strip().split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                ("built_at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                ("n_nodes", str(len(nodes))), ("n_edges", str(len(graph.edges))),
+            ])
+
+    def meta(self) -> dict[str, str]:
+        """What was stored when: ``built_at``, ``n_nodes``, ``n_edges`` (empty before a first build)."""
+        return {row["key"]: row["value"] for row in self._conn.execute("SELECT key, value FROM meta")}
+
+    def load_graph(self) -> ClaimsGraph:
+        """The whole stored graph back as a :class:`ClaimsGraph` (to push it elsewhere)."""
+        nodes = self._nodes_frame(self._conn.execute("SELECT * FROM nodes ORDER BY node_id").fetchall())
+        edges = _edges_frame(self._conn.execute("SELECT * FROM edges ORDER BY source, target, edge_type").fetchall())
+        return ClaimsGraph(nodes=nodes, edges=edges)
+
+    def resolve(self, entity_id: str) -> list[str]:
+        """Node ids meant by ``entity_id`` (a node id, or a bare entity id of any type).
+
+        Raises
+        ------
+        NotFound
+            When no node matches.
+        """
+        node_type, bare = split_node_id(entity_id)
+        if node_type:
+            rows = self._conn.execute("SELECT node_id FROM nodes WHERE node_id = ?", (entity_id,)).fetchall()
+        else:
+            rows = self._conn.execute("SELECT node_id FROM nodes WHERE entity_id = ? ORDER BY node_id",
+                                      (bare,)).fetchall()
+        if not rows:
+            raise NotFound(f"graph store {self.path}: no node with id {entity_id!r} (was `shabaka graph build` run?)")
+        return [row["node_id"] for row in rows]
+
+    def neighbourhood(self, entity_id: str, *, hops: int = 1, limit: int = 200,
+                      start: str | date | None = None, end: str | date | None = None) -> Neighbourhood:
+        """The subgraph within ``hops`` of an entity, at most ``limit`` edges, heaviest first.
+
+        Parameters
+        ----------
+        entity_id : str
+            A node id (``PROVIDER:PRV-1``) or a bare entity id (every node type carrying it).
+        hops : int
+        limit : int
+            Most edges returned, across all hops.
+        start, end : date or ISO string, optional
+            Keep edges whose [first_date, last_date] overlaps this window.
+        """
+        first, last = iso_day(start), iso_day(end)
+        origin = self.resolve(entity_id)
+
+        def fetch(frontier, seen, room):
+            frames = []
+            for chunk in _chunks(frontier, 400):
+                marks = ", ".join("?" for _ in chunk)
+                sql = (f"SELECT * FROM edges WHERE (source IN ({marks}) OR target IN ({marks}))"
+                       " AND (? IS NULL OR last_date >= ?) AND (? IS NULL OR first_date <= ?)")
+                rows = self._conn.execute(sql, (*chunk, *chunk, first, first, last, last)).fetchall()
+                frames.append(_edges_frame(rows))
+            found = pd.concat(frames, ignore_index=True).drop_duplicates(["source", "target", "edge_type"])
+            if seen and len(found):
+                keys = list(zip(found["source"], found["target"], found["edge_type"]))
+                found = found[[k not in seen for k in keys]]
+            return sort_heaviest(found).head(room), len(found)
+
+        node_ids, edges, omitted = walk(origin, hops, limit, fetch)
+        nodes = self._nodes_by_id(node_ids)
+        return Neighbourhood(nodes=nodes, edges=edges, omitted=omitted, start=origin)
+
+    def search(self, text: str, limit: int = 20) -> pd.DataFrame:
+        """Nodes whose entity id starts with ``text``, or providers/doctors/intermediaries whose label contains it.
+
+        Returns
+        -------
+        DataFrame
+            ``node_id, node_type, entity_id, label, n_lines, amount``; exact ids first.
+        """
+        text = text.strip()
+        if not text:
+            return pd.DataFrame(columns=list(_FIXED_NODE))
+        _, bare = split_node_id(text)
+        upper = bare + "\U0010ffff"
+        rows = self._conn.execute(
+            "SELECT node_id, node_type, entity_id, label, n_lines, amount FROM nodes"
+            " WHERE (entity_id >= ? AND entity_id < ?)"
+            " OR (node_type IN ('PROVIDER', 'DOCTOR', 'INTERMEDIARY') AND label LIKE ? ESCAPE '\\')"
+            " ORDER BY entity_id <> ?, node_type, entity_id LIMIT ?",
+            (bare, upper, "%" + _like_escape(bare) + "%", bare, int(limit)),
+        ).fetchall()
+        return pd.DataFrame([dict(r) for r in rows], columns=list(_FIXED_NODE))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> SqliteGraphStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _nodes_by_id(self, node_ids: list[str]) -> pd.DataFrame:
+        rows = []
+        for chunk in _chunks(node_ids, 400):
+            marks = ", ".join("?" for _ in chunk)
+            rows.extend(self._conn.execute(f"SELECT * FROM nodes WHERE node_id IN ({marks})", chunk).fetchall())
+        frame = self._nodes_frame(rows)
+        order = {n: i for i, n in enumerate(node_ids)}
+        return frame.iloc[np.argsort([order[n] for n in frame["node_id"]], kind="stable")].reset_index(drop=True)
+
+    def _nodes_frame(self, rows) -> pd.DataFrame:
+        records = []
+        for row in rows:
+            record = {k: row[k] for k in _FIXED_NODE}
+            try:
+                record.update({k: v for k, v in json.loads(row["attrs"]).items() if v is not None})
+            except json.JSONDecodeError:
+                raise StoreError(f"{self.path}: node {row['node_id']!r} has unreadable attributes") from None
+            records.append(record)
+        frame = pd.DataFrame(records)
+        if not len(frame):
+            return pd.DataFrame(columns=list(_FIXED_NODE))
+        return frame
+
+
+def _edges_frame(rows) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(EDGE_COLUMNS))
+    for column in ("first_date", "last_date"):
+        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d")
+    for column in _INT_EDGE:
+        frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def _edge_columns_for_sql(edges: pd.DataFrame) -> list[list]:
+    columns = []
+    for column in EDGE_COLUMNS:
+        series = edges[column]
+        if column in {"first_date", "last_date"}:
+            columns.append(series.dt.strftime("%Y-%m-%d").tolist())
+        elif column in _INT_EDGE:
+            columns.append(series.astype("int64").tolist())
+        elif column in {"source", "target", "edge_type"}:
+            columns.append(series.astype(str).tolist())
+        else:
+            columns.append(series.astype(float).tolist())
+    return columns
+
+
+def _json_lines(frame: pd.DataFrame) -> list[str]:
+    if not len(frame):
+        return []
+    text = frame.to_json(orient="records", lines=True, date_format="iso")
+    return text.strip("\n").split("\n")
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
