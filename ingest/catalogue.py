@@ -1,0 +1,151 @@
+"""The claims catalogue in ``HOME/shabaka.sqlite`` and the ingest lock.
+
+Tables (prefixed so they sit beside the run store's): ``claim_batches`` (one row per
+loaded file, with its SHA-256 and its Parquet's), ``claim_keys`` (every loaded
+(claim_id, line_no), the duplicate check), ``claim_loads`` (the reconciliation of every
+ingest of a file, read = loaded + quarantined enforced by a CHECK), ``quarantine``
+(rejected rows with their raw values) and ``providers``.
+
+A batch exists exactly when its ``claim_batches`` row is committed: Parquet files
+without one are debris of an interrupted load and are deleted by :func:`remove_orphans`,
+which runs only under the ingest lock so it never races a load in progress.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+
+from shabaka.errors import Locked
+
+__all__ = ["SCHEMA", "DB_NAME", "CLAIMS_DIR", "init_schema", "ingest_lock", "clean_if_idle", "remove_orphans"]
+
+DB_NAME = "shabaka.sqlite"
+CLAIMS_DIR = "claims"
+_LOCK_NAME = ".ingest.lock"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS claim_batches (
+    batch_id          TEXT PRIMARY KEY,
+    source_name       TEXT NOT NULL,
+    source_format     TEXT NOT NULL,
+    sha256            TEXT NOT NULL UNIQUE,   -- of the source file
+    parquet_name      TEXT NOT NULL,
+    parquet_sha256    TEXT NOT NULL,
+    rows              INTEGER NOT NULL,
+    loaded_at         TEXT NOT NULL,
+    min_service_date  TEXT,
+    max_service_date  TEXT
+);
+CREATE TABLE IF NOT EXISTS claim_keys (
+    claim_id  TEXT NOT NULL,
+    line_no   INTEGER NOT NULL,
+    batch_id  TEXT NOT NULL REFERENCES claim_batches(batch_id),
+    PRIMARY KEY (claim_id, line_no)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claim_loads (
+    load_id        INTEGER PRIMARY KEY,
+    source_name    TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    source_format  TEXT NOT NULL,
+    batch_id       TEXT,
+    status         TEXT NOT NULL,            -- loaded | already_loaded
+    read           INTEGER NOT NULL,
+    loaded         INTEGER NOT NULL,
+    quarantined    INTEGER NOT NULL,
+    by_rule_json   TEXT NOT NULL,
+    started_at     TEXT NOT NULL,
+    finished_at    TEXT NOT NULL,
+    CHECK (read = loaded + quarantined)
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id              INTEGER PRIMARY KEY,
+    load_id         INTEGER NOT NULL REFERENCES claim_loads(load_id),
+    dataset         TEXT NOT NULL,           -- claims | providers
+    source_name     TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    line            INTEGER,
+    rule            TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    raw_json        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_reason ON quarantine(reason);
+CREATE INDEX IF NOT EXISTS quarantine_source ON quarantine(source_name);
+CREATE TABLE IF NOT EXISTS providers (
+    provider_id    TEXT PRIMARY KEY,
+    name           TEXT,
+    provider_type  TEXT NOT NULL,
+    region         TEXT,
+    city           TEXT,
+    latitude       REAL,
+    longitude      REAL,
+    source_name    TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    loaded_at      TEXT NOT NULL
+);
+"""
+
+
+def init_schema(conn: sqlite3.Connection) -> None:
+    """Create the catalogue tables when absent."""
+    conn.executescript(SCHEMA)
+    conn.commit()
+
+
+@contextmanager
+def ingest_lock(claims_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
+    """Hold the exclusive ingest lock (one writer of claims at a time).
+
+    Raises
+    ------
+    Locked
+        Another process kept the lock for ``timeout`` seconds.
+    """
+    claims_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(claims_dir / _LOCK_NAME, "a+b")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Locked(f"{claims_dir}: another ingest has held the lock for {timeout:.0f} s") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        handle.close()
+
+
+def clean_if_idle(conn: sqlite3.Connection, claims_dir: Path) -> list[str]:
+    """Remove orphans (see :func:`remove_orphans`) if no load holds the lock; else do nothing."""
+    claims_dir.mkdir(parents=True, exist_ok=True)
+    with open(claims_dir / _LOCK_NAME, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return []
+        return remove_orphans(conn, claims_dir)
+
+
+def remove_orphans(conn: sqlite3.Connection, claims_dir: Path) -> list[str]:
+    """Delete temp files and Parquet files with no committed batch; call under the lock.
+
+    Returns the names removed.
+    """
+    committed = {row[0] for row in conn.execute("SELECT parquet_name FROM claim_batches")}
+    removed = []
+    for path in claims_dir.iterdir():
+        if path.name == _LOCK_NAME or not path.is_file():
+            continue
+        if path.name.endswith(".tmp") or (path.suffix == ".parquet" and path.name not in committed):
+            os.unlink(path)
+            removed.append(path.name)
+    return removed

@@ -1,0 +1,292 @@
+"""Reading claim files per the claims contract, as strings, in bounded chunks.
+
+A file is first *prepared* (:func:`open_source`): its SHA-256 is taken, CSV text is
+checked to be UTF-8 with a header holding every required column, Parquet is checked
+to be Parquet with those columns. Anything else raises :class:`InputRefused` before a
+single row is written. Then :meth:`Source.chunks` streams the rows as all-string
+DataFrames (so no value is lost before validation) with the line each row came from.
+
+Line numbers: in a CSV the header is line 1 and each data row carries its physical
+line (exact unless a quoted value itself holds a line break, which shifts later
+lines by the breaks it holds). Blank lines are skipped and not counted as rows read.
+In Parquet the first row is line 1.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ingest.schema import REQUIRED_CLAIM_COLUMNS
+from shabaka.errors import InputRefused
+
+__all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "iter_csv_chunks"]
+
+_READ_BLOCK = 1 << 20
+
+
+@dataclass
+class RawChunk:
+    """Rows of one chunk as read: every value a string, empty when absent.
+
+    ``lines`` gives each row's line in its file; ``bad_rows`` are rows that could
+    not be split into the header's columns, as ``(line, text, message)``.
+    """
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    bad_rows: list[tuple[int | None, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    """One prepared input file: its name, SHA-256, format and a chunk reader."""
+
+    name: str
+    path: Path
+    sha256: str
+    source_format: str
+    size: int
+    read_chunks: Callable[[int, Callable[[int], None] | None], Iterator[RawChunk]]
+
+    def chunks(self, chunk_rows: int, on_progress: Callable[[int], None] | None = None) -> Iterator[RawChunk]:
+        """Stream the file in chunks of at most ``chunk_rows`` rows.
+
+        ``on_progress`` is called after each chunk with the bytes (CSV) or rows
+        (Parquet) consumed so far, out of ``size``.
+        """
+        return self.read_chunks(chunk_rows, on_progress)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_source(path: str | Path, required: tuple[str, ...] = REQUIRED_CLAIM_COLUMNS) -> Source:
+    """Prepare a contract file (``.csv``, ``.csv.gz`` or ``.parquet``) for reading.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    required : tuple of str
+        Columns the header must hold.
+
+    Returns
+    -------
+    Source
+
+    Raises
+    ------
+    InputRefused
+        The file is missing, empty, not UTF-8 CSV or Parquet, or lacks a required
+        column; the message names the file, the line or column, and what was expected.
+    """
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise InputRefused(f"{path}: no such file")
+    lower = name.lower()
+    if lower.endswith(".parquet"):
+        return _open_parquet(path, required)
+    if lower.endswith(".csv") or lower.endswith(".csv.gz"):
+        header = csv_header(path, required)
+        return Source(
+            name, path, file_sha256(path), "contract", path.stat().st_size,
+            lambda rows, cb: iter_csv_chunks(path, header, rows, cb),
+        )
+    raise InputRefused(f"{name}: not a claims file; expected a name ending in .csv, .csv.gz or .parquet")
+
+
+def csv_header(path: Path, required: tuple[str, ...]) -> list[str]:
+    """Check a CSV is UTF-8 text with the required columns; return its column names.
+
+    The whole file is decoded once (in blocks) so an encoding error is reported
+    with its line before anything is loaded.
+    """
+    name = path.name
+    if path.stat().st_size == 0:
+        raise InputRefused(f"{name}: empty file; expected a header row naming the claim columns")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    head = b""
+    has_data = False
+    try:
+        with _open_bytes(path) as handle:
+            for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    bad_line = line + block[: exc.start].count(b"\n")
+                    raise InputRefused(
+                        f"{name}: line {bad_line}: not UTF-8 text (byte 0x{block[exc.start]:02x}); "
+                        "expected a UTF-8 encoded CSV"
+                    ) from None
+                if b"\n" not in head:
+                    head += block
+                    if b"\n" in head:
+                        has_data = bool(head[head.index(b"\n") + 1:].strip())
+                elif not has_data:
+                    has_data = bool(block.strip())
+                line += block.count(b"\n")
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise InputRefused(f"{name}: line {line}: ends inside a UTF-8 character; expected UTF-8 text") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputRefused(f"{name}: cannot be read as {'gzip-compressed ' if _is_gz(path) else ''}CSV ({exc})") from None
+    first = head.split(b"\n", 1)[0].decode("utf-8")
+    if "\x00" in first:
+        raise InputRefused(f"{name}: line 1: binary data; expected a CSV header row")
+    rows = list(csv.reader(io.StringIO(first.lstrip("\ufeff"))))
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    if not any(header):
+        raise InputRefused(f"{name}: line 1: empty header; expected a header row naming the claim columns")
+    seen = set()
+    for col in header:
+        if col in seen:
+            raise InputRefused(f"{name}: line 1: column {col!r} appears twice; expected each column once")
+        seen.add(col)
+    missing = [c for c in required if c not in seen]
+    if missing:
+        raise InputRefused(
+            f"{name}: line 1: missing required column(s) {', '.join(missing)}; "
+            f"expected a comma-separated header with {', '.join(required)}"
+        )
+    if not has_data:
+        raise InputRefused(f"{name}: no data rows after the header; expected at least one claim line")
+    return header
+
+
+def iter_csv_chunks(
+    path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None
+) -> Iterator[RawChunk]:
+    """Stream a CSV whose header was checked by :func:`csv_header` (see module notes)."""
+    bad: list[tuple[int | None, str, str]] = []
+
+    def on_invalid(row) -> str:
+        bad.append((row.number, row.text,
+                    f"row has {row.actual_columns} field(s); expected {row.expected_columns} as in the header"))
+        return "skip"
+
+    average = max(64, path.stat().st_size // max(1, _estimate_lines(path)))
+    block = int(min(max(chunk_rows * average * 1.2, 1 << 14), 1 << 27))
+    read_options = pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block, use_threads=False)
+    parse_options = pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True,
+                                       ignore_empty_lines=False)
+    convert_options = pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
+                                           strings_can_be_null=False, quoted_strings_can_be_null=False)
+    next_line = 2
+    with open(path, "rb") as raw:
+        stream = gzip.GzipFile(fileobj=raw) if _is_gz(path) else raw
+        try:
+            reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
+                                    convert_options=convert_options)
+            for batch in reader:
+                n = batch.num_rows
+                bad_lines = sorted(b[0] for b in bad if b[0] is not None)
+                lines = _assign_lines(next_line, n, bad_lines)
+                if n:
+                    next_line = int(lines[-1]) + 1
+                next_line = max([next_line] + [b + 1 for b in bad_lines])
+                frame = batch.to_pandas()
+                blank = (frame == "").all(axis=1).to_numpy() if n else np.zeros(0, dtype=bool)
+                if blank.any():
+                    frame = frame.loc[~blank]
+                    lines = lines[~blank]
+                pending, bad[:] = list(bad), []
+                for start in range(0, max(len(frame), 1), chunk_rows):
+                    part = frame.iloc[start:start + chunk_rows].reset_index(drop=True)
+                    yield RawChunk(part, lines[start:start + chunk_rows], pending if start == 0 else [])
+                if on_progress is not None:
+                    on_progress(raw.tell())
+        except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
+            raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc})") from None
+    if bad:
+        yield RawChunk(pd.DataFrame({c: pd.Series([], dtype="str") for c in header}), np.zeros(0, np.int64), bad)
+
+
+def _assign_lines(start: int, n: int, bad_lines: list[int]) -> np.ndarray:
+    """The next ``n`` record numbers from ``start``, skipping those of invalid rows."""
+    lines = np.arange(start, start + n + len(bad_lines), dtype=np.int64)
+    if bad_lines:
+        lines = lines[~np.isin(lines, bad_lines)]
+    return lines[:n]
+
+
+def _estimate_lines(path: Path) -> int:
+    """Lines in the first 64 KiB, scaled to the file's size (compressed files: a guess)."""
+    with _open_bytes(path) as handle:
+        head = handle.read(1 << 16)
+    per_line = max(1, len(head) // max(1, head.count(b"\n")))
+    size = path.stat().st_size * (4 if _is_gz(path) else 1)
+    return max(1, size // per_line)
+
+
+def _open_parquet(path: Path, required: tuple[str, ...]) -> Source:
+    name = path.name
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != b"PAR1":
+        raise InputRefused(f"{name}: not a Parquet file (no PAR1 magic bytes); expected Parquet")
+    try:
+        meta = pq.ParquetFile(path)
+        names = list(meta.schema_arrow.names)
+        n_rows = meta.metadata.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise InputRefused(f"{name}: cannot be read as Parquet ({exc})") from None
+    lowered = [c.strip().lower() for c in names]
+    missing = [c for c in required if c not in lowered]
+    if missing:
+        raise InputRefused(f"{name}: missing required column(s) {', '.join(missing)}; expected {', '.join(required)}")
+    if n_rows == 0:
+        raise InputRefused(f"{name}: no rows; expected at least one claim line")
+    return Source(name, path, file_sha256(path), "contract", n_rows,
+                  lambda rows, cb: _iter_parquet(path, names, lowered, rows, cb))
+
+
+def _iter_parquet(path: Path, names: list[str], lowered: list[str], chunk_rows: int,
+                  on_progress: Callable[[int], None] | None) -> Iterator[RawChunk]:
+    done = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+        columns = {}
+        for raw_name, col in zip(names, lowered):
+            try:
+                values = batch.column(raw_name).cast(pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise InputRefused(
+                    f"{path.name}: column {raw_name!r} of type {batch.schema.field(raw_name).type} "
+                    "cannot be read as text; expected strings, numbers, booleans or dates"
+                ) from None
+            columns[col] = values.fill_null("")
+        frame = pa.table(columns).to_pandas()
+        lines = np.arange(done + 1, done + batch.num_rows + 1, dtype=np.int64)
+        done += batch.num_rows
+        yield RawChunk(frame, lines)
+        if on_progress is not None:
+            on_progress(done)
+
+
+def _is_gz(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if _is_gz(path) else open(path, "rb")

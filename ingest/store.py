@@ -1,0 +1,249 @@
+"""The claims store: immutable Parquet batches under ``HOME/claims/``, catalogued in SQLite.
+
+Use :meth:`ClaimsStore.ingest` to load files (see :mod:`ingest.load` for how a load is
+made atomic and idempotent) and :meth:`ClaimsStore.claims` to read claims back with the
+contract's dtypes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from ingest.catalogue import CLAIMS_DIR, DB_NAME, clean_if_idle, ingest_lock, init_schema, remove_orphans
+from ingest.load import PARQUET_SCHEMA, LoadReport, load_source, record_skipped
+from ingest.providers import load_providers
+from ingest.read import Source, open_source
+from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, PROVIDER_COLUMNS
+from shabaka.errors import InputRefused, StoreError
+from shabaka.sqlite import connect
+
+__all__ = ["ClaimsStore", "LoadReport", "SOURCE_FORMATS"]
+
+SOURCE_FORMATS = ("contract", "kaggle-provider-fraud")
+
+_BATCH_COLUMNS = ["batch_id", "source_name", "source_format", "sha256", "parquet_name", "parquet_sha256", "rows",
+                  "loaded_at", "min_service_date", "max_service_date"]
+_QUARANTINE_COLUMNS = ["id", "load_id", "dataset", "source_name", "sha256", "line", "rule", "reason", "message",
+                       "raw_json"]
+
+
+class ClaimsStore:
+    """Claims batches under ``home/claims/`` and their catalogue in ``home/shabaka.sqlite``.
+
+    Opening the store removes debris of an interrupted load when no load is running.
+
+    Parameters
+    ----------
+    home : path
+        The Shabaka home folder (``settings.home_path``).
+    """
+
+    def __init__(self, home: str | Path):
+        self.home = Path(home)
+        self.claims_dir = self.home / CLAIMS_DIR
+        self.claims_dir.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(self.home / DB_NAME)
+        init_schema(self._conn)
+        clean_if_idle(self._conn, self.claims_dir)
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        providers: str | Path | None = None,
+        chunk_rows: int = 100_000,
+        progress: bool = False,
+        source_format: str = "contract",
+        after_chunk: Callable[[int], None] | None = None,
+    ) -> LoadReport:
+        """Validate and load claim files; each file becomes one batch, loaded all or nothing.
+
+        Every file is checked (format, encoding, header) before any is loaded, so a
+        refused file stops the whole call with nothing written. Files already loaded
+        (same SHA-256) are skipped and reported as ``already_loaded`` with zero rows read.
+
+        Parameters
+        ----------
+        paths : iterable of path
+            Contract files (``.csv``, ``.csv.gz``, ``.parquet``), or for
+            ``source_format="kaggle-provider-fraud"`` the dataset's folder.
+        providers : path, optional
+            A providers file (contract "providers"), validated and upserted by provider_id.
+        chunk_rows : int
+            Rows validated and written at a time; bounds memory.
+        progress : bool
+            Show a progress bar per file on standard error.
+        source_format : str
+            ``contract`` or ``kaggle-provider-fraud``.
+        after_chunk : callable, optional
+            Called with the chunk count after each chunk is staged.
+
+        Returns
+        -------
+        LoadReport
+
+        Raises
+        ------
+        InputRefused
+            A file cannot be read as the contract; nothing of it was written.
+        """
+        if source_format not in SOURCE_FORMATS:
+            raise InputRefused(f"unknown source format {source_format!r}; expected one of {', '.join(SOURCE_FORMATS)}")
+        if chunk_rows < 1:
+            raise InputRefused(f"chunk_rows {chunk_rows}: expected a whole number >= 1")
+        paths = [Path(p) for p in paths]
+        if source_format == "contract":
+            sources = [open_source(p) for p in paths]
+        else:
+            from ingest.kaggle import kaggle_sources
+
+            sources = [s for p in paths for s in kaggle_sources(p)]
+        report = LoadReport()
+        with ingest_lock(self.claims_dir):
+            remove_orphans(self._conn, self.claims_dir)
+            if providers is not None:
+                report.providers = load_providers(self._conn, Path(providers))
+            for source in sources:
+                if self._loaded(source.sha256):
+                    report.add(record_skipped(self._conn, source))
+                    continue
+                report.add(self._load(source, chunk_rows, progress, after_chunk))
+        return report
+
+    def claims(
+        self,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        *,
+        columns: Iterable[str] | None = None,
+        batch_ids: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Claim lines with service_date in [start, end] (inclusive), with ``CLAIM_DTYPES``.
+
+        Parameters
+        ----------
+        start, end : date or ISO string, optional
+            Bounds on service_date; None leaves that side open.
+        columns : iterable of str, optional
+            Contract columns to return (default all, in contract order).
+        batch_ids : iterable of str, optional
+            Only these batches (default every committed batch).
+
+        Returns
+        -------
+        DataFrame
+        """
+        columns = list(CLAIM_COLUMNS if columns is None else columns)
+        unknown = [c for c in columns if c not in CLAIM_DTYPES]
+        if unknown:
+            raise InputRefused(f"unknown claim column(s) {', '.join(unknown)}; expected contract columns")
+        batches = self.batches()
+        if batch_ids is not None:
+            wanted = list(batch_ids)
+            missing = sorted(set(wanted) - set(batches["batch_id"]))
+            if missing:
+                raise InputRefused(f"unknown batch id(s) {', '.join(missing)}")
+            batches = batches[batches["batch_id"].isin(wanted)]
+        files = [str(self.claims_dir / name) for name in batches["parquet_name"]]
+        if not files:
+            return _typed(pa.Table.from_pylist([], schema=PARQUET_SCHEMA), columns)
+        dataset = pads.dataset(files, schema=PARQUET_SCHEMA, format="parquet")
+        condition = None
+        if start is not None:
+            condition = pads.field("service_date") >= pa.scalar(_as_date(start, "start"), pa.date32())
+        if end is not None:
+            upper = pads.field("service_date") <= pa.scalar(_as_date(end, "end"), pa.date32())
+            condition = upper if condition is None else condition & upper
+        try:
+            table = dataset.to_table(columns=columns, filter=condition)
+        except (pa.ArrowException, OSError) as exc:
+            raise StoreError(f"{self.claims_dir}: cannot read claims batches ({exc})") from None
+        return _typed(table, columns)
+
+    def batches(self) -> pd.DataFrame:
+        """Committed batches, oldest first: batch_id, source_name, sha256 (of the source file),
+        parquet_sha256, rows, loaded_at, min_service_date, max_service_date and more."""
+        rows = self._conn.execute(f"SELECT {', '.join(_BATCH_COLUMNS)} FROM claim_batches ORDER BY loaded_at, batch_id")
+        return pd.DataFrame([tuple(r) for r in rows], columns=_BATCH_COLUMNS)
+
+    def loads(self) -> pd.DataFrame:
+        """The reconciliation of every file load: read, loaded, quarantined, status, by_rule."""
+        rows = self._conn.execute("SELECT * FROM claim_loads ORDER BY load_id")
+        frame = pd.DataFrame([dict(r) for r in rows])
+        if frame.empty:
+            return pd.DataFrame(columns=["load_id", "source_name", "sha256", "source_format", "batch_id", "status",
+                                         "read", "loaded", "quarantined", "by_rule_json", "started_at", "finished_at"])
+        return frame
+
+    def providers(self) -> pd.DataFrame:
+        """Providers loaded from ``--providers`` files (contract "providers" columns)."""
+        rows = self._conn.execute(f"SELECT {', '.join(PROVIDER_COLUMNS)} FROM providers ORDER BY provider_id")
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(PROVIDER_COLUMNS))
+        for col in PROVIDER_COLUMNS:
+            frame[col] = frame[col].astype("float64" if col in ("latitude", "longitude") else "string")
+        return frame
+
+    def quarantine(self, *, source_name: str | None = None, reason: str | None = None) -> pd.DataFrame:
+        """Rejected rows, optionally of one source file name and/or one reason code.
+
+        ``raw_json`` holds the row's values exactly as read; ``line`` its line in the file.
+        """
+        sql = f"SELECT {', '.join(_QUARANTINE_COLUMNS)} FROM quarantine WHERE 1=1"
+        params: list = []
+        if source_name is not None:
+            sql += " AND source_name = ?"
+            params.append(source_name)
+        if reason is not None:
+            sql += " AND reason = ?"
+            params.append(reason.upper())
+        rows = self._conn.execute(sql + " ORDER BY id", params)
+        return pd.DataFrame([tuple(r) for r in rows], columns=_QUARANTINE_COLUMNS)
+
+    def close(self) -> None:
+        """Close the catalogue connection."""
+        self._conn.close()
+
+    def __enter__(self) -> ClaimsStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _loaded(self, sha256: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM claim_batches WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
+    def _load(self, source: Source, chunk_rows: int, progress: bool, after_chunk) -> object:
+        if not progress:
+            return load_source(self._conn, self.claims_dir, source, chunk_rows=chunk_rows, after_chunk=after_chunk)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeRemainingColumn(), transient=True) as bar:
+            task = bar.add_task(source.name, total=source.size)
+            return load_source(self._conn, self.claims_dir, source, chunk_rows=chunk_rows,
+                               on_progress=lambda done: bar.update(task, completed=done), after_chunk=after_chunk)
+
+
+def _as_date(value: date | str, what: str) -> date:
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError):
+        raise InputRefused(f"{what} {value!r}: expected a date YYYY-MM-DD") from None
+
+
+def _typed(table: pa.Table, columns: list[str]) -> pd.DataFrame:
+    frame = table.to_pandas()
+    out = {}
+    for col in columns:
+        dtype = CLAIM_DTYPES[col]
+        values = frame[col]
+        if dtype.startswith("datetime64"):
+            values = pd.to_datetime(values)
+        out[col] = values.astype(dtype)
+    return pd.DataFrame(out, columns=columns)
