@@ -1,0 +1,59 @@
+"""The plain data an evidence report is drawn from, shared by the HTML and PDF renderers."""
+
+from __future__ import annotations
+
+import json
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["ReportData", "format_mad", "format_number", "params_text"]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a report shows; built by the bundle, renderers only format it.
+
+    Identifiers in it are already pseudonymised when the bundle is.
+    """
+
+    ring: dict[str, Any]
+    run: dict[str, Any]
+    params: dict[str, Any]
+    members: pd.DataFrame
+    indicators: pd.DataFrame
+    timeline: pd.DataFrame
+    batches: list[dict[str, Any]]
+    software_version: str
+    n_lines: int
+    amount_claimed: float
+    n_nodes: int
+    n_edges: int
+    network_svg: str
+    network_png: bytes
+    timeline_svg: str
+    timeline_png: bytes
+    pseudonymised: bool = False
+    key_id: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+def format_mad(amount: float) -> str:
+    """Dirhams with thousands separators and two decimals: ``51,840.00 MAD``."""
+    return f"{float(amount):,.2f} MAD"
+
+
+def format_number(value: Any, digits: int = 2) -> str:
+    """A number for a table cell; ``n/a`` for missing values."""
+    if value is None or pd.isna(value):
+        return "n/a"
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return f"{value:,}"
+    return f"{float(value):,.{digits}f}"
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """Parameters as indented, key-sorted JSON."""
+    return json.dumps(params, indent=2, sort_keys=True, default=str, ensure_ascii=False)
