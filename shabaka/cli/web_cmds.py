@@ -1,5 +1,93 @@
-"""Command-line verbs (to be filled by its area)."""
+"""Command-line verbs of the viewer: ``serve``, ``users add``, ``audit verify`` and ``audit list``."""
 
-__all__ = ["COMMANDS"]
+from __future__ import annotations
 
-COMMANDS: list = []
+import json
+import sys
+
+import click
+
+from shabaka.audit import AuditLog
+from shabaka.errors import InputRefused
+
+__all__ = ["COMMANDS", "serve", "users", "audit"]
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: the host setting, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: the port setting, 5000).")
+@click.option("--secure-cookies", is_flag=True, help="Send the session cookie over HTTPS only (behind TLS).")
+@click.pass_obj
+def serve(settings, host: str | None, port: int | None, secure_cookies: bool) -> None:
+    """Serve the investigators' viewer."""
+    from web import create_app
+
+    app = create_app({"SHABAKA_SETTINGS": settings, "SESSION_COOKIE_SECURE": secure_cookies})
+    app.run(host=host or settings.host, port=port or settings.port, debug=False, use_reloader=False, threaded=True)
+
+
+@click.group("users")
+def users() -> None:
+    """Accounts of the viewer."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["analyst", "investigator", "admin"]), required=True,
+              help="analyst: pseudonymised view; investigator: full view and cases; admin: also accounts and audit.")
+@click.option("--replace", is_flag=True, help="Reset the password and role of an existing account.")
+@click.pass_obj
+def users_add(settings, name: str, role: str, replace: bool) -> None:
+    """Add an account; the password is read from standard input (prompted twice on a terminal)."""
+    from web.users import UserStore
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise InputRefused("password: expected one line on standard input")
+    with UserStore(settings.home_path) as store:
+        store.add(name, role, password, replace=replace)
+    with AuditLog(settings.home_path) as log:
+        log.append("cli", "user_add", {"user": name, "role": role, "replace": replace})
+    click.echo(f"account {name} ({role}) saved")
+
+
+@click.group("audit")
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(settings) -> None:
+    """Check the audit log's hash chain: exit 0 when intact, 1 naming the first bad entry."""
+    with AuditLog(settings.home_path) as log:
+        check = log.verify()
+    if check.ok:
+        click.echo(f"audit log intact: {check.checked} entries verified")
+        return
+    click.echo(f"audit log BROKEN at entry {check.first_bad} ({check.checked} entries verified before it)", err=True)
+    sys.exit(1)
+
+
+@audit.command("list")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--offset", type=int, default=0, show_default=True)
+@click.option("--actor", default=None, help="Only this actor's entries.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def audit_list(settings, limit: int, offset: int, actor: str | None, as_json: bool) -> None:
+    """Print audit entries, newest first."""
+    with AuditLog(settings.home_path) as log:
+        entries = log.entries(limit=limit, offset=offset, actor=actor)
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps(e, sort_keys=True))
+        else:
+            click.echo(f"{e['id']:>6} {e['ts'][:19]} {e['actor']:<14} {e['action']:<18} "
+                       f"{json.dumps(e['params'], sort_keys=True)}")
+
+
+COMMANDS = [serve, users, audit]

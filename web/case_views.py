@@ -1,0 +1,88 @@
+"""Cases: open a case on a ring, change its status, assignee and disposition, comment, export."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
+
+from shabaka.cases import STATUSES
+from shabaka.errors import NotFound
+from web.context import audit, cases, current_run_id, require_role, runs, settings
+
+__all__ = ["bp"]
+
+bp = Blueprint("cases", __name__)
+EDITORS = ("investigator", "admin")
+
+
+@bp.route("/cases")
+def case_list():
+    """Every case, most recently updated first; filter by status."""
+    status = request.args.get("status", "").strip() or None
+    rows = cases().cases(status)
+    latest = runs().latest_run_id()
+    ranks = {}
+    if latest:
+        ranks = {r["ring_id"]: r for r in runs().rings(latest).to_dict("records")}
+    audit("view_cases", status=status)
+    return render_template("cases.html", cases=rows, ranks=ranks, status=status, statuses=STATUSES)
+
+
+@bp.route("/cases/<ring_id>")
+def case_page(ring_id: str):
+    case = cases().case(ring_id)
+    audit("view_case", ring_id=ring_id)
+    return render_template("case.html", case=case, statuses=STATUSES, can_edit=g.user["role"] in EDITORS)
+
+
+@bp.route("/cases/<ring_id>/open", methods=["POST"])
+@require_role(*EDITORS)
+def open_case(ring_id: str):
+    run_id = current_run_id(request.form.get("run"))
+    runs().ring(run_id, ring_id)
+    cases().open_case(ring_id, actor=g.user["name"], run_id=run_id)
+    audit("case_open", ring_id=ring_id, run_id=run_id)
+    flash("Case opened.")
+    return redirect(url_for("cases.case_page", ring_id=ring_id))
+
+
+@bp.route("/cases/<ring_id>/update", methods=["POST"])
+@require_role(*EDITORS)
+def update_case(ring_id: str):
+    form = request.form
+    changes = {k: form[k] for k in ("status", "assignee", "disposition") if k in form}
+    cases().update(ring_id, **changes)
+    audit("case_update", ring_id=ring_id, **changes)
+    flash("Case updated.")
+    return redirect(url_for("cases.case_page", ring_id=ring_id))
+
+
+@bp.route("/cases/<ring_id>/comment", methods=["POST"])
+@require_role(*EDITORS)
+def comment(ring_id: str):
+    cases().comment(ring_id, author=g.user["name"], body=request.form.get("body", ""))
+    audit("case_comment", ring_id=ring_id)
+    return redirect(url_for("cases.case_page", ring_id=ring_id) + "#comments")
+
+
+@bp.route("/rings/<ring_id>/bundle", methods=["POST"])
+def bundle(ring_id: str):
+    """The ring's evidence bundle as a zip; analysts get it pseudonymised."""
+    try:
+        from shabaka.export import export_ring
+    except ImportError:
+        raise NotFound("the evidence export is not installed in this version") from None
+    run_id = current_run_id(request.form.get("run"))
+    runs().ring(run_id, ring_id)
+    pseudonymise = g.user["role"] == "analyst"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{ring_id}.zip"
+        export_ring(settings(), ring_id, out, run_id=run_id, pseudonymise=pseudonymise, actor=g.user["name"],
+                    role=g.user["role"])
+        data = out.read_bytes()
+    audit("export_bundle", ring_id=ring_id, run_id=run_id, pseudonymised=pseudonymise, bytes=len(data))
+    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
+                     download_name=f"shabaka-{ring_id}-{run_id}.zip")

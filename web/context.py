@@ -1,0 +1,188 @@
+"""Per-request state: stores opened lazily on ``g``, the signed-in user, audit, pseudonyms.
+
+Every store is opened at most once per request and closed on teardown.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+from flask import current_app, g
+
+from shabaka.audit import AuditLog
+from shabaka.cases import CaseStore
+from shabaka.errors import AccessDenied, NotFound
+from shabaka.runs import RunStore
+from shabaka.settings import Settings
+from shabaka.sqlite import transaction
+from web.keys import PSEUDONYMISED_TYPES
+from web.users import UserStore
+
+__all__ = [
+    "settings", "runs", "cases", "users", "audit_log", "claims_store", "graph_store", "close_stores",
+    "audit", "require_role", "pseudonymous", "show_id", "show_frame", "resolve_id", "current_run_id",
+    "CLAIM_PERSONAL_COLUMNS",
+]
+
+# Claims columns that identify a person, with the entity type their pseudonym is keyed on.
+CLAIM_PERSONAL_COLUMNS = {
+    "beneficiary_id": "BENEFICIARY", "household_id": "BENEFICIARY",
+    "contact_phone": "PHONE", "payee_account": "ACCOUNT", "referrer_id": "REFERRER",
+}
+_UNAVAILABLE = object()
+
+
+def settings() -> Settings:
+    return current_app.config["SHABAKA_SETTINGS"]
+
+
+def _store(name: str, factory: Callable[[], Any]) -> Any:
+    stores = g.setdefault("_stores", {})
+    if name not in stores:
+        stores[name] = factory()
+    return stores[name]
+
+
+def runs() -> RunStore:
+    return _store("runs", lambda: RunStore(settings().home_path))
+
+
+def cases() -> CaseStore:
+    return _store("cases", lambda: CaseStore(settings().home_path))
+
+
+def users() -> UserStore:
+    return _store("users", lambda: UserStore(settings().home_path))
+
+
+def audit_log() -> AuditLog:
+    return _store("audit", lambda: AuditLog(settings().home_path))
+
+
+def claims_store() -> Any | None:
+    """The claims store, or None when the ingest package does not provide one."""
+    def open_it():
+        try:
+            from ingest.store import ClaimsStore
+        except ImportError:
+            return _UNAVAILABLE
+        return ClaimsStore(settings().home_path)
+    store = _store("claims", open_it)
+    return None if store is _UNAVAILABLE else store
+
+
+def graph_store() -> Any | None:
+    """The graph store (embedded or Neo4j), or None when there is none to open."""
+    def open_it():
+        try:
+            from graph.store import open_graph_store
+        except ImportError:
+            return _UNAVAILABLE
+        return open_graph_store(settings())
+    store = _store("graph", open_it)
+    return None if store is _UNAVAILABLE else store
+
+
+def close_stores(exc: BaseException | None = None) -> None:
+    """Teardown: close whatever this request opened."""
+    for store in g.pop("_stores", {}).values():
+        if store is not _UNAVAILABLE:
+            store.close()
+
+
+def audit(action: str, **params: Any) -> None:
+    """Append one entry for the signed-in user (or ``anonymous``)."""
+    user = g.get("user")
+    audit_log().append(user["name"] if user else "anonymous", action, params)
+
+
+def require_role(*roles: str) -> Callable:
+    """Decorator: the view raises AccessDenied unless the user has one of ``roles``."""
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if g.user["role"] not in roles:
+                raise AccessDenied(f"this page needs the role {' or '.join(roles)}")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def pseudonymous() -> bool:
+    """True when the signed-in user sees pseudonyms instead of personal identifiers."""
+    user = g.get("user")
+    return user is None or user["role"] == "analyst"
+
+
+def show_id(entity_type: str, entity_id: Any) -> Any:
+    """The identifier as this user may see it (pseudonym for analysts)."""
+    if entity_id is None or (isinstance(entity_id, float) and pd.isna(entity_id)) or entity_id is pd.NA:
+        return entity_id
+    if entity_type not in PSEUDONYMISED_TYPES or not pseudonymous():
+        return str(entity_id)
+    pseudonym = current_app.extensions["shabaka_pseudonymiser"](entity_type, str(entity_id))
+    g.setdefault("_pseudonyms", {})[pseudonym] = (entity_type, str(entity_id))
+    return pseudonym
+
+
+def show_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None,
+               type_column: str | None = None, id_column: str | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` with personal columns pseudonymised for analysts.
+
+    ``columns`` maps column -> entity type; ``type_column``/``id_column`` name a
+    pair where each row says its own type (as in members).
+    """
+    if not pseudonymous() or frame.empty:
+        return frame
+    out = frame.copy()
+    for col, etype in (columns or {}).items():
+        if col in out:
+            out[col] = [show_id(etype, v) for v in out[col]]
+    if type_column and id_column:
+        out[id_column] = [show_id(t, v) for t, v in zip(out[type_column], out[id_column])]
+    return out
+
+
+def remember_pseudonyms() -> None:
+    """Persist pseudonyms shown in this request so links made of them can be followed."""
+    shown = g.pop("_pseudonyms", None)
+    if not shown:
+        return
+    conn = runs().conn
+    conn.execute("CREATE TABLE IF NOT EXISTS pseudonyms (pseudonym TEXT PRIMARY KEY, entity_type TEXT NOT NULL,"
+                 " entity_id TEXT NOT NULL)")
+    with transaction(conn) as c:
+        c.executemany("INSERT OR IGNORE INTO pseudonyms VALUES (?,?,?)",
+                      [(p, t, i) for p, (t, i) in shown.items()])
+
+
+def resolve_id(entity_type: str, shown: str) -> str:
+    """The real identifier behind what the user sees; analysts can only use pseudonyms."""
+    if entity_type not in PSEUDONYMISED_TYPES or not pseudonymous():
+        return shown
+    conn = runs().conn
+    conn.execute("CREATE TABLE IF NOT EXISTS pseudonyms (pseudonym TEXT PRIMARY KEY, entity_type TEXT NOT NULL,"
+                 " entity_id TEXT NOT NULL)")
+    row = conn.execute("SELECT entity_id FROM pseudonyms WHERE pseudonym = ? AND entity_type = ?",
+                       (shown, entity_type)).fetchone()
+    if row is None:
+        raise NotFound(f"{entity_type.lower()} {shown!r} not found")
+    return str(row[0])
+
+
+def current_run_id(requested: str | None) -> str:
+    """The run asked for, or the latest; NotFound when there is no run yet."""
+    if requested:
+        runs().run(requested)
+        return requested
+    latest = runs().latest_run_id()
+    if latest is None:
+        raise NotFound("no detection run yet: run `shabaka run` or `shabaka detect` first")
+    return latest
+
+
+def unique(values: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys(v for v in values if v is not None and not pd.isna(v)))

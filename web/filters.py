@@ -1,0 +1,38 @@
+"""Jinja filters: amounts in MAD, scores, dates."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Flask
+
+__all__ = ["register_filters", "mad", "number"]
+
+
+def mad(value: Any, decimals: int = 2) -> str:
+    """``12345.5`` -> ``"12,345.50 MAD"``; empty for missing values."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if math.isnan(value):
+        return ""
+    return f"{value:,.{decimals}f} MAD"
+
+
+def number(value: Any, decimals: int = 0) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(value) else f"{value:,.{decimals}f}"
+
+
+def day(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "" if text in ("NaT", "nan", "None", "<NA>") else text[:10]
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters.update(mad=mad, number=number, day=day)
