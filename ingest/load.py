@@ -198,8 +198,9 @@ def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, report: FileReport, 
         quarantine.append((line, "row shape", "BAD_ROW", message, json.dumps({"_text": text}, ensure_ascii=False)))
     result = validate_claims(chunk.frame)
     issues = result.issues
+    as_read = chunk.original if chunk.original is not None else chunk.frame
     if len(issues):
-        raw_rows = chunk.frame.iloc[issues["pos"].to_numpy()].to_dict("records")
+        raw_rows = as_read.iloc[issues["pos"].to_numpy()].to_dict("records")
         lines = chunk.lines[issues["pos"].to_numpy()]
         for line, rule, reason, message, raw in zip(lines, issues["rule"], issues["reason"], issues["message"],
                                                     raw_rows):
@@ -208,7 +209,7 @@ def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, report: FileReport, 
     lines = chunk.lines[result.valid_pos]
     dup_pos, dup_msgs = _duplicates(conn, valid, lines)
     if len(dup_pos):
-        raw_rows = chunk.frame.iloc[result.valid_pos[dup_pos]].to_dict("records")
+        raw_rows = as_read.iloc[result.valid_pos[dup_pos]].to_dict("records")
         for pos, message, raw in zip(dup_pos, dup_msgs, raw_rows):
             quarantine.append((int(lines[pos]), "(claim_id, line_no) unique", "DUPLICATE_KEY", message,
                                json.dumps(raw, ensure_ascii=False)))

@@ -44,11 +44,14 @@ class RawChunk:
 
     ``lines`` gives each row's line in its file; ``bad_rows`` are rows that could
     not be split into the header's columns, as ``(line, text, message)``.
+    ``original`` holds the values as they were in the file when ``frame`` was
+    derived from them (an adapter); the quarantine keeps those.
     """
 
     frame: pd.DataFrame
     lines: np.ndarray
     bad_rows: list[tuple[int | None, str, str]] = field(default_factory=list)
+    original: pd.DataFrame | None = None
 
 
 @dataclass
