@@ -127,11 +127,12 @@ def line_flags(claims: pd.DataFrame) -> pd.DataFrame:
     return lines
 
 
-def robust_z(values: np.ndarray | pd.Series, *, floor: float = 1e-9) -> np.ndarray:
+def robust_z(values: np.ndarray | pd.Series, *, min_scale: float = 1e-9) -> np.ndarray:
     """Robust z-scores: (x - median) / (1.4826 * MAD).
 
     When the MAD is zero (more than half the values equal), the scale falls back to
-    the mean absolute deviation, then to ``floor``, so a lone outlier still stands out.
+    the mean absolute deviation; it is never below ``min_scale``, so tiny wobbles
+    around a constant do not become huge z-scores.
     """
     x = np.asarray(values, dtype=float)
     if x.size == 0:
@@ -141,12 +142,12 @@ def robust_z(values: np.ndarray | pd.Series, *, floor: float = 1e-9) -> np.ndarr
     scale = 1.4826 * np.nanmedian(dev)
     if not scale > 0:
         scale = 1.2533 * np.nanmean(dev)
-    if not scale > 0:
-        scale = max(floor, abs(med) * 0.1, 1e-9)
+    scale = max(float(np.nan_to_num(scale)), min_scale, 1e-12)
     return (x - med) / scale
 
 
-def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int = 8) -> np.ndarray:
+def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int = 8,
+           min_scale: float = 1e-9) -> np.ndarray:
     """Robust z of ``column`` within peer groups ``peers``.
 
     Peer groups smaller than ``min_peers`` fall back to the first peer column alone
@@ -165,7 +166,7 @@ def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int
             todo = members[remaining[members]]
             if not len(todo) or (level and len(members) < min_peers):
                 continue
-            z = robust_z(frame[column].to_numpy(float)[members])
+            z = robust_z(frame[column].to_numpy(float)[members], min_scale=min_scale)
             out[todo] = z[remaining[members]]
             remaining[todo] = False
     return out

@@ -28,7 +28,7 @@ from detectors.base import DetectionContext, Detector, peer_z
 
 __all__ = ["INDICATORS", "control_indicators", "score_indicators", "IndicatorDetector"]
 
-#: indicator -> (one-sentence template, minimum support column)
+#: indicator -> one-sentence evidence template
 INDICATORS: dict[str, str] = {
     "visits_per_beneficiary": "{v:.1f} dossiers per patient, z={z:.1f} against its peers",
     "quantity_per_stay": "{v:.1f} units billed per stay line, z={z:.1f} against its peers",
@@ -37,6 +37,13 @@ INDICATORS: dict[str, str] = {
     "non_ald_ald_drugs": "{v:.0%} of its medication lines are ALD drugs for patients without ALD (z={z:.1f})",
     "surgery_without_consultation": "{v:.0%} of its surgeries have no prior consultation (z={z:.1f})",
     "far_tadamon_expensive": "{v:.0%} of its amount is expensive acts for Tadamon patients from elsewhere (z={z:.1f})",
+}
+
+
+#: smallest spread of each indicator: a z-score needs at least this deviation per unit
+MIN_SCALE: dict[str, float] = {
+    "visits_per_beneficiary": 0.25, "quantity_per_stay": 0.5, "revenue_growth": 0.25, "expensive_growth": 0.25,
+    "non_ald_ald_drugs": 0.05, "surgery_without_consultation": 0.05, "far_tadamon_expensive": 0.05,
 }
 
 
@@ -134,7 +141,8 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
         return pd.DataFrame(columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
     zs = {}
     for name in INDICATORS:
-        zs[name] = np.clip(np.nan_to_num(peer_z(t, name, ["peer_type", "region"], min_peers=min_peers)), 0, cap)
+        zs[name] = np.clip(np.nan_to_num(peer_z(t, name, ["peer_type", "region"], min_peers=min_peers,
+                                         min_scale=MIN_SCALE[name])), 0, cap)
     z = pd.DataFrame(zs)
     top2 = np.sort(z.to_numpy(), axis=1)[:, -2:].sum(axis=1)
     best = z.to_numpy().argmax(axis=1)

@@ -57,8 +57,10 @@ def ring_id(anchors: Sequence[tuple[str, str]]) -> str:
 def entity_suspicion(findings: Sequence[Findings], *, cap: float = 10.0) -> pd.DataFrame:
     """Combine every detector's entity scores into one suspicion per entity.
 
-    Each detector's scores become robust z-scores over the entities it scored
-    (clipped to [0, cap]); an entity's suspicion is the sum of its two best.
+    Each detector's scores become robust z-scores over the entities it scored,
+    with a spread of at least a tenth of its largest score (so a detector that
+    flags three entities gives them up to ``cap``, not infinity), clipped to
+    [0, cap]; an entity's suspicion is the sum of its two best.
 
     Returns
     -------
@@ -70,7 +72,8 @@ def entity_suspicion(findings: Sequence[Findings], *, cap: float = 10.0) -> pd.D
         s = f.scores
         if s.empty:
             continue
-        z = np.clip(robust_z(s["score"].to_numpy(float)), 0, cap)
+        raw = s["score"].to_numpy(float)
+        z = np.clip(robust_z(raw, min_scale=0.1 * float(np.abs(raw).max())), 0, cap)
         parts.append(pd.DataFrame({"entity_type": s["entity_type"].astype(str).to_numpy(),
                                    "entity_id": s["entity_id"].astype(str).to_numpy(),
                                    "z": z, "reason": s["evidence"].astype(str).to_numpy(), "detector": f.detector}))
