@@ -128,9 +128,9 @@ def write_bag(out_zip: str | Path, payload: Mapping[str, bytes], bag_info: Mappi
     out_zip = Path(out_zip)
     files = {f"data/{name}": data for name, data in payload.items()}
     manifest = manifest_text(files).encode("utf-8")
-    info = dict(bag_info)
-    info["Payload-Oxum"] = f"{sum(len(d) for d in files.values())}.{len(files)}"
-    info_bytes = "".join(f"{k}: {v}\n" for k, v in info.items()).encode("utf-8")
+    # No Payload-Oxum (optional in BagIt): the audit entry's size varies, and
+    # bag-info.txt should stay the same for two exports of the same ring.
+    info_bytes = "".join(f"{k}: {v}\n" for k, v in bag_info.items()).encode("utf-8")
     tags = {"bagit.txt": _BAGIT_TXT, "bag-info.txt": info_bytes, "manifest-sha256.txt": manifest}
     tags["tagmanifest-sha256.txt"] = manifest_text(tags).encode("utf-8")
     entries = {**tags, **files}

@@ -66,10 +66,12 @@ def timeline_figure(days: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(8, 2.6), dpi=110)
     ax = fig.subplots()
     if len(days):
-        dates = pd.to_datetime(days["date"])
-        ax.bar(dates, days["amount"], width=0.8, color="#d62728")
+        # Categorical positions: a one-day ring would otherwise get an axis in hours.
+        positions = list(range(len(days)))
+        ax.bar(positions, days["amount"], width=0.8, color="#d62728")
+        step = max(1, len(days) // 12)
+        ax.set_xticks(positions[::step], list(days["date"])[::step], rotation=30, ha="right", fontsize=7)
         ax.set_ylabel("MAD / day")
-        fig.autofmt_xdate()
     ax.set_title("amount claimed per day / montant réclamé par jour", fontsize=9)
     fig.tight_layout()
     return fig

@@ -7,6 +7,7 @@ download; the creation date is the run's, so the same ring gives the same bytes.
 from __future__ import annotations
 
 import io
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from shabaka.export.report_model import ReportData, format_mad, format_number, p
 from shabaka.export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
 
 __all__ = ["render_pdf"]
+
+# fontTools logs every glyph of every font subset at INFO; that drowns the CLI's own log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -121,7 +125,7 @@ class _Report(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("DejaVu", "", 7)
-        self.cell(0, 5, f"Shabaka — {self.title} — page {self.page_no()}", align="C")
+        self.cell(0, 5, f"{self.title} — page {self.page_no()}", align="C")
 
     def heading(self, text: str) -> None:
         self.ln(3)
@@ -143,7 +147,8 @@ class _Report(FPDF):
 
     def grid(self, rows, *, header, widths, size: float = 8.5) -> None:
         self.set_font("DejaVu", "", size)
-        with self.table(col_widths=widths, width=sum(widths), align="LEFT", first_row_as_headings=header is not None,
+        with self.table(col_widths=widths, width=sum(widths), align="LEFT", text_align="LEFT",
+                        first_row_as_headings=header is not None,
                         line_height=size * 0.5) as table:
             if header is not None:
                 table.row([str(h) for h in header])
