@@ -36,19 +36,17 @@ def random_claims(n_lines: int, n_patients: int, n_providers: int, seed: int = 0
     rng = np.random.default_rng(seed)
     bene = rng.integers(0, n_patients, n_lines)
     prov = rng.integers(0, n_providers, n_lines)
-    frame = pd.DataFrame({c: pd.Series([None] * n_lines, dtype=d) for c, d in CLAIM_DTYPES.items()})
-    frame["claim_id"] = pd.array([f"C{i}" for i in range(n_lines)], dtype="string")
-    frame["line_no"] = 1
-    frame["beneficiary_id"] = pd.array([f"B{b}" for b in bene], dtype="string")
-    frame["regime"] = pd.array(["TADAMON"] * n_lines, dtype="string")
-    frame["provider_id"] = pd.array([f"P{p}" for p in prov], dtype="string")
-    frame["provider_type"] = pd.array(["DOCTOR"] * n_lines, dtype="string")
-    frame["doctor_id"] = pd.array([f"D{p % 7}" for p in prov], dtype="string")
-    frame["act_code"] = pd.array(["C"] * n_lines, dtype="string")
-    frame["act_family"] = pd.array(["CONSULTATION"] * n_lines, dtype="string")
-    frame["quantity"] = 1
     day = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 60, n_lines), unit="D")
-    frame["service_date"] = day.astype("datetime64[ns]")
-    frame["submission_date"] = frame["service_date"]
-    frame["amount_claimed"] = rng.integers(100, 1000, n_lines).astype(float)
+    filled = {
+        "claim_id": [f"C{i}" for i in range(n_lines)], "line_no": np.ones(n_lines, dtype=np.int64),
+        "beneficiary_id": [f"B{b}" for b in bene], "regime": ["TADAMON"] * n_lines,
+        "provider_id": [f"P{p}" for p in prov], "provider_type": ["DOCTOR"] * n_lines,
+        "doctor_id": [f"D{p % 7}" for p in prov], "act_code": ["C"] * n_lines,
+        "act_family": ["CONSULTATION"] * n_lines, "quantity": np.ones(n_lines, dtype=np.int64),
+        "service_date": day, "submission_date": day,
+        "amount_claimed": rng.integers(100, 1000, n_lines).astype(float),
+    }
+    frame = pd.DataFrame({
+        c: pd.Series(filled[c] if c in filled else [None] * n_lines).astype(d) for c, d in CLAIM_DTYPES.items()
+    })
     return frame[list(CLAIM_COLUMNS)]

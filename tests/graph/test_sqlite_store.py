@@ -1,0 +1,98 @@
+"""The embedded store: write, neighbourhood (hops, cap, omitted, window), search, replacement."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.build import build_graph
+from graph.sqlite_store import SqliteGraphStore
+from graph.store import open_graph_store
+from shabaka.errors import InputRefused, NotFound
+
+
+def test_one_hop_returns_every_edge_of_the_entity_heaviest_first(tiny_store):
+    hood = tiny_store.neighbourhood("PROVIDER:PRV-CLINIC-R", hops=1)
+    assert hood.omitted == 0
+    assert len(hood.edges) == 9  # 8 patients and the surgeon
+    assert hood.edges["target"].eq("PROVIDER:PRV-CLINIC-R").all()
+    assert hood.edges["amount"].is_monotonic_decreasing
+    assert hood.edges.iloc[0]["source"] == "DOCTOR:DOC-R"
+    assert set(hood.nodes["node_id"]) == set(hood.edges["source"]) | {"PROVIDER:PRV-CLINIC-R"}
+    assert hood.nodes.iloc[0]["node_id"] == "PROVIDER:PRV-CLINIC-R"
+
+
+def test_the_cap_keeps_the_heaviest_edges_and_counts_the_rest(tiny_store):
+    hood = tiny_store.neighbourhood("PRV-CLINIC-R", hops=1, limit=3)
+    assert len(hood.edges) == 3 and hood.omitted == 6
+    assert hood.edges.iloc[0]["amount"] == 48000.0
+
+
+def test_two_hops_reach_the_ring_identifiers_within_the_cap(tiny_store):
+    hood = tiny_store.neighbourhood("PROVIDER:PRV-CLINIC-R", hops=2, limit=500)
+    nodes = set(hood.nodes["node_id"])
+    assert {"PHONE:PHONE-R", "ACCOUNT:RIB-R", "PROVIDER:PRV-LAB-R"} <= nodes
+    assert hood.omitted == 0
+    capped = tiny_store.neighbourhood("PROVIDER:PRV-CLINIC-R", hops=2, limit=12)
+    assert len(capped.edges) == 12
+    # all 9 first-hop edges fit, so the second hop sees the same 49 edges as the uncapped walk and keeps 3
+    assert capped.omitted == len(hood.edges) - 12
+    assert capped.edges["amount"].is_monotonic_decreasing
+
+
+def test_a_time_window_keeps_edges_active_in_it(tiny_store):
+    everything = tiny_store.neighbourhood("PROVIDER:PRV-CLINIC-A", hops=1)
+    late = tiny_store.neighbourhood("PROVIDER:PRV-CLINIC-A", hops=1, start="2025-03-10")
+    assert everything.edges["edge_type"].eq("CLAIMED_AT").sum() == 6
+    assert late.edges["edge_type"].eq("CLAIMED_AT").sum() == 3
+    assert (late.edges["last_date"] >= "2025-03-10").all()
+    early = tiny_store.neighbourhood("PROVIDER:PRV-CLINIC-A", hops=1, end="2025-03-07")
+    patients = early.edges[early.edges["edge_type"] == "CLAIMED_AT"]
+    assert (early.edges["first_date"] <= "2025-03-07").all()
+    assert set(patients["source"]) == {"BENEFICIARY:BEN-000", "BENEFICIARY:BEN-004", "BENEFICIARY:BEN-020"}
+
+
+def test_bare_entity_ids_and_unknown_ids(tiny_store):
+    assert tiny_store.resolve("DOC-R") == ["DOCTOR:DOC-R"]
+    with pytest.raises(NotFound):
+        tiny_store.neighbourhood("NOBODY")
+    with pytest.raises(InputRefused):
+        tiny_store.neighbourhood("DOC-R", start="not a date")
+
+
+def test_search_by_id_prefix_and_label(tiny_store):
+    found = tiny_store.search("PRV-CLINIC")
+    assert list(found["node_id"]) == ["PROVIDER:PRV-CLINIC-A", "PROVIDER:PRV-CLINIC-R"]
+    assert tiny_store.search("INT-")["node_type"].eq("INTERMEDIARY").all()
+    assert tiny_store.search("DOC-R").iloc[0]["node_id"] == "DOCTOR:DOC-R"
+    assert tiny_store.search("   ").empty
+
+
+def test_writing_again_replaces_the_previous_build(tmp_path, tiny_claims, tiny_graph):
+    with SqliteGraphStore(tmp_path / "home") as store:
+        store.write(tiny_graph)
+        store.write(build_graph(tiny_claims[tiny_claims["provider_id"] == "PRV-LAB-R"]))
+        assert store.meta()["n_edges"] == str(len(store.load_graph().edges))
+        with pytest.raises(NotFound):
+            store.resolve("PRV-CLINIC-A")
+
+
+def test_the_stored_graph_reads_back_equal(tiny_store, tiny_graph):
+    back = tiny_store.load_graph()
+    assert list(back.edges["amount"]) == list(tiny_graph.edges.sort_values(["source", "target", "edge_type"])["amount"])
+    assert set(back.nodes["node_id"]) == set(tiny_graph.nodes["node_id"])
+    evidence = back.nodes.set_index("node_type").loc["INTERMEDIARY", "evidence"]
+    assert evidence.startswith("8 unrelated households")
+
+
+def test_neighbourhood_to_networkx_carries_omitted(tiny_store):
+    G = tiny_store.neighbourhood("PRV-CLINIC-R", limit=2).to_networkx()
+    assert G.number_of_edges() == 2 and G.graph["omitted"] == 7
+
+
+def test_open_graph_store_is_embedded_without_neo4j(settings):
+    store = open_graph_store(settings)
+    try:
+        assert isinstance(store, SqliteGraphStore)
+        assert store.path == settings.home_path / "graph.sqlite"
+    finally:
+        store.close()
