@@ -1,0 +1,171 @@
+"""The generator's entry points: build the world once, then draw and emit week by week.
+
+``scale`` sets the volume (scale 1 is ~200,000 claim lines in total), ``weeks``
+spreads it. The population, the providers and the number of rings are sized by the
+*intensity* ``scale * 12 / weeks`` (1 for the default scale 1 over 12 weeks), so
+each person makes ~0.15 lines a week whatever the window: a national week
+(``scale=2.1, weeks=1``) and a national year (``scale=125, weeks=52``) describe
+the same country of ~3 million active beneficiaries and ~40,000 providers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ingest.synthetic.legit import LINES_PER_PERSON_WEEK, Care, ordinary_week, season_factor
+from ingest.synthetic.lines import WeekBuilder
+from ingest.synthetic.population import PEOPLE_PER_UNIT, build_population
+from ingest.synthetic.providers import Picker, build_providers, providers_frame
+from ingest.synthetic.rings import Ring, labels_frame, plant_rings
+from ingest.synthetic.scenarios import fraud_week
+from ingest.synthetic.writer import ClaimsCsvWriter, to_contract_dtypes, write_small_csv
+from shabaka.errors import InputRefused
+
+__all__ = ["SyntheticData", "generate", "generate_frames", "FILES"]
+
+FILES = ("claims.csv.gz", "providers.csv", "labels.csv")
+_STREAM_POP, _STREAM_PROV, _STREAM_RINGS, _STREAM_WEEK = 1, 2, 3, 10
+
+
+@dataclass(frozen=True)
+class SyntheticData:
+    """Generated data in memory: claims (contract dtypes), providers and labels tables."""
+
+    claims: pd.DataFrame
+    providers: pd.DataFrame
+    labels: pd.DataFrame
+
+
+def generate(out_dir: str | Path, *, scale: float = 1.0, weeks: int = 12, seed: int = 0, camouflage: float = 0.0,
+             start: str | dt.date = "2025-01-06", progress: Callable[[int, int, int], None] | None = None
+             ) -> dict[str, Path]:
+    """Write ``claims.csv.gz``, ``providers.csv`` and ``labels.csv`` into ``out_dir``.
+
+    Claims are generated and written one week at a time, so memory stays bounded by
+    the population and one week of lines. The same arguments give byte-identical files.
+
+    Parameters
+    ----------
+    out_dir : folder to write into (created if missing)
+    scale : volume; 1 is ~200,000 claim lines in total
+    weeks : number of weeks of service dates, from ``start``
+    seed : random seed
+    camouflage : 0..1, how much fraudsters blend in (more ordinary patients, spread
+        cohorts, rotating recruiter phones and accounts)
+    start : first service date (ISO string or date)
+    progress : called after each week with (week index, weeks, rows written so far)
+
+    Returns
+    -------
+    dict mapping "claims", "providers", "labels" to the written paths
+    """
+    world = _World(scale, weeks, seed, camouflage, start)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name.split(".")[0]: out / name for name in FILES}
+    with ClaimsCsvWriter(paths["claims"]) as writer:
+        for week, frame in world.weeks():
+            writer.write(frame)
+            if progress is not None:
+                progress(week, weeks, writer.rows)
+    write_small_csv(world.providers(), paths["providers"])
+    write_small_csv(world.labels(), paths["labels"])
+    return paths
+
+
+def generate_frames(*, scale: float = 1.0, weeks: int = 12, seed: int = 0, camouflage: float = 0.0,
+                    start: str | dt.date = "2025-01-06") -> SyntheticData:
+    """The same data as :func:`generate`, in memory (claims with contract dtypes); for small scales."""
+    world = _World(scale, weeks, seed, camouflage, start)
+    chunks = [frame for _, frame in world.weeks()]
+    claims = to_contract_dtypes(pd.concat(chunks, ignore_index=True))
+    return SyntheticData(claims=claims, providers=world.providers(), labels=world.labels())
+
+
+def _check(scale: float, weeks: int, seed: int, camouflage: float, start: str | dt.date) -> np.datetime64:
+    if not scale > 0:
+        raise InputRefused(f"generate: scale must be > 0, got {scale!r}")
+    if int(weeks) != weeks or weeks < 1:
+        raise InputRefused(f"generate: weeks must be a whole number >= 1, got {weeks!r}")
+    if not 0.0 <= camouflage <= 1.0:
+        raise InputRefused(f"generate: camouflage must be between 0 and 1, got {camouflage!r}")
+    if int(seed) != seed or seed < 0:
+        raise InputRefused(f"generate: seed must be a whole number >= 0, got {seed!r}")
+    try:
+        return np.datetime64(dt.date.fromisoformat(str(start)), "D")
+    except ValueError as exc:
+        raise InputRefused(f"generate: start must be a date YYYY-MM-DD, got {start!r}") from exc
+
+
+class _World:
+    """Population, providers and rings of one generation, and its week-by-week draw."""
+
+    def __init__(self, scale: float, weeks: int, seed: int, camouflage: float, start: str | dt.date) -> None:
+        self.start = _check(scale, weeks, seed, camouflage, start)
+        self.n_weeks = int(weeks)
+        self.seed = int(seed)
+        self.camouflage = float(camouflage)
+        intensity = scale * 12.0 / weeks
+        self.n_people = max(1500, int(round(intensity * PEOPLE_PER_UNIT)))
+        # Lines per person-week that give scale * 200,000 lines over the window.
+        self.rate_factor = scale * 200_000 / weeks / self.n_people / LINES_PER_PERSON_WEEK
+        self.volume = float(np.clip(intensity, 0.25, 1.0))
+        year = int(str(self.start)[:4])
+        self.pop = build_population(self._rng(_STREAM_POP), self.n_people, year)
+        self.prov = build_providers(self._rng(_STREAM_PROV), intensity)
+        self.rings: list[Ring] = plant_rings(self._rng(_STREAM_RINGS), self.pop, self.prov, intensity,
+                                             self.camouflage, self.volume)
+        prov = self.prov
+        clinics = np.array([c for c in prov.of("CLINIC") if (prov.role[prov.attached(c)] == "surgeon").any()])
+        pickers = {
+            "GP": Picker(prov, prov.of("DOCTOR", role="gp")),
+            "SPECIALIST": Picker(prov, prov.of("DOCTOR", role="specialist"), 0.85),
+            "PHARMACY": Picker(prov, prov.of("PHARMACY"), 0.95),
+            "LAB": Picker(prov, prov.of("LAB")),
+            "IMAGING": Picker(prov, prov.of("IMAGING"), 0.88),
+            "DENTIST": Picker(prov, prov.of("DENTIST"), 0.95),
+            "CLINIC": Picker(prov, clinics, 0.85),
+            "HOSPITAL": Picker(prov, prov.of("HOSPITAL"), 0.9),
+        }
+        rng = self._rng(_STREAM_POP, 1)
+        hh_region = self.pop.hh_region
+        self.pop.assign_regular(Picker(prov, prov.of("DOCTOR", role="gp"), 0.99).pick(rng, hh_region),
+                                Picker(prov, prov.of("PHARMACY"), 0.99).pick(rng, hh_region))
+        upcoders = {int(r.members["clinic"][0]): r.tag for r in self.rings if r.scenario == "upcoder"}
+        self.care = Care(prov=prov, pickers=pickers, upcoders=upcoders, volume=self.rate_factor)
+        self.claim_labels: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def _rng(self, *stream: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, *stream])
+
+    def weeks(self) -> Iterator[tuple[int, pd.DataFrame]]:
+        """Yield (week index, raw claim rows of that week); records the fraud claim labels."""
+        claim_counter, pa_counter = 1, 1
+        last_day = self.n_weeks * 7 - 1
+        self.claim_labels = []
+        for week in range(self.n_weeks):
+            rng = self._rng(_STREAM_WEEK, week)
+            b = WeekBuilder(self.pop, self.prov, self.start)
+            mid = self.start + np.timedelta64(week * 7 + 3, "D")
+            doy = int((mid - mid.astype("datetime64[Y]")).astype(int))
+            ordinary_week(b, self.care, rng, week, self.n_people, float(season_factor(doy)))
+            fraud_week(b, self.rings, rng, week, self.camouflage, self.volume, last_day)
+            frame, claim_ids, tags, claim_counter, pa_counter = b.finish(rng, claim_counter, pa_counter)
+            fraud = tags >= 0
+            order = np.argsort(claim_ids[fraud], kind="stable")
+            self.claim_labels.append((claim_ids[fraud][order], tags[fraud][order]))
+            yield week, frame
+
+    def providers(self) -> pd.DataFrame:
+        """The providers table."""
+        return providers_frame(self.prov)
+
+    def labels(self) -> pd.DataFrame:
+        """The labels table (complete once :meth:`weeks` has been consumed)."""
+        return labels_frame(self.rings, self.claim_labels)

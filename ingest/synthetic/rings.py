@@ -1,0 +1,221 @@
+"""Planting fraud: choosing the members of each ring (providers, doctors, recruiters,
+patients) before any week is drawn, and writing the ground-truth labels.
+
+Ring members are ordinary providers of the table: they keep their ordinary patients
+(more of them under camouflage), which is what makes rings hard to see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ingest.schema import LABEL_COLUMNS
+from ingest.synthetic.catalogue import FAR_KM, REGION_WEIGHTS, region_distance_km
+from ingest.synthetic.ids import (
+    ACCOUNT_RECRUITER, PHONE_RECRUITER, REFERRER_RECRUITER, beneficiary_ids, provider_ids,
+)
+from ingest.synthetic.population import PENSIONNES, TADAMON, Population
+from ingest.synthetic.providers import ProviderTable
+
+__all__ = ["Ring", "Recruiter", "plant_rings", "labels_frame", "SCENARIOS", "RINGS_PER_UNIT"]
+
+SCENARIOS = ("recruiter_funnel", "kickback_loop", "phantom_patients", "pharmacy_ring", "lab_mill", "upcoder")
+RINGS_PER_UNIT = {"recruiter_funnel": 6, "kickback_loop": 3, "phantom_patients": 3, "pharmacy_ring": 3,
+                  "lab_mill": 3, "upcoder": 3}
+_PERSON_ROLES = {"clinic": "PROVIDER", "lab": "PROVIDER", "imaging": "PROVIDER", "pharmacy": "PROVIDER",
+                 "surgeon": "DOCTOR", "prescriber": "DOCTOR"}
+_PATIENT_ROLE = {"recruiter_funnel": "recruited_patient", "phantom_patients": "phantom_patient",
+                 "kickback_loop": "looped_patient", "pharmacy_ring": "non_ald_patient"}
+_BIG_REGIONS = np.array([5, 3, 6, 2, 0])  # Casablanca, Rabat, Marrakech, Fes, Tanger (0-based)
+
+
+@dataclass
+class Recruiter:
+    """An intermediary: generator id, home region, the households he brings, and the
+    phones/accounts/submission point written on their dossiers (``hh_phone[i]`` is the
+    recruiter phone index used by household ``households[i]``)."""
+
+    number: int
+    region: int
+    households: np.ndarray
+    hh_phone: np.ndarray
+    hh_account: np.ndarray
+    point: int
+
+    @property
+    def intermediary_id(self) -> str:
+        """The generator's own id of this intermediary (never in the claims)."""
+        return f"INT-{self.number:04d}"
+
+
+@dataclass
+class Ring:
+    """One planted ring (or a lone upcoder when ``ring_id`` is empty)."""
+
+    ring_id: str
+    scenario: str
+    tag: int
+    members: dict[str, np.ndarray]
+    patients: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    recruiters: list[Recruiter] = field(default_factory=list)
+    region: int = 0
+    seen_patients: set = field(default_factory=set)
+
+
+def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, intensity: float,
+                camouflage: float, volume: float) -> list[Ring]:
+    """Choose the members of every ring; boosts ring providers' ordinary popularity under camouflage.
+
+    Adds recruiter submission points to ``pop`` (``n_points``) and phantom persons.
+    """
+    used: set[int] = set()
+    rings: list[Ring] = []
+    dist = region_distance_km()
+    counter = {"ring": 0, "recruiter": 0}
+
+    def next_id() -> str:
+        counter["ring"] += 1
+        return f"RING-{counter['ring']:03d}"
+
+    def take(candidates: np.ndarray, k: int = 1) -> np.ndarray:
+        free = np.array([c for c in candidates.tolist() if c not in used], dtype=np.int64)
+        if len(free) == 0:
+            return free
+        chosen = rng.choice(free, size=min(k, len(free)), replace=False)
+        used.update(chosen.tolist())
+        return np.sort(chosen)
+
+    def clinic_with_surgeons(regions: np.ndarray) -> tuple[int, int]:
+        for r in list(regions) + list(rng.permutation(12)):
+            cands = np.array([c for c in prov.of("CLINIC", int(r)) if c not in used
+                              and (prov.role[prov.attached(c)] == "surgeon").any()], dtype=np.int64)
+            if len(cands):
+                c = int(take(cands)[0])
+                return c, int(r)
+        return -1, -1
+
+    def surgeons_of(clinic: int, k: int) -> np.ndarray:
+        att = prov.attached(clinic)
+        return take(att[prov.role[att] == "surgeon"], k)
+
+    def local(ptype: str, region: int, k: int = 1, role: str | None = None) -> np.ndarray:
+        got = take(prov.of(ptype, region, role), k)
+        return got if len(got) else take(prov.of(ptype, None, role), k)
+
+    count = {s: max(1, int(round(RINGS_PER_UNIT[s] * intensity))) for s in SCENARIOS}
+    tag = 0
+    for _ in range(count["recruiter_funnel"]):
+        clinic, r = clinic_with_surgeons(rng.permutation(_BIG_REGIONS))
+        if clinic < 0:
+            break
+        members = {"clinic": np.array([clinic]), "surgeon": surgeons_of(clinic, int(rng.integers(1, 3))),
+                   "lab": local("LAB", r), "imaging": local("IMAGING", r)}
+        far = np.flatnonzero(dist[r] > FAR_KM)
+        far_p = REGION_WEIGHTS[far] / REGION_WEIGHTS[far].sum()
+        recruiters = []
+        for _k in range(int(rng.integers(1, 3))):
+            counter["recruiter"] += 1
+            home = int(rng.choice(far, p=far_p))
+            recruiters.append(_recruiter(rng, pop, counter["recruiter"], home, camouflage, volume))
+        rings.append(Ring(next_id(), "recruiter_funnel", tag, members, recruiters=recruiters, region=r))
+        tag += 1
+    for _ in range(count["kickback_loop"]):
+        anchor, r = clinic_with_surgeons(rng.permutation(_BIG_REGIONS))
+        if anchor < 0:
+            break
+        clinics = [anchor]
+        for rr in np.argsort(dist[r], kind="stable"):
+            for c in prov.of("CLINIC", int(rr)):
+                if len(clinics) < int(rng.integers(2, 4)) and c not in used and len(prov.attached(c)):
+                    used.add(int(c))
+                    clinics.append(int(c))
+        surgeons = np.concatenate([surgeons_of(c, 2) for c in clinics])[:5]
+        patients = _region_people(rng, pop, r, int(max(10, 40 * volume)))
+        rings.append(Ring(next_id(), "kickback_loop", tag, {"clinic": np.array(clinics), "surgeon": surgeons},
+                          patients=patients, region=r))
+        tag += 1
+    for _ in range(count["phantom_patients"]):
+        clinic, r = clinic_with_surgeons(rng.permutation(12))
+        if clinic < 0:
+            break
+        members = {"clinic": np.array([clinic]), "surgeon": surgeons_of(clinic, int(rng.integers(1, 3)))}
+        far = np.flatnonzero(dist[r] > FAR_KM)
+        k = int(max(8, 30 * volume))
+        birth = rng.integers(1928, 1953, k)
+        regime = np.where(rng.random(k) < 0.6, TADAMON, PENSIONNES)
+        phantoms = pop.add_single_persons(birth, rng.random(k) < 0.5, rng.choice(far, k), regime)
+        rings.append(Ring(next_id(), "phantom_patients", tag, members, patients=phantoms, region=r))
+        tag += 1
+    for _ in range(count["pharmacy_ring"]):
+        r = int(rng.choice(12, p=REGION_WEIGHTS))
+        members = {"pharmacy": local("PHARMACY", r),
+                   "prescriber": local("DOCTOR", r, int(rng.integers(1, 4)), role="gp")}
+        people = _region_people(rng, pop, r, int(max(12, 40 * volume)) * 3)
+        patients = people[~pop.ald[people] & pop.adult[people]][: int(max(12, 40 * volume))]
+        rings.append(Ring(next_id(), "pharmacy_ring", tag, members, patients=patients, region=r))
+        tag += 1
+    for i in range(count["lab_mill"]):
+        r = int(rng.choice(12, p=REGION_WEIGHTS))
+        kind = "lab" if i % 2 == 0 else "imaging"
+        members = {kind: local(kind.upper(), r), "prescriber": local("DOCTOR", r, int(rng.integers(2, 4)))}
+        rings.append(Ring(next_id(), "lab_mill", tag, members, region=r))
+        tag += 1
+    for _ in range(count["upcoder"]):
+        clinic, r = clinic_with_surgeons(rng.permutation(12))
+        if clinic < 0:
+            break
+        rings.append(Ring("", "upcoder", tag, {"clinic": np.array([clinic])}, region=r))
+        tag += 1
+
+    boost = 1.0 + 3.0 * camouflage
+    for ring in rings:
+        for role, ids in ring.members.items():
+            prov.popularity[ids] *= boost * (2.0 if ring.scenario == "upcoder" else 1.0)
+    return rings
+
+
+def _region_people(rng: np.random.Generator, pop: Population, region: int, k: int) -> np.ndarray:
+    people = np.flatnonzero(pop.region[:pop.n_sampled] == region)
+    return np.sort(rng.choice(people, size=min(k, len(people)), replace=False))
+
+
+def _recruiter(rng: np.random.Generator, pop: Population, number: int, region: int, camouflage: float,
+               volume: float) -> Recruiter:
+    """A recruiter with Tadamon households of his region; under camouflage he rotates
+    several phones and accounts, each written on fewer households' dossiers."""
+    hh = np.flatnonzero((pop.hh_region == region) & (pop.hh_regime == TADAMON))
+    hh = hh[hh < pop.hh[pop.n_sampled - 1] + 1]
+    k = int(min(len(hh), max(6, rng.integers(15, 35) * volume)))
+    households = np.sort(rng.choice(hh, size=k, replace=False))
+    n_ids = 1 + int(round(camouflage * rng.uniform(3, 6)))
+    phones = PHONE_RECRUITER + number * 10 + np.arange(n_ids)
+    accounts = ACCOUNT_RECRUITER + number * 10 + np.arange(n_ids)
+    point = pop.n_points
+    pop.n_points += 1
+    return Recruiter(number, region, households, rng.choice(phones, k), rng.choice(accounts, k), point)
+
+
+def labels_frame(rings: list[Ring], claim_labels: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Ground truth: ring members, recruiters, patients seen in fraudulent dossiers, and fraudulent claims.
+
+    ``claim_labels`` holds, per week, (claim ids, tags) of the fraudulent dossiers.
+    """
+    rows: list[tuple[str, str, str, str, str]] = []
+    for ring in rings:
+        for role, ids in ring.members.items():
+            for pid in provider_ids(np.sort(ids)):
+                rows.append((_PERSON_ROLES[role], pid, ring.ring_id, role, ring.scenario))
+        for rec in ring.recruiters:
+            rows.append(("INTERMEDIARY", rec.intermediary_id, ring.ring_id, "recruiter", ring.scenario))
+        if ring.scenario in _PATIENT_ROLE and ring.seen_patients:
+            seen = np.array(sorted(ring.seen_patients), dtype=np.int64)
+            for bid in sorted(beneficiary_ids(seen)):
+                rows.append(("BENEFICIARY", bid, ring.ring_id, _PATIENT_ROLE[ring.scenario], ring.scenario))
+    by_tag = {r.tag: r for r in rings}
+    for claim_ids, tags in claim_labels:
+        for cid, t in zip(claim_ids.tolist(), tags.tolist()):
+            rows.append(("CLAIM", cid, by_tag[t].ring_id, "fraudulent_claim", by_tag[t].scenario))
+    return pd.DataFrame(rows, columns=list(LABEL_COLUMNS))
