@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -35,7 +36,7 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
     if labels_out is not None and source_format != "kaggle-provider-fraud":
         raise click.UsageError("--labels-out only applies to --format kaggle-provider-fraud")
     if progress is None:
-        progress = not as_json and click.get_text_stream("stderr").isatty()
+        progress = not as_json and sys.stderr.isatty()
     with ClaimsStore(settings.home_path) as store:
         report = store.ingest(paths, providers=providers, chunk_rows=chunk_rows or settings.chunk_rows,
                               progress=progress, source_format=source_format)
