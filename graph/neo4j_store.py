@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from neo4j import GraphDatabase, Query
-from neo4j.exceptions import Neo4jError, ServiceUnavailable
+from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable
 
 from graph.build import EDGE_COLUMNS, EDGE_TYPES, LABELS, ClaimsGraph
 from graph.store import Neighbourhood, iso_day, sort_heaviest, split_node_id, walk
@@ -143,7 +143,7 @@ class Neo4jGraphStore:
         self.database = database
         try:
             self._driver = GraphDatabase.driver(uri, auth=(user, password))
-        except (ValueError, Neo4jError) as exc:
+        except (ValueError, DriverError, Neo4jError) as exc:
             raise ConfigError(f"Neo4j URI {uri!r}: {exc}") from None
 
     @classmethod
