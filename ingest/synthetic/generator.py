@@ -151,7 +151,7 @@ class _World:
         self.claim_labels = []
         for week in range(self.n_weeks):
             rng = self._rng(_STREAM_WEEK, week)
-            b = WeekBuilder(self.pop, self.prov, self.start)
+            b = WeekBuilder(self.pop, self.prov, self.start, last_day)
             mid = self.start + np.timedelta64(week * 7 + 3, "D")
             doy = int((mid - mid.astype("datetime64[Y]")).astype(int))
             ordinary_week(b, self.care, rng, week, self.n_people, float(season_factor(doy)))

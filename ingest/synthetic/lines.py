@@ -38,12 +38,15 @@ class WeekBuilder:
     ----------
     pop, providers : the population and provider tables
     start : first day of the data (day 0)
+    last_day : last day of the data; later service days (a lab line a few days after the
+        visit, at the end of the window) are brought back to it
     """
 
-    def __init__(self, pop: Population, providers: ProviderTable, start: np.datetime64) -> None:
+    def __init__(self, pop: Population, providers: ProviderTable, start: np.datetime64, last_day: int) -> None:
         self.pop = pop
         self.prov = providers
         self.start = start
+        self.last_day = last_day
         self._d: dict[str, list[np.ndarray]] = {f: [] for f in _DOSSIER_FIELDS}
         self._l: dict[str, list[np.ndarray]] = {f: [] for f in _LINE_FIELDS}
         self.n_dossiers = 0
@@ -136,11 +139,10 @@ class WeekBuilder:
         group_start = np.maximum.accumulate(np.where(first, np.arange(len(dos)), 0)) if len(dos) else first
         line_no = np.arange(len(dos)) - group_start + 1
 
-        offset = ln["offset"].astype(np.int64)
-        last_offset = np.zeros(nd, np.int64)
-        np.maximum.at(last_offset, dos, offset)
-        service = d["day"][dos] + offset
-        submission = d["day"][dos] + last_offset[dos] + d["lag"][dos]
+        service = np.minimum(d["day"][dos] + ln["offset"].astype(np.int64), self.last_day)
+        last_service = np.zeros(nd, np.int64)
+        np.maximum.at(last_service, dos, service)
+        submission = last_service[dos] + d["lag"][dos]
 
         has_prior = np.zeros(nd, bool)
         has_prior[dos[ln["prior"] > 0]] = True

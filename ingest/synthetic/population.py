@@ -142,7 +142,7 @@ def build_population(rng: np.random.Generator, n_people: int, ref_year: int) -> 
     age[child_rows] = (rng.random(len(h_ch)) * max_child).astype(int)
     female[child_rows] = rng.random(len(h_ch)) < 0.5
 
-    p_ald = np.select([age < 18, age < 45, age < 60], [0.008, 0.025, 0.09], 0.20)
+    p_ald = np.select([age < 18, age < 45, age < 60], [0.01, 0.035, 0.12], 0.26)
     ald = rng.random(n_people) < p_ald
     care_weight = np.select([age < 5, age < 18, age < 45, age < 65], [2.0, 0.8, 0.8, 1.3], 2.0)
     care_weight = care_weight * np.where(female & (age >= 18) & (age < 45), 1.4, 1.0) * np.where(ald, 1.6, 1.0)
