@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, current_app, request
 
-from shabaka.errors import InputRefused
+from shabaka.errors import InputRefused, NotFound
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
                          settings, show_frame, show_id)
 from web.data import split_node_id
@@ -77,10 +77,16 @@ def api_neighbourhood(node_id: str):
             except ValueError:
                 raise InputRefused(f"date {value!r}: expected YYYY-MM-DD") from None
     store = graph_store()
+    nb = None
     if store is not None:
-        nb = neighbourhood_from_graph(store, real, hops=hops, limit=limit, start=start, end=end)
-        source = "graph"
-    else:
+        try:
+            nb = neighbourhood_from_graph(store, real, hops=hops, limit=limit, start=start, end=end)
+            source = "graph"
+        except NotFound:
+            # Not in the stored graph (built from another window, or not built yet): ask the claims.
+            if claims_store() is None:
+                raise
+    if nb is None:
         claims = claims_store()
         frame = claims.claims(start, end) if claims is not None else pd.DataFrame()
         nb = neighbourhood_from_claims(frame, real, hops=hops, limit=limit)
