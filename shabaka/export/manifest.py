@@ -22,6 +22,7 @@ import hashlib
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,7 +186,7 @@ def verify_bundle(path: str | Path) -> VerifyResult:
         for name in names:
             try:
                 contents[name] = zf.read(name)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
                 contents[name] = None  # damaged member: reported as changed
     if contents.get("manifest-sha256.txt") is None:
         raise InputRefused(f"{path}: no readable manifest-sha256.txt; not a Shabaka bundle")
