@@ -210,7 +210,10 @@ def iter_csv_chunks(
                     next_line = int(lines[-1]) + 1
                 next_line = max([next_line] + [b + 1 for b in bad_lines])
                 frame = batch.to_pandas()
-                blank = (frame == "").all(axis=1).to_numpy() if n else np.zeros(0, dtype=bool)
+                blank = np.zeros(n, dtype=bool)
+                maybe = np.flatnonzero((frame.iloc[:, 0] == "").to_numpy()) if n else blank
+                if len(maybe):
+                    blank[maybe] = (frame.iloc[maybe] == "").all(axis=1).to_numpy()
                 if blank.any():
                     frame = frame.loc[~blank]
                     lines = lines[~blank]
