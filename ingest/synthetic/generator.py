@@ -70,8 +70,8 @@ def generate(out_dir: str | Path, *, scale: float = 1.0, weeks: int = 12, seed: 
     out.mkdir(parents=True, exist_ok=True)
     paths = {name.split(".")[0]: out / name for name in FILES}
     with ClaimsCsvWriter(paths["claims"]) as writer:
-        for week, frame in world.weeks():
-            writer.write(frame)
+        for week, columns in world.weeks():
+            writer.write(columns)
             if progress is not None:
                 progress(week, weeks, writer.rows)
     write_small_csv(world.providers(), paths["providers"])
@@ -83,8 +83,7 @@ def generate_frames(*, scale: float = 1.0, weeks: int = 12, seed: int = 0, camou
                     start: str | dt.date = "2025-01-06") -> SyntheticData:
     """The same data as :func:`generate`, in memory (claims with contract dtypes); for small scales."""
     world = _World(scale, weeks, seed, camouflage, start)
-    chunks = [frame for _, frame in world.weeks()]
-    claims = to_contract_dtypes(pd.concat(chunks, ignore_index=True))
+    claims = to_contract_dtypes([columns for _, columns in world.weeks()])
     return SyntheticData(claims=claims, providers=world.providers(), labels=world.labels())
 
 
@@ -144,8 +143,8 @@ class _World:
     def _rng(self, *stream: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, *stream])
 
-    def weeks(self) -> Iterator[tuple[int, pd.DataFrame]]:
-        """Yield (week index, raw claim rows of that week); records the fraud claim labels."""
+    def weeks(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """Yield (week index, claim columns of that week); records the fraud claim labels."""
         claim_counter, pa_counter = 1, 1
         last_day = self.n_weeks * 7 - 1
         self.claim_labels = []
@@ -156,11 +155,11 @@ class _World:
             doy = int((mid - mid.astype("datetime64[Y]")).astype(int))
             ordinary_week(b, self.care, rng, week, self.n_people, float(season_factor(doy)))
             fraud_week(b, self.rings, rng, week, self.camouflage, self.volume, last_day)
-            frame, claim_ids, tags, claim_counter, pa_counter = b.finish(rng, claim_counter, pa_counter)
+            columns, claim_ids, tags, claim_counter, pa_counter = b.finish(rng, claim_counter, pa_counter)
             fraud = tags >= 0
             order = np.argsort(claim_ids[fraud], kind="stable")
             self.claim_labels.append((claim_ids[fraud][order], tags[fraud][order]))
-            yield week, frame
+            yield week, columns
 
     def providers(self) -> pd.DataFrame:
         """The providers table."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from ingest.synthetic.catalogue import ACTS
 from ingest.synthetic.lines import WeekBuilder
-from ingest.synthetic.providers import TYPE, Picker, ProviderTable
+from ingest.synthetic.providers import Picker, ProviderTable
 
 __all__ = ["Care", "ordinary_week", "week_days", "LINES_PER_PERSON_WEEK", "DOW_WEIGHTS", "season_factor"]
 

@@ -1,4 +1,4 @@
-"""Assembling one week of dossiers and act lines into contract rows.
+"""Assembling one week of dossiers and act lines into contract columns.
 
 Scenarios (legitimate care and fraud alike) add dossiers (who, when, how filed)
 and lines (who billed what) as integer arrays to a :class:`WeekBuilder`; it turns
@@ -10,7 +10,6 @@ random tie-break, so a fraudulent dossier's id says nothing about how it was mad
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ingest.synthetic.catalogue import ACTS, FAMILIES, PROVIDER_TYPES, REGIMES, REGION_CODES
 from ingest.synthetic.ids import (
@@ -112,12 +111,13 @@ class WeekBuilder:
                 "lag": lag}
 
     def finish(self, rng: np.random.Generator, claim_counter: int, pa_counter: int
-               ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int, int]:
+               ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, int, int]:
         """Contract rows of the week, in claim id then line order.
 
         Returns
         -------
-        frame : the rows, strings as object columns (see ``synthetic.writer`` for dtypes)
+        columns : contract column -> numpy array (strings as objects with None, -1 for no stay);
+            ``synthetic.writer`` turns them into files or contract dtypes
         claim_ids : one id per dossier, in builder order
         tags : the dossiers' tags (-1 ordinary, else a fraud tag index)
         claim_counter, pa_counter : the counters after this week
@@ -166,7 +166,7 @@ class WeekBuilder:
         doctor = ln["doctor"].astype(np.int64)
         stay = ln["stay"].astype(np.int64)
         start = self.start
-        frame = pd.DataFrame({
+        columns = {
             "claim_id": claim_ids[dos],
             "line_no": line_no.astype(np.int64),
             "beneficiary_id": beneficiary_ids(bene),
@@ -195,5 +195,5 @@ class WeekBuilder:
             "contact_phone": phone_ids(d["phone"][dos]),
             "payee_account": account_ids(d["account"][dos]),
             "referrer_id": referrer_ids(d["referrer"][dos]),
-        })
-        return frame, claim_ids, d["tag"], claim_counter + nd, pa_counter + int(has_prior.sum())
+        }
+        return columns, claim_ids, d["tag"], claim_counter + nd, pa_counter + int(has_prior.sum())

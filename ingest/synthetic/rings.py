@@ -15,7 +15,7 @@ import pandas as pd
 from ingest.schema import LABEL_COLUMNS
 from ingest.synthetic.catalogue import FAR_KM, REGION_WEIGHTS, region_distance_km
 from ingest.synthetic.ids import (
-    ACCOUNT_RECRUITER, PHONE_RECRUITER, REFERRER_RECRUITER, beneficiary_ids, provider_ids,
+    ACCOUNT_RECRUITER, PHONE_RECRUITER, beneficiary_ids, provider_ids,
 )
 from ingest.synthetic.population import PENSIONNES, TADAMON, Population
 from ingest.synthetic.providers import ProviderTable
@@ -73,6 +73,7 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
     """
     used: set[int] = set()
     rings: list[Ring] = []
+    by_region = _RegionIndex(pop)
     dist = region_distance_km()
     counter = {"ring": 0, "recruiter": 0}
 
@@ -119,7 +120,7 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
         for _k in range(int(rng.integers(1, 3))):
             counter["recruiter"] += 1
             home = int(rng.choice(far, p=far_p))
-            recruiters.append(_recruiter(rng, pop, counter["recruiter"], home, camouflage, volume))
+            recruiters.append(_recruiter(rng, pop, by_region, counter["recruiter"], home, camouflage, volume))
         rings.append(Ring(next_id(), "recruiter_funnel", tag, members, recruiters=recruiters, region=r))
         tag += 1
     for _ in range(count["kickback_loop"]):
@@ -133,10 +134,11 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
                     used.add(int(c))
                     clinics.append(int(c))
         surgeons = np.concatenate([surgeons_of(c, 2) for c in clinics])[:5]
-        patients = _region_people(rng, pop, r, int(max(10, 40 * volume)))
+        patients = _region_people(rng, by_region, r, int(max(10, 40 * volume)))
         rings.append(Ring(next_id(), "kickback_loop", tag, {"clinic": np.array(clinics), "surgeon": surgeons},
                           patients=patients, region=r))
         tag += 1
+    phantom_specs = []
     for _ in range(count["phantom_patients"]):
         clinic, r = clinic_with_surgeons(rng.permutation(12))
         if clinic < 0:
@@ -144,16 +146,22 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
         members = {"clinic": np.array([clinic]), "surgeon": surgeons_of(clinic, int(rng.integers(1, 3)))}
         far = np.flatnonzero(dist[r] > FAR_KM)
         k = int(max(8, 30 * volume))
-        birth = rng.integers(1928, 1953, k)
         regime = np.where(rng.random(k) < 0.6, TADAMON, PENSIONNES)
-        phantoms = pop.add_single_persons(birth, rng.random(k) < 0.5, rng.choice(far, k), regime)
-        rings.append(Ring(next_id(), "phantom_patients", tag, members, patients=phantoms, region=r))
+        phantom_specs.append((rng.integers(1928, 1953, k), rng.random(k) < 0.5, rng.choice(far, k), regime))
+        rings.append(Ring(next_id(), "phantom_patients", tag, members, region=r))
         tag += 1
+    if phantom_specs:
+        # Elderly people from far away, in one-person households, who never get ordinary care.
+        new = pop.add_single_persons(*(np.concatenate(parts) for parts in zip(*phantom_specs)))
+        bounds = np.cumsum([0] + [len(spec[0]) for spec in phantom_specs])
+        phantom_rings = [ring for ring in rings if ring.scenario == "phantom_patients"]
+        for ring, lo, hi in zip(phantom_rings, bounds[:-1], bounds[1:]):
+            ring.patients = new[lo:hi]
     for _ in range(count["pharmacy_ring"]):
         r = int(rng.choice(12, p=REGION_WEIGHTS))
         members = {"pharmacy": local("PHARMACY", r),
                    "prescriber": local("DOCTOR", r, int(rng.integers(1, 4)), role="gp")}
-        people = _region_people(rng, pop, r, int(max(12, 40 * volume)) * 3)
+        people = _region_people(rng, by_region, r, int(max(12, 40 * volume)) * 3)
         patients = people[~pop.ald[people] & pop.adult[people]][: int(max(12, 40 * volume))]
         rings.append(Ring(next_id(), "pharmacy_ring", tag, members, patients=patients, region=r))
         tag += 1
@@ -161,7 +169,9 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
         r = int(rng.choice(12, p=REGION_WEIGHTS))
         kind = "lab" if i % 2 == 0 else "imaging"
         members = {kind: local(kind.upper(), r), "prescriber": local("DOCTOR", r, int(rng.integers(2, 4)))}
-        rings.append(Ring(next_id(), "lab_mill", tag, members, region=r))
+        # The prescribers' ordinary patients, whom the mill bills far too much biology or imaging.
+        patients = _region_people(rng, by_region, r, int(max(50, 400 * volume)))
+        rings.append(Ring(next_id(), "lab_mill", tag, members, patients=patients, region=r))
         tag += 1
     for _ in range(count["upcoder"]):
         clinic, r = clinic_with_surgeons(rng.permutation(12))
@@ -177,17 +187,29 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
     return rings
 
 
-def _region_people(rng: np.random.Generator, pop: Population, region: int, k: int) -> np.ndarray:
-    people = np.flatnonzero(pop.region[:pop.n_sampled] == region)
+class _RegionIndex:
+    """Persons and Tadamon households of each region, computed once for all rings."""
+
+    def __init__(self, pop: Population) -> None:
+        people = np.arange(pop.n_sampled)
+        order = np.argsort(pop.region[:pop.n_sampled], kind="stable")
+        bounds = np.searchsorted(pop.region[:pop.n_sampled][order], np.arange(13))
+        self.people = [people[order][bounds[r]:bounds[r + 1]] for r in range(12)]
+        n_hh = int(pop.hh[pop.n_sampled - 1]) + 1
+        tadamon = np.flatnonzero(pop.hh_regime[:n_hh] == TADAMON)
+        self.tadamon_households = [tadamon[pop.hh_region[tadamon] == r] for r in range(12)]
+
+
+def _region_people(rng: np.random.Generator, index: _RegionIndex, region: int, k: int) -> np.ndarray:
+    people = index.people[region]
     return np.sort(rng.choice(people, size=min(k, len(people)), replace=False))
 
 
-def _recruiter(rng: np.random.Generator, pop: Population, number: int, region: int, camouflage: float,
-               volume: float) -> Recruiter:
+def _recruiter(rng: np.random.Generator, pop: Population, index: _RegionIndex, number: int, region: int,
+               camouflage: float, volume: float) -> Recruiter:
     """A recruiter with Tadamon households of his region; under camouflage he rotates
     several phones and accounts, each written on fewer households' dossiers."""
-    hh = np.flatnonzero((pop.hh_region == region) & (pop.hh_regime == TADAMON))
-    hh = hh[hh < pop.hh[pop.n_sampled - 1] + 1]
+    hh = index.tadamon_households[region]
     k = int(min(len(hh), max(6, rng.integers(15, 35) * volume)))
     households = np.sort(rng.choice(hh, size=k, replace=False))
     n_ids = 1 + int(round(camouflage * rng.uniform(3, 6)))

@@ -160,11 +160,9 @@ def _pharmacy(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, c
 
 def _mill(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, camouflage: float, volume: float,
           last_day: int) -> None:
-    pop = b.pop
     prescribers = ring.members["prescriber"]
     n = int(max(2, rng.integers(8, 20) * volume))
-    people = np.flatnonzero(pop.region[:pop.n_sampled] == ring.region)
-    bene = people[rng.integers(0, len(people), n)]
+    bene = ring.patients[rng.integers(0, len(ring.patients), n)]
     doc = prescribers[rng.integers(0, len(prescribers), n)]
     contact = b.household_contact(rng, bene, doc, 0.0)
     dos = b.add_dossiers(bene, week_days(rng, week, n), tag=ring.tag, **contact)

@@ -22,17 +22,19 @@ __all__ = ["to_contract_dtypes", "ClaimsCsvWriter", "write_small_csv"]
 _INT_NA = ("birth_year", "stay_days")
 
 
-def to_contract_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cast the builder's raw columns to :data:`ingest.schema.CLAIM_DTYPES` (negative stays become NA)."""
+def to_contract_dtypes(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Concatenate the builder's weekly columns into a frame with :data:`ingest.schema.CLAIM_DTYPES`
+    (negative stays become NA)."""
     out = {}
     for col, dtype in CLAIM_DTYPES.items():
-        values = frame[col]
+        values = np.concatenate([c[col] for c in chunks]) if chunks else np.empty(0)
         if col in _INT_NA:
-            arr = values.to_numpy(dtype=np.int64)
-            out[col] = pd.array(np.where(arr < 0, 0, arr), dtype="Int64")
-            out[col][arr < 0] = pd.NA
+            arr = values.astype(np.int64)
+            out[col] = pd.arrays.IntegerArray(np.where(arr < 0, 0, arr), arr < 0)
+        elif dtype == "string":
+            out[col] = pd.array(values.astype(object), dtype="string")
         else:
-            out[col] = values.astype(dtype)
+            out[col] = pd.Series(values).astype(dtype)
     return pd.DataFrame(out, columns=list(CLAIM_COLUMNS))
 
 
@@ -44,40 +46,44 @@ _SCHEMA = pa.schema([
 ])
 
 
-def _arrow(frame: pd.DataFrame) -> pa.Table:
+def _arrow(columns: dict[str, np.ndarray]) -> pa.Table:
     arrays = []
     for field in _SCHEMA:
-        col = frame[field.name]
+        col = columns[field.name]
         if field.name == "ald":
-            arrays.append(pa.array(np.where(col.to_numpy(dtype=bool), "true", "false")))
+            arrays.append(pa.array(np.where(col.astype(bool), "true", "false")))
         elif field.name in _INT_NA:
-            arr = col.to_numpy(dtype=np.int64)
+            arr = col.astype(np.int64)
             arrays.append(pa.array(arr, mask=arr < 0))
         elif pa.types.is_date32(field.type):
-            arrays.append(pa.array(col.to_numpy().astype("datetime64[D]")))
+            arrays.append(pa.array(col.astype("datetime64[D]")))
         elif pa.types.is_decimal(field.type):
-            arrays.append(pa.array(col.to_numpy(dtype=np.float64)).cast(field.type, safe=False))
+            arrays.append(pa.array(col.astype(np.float64)).cast(field.type, safe=False))
         elif pa.types.is_int64(field.type):
-            arrays.append(pa.array(col.to_numpy(dtype=np.int64)))
+            arrays.append(pa.array(col.astype(np.int64)))
         else:
-            arrays.append(pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+            arrays.append(pa.array(col, type=pa.string(), from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=_SCHEMA)
 
 
 class ClaimsCsvWriter:
-    """Append claim chunks (raw builder frames) to a gzip CSV; use as a context manager."""
+    """Append claim chunks (the builder's weekly columns) to a gzip CSV; use as a context manager.
 
-    def __init__(self, path: Path, compresslevel: int = 6) -> None:
+    Compression level 3 is about twice as fast as the default 6 for files ~10% bigger.
+    """
+
+    def __init__(self, path: Path, compresslevel: int = 3) -> None:
         self.path = Path(path)
         self._raw = open(self.path, "wb")
         self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=compresslevel)
         self._csv = pacsv.CSVWriter(self._gz, _SCHEMA, write_options=pacsv.WriteOptions(quoting_style="needed"))
         self.rows = 0
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, columns: dict[str, np.ndarray]) -> None:
         """Append the rows of one chunk."""
-        self._csv.write_table(_arrow(frame))
-        self.rows += len(frame)
+        table = _arrow(columns)
+        self._csv.write_table(table)
+        self.rows += table.num_rows
 
     def close(self) -> None:
         """Flush and close the CSV, gzip and file streams."""
