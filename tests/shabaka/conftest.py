@@ -1,11 +1,14 @@
-"""Fixtures of the export tests: a Shabaka home with ingested claims and one detection run.
+"""Fixtures of the export tests: a Shabaka home with ingested claims, one detection run, one bundle.
 
 Built through the real APIs: the tiny claims are written to a CSV, ingested by
-``ClaimsStore``, detected by ``detectors.pipeline.detect`` and saved by ``RunStore``.
+``ClaimsStore``, detected by ``detectors.pipeline.detect``, saved by ``RunStore``
+and exported by ``export_ring``. That is done once per session into a template
+home; each test gets its own copy, so tests stay independent and fast.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import pytest
 from detectors.pipeline import detect
 from ingest.store import ClaimsStore
 from shabaka import __version__
+from shabaka.export import export_ring
 from shabaka.runs import RunStore
 
 
@@ -26,7 +30,6 @@ class ExportHome:
     run_id: str
     ring_id: str
     amount_at_risk: float
-    csv_path: Path
 
 
 def write_claims_csv(claims: pd.DataFrame, path: Path) -> Path:
@@ -39,20 +42,18 @@ def write_claims_csv(claims: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def export_home(settings, tiny_claims, tmp_path) -> ExportHome:
-    """Ingest the tiny claims, detect, save the run; return where the ring is."""
-    csv_path = write_claims_csv(tiny_claims, tmp_path / "claims.csv")
+def _build(settings, claims: pd.DataFrame, work: Path) -> ExportHome:
+    csv_path = write_claims_csv(claims, work / "claims.csv")
     with ClaimsStore(settings.home_path) as store:
         store.ingest([csv_path])
-        claims = store.claims()
+        stored = store.claims()
         batches = store.batches()
         providers = store.providers()
-    result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
+    result = detect(stored, seed=settings.seed, max_rings=settings.max_rings,
                     providers=providers if len(providers) else None)
     assert len(result.rings), "the tiny claims' planted ring should be detected"
     run_id = "run-test-1"
-    window = (claims["service_date"].min().date().isoformat(), claims["service_date"].max().date().isoformat())
+    window = (stored["service_date"].min().date().isoformat(), stored["service_date"].max().date().isoformat())
     with RunStore(settings.home_path) as runs:
         runs.save_run(run_id, kind="detect", version=__version__, params=result.params,
                       batches=[{"batch_id": str(b.batch_id), "sha256": str(b.sha256), "rows": int(b.rows)}
@@ -60,4 +61,30 @@ def export_home(settings, tiny_claims, tmp_path) -> ExportHome:
                       rings=result.rings, members=result.members, entity_scores=result.entity_scores,
                       window=window, started_at="2025-04-01T10:00:00+00:00")
     top = result.rings.iloc[0]
-    return ExportHome(settings, run_id, str(top["ring_id"]), float(top["amount_at_risk"]), csv_path)
+    return ExportHome(settings, run_id, str(top["ring_id"]), float(top["amount_at_risk"]))
+
+
+@pytest.fixture(scope="session")
+def _export_template(tmp_path_factory) -> dict:
+    """Where the session's template home and bundle are, once built."""
+    return {"dir": tmp_path_factory.mktemp("export-template")}
+
+
+@pytest.fixture
+def export_home(settings, tiny_claims, _export_template) -> ExportHome:
+    """A copy of the template home (tiny claims ingested, detected, run saved, one bundle exported)."""
+    if "home" not in _export_template:
+        work = _export_template["dir"]
+        template = settings.replace(home=str(work / "home"))
+        built = _build(template, tiny_claims, work)
+        export_ring(template, built.ring_id, work / "ring.zip")
+        _export_template.update(home=built, bundle=work / "ring.zip")
+    built = _export_template["home"]
+    shutil.copytree(built.settings.home_path, settings.home_path)
+    return ExportHome(settings, built.run_id, built.ring_id, built.amount_at_risk)
+
+
+@pytest.fixture
+def ring_bundle(export_home, tmp_path, _export_template) -> Path:
+    """A copy of the bundle of the top ring, exported (audit entry included) from the template home."""
+    return Path(shutil.copy(_export_template["bundle"], tmp_path / "ring.zip"))

@@ -42,8 +42,8 @@ CYTOSCAPE_SCHEMA = {
 
 
 @pytest.fixture
-def bundle(export_home, tmp_path):
-    return export_ring(export_home.settings, export_home.ring_id, tmp_path / "out" / "ring.zip")
+def bundle(ring_bundle):
+    return ring_bundle
 
 
 def _read(bundle, name) -> bytes:

@@ -9,13 +9,12 @@ import zipfile
 
 import pytest
 
-from shabaka.export import export_ring
 from shabaka.export.report_model import format_mad
 
 
 @pytest.fixture
-def bundle(export_home, tmp_path):
-    return export_ring(export_home.settings, export_home.ring_id, tmp_path / "ring.zip")
+def bundle(ring_bundle):
+    return ring_bundle
 
 
 def test_html_report_is_self_contained_and_states_the_amount(bundle, export_home):

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from shabaka.cli import cli
 from shabaka.errors import NotFound
-from shabaka.export import export_ring, reproduce_bundle
+from shabaka.export import reproduce_bundle
 
 
 def _edit_provenance(src, dst, edit):
@@ -36,8 +36,8 @@ def test_untouched_export_reproduces_from_the_cli(export_home, tmp_path):
     assert again.output.startswith("same:")
 
 
-def test_different_members_are_listed(export_home, tmp_path):
-    out = export_ring(export_home.settings, export_home.ring_id, tmp_path / "ring.zip")
+def test_different_members_are_listed(export_home, ring_bundle, tmp_path):
+    out = ring_bundle
 
     def edit(prov):
         prov["members"] = prov["members"][1:] + [{"entity_type": "PROVIDER", "entity_id": "PRV-GHOST", "role": "x"}]
@@ -53,8 +53,8 @@ def test_different_members_are_listed(export_home, tmp_path):
     assert "missing from re-run: PROVIDER:PRV-GHOST" in done.output
 
 
-def test_missing_claim_batches_are_named(export_home, settings, tmp_path):
-    out = export_ring(export_home.settings, export_home.ring_id, tmp_path / "ring.zip")
+def test_missing_claim_batches_are_named(export_home, ring_bundle, settings, tmp_path):
+    out = ring_bundle
     elsewhere = settings.replace(home=str(tmp_path / "empty-home"))
     batch_id = json.loads(zipfile.ZipFile(out).read("data/run.json"))["batches"][0]["batch_id"]
     with pytest.raises(NotFound, match=batch_id):

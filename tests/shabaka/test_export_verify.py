@@ -15,8 +15,8 @@ from shabaka.export import export_ring, verify_bundle
 
 
 @pytest.fixture
-def bundle(export_home, tmp_path):
-    return export_ring(export_home.settings, export_home.ring_id, tmp_path / "ring.zip")
+def bundle(ring_bundle):
+    return ring_bundle
 
 
 def _rewrite(src, dst, *, change=None, drop=None, add=None):
