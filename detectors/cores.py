@@ -78,42 +78,50 @@ def _split(H: nx.Graph, max_size: int) -> list[list[str]]:
     return sorted(done)
 
 
-def referral_loops(lines: pd.DataFrame, projection: pd.DataFrame, *, min_lines: int = 3,
-                   max_providers: int = 5, min_patients: int = 3) -> pd.DataFrame:
-    """Doctors who work across a few providers that pass the same patients between them.
+def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: float = 3.0,
+                   max_providers: int = 8, min_doctor_share: float = 0.1) -> list[dict[str, Any]]:
+    """Small sets of providers that operate on the same patients, and the doctors who do it.
+
+    Only expensive lines (surgery, stays, top-decile amounts) count: a patient with a
+    consultation in one clinic and a test in another is ordinary; one operated on in
+    two or three clinics within weeks is what a kickback loop bills. Providers are
+    linked when at least ``min_patients`` patients had expensive acts at both, with a
+    lift over chance of at least ``min_lift``; connected sets (split deterministically
+    down to ``max_providers``) are the loops. A loop's doctors are those attending at
+    least ``min_doctor_share`` of its moved patients' expensive lines.
 
     Returns
     -------
-    DataFrame
-        One row per doctor: doctor_id, providers (tuple, sorted), n_patients (his
-        patients seen at two or more of his providers), share (of his patients),
-        lift (mean lift of his provider pairs), amount, score.
+    list of dict
+        ``providers``, ``doctors`` (sorted), ``patients`` (moved: expensive acts at two
+        or more of the providers), ``lift`` (mean), ``amount`` (of those lines), ``score``.
     """
-    df = lines.loc[lines["doctor_id"].notna() & lines["provider_type"].isin(_CARE_TYPES)]
-    work = df.groupby(["doctor_id", "provider_id"]).size()
-    work = work[work >= min_lines].reset_index()[["doctor_id", "provider_id"]]
-    nprov = work.groupby("doctor_id").size()
-    work = work[work["doctor_id"].map(nprov).between(2, max_providers)]
-    if work.empty:
-        return pd.DataFrame(columns=["doctor_id", "providers", "n_patients", "share", "lift", "amount", "score"])
-    mine = df.merge(work, on=["doctor_id", "provider_id"])
-    seen = mine.groupby(["doctor_id", "beneficiary_id"])["provider_id"].nunique()
-    moved = seen[seen >= 2].groupby(level=0).size()
-    total = seen.groupby(level=0).size()
-    lift = projection.set_index(["provider_a", "provider_b"])["lift"]
-    rows = []
-    for doc, provs in work.groupby("doctor_id")["provider_id"]:
-        n = int(moved.get(doc, 0))
-        if n < min_patients:
+    from graph.projections import provider_projection
+
+    exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
+    if exp.empty:
+        return []
+    proj = provider_projection(exp, min_shared=min_patients)
+    proj = proj[proj["lift"] >= min_lift]
+    G = nx.Graph()
+    for a, b, shared, li in proj[["provider_a", "provider_b", "shared_patients", "lift"]].itertuples(index=False):
+        G.add_edge(str(a), str(b), shared=int(shared), lift=float(li))
+    out = []
+    for comp in _split(G, max_providers):
+        sub = exp[exp["provider_id"].isin(comp)]
+        seen = sub.groupby("beneficiary_id")["provider_id"].nunique()
+        moved = sorted(seen[seen >= 2].index)
+        if len(moved) < min_patients:
             continue
-        provs = tuple(sorted(provs))
-        pair_lifts = [lift.get((a, b), lift.get((b, a), 1.0)) for i, a in enumerate(provs) for b in provs[i + 1:]]
-        li = float(np.mean(pair_lifts))
-        share = n / int(total[doc])
-        amount = float(mine.loc[mine["doctor_id"] == doc, "amount_claimed"].sum())
-        rows.append((doc, provs, n, share, li, amount, n * share * np.log1p(li)))
-    out = pd.DataFrame(rows, columns=["doctor_id", "providers", "n_patients", "share", "lift", "amount", "score"])
-    return out.sort_values(["score", "doctor_id"], ascending=[False, True]).reset_index(drop=True)
+        mlines = sub[sub["beneficiary_id"].isin(set(moved))]
+        docs = mlines.groupby("doctor_id").size()
+        docs = sorted(docs[docs >= max(2, min_doctor_share * len(mlines))].index)
+        lifts = [d["lift"] for _, _, d in G.subgraph(comp).edges(data=True)]
+        lift = float(np.mean(lifts))
+        out.append({"providers": sorted(comp), "doctors": docs, "patients": moved, "lift": lift,
+                    "amount": float(mlines["amount_claimed"].sum()),
+                    "score": float(len(moved) * np.log1p(lift))})
+    return sorted(out, key=lambda c: (-c["score"], c["providers"]))
 
 
 class CoreDetector(Detector):
@@ -168,45 +176,50 @@ class CoreDetector(Detector):
 
 
 class LoopDetector(Detector):
-    """Referral loops: doctors whose patients circulate among their few clinics.
+    """Referral loops: a few providers operating on the same patients, and their doctors.
 
     Parameters
     ----------
-    min_lines : int
-        Lines a doctor needs at a provider to count as working there.
-    max_providers : int
-        Doctors working at more providers are not loops (locums, big hospitals).
     min_patients : int
-        Fewest patients passed between his providers.
+        Fewest patients with expensive acts at both providers of a link.
     min_lift : float
-        Mean lift of his provider pairs needed to nominate a loop.
+        Lift over chance of a link.
+    max_providers : int
+        Largest loop, in providers.
+    min_doctor_share : float
+        Share of the loop's expensive lines a doctor must attend to be in it.
     """
 
     name = "loops"
 
-    def __init__(self, min_lines: int = 3, max_providers: int = 5, min_patients: int = 3, min_lift: float = 3.0):
-        self.min_lines = min_lines
-        self.max_providers = max_providers
+    def __init__(self, min_patients: int = 3, min_lift: float = 3.0, max_providers: int = 8,
+                 min_doctor_share: float = 0.1):
         self.min_patients = min_patients
         self.min_lift = min_lift
+        self.max_providers = max_providers
+        self.min_doctor_share = min_doctor_share
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-        loops = referral_loops(context.lines, context.projection, min_lines=self.min_lines,
-                               max_providers=self.max_providers, min_patients=self.min_patients)
+        loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
+                               max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
         scores, groups = [], []
-        n = 0
-        for r in loops.itertuples(index=False):
-            ev = (f"{r.n_patients} of his patients ({r.share:.0%}) go between his {len(r.providers)} providers "
-                  f"(lift {r.lift:.1f} over chance)")
-            scores.append(("DOCTOR", r.doctor_id, r.score, ev, r.amount))
-            if r.lift < self.min_lift:
-                continue
-            n += 1
-            gid = f"loops-{r.doctor_id}"
-            groups.append((gid, "DOCTOR", r.doctor_id, "loop_doctor", r.score, ev))
-            for p in r.providers:
-                groups.append((gid, "PROVIDER", p, "loop_provider", r.score,
-                               f"one of the {len(r.providers)} providers doctor {r.doctor_id} passes patients between"))
-        return (pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"]),
-                pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score", "evidence"]),
-                {"loops": len(loops), "nominated": n})
+        for r in loops:
+            gid = "loops-" + "+".join(r["providers"])
+            ev = (f"{len(r['patients'])} patients had surgery or stays at two or more of {len(r['providers'])} "
+                  f"providers (lift {r['lift']:.1f} over chance)")
+            for p in r["providers"]:
+                groups.append((gid, "PROVIDER", p, "loop_provider", r["score"], ev))
+                scores.append(("PROVIDER", p, r["score"], ev, r["amount"]))
+            for d in r["doctors"]:
+                dev = f"operates on patients moved between the {len(r['providers'])} providers of the loop"
+                groups.append((gid, "DOCTOR", d, "loop_doctor", r["score"], dev))
+                scores.append(("DOCTOR", d, r["score"], dev, 0.0))
+            for b in r["patients"]:
+                groups.append((gid, "BENEFICIARY", b, "looped_patient", r["score"] / 10,
+                               f"had expensive acts at several providers of loop {gid}"))
+        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
+        scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
+            ["entity_type", "entity_id"])
+        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
+                                                      "evidence"]),
+                {"loops": len(loops)})

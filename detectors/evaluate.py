@@ -4,7 +4,8 @@ Definitions (N = number of planted rings, i.e. distinct non-empty ``ring_id`` of
 
 - A flagged ring *matches* a planted ring when the Jaccard index of their
   providers and doctors (``entity_type:entity_id`` of PROVIDER and DOCTOR members)
-  is at least ``min_jaccard`` (0.5).
+  is at least ``min_jaccard`` (0.5). Ids are compared whatever their type: a doctor
+  who also bills consultations under the same id as a provider counts once.
 - Flagged rings are read best first (``rank``); the top ``K`` are the first ``K``.
   Matching is one-to-one: walking the flagged rings by rank, each takes the
   unmatched planted ring it overlaps most (ties by ring id) if the Jaccard is
@@ -126,14 +127,12 @@ def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
     lab["ring_id"] = lab["ring_id"].fillna("").astype(str)
     lab["entity_id"] = lab["entity_id"].astype(str)
     planted_rows = lab[(lab["ring_id"] != "") & lab["entity_type"].isin(_ANCHORS)]
-    planted = {rid: {f"{t}:{i}" for t, i in zip(g["entity_type"], g["entity_id"])}
-               for rid, g in planted_rows.groupby("ring_id")}
+    planted = {rid: set(g["entity_id"]) for rid, g in planted_rows.groupby("ring_id")}
     scenario = lab[lab["ring_id"] != ""].groupby("ring_id")["scenario"].first().to_dict()
     n = len(planted)
     ranked = rings.sort_values("rank", kind="mergesort")["ring_id"].astype(str).tolist()
     anchors = members[members["entity_type"].isin(_ANCHORS)]
-    sets = {rid: {f"{t}:{i}" for t, i in zip(g["entity_type"], g["entity_id"].astype(str))}
-            for rid, g in anchors.groupby(anchors["ring_id"].astype(str))}
+    sets = {rid: set(g["entity_id"].astype(str)) for rid, g in anchors.groupby(anchors["ring_id"].astype(str))}
     top2n = ranked[: 2 * n]
     matches = match_rings(planted, [(r, sets.get(r, set())) for r in top2n], min_jaccard=min_jaccard)
     found = {m[1] for m in matches if m[1] is not None}

@@ -8,13 +8,14 @@ from detectors.communities import CommunityDetector
 from detectors.cores import CoreDetector, LoopDetector
 from detectors.funnels import FunnelDetector
 from detectors.indicators import IndicatorDetector
+from detectors.mills import MillDetector
 from detectors.patterns import PharmacyRingDetector, PhantomDetector
 
 __all__ = ["all_detectors", "DETECTOR_NAMES"]
 
 #: Names of the detectors :func:`all_detectors` returns, in order.
 DETECTOR_NAMES: tuple[str, ...] = (
-    "indicators", "communities", "centrality", "funnels", "cores", "loops", "phantoms", "pharmacy_rings",
+    "indicators", "communities", "centrality", "funnels", "cores", "loops", "phantoms", "pharmacy_rings", "mills",
 )
 
 
@@ -42,5 +43,6 @@ def all_detectors(seed: int = 42, *, louvain_engine: str = "auto", exclude: tupl
         LoopDetector(),
         PhantomDetector(),
         PharmacyRingDetector(),
+        MillDetector(),
     ]
     return [d for d in detectors if d.name not in exclude]

@@ -8,13 +8,16 @@ The rules, in order (a prosecutor gets the same ring from the same data):
 2. A candidate's anchors are its providers and doctors. Candidates are taken best
    first (score, then id) and merged into the first ring whose anchors overlap
    theirs by at least half of the smaller set, as long as the ring stays within
-   ``max_anchors``.
+   ``max_anchors``, until no two rings can be merged. The scenario is that of the
+   most specific detector among those that found it (funnels, phantoms, pharmacy
+   rings, mills, loops, cores).
 3. Each entity's suspicion is the sum of its two best per-detector robust
    z-scores; a ring's score is the mean suspicion of its anchors, plus one per
    extra detector that supports it, plus log10 of its amount at risk.
 4. The amount at risk is the claimed amount of the ring's suspicious acts: lines
-   billed by its providers or attended by its doctors that are suspicious (Tadamon
-   and expensive or far, or ALD drugs for non-ALD patients) or are for its patients.
+   billed by its providers that are attended by its doctors, or are for its
+   patients, or are suspicious (Tadamon and expensive or far, or ALD drugs for
+   non-ALD patients).
 5. The ring id is a hash of its sorted anchors; ranks are unique (score, then id).
 """
 
@@ -41,9 +44,12 @@ SCENARIOS: dict[str, str] = {
     "loops": "kickback_loop",
     "phantoms": "phantom_patients",
     "pharmacy_rings": "pharmacy_ring",
+    "mills": "lab_mill",
     "cores": "dense_core",
 }
 _ANCHOR_TYPES = ("PROVIDER", "DOCTOR")
+# When several detectors found a ring, the most specific pattern names its scenario.
+_LEAD_ORDER = ["funnels", "phantoms", "pharmacy_rings", "mills", "loops", "cores"]
 _PROVIDER_ROLES = {"CLINIC": "clinic", "HOSPITAL": "hospital", "LAB": "lab", "IMAGING": "imaging",
                    "PHARMACY": "pharmacy", "DOCTOR": "doctor", "DENTIST": "dentist"}
 
@@ -172,21 +178,29 @@ def _candidates(findings: Sequence[Findings]) -> list[dict]:
 def _merge(candidates: list[dict], max_anchors: int) -> list[dict]:
     rings: list[dict] = []
     for c in candidates:
-        target = None
-        for ring in rings:
-            overlap = len(ring["anchors"] & c["anchors"])
-            small = min(len(ring["anchors"]), len(c["anchors"]))
-            if overlap and overlap >= 0.5 * small and len(ring["anchors"] | c["anchors"]) <= max_anchors:
-                target = ring
+        rings.append({"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "lead": c["detector"],
+                      "rows": [c["rows"]], "groups": [c["group_id"]]})
+    # Merge to a fixed point: the first ring (best first) absorbs every later ring it overlaps enough.
+    changed = True
+    while changed:
+        changed = False
+        for i, ring in enumerate(rings):
+            for j in range(i + 1, len(rings)):
+                other = rings[j]
+                overlap = len(ring["anchors"] & other["anchors"])
+                small = min(len(ring["anchors"]), len(other["anchors"]))
+                if overlap and overlap >= 0.5 * small and len(ring["anchors"] | other["anchors"]) <= max_anchors:
+                    ring["anchors"] |= other["anchors"]
+                    ring["detectors"] |= other["detectors"]
+                    ring["rows"].extend(other["rows"])
+                    ring["groups"].extend(other["groups"])
+                    del rings[j]
+                    changed = True
+                    break
+            if changed:
                 break
-        if target is None:
-            rings.append({"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "lead": c["detector"],
-                          "rows": [c["rows"]], "groups": [c["group_id"]]})
-        else:
-            target["anchors"] |= c["anchors"]
-            target["detectors"].add(c["detector"])
-            target["rows"].append(c["rows"])
-            target["groups"].append(c["group_id"])
+    for ring in rings:
+        ring["lead"] = min(ring["detectors"], key=_LEAD_ORDER.index)
     return rings
 
 
@@ -240,8 +254,8 @@ def _lines_at_risk(lines: pd.DataFrame, members: list[dict]) -> pd.DataFrame:
     provs = {m["entity_id"] for m in members if m["entity_type"] == "PROVIDER"}
     docs = {m["entity_id"] for m in members if m["entity_type"] == "DOCTOR"}
     benes = {m["entity_id"] for m in members if m["entity_type"] == "BENEFICIARY"}
-    at_ring = lines["provider_id"].isin(provs) | lines["doctor_id"].isin(docs)
-    mask = at_ring & (lines["suspicious"] | lines["beneficiary_id"].isin(benes))
+    mask = lines["provider_id"].isin(provs) & (lines["doctor_id"].isin(docs) | lines["suspicious"]
+                                               | lines["beneficiary_id"].isin(benes))
     return lines.loc[mask]
 
 

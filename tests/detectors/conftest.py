@@ -11,6 +11,10 @@ PHANTOM_CLINIC = "PRV-CLINIC-P"
 PHANTOM_DOCTOR = "DOC-P"
 RING_PHARMACY = "PRV-PHARMA-X"
 RING_PRESCRIBER = "DOC-X"
+LOOP_CLINICS = ("PRV-CLINIC-K1", "PRV-CLINIC-K2")
+LOOP_DOCTORS = ("DOC-K1", "DOC-K2")
+MILL_LAB = "PRV-LAB-M"
+MILL_DOCTOR = "DOC-M"
 
 
 def _row(claim, line, bene, provider, ptype, family, act, amount, day, *, regime="SALARIES", region="06",
@@ -27,9 +31,11 @@ def _row(claim, line, bene, provider, ptype, family, act, amount, day, *, regime
 
 
 def make_pattern_claims(tiny: pd.DataFrame) -> pd.DataFrame:
-    """``tiny`` plus: six ordinary clinics, a clinic billing surgery for phantom patients
-    (far, elderly, seen nowhere else, no consultation), and a pharmacy dispensing an ALD
-    drug to patients without ALD, prescribed by one doctor."""
+    """``tiny`` plus: six ordinary clinics and labs, a clinic billing surgery for phantom
+    patients (far, elderly, seen nowhere else, no consultation), a pharmacy dispensing an
+    ALD drug to patients without ALD prescribed by one doctor, two clinics operating on the
+    same five patients (a kickback loop), and a lab billing a doctor's patients six
+    expensive tests each (a mill)."""
     rows = []
     n = 0
 
@@ -60,6 +66,20 @@ def make_pattern_claims(tiny: pd.DataFrame) -> pd.DataFrame:
     for k in range(8):
         rows.append(_row(claim(), 1, f"BEN-X{k}", RING_PHARMACY, "PHARMACY", "MEDICATION", "MEDALD", 600.0,
                          f"2025-03-{3 + k:02d}", doctor=RING_PRESCRIBER))
+    for k in range(5):
+        for step in range(2):
+            rows.append(_row(claim(), 1, f"BEN-K{k}", LOOP_CLINICS[step], "CLINIC", "SURGERY", "K150", 7000.0,
+                             f"2025-03-{3 + k + 7 * step:02d}", doctor=LOOP_DOCTORS[(k + step) % 2],
+                             specialty="CHIRURGIE_GENERALE"))
+    for c in range(6):
+        for k in range(5):
+            rows.append(_row(claim(), 1, f"BEN-L{c}{k}", f"PRV-LAB-N{c}", "LAB", "BIOLOGY", "B120", 80.0 + 20 * c,
+                             f"2025-03-{3 + k:02d}", doctor=f"DOC-N{c}"))
+    for k in range(6):
+        cid = claim()
+        for line in range(6):
+            rows.append(_row(cid, line + 1, f"BEN-M{k}", MILL_LAB, "LAB", "BIOLOGY", "B800", 800.0,
+                             f"2025-03-{3 + k:02d}", doctor=MILL_DOCTOR))
     extra = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
     for col, dtype in CLAIM_DTYPES.items():
         extra[col] = extra[col].astype(dtype)

@@ -61,7 +61,7 @@ def test_evaluate_reports_recall_against_labels(pattern_result, tmp_path, plante
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["ring_recall"] == 1.0 and report["recruited_recall"] == 1.0
-    assert report["ring_precision"] == 0.5  # top 2N = 2 rings, the second is another pattern
+    assert report["ring_precision"] == 0.5  # top 2N = 2 rings, one of them another planted pattern
     text = CliRunner().invoke(cli, ["evaluate", "--truth", str(tmp_path / "labels.csv"), "--findings",
                                     str(tmp_path / "f")])
     assert "ring_recall" in text.output and "recruiter_funnel" in text.output

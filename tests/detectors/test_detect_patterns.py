@@ -11,7 +11,12 @@ from detectors.communities import CommunityDetector, louvain_partition
 from detectors.cores import CoreDetector, LoopDetector
 from detectors.funnels import FunnelDetector
 from detectors.indicators import IndicatorDetector
+from detectors.mills import MillDetector
 from detectors.patterns import PharmacyRingDetector, PhantomDetector
+
+LOOP_CLINICS = ("PRV-CLINIC-K1", "PRV-CLINIC-K2")
+LOOP_DOCTORS = ("DOC-K1", "DOC-K2")
+MILL_LAB, MILL_DOCTOR = "PRV-LAB-M", "DOC-M"
 
 
 def _group_ids(findings, entity_id):
@@ -35,10 +40,18 @@ def test_core_is_the_ring_providers(tiny_claims, planted_ring):
     assert set(provs["entity_id"]) == planted_ring["providers"]
 
 
-def test_loop_doctor_is_the_ring_surgeon(tiny_claims, planted_ring):
-    f = LoopDetector().fit(tiny_claims)
-    assert f.scores.iloc[0]["entity_id"] == planted_ring["doctor"]
-    assert set(f.groups.loc[f.groups["entity_type"] == "PROVIDER", "entity_id"]) == planted_ring["providers"]
+def test_loop_is_the_two_clinics_operating_on_the_same_patients_and_their_surgeons(pattern_claims):
+    f = LoopDetector().fit(pattern_claims)
+    g = f.groups
+    assert set(g.loc[g["entity_type"] == "PROVIDER", "entity_id"]) == set(LOOP_CLINICS)
+    assert set(g.loc[g["entity_type"] == "DOCTOR", "entity_id"]) == set(LOOP_DOCTORS)
+    assert set(g.loc[g["role"] == "looped_patient", "entity_id"]) == {f"BEN-K{k}" for k in range(5)}
+
+
+def test_mill_is_the_lab_and_its_over_prescribing_doctor(pattern_claims):
+    f = MillDetector().fit(pattern_claims)
+    g = f.groups
+    assert set(zip(g["entity_id"], g["role"])) == {(MILL_LAB, "centre"), (MILL_DOCTOR, "prescriber")}
 
 
 def test_community_of_the_ring_is_stable_and_only_the_ring(tiny_claims, planted_ring):

@@ -15,6 +15,10 @@ def test_each_planted_pattern_becomes_one_ring(pattern_result, planted_ring):
     assert planted_ring["providers"] | {planted_ring["doctor"]} in anchors.values()
     assert {"PRV-CLINIC-P", "DOC-P"} in anchors.values()
     assert {"PRV-PHARMA-X", "DOC-X"} in anchors.values()
+    assert {"PRV-CLINIC-K1", "PRV-CLINIC-K2", "DOC-K1", "DOC-K2"} in anchors.values()
+    assert {"PRV-LAB-M", "DOC-M"} in anchors.values()
+    assert set(rings["scenario"]) == {"recruiter_funnel", "phantom_patients", "pharmacy_ring", "kickback_loop",
+                                      "lab_mill"}
     funnel = rings.loc[rings["scenario"] == "recruiter_funnel", "ring_id"].iloc[0]
     fm = members[members["ring_id"] == funnel]
     assert set(fm.loc[fm["role"] == "recruited_patient", "entity_id"]) == planted_ring["beneficiaries"]
