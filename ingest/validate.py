@@ -1,8 +1,8 @@
 """Validation of claim rows read as strings, with stable reason codes.
 
 Vectorised pandas rather than pandera: every rule here must give each failing *row*
-a reason code and a readable message while the rest of the chunk loads, at about a
-million rows a second; pandera's lazy mode reports failure cases per check, which
+a reason code and a readable message while the rest of the chunk loads;
+pandera's lazy mode reports failure cases per check, which
 would then have to be joined back to rows, and its per-check overhead is paid on
 every chunk. The rules are few and fixed by the contract, so plain boolean masks
 are both the fastest and the easiest to read.
