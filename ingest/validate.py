@@ -5,7 +5,7 @@ a reason code and a readable message while the rest of the chunk loads;
 pandera's lazy mode reports failure cases per check, which
 would then have to be joined back to rows, and its per-check overhead is paid on
 every chunk. The rules are few and fixed by the contract, so plain boolean masks
-are both the fastest and the easiest to read.
+are the simplest thing that does it.
 
 :func:`validate_claims` never raises on bad values: it returns the typed rows that
 passed and a report of the rows that did not.
