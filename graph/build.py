@@ -239,7 +239,7 @@ class _RowCodes:
         if mask is not None:
             keep &= mask
         pair = src[keep].astype(np.int64) * max(len(tgt_uniques), 1) + tgt[keep]
-        pairs, group = np.unique(pair, return_inverse=True)
+        group, pairs = _factorize_sorted(pair)
         frame = aggregate_lines(group, len(pairs), self, keep)
         frame.insert(0, "edge_type", edge_type)
         frame.insert(0, "target", self.node_ids(tgt_col)[pairs % max(len(tgt_uniques), 1)])
@@ -271,11 +271,17 @@ def aggregate_lines(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.
     return pd.DataFrame(out)
 
 
+def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, sorted uniques) of an int64 array; a hash table, much faster here than ``np.unique``."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=np.int64)
+
+
 def _count_distinct(group: np.ndarray, values: np.ndarray, n_values: int, n_groups: int) -> np.ndarray:
     """Number of distinct ``values`` per group."""
     if not len(group):
         return np.zeros(n_groups, dtype=np.int64)
-    pairs = np.unique(group.astype(np.int64) * n_values + values)
+    pairs = pd.unique(group.astype(np.int64) * n_values + values)
     return np.bincount(pairs // n_values, minlength=n_groups).astype(np.int64)
 
 
@@ -285,8 +291,7 @@ def _entity_nodes(claims: pd.DataFrame, rows: _RowCodes, node_type: str, column:
     keep = codes >= 0
     if mask is not None:
         keep &= mask
-    present = np.unique(codes[keep])
-    group = np.searchsorted(present, codes[keep])
+    group, present = _factorize_sorted(codes[keep].astype(np.int64))
     frame = pd.DataFrame({
         "node_id": rows.node_ids(column)[present],
         "node_type": node_type,
@@ -365,7 +370,7 @@ def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
 def _grouped_edges(edge_type: str, src: np.ndarray, tgt: np.ndarray, line: np.ndarray,
                    src_nodes: np.ndarray, tgt_nodes: np.ndarray, rows: _RowCodes) -> pd.DataFrame:
     width = max(len(tgt_nodes), 1)
-    pairs, group = np.unique(src.astype(np.int64) * width + tgt, return_inverse=True)
+    group, pairs = _factorize_sorted(src.astype(np.int64) * width + tgt)
     # a line may count for several intermediaries here, so take line positions instead of a mask
     frame = aggregate_lines(group, len(pairs), _LineView(rows, line), np.ones(len(line), dtype=bool))
     frame.insert(0, "edge_type", edge_type)
