@@ -22,8 +22,8 @@ LINES_PER_PERSON_WEEK = 0.15
 DOW_WEIGHTS = np.array([0.19, 0.18, 0.18, 0.17, 0.15, 0.11, 0.02])
 # Dossiers of each kind per person and week, before seasonality; with the expected lines
 # per dossier below they give ~LINES_PER_PERSON_WEEK including ALD refills.
-_KINDS = {"gp": 0.0185, "specialist": 0.0072, "dental": 0.0025, "lab": 0.0022, "imaging": 0.0012,
-          "surgery": 0.00035, "hospital": 0.0004}
+_KINDS = {"gp": 0.0185, "specialist": 0.0072, "dental": 0.0025, "lab": 0.0016, "imaging": 0.0012,
+          "surgery": 0.0007, "hospital": 0.0005}
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _gp(b: WeekBuilder, care: Care, rng: np.random.Generator, week: int, bene: n
     doctor = np.where((rng.random(len(bene)) < 0.7) & (usual >= 0), usual,
                       care.pickers["GP"].pick(rng, b.pop.region[bene]))
     dos = _consult_dossiers(b, rng, week, bene, doctor, ACTS.consult["C"], rng.lognormal(0.3, 0.2, len(bene)))
-    _prescription(b, care, rng, dos, bene, doctor, 0.72, 0.14, 0.05)
+    _prescription(b, care, rng, dos, bene, doctor, 0.72, 0.11, 0.05)
 
 
 def _specialist(b: WeekBuilder, care: Care, rng: np.random.Generator, week: int, bene: np.ndarray) -> None:
@@ -167,7 +167,7 @@ def _surgery(b: WeekBuilder, care: Care, rng: np.random.Generator, week: int, be
     stay = rng.choice([0, 1, 1, 2, 2, 3, 4, 5], n)
     tag = np.full(n, -1)
     for c_idx, t in care.upcoders.items():
-        hit = (clinic == c_idx) & (rng.random(n) < 0.75)
+        hit = (clinic == c_idx) & (rng.random(n) < 0.6)
         coef = np.where(hit, (coef * rng.uniform(1.5, 2.2, n)).astype(int), coef)
         stay = np.where(hit, stay + rng.integers(2, 5, n), stay)
         tag = np.where(hit, t, tag)

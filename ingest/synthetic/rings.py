@@ -191,10 +191,9 @@ class _RegionIndex:
     """Persons and Tadamon households of each region, computed once for all rings."""
 
     def __init__(self, pop: Population) -> None:
-        people = np.arange(pop.n_sampled)
         order = np.argsort(pop.region[:pop.n_sampled], kind="stable")
         bounds = np.searchsorted(pop.region[:pop.n_sampled][order], np.arange(13))
-        self.people = [people[order][bounds[r]:bounds[r + 1]] for r in range(12)]
+        self.people = [order[bounds[r]:bounds[r + 1]] for r in range(12)]
         n_hh = int(pop.hh[pop.n_sampled - 1]) + 1
         tadamon = np.flatnonzero(pop.hh_regime[:n_hh] == TADAMON)
         self.tadamon_households = [tadamon[pop.hh_region[tadamon] == r] for r in range(12)]

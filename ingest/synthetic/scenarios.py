@@ -41,9 +41,9 @@ def _funnel(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, cam
     surgeons = ring.members["surgeon"]
     lab, img = ring.members["lab"], ring.members["imaging"]
     for rec in ring.recruiters:
-        if rng.random() > 0.7:
+        if rng.random() > 0.55:
             continue
-        size = int(max(3, rng.integers(6, 15) * volume * (1.0 - 0.4 * camouflage)))
+        size = int(max(3, rng.integers(5, 13) * volume * (1.0 - 0.4 * camouflage)))
         pick = rng.choice(len(rec.households), size=min(size, len(rec.households)), replace=False)
         hh = rec.households[pick]
         # The principal, or now and then a dependant of the recruited household.
@@ -88,7 +88,7 @@ def _funnel(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, cam
 def _kickback(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, camouflage: float, volume: float,
               last_day: int) -> None:
     clinics, doctors = ring.members["clinic"], ring.members["surgeon"]
-    n = int(max(1, rng.integers(3, 8) * volume))
+    n = int(max(1, rng.integers(2, 6) * volume))
     bene = ring.patients[rng.integers(0, len(ring.patients), n)]
     pos = rng.integers(0, len(clinics), n)
     day = week_days(rng, week, n)
@@ -122,7 +122,7 @@ def _phantom(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, ca
     pop = b.pop
     clinic = int(ring.members["clinic"][0])
     surgeons = ring.members["surgeon"]
-    n = int(max(1, rng.poisson(4 * volume)))
+    n = int(max(1, rng.poisson(3 * volume)))
     bene = ring.patients[rng.integers(0, len(ring.patients), n)]
     day = week_days(rng, week, n)
     dos = b.add_dossiers(bene, day, tag=ring.tag,
@@ -152,16 +152,16 @@ def _pharmacy(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, c
     seen = np.flatnonzero(rng.random(n) < 0.5)
     b.add_lines(dos[seen], doc[seen], doc[seen], ACTS.consult["C"], factor=1.3)
     rows = np.repeat(np.arange(n), rng.integers(1, 4, n))
-    drugs = np.where(rng.random(len(rows)) < 0.6, rng.choice(ACTS.injectables, len(rows)),
+    drugs = np.where(rng.random(len(rows)) < 0.35, rng.choice(ACTS.injectables, len(rows)),
                      rng.choice(ACTS.ald_drugs, len(rows)))
-    b.add_lines(dos[rows], np.full(len(rows), pharmacy), doc[rows], drugs, qty=rng.integers(1, 4, len(rows)))
+    b.add_lines(dos[rows], np.full(len(rows), pharmacy), doc[rows], drugs, qty=rng.integers(1, 3, len(rows)))
     ring.seen_patients.update(bene.tolist())
 
 
 def _mill(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, camouflage: float, volume: float,
           last_day: int) -> None:
     prescribers = ring.members["prescriber"]
-    n = int(max(2, rng.integers(8, 20) * volume))
+    n = int(max(2, rng.integers(5, 13) * volume))
     bene = ring.patients[rng.integers(0, len(ring.patients), n)]
     doc = prescribers[rng.integers(0, len(prescribers), n)]
     contact = b.household_contact(rng, bene, doc, 0.0)
