@@ -176,7 +176,7 @@ def timeline_svg(claims: pd.DataFrame, *, width: int = 860, height: int = 160) -
     pad_left, pad_bottom, pad_top = 70, 24, 10
     plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
     top = float(days["amount"].max()) or 1.0
-    bar_w = max(plot_w / len(days), 1.0)
+    bar_w = min(max(plot_w / len(days), 1.0), 40.0)
     parts = [f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="Amount claimed per day" xmlns="http://www.w3.org/2000/svg">']
     for frac in (0.0, 0.5, 1.0):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import click
@@ -22,6 +23,8 @@ def serve(settings, host: str | None, port: int | None, secure_cookies: bool) ->
     """Serve the investigators' viewer."""
     from web import create_app
 
+    # The request log would carry URLs with personal identifiers; the audit log records views instead.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app({"SHABAKA_SETTINGS": settings, "SESSION_COOKIE_SECURE": secure_cookies})
     app.run(host=host or settings.host, port=port or settings.port, debug=False, use_reloader=False, threaded=True)
 

@@ -1,0 +1,135 @@
+"""Viewer latency: the ring page and a neighbourhood expansion under 10 concurrent clients.
+
+Builds a HOME from the synthetic generator (about 200,000 claim lines per unit of
+--scale; 5 gives about one million), stores its graph and a run whose rings are
+the planted ones, serves the viewer on a loopback port and times a bounded
+number of requests from client threads. Prints p50 and p95 per request kind,
+and the login page as a baseline measured in the same run.
+
+    .venv/bin/python bench/web.py --scale 5 --requests 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+# bench/ holds scripts named like the packages (bench/graph.py): import the packages, not them.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import pandas as pd  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from graph.build import build_graph  # noqa: E402
+from graph.store import open_graph_store  # noqa: E402
+from ingest.store import ClaimsStore  # noqa: E402
+from ingest.synthetic import generate_frames  # noqa: E402
+from shabaka.runs import RunStore  # noqa: E402
+from shabaka.settings import load_settings  # noqa: E402
+from web import create_app  # noqa: E402
+from web.users import UserStore  # noqa: E402
+
+
+def build_home(home: Path, scale: float) -> tuple[list[str], list[str]]:
+    """Fill HOME; returns (ring ids, provider node ids to expand)."""
+    t0 = time.perf_counter()
+    data = generate_frames(scale=scale, weeks=12, seed=3)
+    path = home.parent / "claims.parquet"
+    data.claims.to_parquet(path, index=False)
+    with ClaimsStore(home) as store:
+        store.ingest([path])
+    settings = load_settings(None, {"SHABAKA_HOME": str(home)})
+    graph = open_graph_store(settings)
+    graph.write(build_graph(data.claims))
+    graph.close()
+    labels = data.labels[data.labels["ring_id"].fillna("") != ""]
+    labels = labels[labels["entity_type"].isin(["PROVIDER", "DOCTOR", "BENEFICIARY"])]
+    members = labels.assign(score=1.0, evidence="planted")[
+        ["ring_id", "entity_type", "entity_id", "role", "score", "evidence"]].drop_duplicates(
+        ["ring_id", "entity_type", "entity_id"])
+    ring_ids = sorted(members["ring_id"].unique())
+    rings = pd.DataFrame([{"ring_id": r, "rank": i + 1, "score": 10.0 - i * 0.1,
+                           "size": int((members.ring_id == r).sum()), "amount_at_risk": 1000.0,
+                           "summary": "planted", "scenario": None, "regions": None, "regimes": None}
+                          for i, r in enumerate(ring_ids)])
+    with RunStore(home) as runs:
+        runs.save_run("bench", kind="detect", version="bench", params={}, batches=[], rings=rings,
+                      members=members, entity_scores=pd.DataFrame())
+    with UserStore(home) as users:
+        users.add("bench", "investigator", "bench-password")
+    providers = sorted(members.loc[members.entity_type == "PROVIDER", "entity_id"].unique())
+    print(f"home built: {len(data.claims):,} claim lines, {len(ring_ids)} rings in {time.perf_counter() - t0:.1f} s")
+    return ring_ids, [f"PROVIDER:{p}" for p in providers]
+
+
+def login(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("POST", "/login", body=urlencode({"name": "bench", "password": "bench-password"}),
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    conn.close()
+    return cookie
+
+
+def timed(port: int, cookie: str, paths: list[str], clients: int) -> list[float]:
+    local = threading.local()
+
+    def one(path: str) -> float:
+        if not hasattr(local, "conn"):
+            local.conn = http.client.HTTPConnection("127.0.0.1", port)
+        t0 = time.perf_counter()
+        local.conn.request("GET", path, headers={"Cookie": cookie})
+        response = local.conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status}")
+        return time.perf_counter() - t0
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(one, paths))
+
+
+def report(name: str, times: list[float]) -> None:
+    ms = sorted(t * 1000 for t in times)
+    p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+    print(f"{name:28} n={len(ms):4}  p50 {statistics.median(ms):8.1f} ms  p95 {p95:8.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=5.0, help="generator scale (5 ~ one million lines)")
+    parser.add_argument("--requests", type=int, default=200, help="requests per kind")
+    parser.add_argument("--clients", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        ring_ids, nodes = build_home(home, args.scale)
+        settings = load_settings(None, {"SHABAKA_HOME": str(home)})
+        app = create_app({"SHABAKA_SETTINGS": settings})
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        port = server.server_port
+        cookie = login(port)
+        n = args.requests
+        report("login page (baseline)", timed(port, cookie, ["/login"] * n, args.clients))
+        ring_paths = [f"/rings/{ring_ids[i % len(ring_ids)]}" for i in range(n)]
+        report("ring page, first visits", timed(port, cookie, ring_paths[:len(ring_ids)], args.clients))
+        report("ring page", timed(port, cookie, ring_paths, args.clients))
+        report("ring graph API", timed(port, cookie, [f"/api/rings/{r[6:]}" for r in ring_paths], args.clients))
+        nb = [f"/api/entities/{nodes[i % len(nodes)]}/neighbourhood?limit=50" for i in range(n)]
+        report("neighbourhood expansion", timed(port, cookie, nb, args.clients))
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
