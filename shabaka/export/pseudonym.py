@@ -36,12 +36,15 @@ PERSONAL_COLUMNS: dict[str, str] = {
     "payee_account": "RIB",
     "referrer_id": "REF",
 }
-#: Member entity types whose ids are personal, with the same prefixes.
+#: Member entity types whose ids are personal, with the same prefixes. An inferred
+#: intermediary's id is an unkeyed hash of its phones and accounts, which can be
+#: brute-forced over the space of phone numbers, so it is pseudonymised too.
 PERSONAL_ENTITY_TYPES: dict[str, str] = {
     "BENEFICIARY": "BEN",
     "PHONE": "TEL",
     "ACCOUNT": "RIB",
     "REFERRER": "REF",
+    "INTERMEDIARY": "INT",
 }
 _KEY_FILE = Path("keys") / "pseudonym.key"
 

@@ -135,13 +135,13 @@ class _Report(FPDF):
 
     def paragraph(self, text: str) -> None:
         self.set_font("DejaVu", "", 9.5)
-        self.multi_cell(0, 4.8, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 4.8, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(1)
 
     def note(self, text: str) -> None:
         self.set_font("DejaVu", "", 7.5)
         self.set_text_color(90, 90, 90)
-        self.multi_cell(0, 3.8, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 3.8, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0, 0, 0)
         self.ln(1)
 

@@ -12,10 +12,13 @@ from shabaka.export import export_ring, reproduce_bundle, verify_bundle
 from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key
 
 
-def test_no_raw_personal_identifier_in_any_file(export_home, tiny_claims, planted_ring, tmp_path):
+def test_no_raw_personal_identifier_in_any_file(export_home, ring_bundle, tiny_claims, planted_ring, tmp_path):
     out = export_ring(export_home.settings, export_home.ring_id, tmp_path / "p.zip", pseudonymise=True)
     raw = set(tiny_claims["beneficiary_id"]) | set(tiny_claims["household_id"].dropna())
     raw |= {planted_ring["phone"], planted_ring["account"]}
+    with zipfile.ZipFile(ring_bundle) as zf:
+        raw |= set(pd.read_csv(io.BytesIO(zf.read("data/members.csv")), dtype=str)
+                   .query("entity_type == 'INTERMEDIARY'")["entity_id"])
     with zipfile.ZipFile(out) as zf:
         files = {name: zf.read(name) for name in zf.namelist()}
     for name, data in files.items():

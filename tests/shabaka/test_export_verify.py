@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from shabaka.cli import cli
 from shabaka.errors import InputRefused
-from shabaka.export import export_ring, verify_bundle
+from shabaka.export import verify_bundle
 
 
 @pytest.fixture
