@@ -18,8 +18,9 @@ Definitions (N = number of planted rings, i.e. distinct non-empty ``ring_id`` of
 - ``provider_ap``, ``provider_auc``: average precision (step-wise, as
   scikit-learn's ``average_precision_score``) and ROC AUC (Mann-Whitney, ties
   counting half) of provider scores (entity_scores.csv) against "labelled
-  PROVIDER", over the providers scored or labelled (``universe`` widens it);
-  an unscored provider ranks below every scored one.
+  PROVIDER", over the providers scored or labelled, or exactly over ``universe``
+  when given (e.g. the providers a benchmark labels Yes or No); an unscored
+  provider ranks below every scored one.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
         ``rings``, ``members``, ``entity_scores`` frames.
     min_jaccard : float
     universe : iterable of str, optional
-        Every provider id to rank (e.g. all providers of the claims).
+        Exactly the provider ids to rank (default: those scored or labelled).
 
     Returns
     -------
@@ -147,9 +148,10 @@ def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
     prov_scores = scores[scores["entity_type"] == "PROVIDER"]
     score_of = dict(zip(prov_scores["entity_id"].astype(str), prov_scores["score"].astype(float)))
     positives = set(lab.loc[lab["entity_type"] == "PROVIDER", "entity_id"])
-    if "label" in lab.columns:
-        positives = set(lab.loc[(lab["entity_type"] == "PROVIDER") & lab["label"].astype(bool), "entity_id"])
-    ids = sorted(set(score_of) | set(lab.loc[lab["entity_type"] == "PROVIDER", "entity_id"]) | set(universe or ()))
+    if universe is None:
+        ids = sorted(set(score_of) | set(lab.loc[lab["entity_type"] == "PROVIDER", "entity_id"]))
+    else:
+        ids = sorted({str(u) for u in universe})
     floor = (min(score_of.values()) if score_of else 0.0) - 1.0
     y = [int(i in positives) for i in ids]
     s = [score_of.get(i, floor) for i in ids]

@@ -72,16 +72,18 @@ def pharmacy_rings(lines: pd.DataFrame, *, min_lines: int = 5, max_prescribers: 
     table = pd.DataFrame({"n_med": g.size(), "n_lines": g["non_ald_ald_drug"].sum()})
     table["share"] = table["n_lines"] / table["n_med"]
     table["z"] = robust_z(table["share"].to_numpy())
-    bad = med.loc[med["non_ald_ald_drug"] & med["doctor_id"].notna()]
+    bad = med.loc[med["non_ald_ald_drug"]]
+    amount = bad.groupby("provider_id")["amount_claimed"].sum()
+    by_doctor = bad.loc[bad["doctor_id"].notna()].groupby(["provider_id", "doctor_id"]).size()
     rows = []
     for pid, t in table[table["n_lines"] >= min_lines].iterrows():
-        sub = bad[bad["provider_id"] == pid]
-        counts = sub.groupby("doctor_id").size().sort_index().sort_values(ascending=False, kind="mergesort")
+        counts = by_doctor.get(pid, pd.Series(dtype=int))
+        counts = counts.sort_index().sort_values(ascending=False, kind="mergesort")
         top = counts.head(max_prescribers)
-        conc = float(top.sum() / max(len(sub), 1))
-        amount = float(med.loc[(med["provider_id"] == pid) & med["non_ald_ald_drug"], "amount_claimed"].sum())
+        conc = float(top.sum() / max(counts.sum(), 1))
         score = float(max(t["z"], 0) * conc * np.log1p(t["n_lines"]))
-        rows.append((pid, int(t["n_lines"]), float(t["share"]), tuple(top.index), conc, amount, float(t["z"]), score))
+        rows.append((pid, int(t["n_lines"]), float(t["share"]), tuple(top.index), conc, float(amount.get(pid, 0.0)),
+                     float(t["z"]), score))
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["score", "provider_id"], ascending=[False, True]).reset_index(drop=True)
 

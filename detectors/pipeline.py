@@ -12,7 +12,7 @@ from detectors.findings import Findings
 from detectors.registry import all_detectors
 from detectors.rings import assemble_rings, entity_suspicion
 
-__all__ = ["DetectionResult", "detect", "ENTITY_SCORE_COLUMNS"]
+__all__ = ["DetectionResult", "detect", "summarise", "ENTITY_SCORE_COLUMNS"]
 
 ENTITY_SCORE_COLUMNS = ["entity_type", "entity_id", "score", "top_reason"]
 
@@ -54,12 +54,33 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, provid
     context = build_context(claims, providers=providers)
     detectors = all_detectors(seed, louvain_engine=louvain_engine, exclude=exclude)
     findings = [d.fit(claims, context=context) for d in detectors]
-    rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=context.lines)
-    scores = entity_suspicion(findings)
-    scores = scores[scores["entity_type"].isin(("PROVIDER", "DOCTOR", "INTERMEDIARY"))]
     params = {"seed": seed, "max_rings": max_rings, "louvain_engine": louvain_engine, "exclude": list(exclude),
               "detectors": {d.name: d.get_params() for d in detectors}}
-    stats = {f.detector: dict(f.stats) for f in findings}
+    return summarise(findings, claims, lines=context.lines, max_rings=max_rings, params=params)
+
+
+def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataFrame | None = None,
+              max_rings: int = 200, params: dict[str, Any] | None = None) -> DetectionResult:
+    """Rings and entity scores from detectors' findings (used by :func:`detect` and for ablations).
+
+    Parameters
+    ----------
+    findings : list of Findings
+    claims : DataFrame
+    lines : DataFrame, optional
+        ``DetectionContext.lines`` when already computed.
+    max_rings : int
+    params : dict, optional
+        Recorded as the result's parameters.
+
+    Returns
+    -------
+    DetectionResult
+    """
+    rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=lines)
+    scores = entity_suspicion(findings)
+    scores = scores[scores["entity_type"].isin(("PROVIDER", "DOCTOR", "INTERMEDIARY"))]
+    stats: dict[str, Any] = {f.detector: dict(f.stats) for f in findings}
     stats["claim_lines"] = len(claims)
-    return DetectionResult(rings, members, scores[ENTITY_SCORE_COLUMNS].reset_index(drop=True), findings, params,
-                           stats)
+    return DetectionResult(rings, members, scores[ENTITY_SCORE_COLUMNS].reset_index(drop=True), list(findings),
+                           params or {}, stats)

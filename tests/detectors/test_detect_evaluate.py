@@ -52,7 +52,7 @@ def test_evaluate_by_hand():
     scores = pd.DataFrame({"entity_type": "PROVIDER", "entity_id": ["P1", "P5", "P2", "P6"],
                            "score": [4.0, 3.0, 2.0, 1.0]})
     report = evaluate(_labels(), {"rings": rings, "members": members, "entity_scores": scores},
-                      universe=["P7"])
+                      universe=["P1", "P2", "P5", "P6", "P7", "P9"])
     assert report["n_planted"] == 2
     assert report["ring_recall"] == 1.0  # Z has Jaccard 2/3 with R2
     assert report["ring_precision"] == pytest.approx(2 / 3)
@@ -62,3 +62,5 @@ def test_evaluate_by_hand():
     assert report["n_providers"] == 6 and report["n_positive_providers"] == 3
     assert report["provider_auc"] == pytest.approx((3 + 2 + 0.5) / 9)
     assert report["provider_ap"] == pytest.approx((1 + 2 / 3 + 3 / 6) / 3)
+    without = evaluate(_labels(), {"rings": rings, "members": members, "entity_scores": scores})
+    assert without["n_providers"] == 5  # scored or labelled: P7 unknown
