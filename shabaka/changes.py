@@ -136,5 +136,5 @@ def compare_with_history(
     present = set(rings["ring_id"].astype(str))
     for ring_id in sorted(previous_ring_ids - present):
         rows.append((ring_id, "gone", "not found this run", False, 0, 0.0, past_amount.get(ring_id, 0.0), ""))
-    alerts = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
+    alerts = pd.DataFrame(rows, columns=list(ALERT_COLUMNS)).astype({"alerted": bool})
     return rings, members, alerts

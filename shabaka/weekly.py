@@ -272,7 +272,7 @@ def run_weekly(
             log.info("week %s: %d claim lines in window %s..%s from %d batch(es)", week_label, len(claims),
                      start, end, len(batch_list))
             result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
-                            providers=store.providers())
+                            providers=store.providers(), louvain_engine=settings.louvain_engine)
             hist_rings, hist_members, previous = _history(runs, exclude=run_id)
             rings, members, alerts = compare_with_history(
                 result.rings, result.members, hist_rings, hist_members, previous,
@@ -282,7 +282,7 @@ def run_weekly(
             result.rings, result.members = rings, members
             base.rings = len(rings)
             base.alerts = {str(k): int(v) for k, v in alerts["change"].value_counts().sort_index().items()}
-            base.alerted = alerts[alerts["alerted"]].drop(columns=["summary"]).to_dict("records")
+            base.alerted = alerts.loc[alerts["alerted"].astype(bool)].drop(columns=["summary"]).to_dict("records")
             if dry_run:
                 base.status, base.run_id = "dry_run", None
                 return base
@@ -290,7 +290,8 @@ def run_weekly(
             target = home / "runs" / run_id
             base.findings_dir = str(target)
             _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target)
-            runs.save_run(run_id, kind="weekly", version=__version__, params=params, batches=batch_list,
+            runs.save_run(run_id, kind="weekly", version=__version__, params={**params, **result.params},
+                          batches=batch_list,
                           rings=rings, members=members, entity_scores=result.entity_scores,
                           alerts=alerts[["ring_id", "change", "detail", "alerted"]], week=week_label,
                           window=(start.isoformat(), end.isoformat()),
@@ -337,4 +338,5 @@ def _write_graph(settings: Settings, claims: pd.DataFrame, result: WeeklyResult)
         result.neo4j = "pushed"
     except ShabakaError as exc:
         result.neo4j = f"push failed: {exc}"
+        result.exit_code = EXIT_FAILED
         log.error("Neo4j push failed; the embedded store is up to date")
