@@ -198,3 +198,14 @@ def test_run_killed_half_way_keeps_previous_results_and_next_run_completes(weeks
         assert list(runs.runs("weekly")["run_id"]) == [first.run_id]
     after = run_weekly(settings, week=_week_label(1))
     assert after.exit_code == EXIT_OK and os.readlink(latest) == after.run_id
+
+
+def test_neo4j_push_comes_after_the_embedded_store_and_its_failure_is_reported(weeks, settings):
+    settings = settings.replace(neo4j_uri="bolt://127.0.0.1:9", neo4j_password="x")
+    _drop(weeks[0], settings.inbox_path, "w0.csv")
+    result = run_weekly(settings, week=_week_label(0))
+    assert result.exit_code == 1 and result.neo4j.startswith("push failed")
+    with RunStore(settings.home_path) as runs:
+        assert runs.latest_run_id("weekly") == result.run_id
+    assert (settings.home_path / "graph.sqlite").exists()
+    assert "push failed" in (settings.home_path / "runs" / result.run_id / "summary.txt").read_text()
