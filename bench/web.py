@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import logging
 import statistics
 import sys
 import tempfile
@@ -71,14 +72,22 @@ def build_home(home: Path, scale: float) -> tuple[list[str], list[str]]:
 
 
 def login(port: int) -> str:
+    """Sign in like a browser (the login form needs its CSRF token); returns the session cookie."""
     conn = http.client.HTTPConnection("127.0.0.1", port)
-    conn.request("POST", "/login", body=urlencode({"name": "bench", "password": "bench-password"}),
-                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    page = response.read().decode("utf-8")
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    conn.request("POST", "/login", body=urlencode({"name": "bench", "password": "bench-password",
+                                                   "csrf_token": token}),
+                 headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
     response = conn.getresponse()
     response.read()
-    cookie = response.getheader("Set-Cookie").split(";")[0]
+    if response.status != 302:
+        raise RuntimeError(f"login failed: HTTP {response.status}")
     conn.close()
-    return cookie
+    return response.getheader("Set-Cookie").split(";")[0]
 
 
 def timed(port: int, cookie: str, paths: list[str], clients: int) -> list[float]:
@@ -114,6 +123,7 @@ def main() -> None:
         home = Path(tmp) / "home"
         ring_ids, nodes = build_home(home, args.scale)
         settings = load_settings(None, {"SHABAKA_HOME": str(home)})
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         app = create_app({"SHABAKA_SETTINGS": settings})
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
