@@ -186,14 +186,16 @@ def _describe(claims: pd.DataFrame, strong: pd.DataFrame, links: pd.DataFrame,
         amount=picked["amount_claimed"].to_numpy(dtype=float, na_value=0.0),
         tadamon=picked["regime"].eq("TADAMON").fillna(False).to_numpy(dtype=bool),
     )
+    links_of = dict(tuple(links.groupby("intermediary_id", sort=False)))
+    members_of = dict(tuple(members.groupby("intermediary_id", sort=False)))
     rows = []
     for inter, group in lines.groupby("intermediary_id", sort=True):
-        link = links[links["intermediary_id"] == inter]
-        member = members[members["intermediary_id"] == inter]
+        link, member = links_of[inter], members_of[inter]
         n_households = member["household_id"].nunique()
         tadamon_hh = group.loc[group["tadamon"], "hh"].nunique()
-        by_provider = group.groupby("provider_id")["amount"].sum().sort_values(ascending=False, kind="stable")
-        by_provider = by_provider.sort_index().sort_values(ascending=False, kind="stable")
+        # ties between providers broken by id, so the evidence names the same one every time
+        by_provider = group.groupby("provider_id")["amount"].sum().sort_index().sort_values(
+            ascending=False, kind="stable")
         top = by_provider.index[0]
         amount = float(group["amount"].sum())
         share = by_provider.iloc[0] / amount if amount > 0 else 0.0

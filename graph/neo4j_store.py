@@ -133,16 +133,21 @@ class Neo4jGraphStore:
     Parameters
     ----------
     uri, user, password, database : str
-        Where and as whom to connect.
+        Where and as whom to connect; an empty password connects without authentication.
+    create_constraints : bool
+        Create the uniqueness constraints before writing. Only servers that speak Bolt
+        and Cypher but not Neo4j's constraint DDL (FalkorDB's Bolt port) need False.
     """
 
-    def __init__(self, uri: str, user: str, password: str, database: str = "neo4j"):
+    def __init__(self, uri: str, user: str, password: str, database: str = "neo4j", *,
+                 create_constraints: bool = True):
         if not uri:
             raise ConfigError("Neo4j: no URI set (SHABAKA_NEO4J_URI or neo4j_uri in shabaka.toml)")
         self.uri = uri
         self.database = database
+        self.create_constraints = create_constraints
         try:
-            self._driver = GraphDatabase.driver(uri, auth=(user, password))
+            self._driver = GraphDatabase.driver(uri, auth=(user, password) if password else None)
         except (ValueError, DriverError, Neo4jError) as exc:
             raise ConfigError(f"Neo4j URI {uri!r}: {exc}") from None
 
@@ -156,7 +161,7 @@ class Neo4jGraphStore:
         build_id = uuid.uuid4().hex
         node_type_of = dict(zip(graph.nodes["node_id"].astype(str), graph.nodes["node_type"].astype(str)))
         try:
-            for query in constraint_queries():
+            for query in constraint_queries() if self.create_constraints else []:
                 self._run(query, {})
             for node_type, group in graph.nodes.groupby("node_type", sort=True):
                 rows = [{"entity_id": p["entity_id"], "props": p} for p in _props(group, build_id)]
@@ -225,7 +230,7 @@ class Neo4jGraphStore:
 
     def _write_tx(self, query: Query, params: dict, *, count: bool = False) -> int:
         def work(tx):
-            result = tx.run(query, params)
+            result = tx.run(query.text, params)
             value = result.single()["n"] if count else 0
             result.consume()
             return value
@@ -236,7 +241,7 @@ class Neo4jGraphStore:
     def _read(self, query: Query, params: dict) -> list:
         try:
             with self._driver.session(database=self.database) as session:
-                return session.execute_read(lambda tx: list(tx.run(query, params)))
+                return session.execute_read(lambda tx: list(tx.run(query.text, params)))
         except ServiceUnavailable as exc:
             raise StoreError(f"Neo4j at {self.uri} is unreachable: {exc}") from None
 

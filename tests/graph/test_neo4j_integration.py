@@ -1,4 +1,8 @@
-"""Against a real Neo4j server, only when ``NEO4J_URI`` is set (with NEO4J_USER, NEO4J_PASSWORD)."""
+"""Against a real server, only when ``NEO4J_URI`` is set (with NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE).
+
+``NEO4J_CONSTRAINTS=0`` skips the constraint DDL, for servers that speak Bolt and
+Cypher without it (FalkorDB's Bolt port).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ def neo4j_store():
     if not uri:
         pytest.skip("NEO4J_URI is not set: no Neo4j server to test against")
     store = Neo4jGraphStore(uri, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""),
-                            os.environ.get("NEO4J_DATABASE", "neo4j"))
+                            os.environ.get("NEO4J_DATABASE", "neo4j"),
+                            create_constraints=os.environ.get("NEO4J_CONSTRAINTS", "1") != "0")
     yield store
     store.close()
 
