@@ -78,9 +78,37 @@ def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataF
     DetectionResult
     """
     rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=lines)
-    scores = entity_suspicion(findings)
-    scores = scores[scores["entity_type"].isin(("PROVIDER", "DOCTOR", "INTERMEDIARY"))]
+    scores = _with_rings(entity_suspicion(findings), rings, members)
     stats: dict[str, Any] = {f.detector: dict(f.stats) for f in findings}
     stats["claim_lines"] = len(claims)
     return DetectionResult(rings, members, scores[ENTITY_SCORE_COLUMNS].reset_index(drop=True), list(findings),
                            params or {}, stats)
+
+
+def _with_rings(suspicion: pd.DataFrame, rings: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Add to each entity's suspicion the score of the best ring it is a member of.
+
+    Being a member of a ring assembled by the rules is evidence on its own: a lab with
+    ordinary indicators that every patient of a funnel passes through ranks with the ring.
+    """
+    kinds = ("PROVIDER", "DOCTOR", "INTERMEDIARY")
+    out = suspicion[suspicion["entity_type"].isin(kinds)].copy()
+    m = members[members["entity_type"].isin(kinds)].merge(rings[["ring_id", "rank", "score"]]
+                                                          .rename(columns={"score": "ring_score"}), on="ring_id")
+    if m.empty:
+        return out
+    best = m.sort_values(["rank"], kind="mergesort").drop_duplicates(["entity_type", "entity_id"])
+    best = best.set_index(["entity_type", "entity_id"])
+    out = out.set_index(["entity_type", "entity_id"]).reindex(
+        out.set_index(["entity_type", "entity_id"]).index.union(best.index))
+    out["score"] = out["score"].fillna(0.0)
+    hit = out.index.isin(best.index)
+    ring_of = best.reindex(out.index[hit])
+    out.loc[hit, "score"] = out.loc[hit, "score"].to_numpy() + ring_of["ring_score"].to_numpy()
+    out.loc[hit, "top_reason"] = [
+        f"member ({role}) of ring {rid} ranked {int(rank)}: {ev}"
+        for role, rid, rank, ev in zip(ring_of["role"], ring_of["ring_id"], ring_of["rank"], ring_of["evidence"])
+    ]
+    out = out.reset_index()
+    return out.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True],
+                           kind="mergesort").reset_index(drop=True)

@@ -239,10 +239,9 @@ def _role(etype: str, eid: str, roles: set, ptypes: dict, specialty: dict) -> st
     if etype == "PROVIDER":
         return _PROVIDER_ROLES.get(ptypes.get(eid), "provider")
     if etype == "DOCTOR":
-        if "prescriber" in roles:
-            return "prescriber"
-        spec = str(specialty.get(eid) or "")
-        return "surgeon" if "CHIRURG" in spec.upper() else "doctor"
+        if "CHIRURG" in str(specialty.get(eid) or "").upper():
+            return "surgeon"
+        return "prescriber" if "prescriber" in roles else "doctor"
     if etype == "INTERMEDIARY":
         return "recruiter"
     if "phantom_patient" in roles:
