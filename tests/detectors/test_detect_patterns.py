@@ -116,3 +116,9 @@ def test_suspicion_graph_ignores_ordinary_sharing(tiny_claims):
     G = suspicion_graph(ctx.projection, ctx.suspicious_projection)
     assert set(G.nodes) == {"PRV-CLINIC-R", "PRV-LAB-R"}
     assert G["PRV-CLINIC-R"]["PRV-LAB-R"]["shared"] == 8
+
+
+def test_community_engines_nominate_the_same_ring(tiny_claims):
+    groups = [set(CommunityDetector(seed=2, louvain_engine=e).fit(tiny_claims).groups["entity_id"])
+              for e in ("python-louvain", "igraph")]
+    assert groups[0] == groups[1] != set()

@@ -67,3 +67,14 @@ def test_max_rings_keeps_the_best(pattern_claims, pattern_result):
 def test_no_findings_give_no_rings(tiny_claims):
     rings, members = assemble_rings([], tiny_claims)
     assert rings.empty and members.empty and list(rings.columns) == RING_COLUMNS
+
+
+def test_ring_members_rank_first_in_entity_scores_with_their_ring_as_reason(pattern_result):
+    scores = pattern_result.entity_scores
+    assert set(scores["entity_type"]) <= {"PROVIDER", "DOCTOR", "INTERMEDIARY"}
+    assert scores["score"].is_monotonic_decreasing
+    lab = scores[scores["entity_id"] == "PRV-LAB-R"].iloc[0]
+    assert lab["top_reason"].startswith("member (lab) of ring RING-")
+    in_rings = set(pattern_result.members.loc[pattern_result.members["entity_type"] != "BENEFICIARY", "entity_id"])
+    top = scores.head(len(in_rings))
+    assert set(top["entity_id"]) == in_rings
