@@ -69,6 +69,7 @@ def infer_intermediaries(
     max_point_households: int = 25,
     types: tuple[str, ...] = ("PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT"),
     min_score: float = 0.0,
+    require_contact: bool = True,
 ) -> Intermediaries:
     """Group unrelated households linked by rare shared identifiers into intermediaries.
 
@@ -89,6 +90,9 @@ def infer_intermediaries(
         Identifier types to use, among PHONE, ACCOUNT, REFERRER, SUBMISSION_POINT.
     min_score : float
         Intermediaries scoring below are dropped.
+    require_contact : bool
+        Keep only groups tied by at least one phone, account or referrer: households
+        that merely file at the same small office are neighbours, not recruits.
 
     Returns
     -------
@@ -96,7 +100,8 @@ def infer_intermediaries(
         Deterministic: same claims (in any row order) give the same tables.
     """
     params = {"min_households": min_households, "max_households": max_households,
-              "max_point_households": max_point_households, "types": list(types), "min_score": min_score}
+              "max_point_households": max_point_households, "types": list(types), "min_score": min_score,
+              "require_contact": require_contact}
     households = household_of(claims).astype(str).to_numpy()
     beneficiaries = claims["beneficiary_id"].astype(str).to_numpy()
     hh_codes, hh_uniques = pd.factorize(households, sort=True)
@@ -122,6 +127,9 @@ def infer_intermediaries(
     groups = strong.groupby("component")
     n_households = groups["hh"].nunique()
     kept = n_households[n_households >= min_households].index
+    if require_contact:
+        contact = groups["identifier_type"].agg(lambda t: bool((t != "SUBMISSION_POINT").any()))
+        kept = kept[contact.loc[kept].to_numpy(dtype=bool)]
     strong = strong[strong["component"].isin(kept)]
     if not len(strong):
         return _empty(params)

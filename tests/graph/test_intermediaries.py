@@ -23,14 +23,23 @@ def test_family_phones_link_nothing(tiny_claims):
 
 
 def test_a_point_above_the_popularity_cap_links_nothing(tiny_claims):
-    capped = infer_intermediaries(tiny_claims, types=("SUBMISSION_POINT",), max_point_households=10)
+    capped = infer_intermediaries(tiny_claims, types=("SUBMISSION_POINT",), max_point_households=10,
+                                  require_contact=False)
     assert set(capped.links["identifier"]) == {"POINT-SMALL-R"}
-    uncapped = infer_intermediaries(tiny_claims, types=("SUBMISSION_POINT",), max_point_households=50)
+    uncapped = infer_intermediaries(tiny_claims, types=("SUBMISSION_POINT",), max_point_households=50,
+                                    require_contact=False)
     assert set(uncapped.links["identifier"]) == {"POINT-SMALL-R", "POINT-BIG"}
 
 
+def test_households_sharing_only_a_submission_point_are_not_an_intermediary(tiny_claims):
+    found = infer_intermediaries(tiny_claims, max_point_households=50)
+    assert "POINT-BIG" not in set(found.links["identifier"])
+    assert infer_intermediaries(tiny_claims, types=("SUBMISSION_POINT",)).table.empty
+
+
 def test_rarer_identifiers_weigh_more(tiny_claims):
-    links = infer_intermediaries(tiny_claims, max_point_households=50).links.set_index("identifier")
+    links = infer_intermediaries(tiny_claims, max_point_households=50, require_contact=False).links
+    links = links.set_index("identifier")
     assert links.loc["PHONE-R", "weight"] > links.loc["POINT-BIG", "weight"] > 0
 
 
