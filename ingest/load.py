@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.read import RawChunk, Source, file_sha256
-from ingest.schema import CLAIM_DTYPES
-from ingest.validate import validate_claims
+from ingest.validate import ARROW_SCHEMA, table_of_strings, validate_table
 from shabaka.errors import InputRefused
 from shabaka.sqlite import transaction
 
@@ -36,10 +36,8 @@ __all__ = ["FileReport", "LoadReport", "PARQUET_SCHEMA", "load_source", "batch_i
 
 log = logging.getLogger(__name__)
 
-_ARROW = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(), "float64": pa.float64(),
-          "boolean": pa.bool_(), "datetime64[ns]": pa.date32()}
 #: The schema of every batch's Parquet file: dates are stored as dates.
-PARQUET_SCHEMA = pa.schema([pa.field(c, _ARROW[t]) for c, t in CLAIM_DTYPES.items()])
+PARQUET_SCHEMA = ARROW_SCHEMA
 
 
 @dataclass
@@ -145,11 +143,12 @@ def load_source(
     min_date = max_date = None
     writer = pq.ParquetWriter(tmp, PARQUET_SCHEMA)
     try:
-        for n_chunk, chunk in enumerate(source.chunks(chunk_rows, on_progress), start=1):
+        for n_chunk, chunk in enumerate(source.raw_chunks(chunk_rows, on_progress), start=1):
             valid = _stage_chunk(conn, chunk, report, by_rule)
-            if len(valid):
-                writer.write_table(pa.Table.from_pandas(valid, preserve_index=False).cast(PARQUET_SCHEMA))
-                lo, hi = valid["service_date"].min(), valid["service_date"].max()
+            if valid.num_rows:
+                writer.write_table(valid)
+                span = pc.min_max(valid.column("service_date"))
+                lo, hi = span["min"].as_py(), span["max"].as_py()
                 min_date = lo if min_date is None or lo < min_date else min_date
                 max_date = hi if max_date is None or hi > max_date else max_date
             conn.commit()
@@ -191,56 +190,64 @@ def load_source(
         _drop_stage(conn)
 
 
-def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, report: FileReport, by_rule: Counter) -> pd.DataFrame:
+def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, report: FileReport, by_rule: Counter) -> pa.Table:
     """Validate a chunk, stage its rejected rows and keys; return the rows to write."""
     quarantine: list[tuple] = []
     for line, text, message in chunk.bad_rows:
         quarantine.append((line, "row shape", "BAD_ROW", message, json.dumps({"_text": text}, ensure_ascii=False)))
-    result = validate_claims(chunk.frame)
+    table = chunk.frame if isinstance(chunk.frame, pa.Table) else table_of_strings(chunk.frame)
+    result = validate_table(table)
     issues = result.issues
     as_read = chunk.original if chunk.original is not None else chunk.frame
     if len(issues):
-        raw_rows = as_read.iloc[issues["pos"].to_numpy()].to_dict("records")
-        lines = chunk.lines[issues["pos"].to_numpy()]
-        for line, rule, reason, message, raw in zip(lines, issues["rule"], issues["reason"], issues["message"],
-                                                    raw_rows):
+        pos = issues["pos"].to_numpy()
+        for line, rule, reason, message, raw in zip(chunk.lines[pos], issues["rule"], issues["reason"],
+                                                    issues["message"], _raw_rows(as_read, pos)):
             quarantine.append((int(line), rule, reason, message, json.dumps(raw, ensure_ascii=False)))
     valid = result.valid
     lines = chunk.lines[result.valid_pos]
-    dup_pos, dup_msgs = _duplicates(conn, valid, lines)
+    dup_pos, dup_msgs = _stage_keys(conn, valid, lines)
     if len(dup_pos):
-        raw_rows = as_read.iloc[result.valid_pos[dup_pos]].to_dict("records")
-        for pos, message, raw in zip(dup_pos, dup_msgs, raw_rows):
+        for pos, message, raw in zip(dup_pos, dup_msgs, _raw_rows(as_read, result.valid_pos[dup_pos])):
             quarantine.append((int(lines[pos]), "(claim_id, line_no) unique", "DUPLICATE_KEY", message,
                                json.dumps(raw, ensure_ascii=False)))
-        keep = np.ones(len(valid), dtype=bool)
+        keep = np.ones(valid.num_rows, dtype=bool)
         keep[dup_pos] = False
-        valid = valid.loc[keep].reset_index(drop=True)
-        lines = lines[keep]
-    conn.executemany(
-        "INSERT INTO temp._stage_keys VALUES (?, ?, ?)",
-        zip(valid["claim_id"].tolist(), valid["line_no"].tolist(), lines.tolist()),
-    )
+        valid = valid.filter(pa.array(keep))
     conn.executemany(
         "INSERT INTO temp._stage_q (line, rule, reason, message, raw_json) VALUES (?, ?, ?, ?, ?)", quarantine,
     )
     for row in quarantine:
         by_rule[row[2]] += 1
-    report.read += len(chunk.frame) + len(chunk.bad_rows)
-    report.loaded += len(valid)
+    report.read += table.num_rows + len(chunk.bad_rows)
+    report.loaded += valid.num_rows
     report.quarantined += len(quarantine)
     return valid
 
 
-def _duplicates(conn: sqlite3.Connection, valid: pd.DataFrame, lines: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Positions of rows whose key is already loaded, staged, or earlier in the chunk."""
-    if not len(valid):
+def _raw_rows(as_read: pa.Table | pd.DataFrame, pos: np.ndarray) -> list[dict]:
+    """The rows at ``pos`` with their values as read, one dict each."""
+    if isinstance(as_read, pa.Table):
+        return as_read.take(pa.array(pos, type=pa.int64())).to_pylist()
+    return as_read.iloc[pos].to_dict("records")
+
+
+def _stage_keys(conn: sqlite3.Connection, valid: pa.Table, lines: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Stage the keys of a chunk's valid rows; return the positions of duplicates and why.
+
+    A row is a duplicate when its key is already loaded, staged from an earlier chunk,
+    or earlier in this chunk. The chunk's first occurrences go to ``temp._chunk`` in
+    one ``executemany``; the joins and the move into ``temp._stage_keys`` stay in SQLite.
+    """
+    if not valid.num_rows:
         return np.zeros(0, dtype=np.int64), []
-    keys = valid[["claim_id", "line_no"]]
-    first = keys.drop_duplicates(keep="first")
+    claim_ids = valid.column("claim_id").to_numpy(zero_copy_only=False)
+    line_nos = valid.column("line_no").to_numpy()
+    first, within = _first_occurrences(valid)
     conn.execute("DELETE FROM temp._chunk")
-    conn.executemany("INSERT INTO temp._chunk VALUES (?, ?, ?)",
-                     zip(first.index.tolist(), first["claim_id"].tolist(), first["line_no"].tolist()))
+    conn.executemany("INSERT INTO temp._chunk VALUES (?, ?, ?, ?)",
+                     zip(first.tolist(), claim_ids[first].tolist(), line_nos[first].tolist(),
+                         lines[first].tolist()))
     found: dict[int, str] = {}
     for pos, batch_id in conn.execute(
         "SELECT c.pos, k.batch_id FROM temp._chunk c JOIN main.claim_keys k"
@@ -252,16 +259,31 @@ def _duplicates(conn: sqlite3.Connection, valid: pd.DataFrame, lines: np.ndarray
         " ON s.claim_id = c.claim_id AND s.line_no = c.line_no"
     ):
         found.setdefault(pos, f"(claim_id, line_no) already seen in this file at line {line}")
-    within = np.flatnonzero(keys.duplicated(keep="first").to_numpy())
+    if found:
+        conn.executemany("DELETE FROM temp._chunk WHERE pos = ?", ((p,) for p in found))
+    conn.execute("INSERT INTO temp._stage_keys SELECT claim_id, line_no, line FROM temp._chunk")
     if len(within):
         first_line = {}
-        for pos, key in zip(range(len(keys)), zip(keys["claim_id"], keys["line_no"])):
-            first_line.setdefault(key, int(lines[pos]))
-        for pos in within:
-            key = (keys["claim_id"].iat[pos], keys["line_no"].iat[pos])
-            found.setdefault(int(pos), f"(claim_id, line_no) already seen in this file at line {first_line[key]}")
+        for pos in first.tolist():
+            first_line[(claim_ids[pos], int(line_nos[pos]))] = int(lines[pos])
+        for pos in within.tolist():
+            key = (claim_ids[pos], int(line_nos[pos]))
+            found.setdefault(pos, f"(claim_id, line_no) already seen in this file at line {first_line[key]}")
     order = sorted(found)
     return np.asarray(order, dtype=np.int64), [found[p] for p in order]
+
+
+def _first_occurrences(valid: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of each key's first row in the chunk, and of every later row, both sorted."""
+    keyed = pa.table({"claim_id": valid.column("claim_id"), "line_no": valid.column("line_no"),
+                      "pos": pa.array(np.arange(valid.num_rows, dtype=np.int64))})
+    first = np.sort(keyed.group_by(["claim_id", "line_no"], use_threads=False)
+                    .aggregate([("pos", "min")]).column("pos_min").to_numpy())
+    if len(first) == valid.num_rows:
+        return first, np.zeros(0, dtype=np.int64)
+    later = np.ones(valid.num_rows, dtype=bool)
+    later[first] = False
+    return first, np.flatnonzero(later)
 
 
 def _create_stage(conn: sqlite3.Connection) -> None:
@@ -271,7 +293,7 @@ def _create_stage(conn: sqlite3.Connection) -> None:
         " PRIMARY KEY (claim_id, line_no)) WITHOUT ROWID;"
         "CREATE TEMP TABLE _stage_q (seq INTEGER PRIMARY KEY, line INTEGER, rule TEXT, reason TEXT,"
         " message TEXT, raw_json TEXT);"
-        "CREATE TEMP TABLE _chunk (pos INTEGER PRIMARY KEY, claim_id TEXT, line_no INTEGER);"
+        "CREATE TEMP TABLE _chunk (pos INTEGER PRIMARY KEY, claim_id TEXT, line_no INTEGER, line INTEGER);"
     )
 
 

@@ -3,8 +3,8 @@
 A file is first *prepared* (:func:`open_source`): its SHA-256 is taken, CSV text is
 checked to be UTF-8 with a header holding every required column, Parquet is checked
 to be Parquet with those columns. Anything else raises :class:`InputRefused` before a
-single row is written. Then :meth:`Source.chunks` streams the rows as all-string
-DataFrames (so no value is lost before validation) with the line each row came from.
+single row is written. Then :meth:`Source.chunks` streams the rows as all-string Arrow
+tables (so no value is lost before validation) with the line each row came from.
 
 Line numbers: in a CSV the header is line 1 and each data row carries its physical
 line (exact unless a quoted value itself holds a line break, which shifts later
@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.schema import REQUIRED_CLAIM_COLUMNS
 from shabaka.errors import InputRefused
 
-__all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "iter_csv_chunks"]
+__all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "iter_csv_chunks", "iter_csv_tables"]
 
 _READ_BLOCK = 1 << 20
 
@@ -42,16 +43,16 @@ _READ_BLOCK = 1 << 20
 class RawChunk:
     """Rows of one chunk as read: every value a string, empty when absent.
 
-    ``lines`` gives each row's line in its file; ``bad_rows`` are rows that could
+    ``frame`` is an Arrow table from contract files, a DataFrame from adapters. ``lines`` gives each row's line in its file; ``bad_rows`` are rows that could
     not be split into the header's columns, as ``(line, text, message)``.
     ``original`` holds the values as they were in the file when ``frame`` was
     derived from them (an adapter); the quarantine keeps those.
     """
 
-    frame: pd.DataFrame
+    frame: pa.Table | pd.DataFrame
     lines: np.ndarray
     bad_rows: list[tuple[int | None, str, str]] = field(default_factory=list)
-    original: pd.DataFrame | None = None
+    original: pa.Table | pd.DataFrame | None = None
 
 
 @dataclass
@@ -66,11 +67,18 @@ class Source:
     read_chunks: Callable[[int, Callable[[int], None] | None], Iterator[RawChunk]]
 
     def chunks(self, chunk_rows: int, on_progress: Callable[[int], None] | None = None) -> Iterator[RawChunk]:
-        """Stream the file in chunks of at most ``chunk_rows`` rows.
+        """Stream the file in chunks of at most ``chunk_rows`` rows, each as a DataFrame.
 
         ``on_progress`` is called after each chunk with the bytes (CSV) or rows
         (Parquet) consumed so far, out of ``size``.
         """
+        for chunk in self.read_chunks(chunk_rows, on_progress):
+            if isinstance(chunk.frame, pa.Table):
+                chunk.frame = chunk.frame.to_pandas()
+            yield chunk
+
+    def raw_chunks(self, chunk_rows: int, on_progress: Callable[[int], None] | None = None) -> Iterator[RawChunk]:
+        """As :meth:`chunks`, leaving each chunk's rows as the reader made them (Arrow for contract files)."""
         return self.read_chunks(chunk_rows, on_progress)
 
 
@@ -114,7 +122,7 @@ def open_source(path: str | Path, required: tuple[str, ...] = REQUIRED_CLAIM_COL
         header = csv_header(path, required)
         return Source(
             name, path, file_sha256(path), "contract", path.stat().st_size,
-            lambda rows, cb: iter_csv_chunks(path, header, rows, cb),
+            lambda rows, cb: iter_csv_tables(path, header, rows, cb),
         )
     raise InputRefused(f"{name}: not a claims file; expected a name ending in .csv, .csv.gz or .parquet")
 
@@ -181,6 +189,15 @@ def csv_header(path: Path, required: tuple[str, ...]) -> list[str]:
 def iter_csv_chunks(
     path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None
 ) -> Iterator[RawChunk]:
+    """As :func:`iter_csv_tables`, with each chunk's rows as an all-string DataFrame."""
+    for chunk in iter_csv_tables(path, header, chunk_rows, on_progress):
+        chunk.frame = chunk.frame.to_pandas()
+        yield chunk
+
+
+def iter_csv_tables(
+    path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None
+) -> Iterator[RawChunk]:
     """Stream a CSV whose header was checked by :func:`csv_header` (see module notes)."""
     bad: list[tuple[int | None, str, str]] = []
 
@@ -209,24 +226,36 @@ def iter_csv_chunks(
                 if n:
                     next_line = int(lines[-1]) + 1
                 next_line = max([next_line] + [b + 1 for b in bad_lines])
-                frame = batch.to_pandas()
-                blank = np.zeros(n, dtype=bool)
-                maybe = np.flatnonzero((frame.iloc[:, 0] == "").to_numpy()) if n else blank
-                if len(maybe):
-                    blank[maybe] = (frame.iloc[maybe] == "").all(axis=1).to_numpy()
+                frame = pa.Table.from_batches([batch])
+                blank = _blank_rows(frame)
                 if blank.any():
-                    frame = frame.loc[~blank]
+                    frame = frame.filter(pa.array(~blank))
                     lines = lines[~blank]
                 pending, bad[:] = list(bad), []
-                for start in range(0, max(len(frame), 1), chunk_rows):
-                    part = frame.iloc[start:start + chunk_rows].reset_index(drop=True)
+                for start in range(0, max(frame.num_rows, 1), chunk_rows):
+                    part = frame.slice(start, chunk_rows)
                     yield RawChunk(part, lines[start:start + chunk_rows], pending if start == 0 else [])
                 if on_progress is not None:
                     on_progress(raw.tell())
         except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
             raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc})") from None
     if bad:
-        yield RawChunk(pd.DataFrame({c: pd.Series([], dtype="str") for c in header}), np.zeros(0, np.int64), bad)
+        yield RawChunk(pa.table({c: pa.array([], pa.string()) for c in header}), np.zeros(0, np.int64), bad)
+
+
+def _blank_rows(frame: pa.Table) -> np.ndarray:
+    """Rows whose every value is empty (a blank line read as one empty field)."""
+    blank = np.zeros(frame.num_rows, dtype=bool)
+    if not frame.num_rows:
+        return blank
+    maybe = np.flatnonzero(pc.fill_null(pc.equal(frame.column(0), ""), False).to_numpy(zero_copy_only=False))
+    if len(maybe):
+        rows = frame.take(pa.array(maybe))
+        empty = np.ones(len(maybe), dtype=bool)
+        for column in rows.columns:
+            empty &= pc.fill_null(pc.equal(column, ""), False).to_numpy(zero_copy_only=False)
+        blank[maybe] = empty
+    return blank
 
 
 def _assign_lines(start: int, n: int, bad_lines: list[int]) -> np.ndarray:
@@ -282,7 +311,7 @@ def _iter_parquet(path: Path, names: list[str], lowered: list[str], chunk_rows: 
                     "cannot be read as text; expected strings, numbers, booleans or dates"
                 ) from None
             columns[col] = values.fill_null("")
-        frame = pa.table(columns).to_pandas()
+        frame = pa.table(columns)
         lines = np.arange(done + 1, done + batch.num_rows + 1, dtype=np.int64)
         done += batch.num_rows
         yield RawChunk(frame, lines)

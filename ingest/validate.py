@@ -1,14 +1,19 @@
 """Validation of claim rows read as strings, with stable reason codes.
 
-Vectorised pandas rather than pandera: every rule here must give each failing *row*
-a reason code and a readable message while the rest of the chunk loads;
-pandera's lazy mode reports failure cases per check, which
-would then have to be joined back to rows, and its per-check overhead is paid on
-every chunk. The rules are few and fixed by the contract, so plain boolean masks
-are the simplest thing that does it.
+The checks run as Arrow compute kernels over whole columns rather than pandera or
+row loops: every rule here must give each failing *row* a reason code and a readable
+message while the rest of the chunk loads, and the rules are few and fixed by the
+contract, so plain boolean masks are the simplest thing that does it. Masks become
+numpy arrays only to combine them; messages are built for the rejected rows alone,
+and the rows that pass stay an Arrow table all the way to the Parquet writer.
 
-:func:`validate_claims` never raises on bad values: it returns the typed rows that
-passed and a report of the rows that did not.
+Text is trimmed with Unicode whitespace (``utf8_trim_whitespace``) and coded values
+are upper-cased with ``utf8_upper``: the same kernels pandas' Arrow-backed strings use.
+Numbers and dates must be ASCII digits. Dates must also fit the nanosecond range
+(1677-09-22 to 2262-04-11) that :class:`ingest.store.ClaimsStore` reads them back into.
+
+:func:`validate_table` and :func:`validate_claims` never raise on bad values: they
+return the typed rows that passed and a report of the rows that did not.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, ENUMS, REQUIRED_CLAIM_COLUMNS
 
-__all__ = ["REASONS", "Validation", "validate_claims", "typed_claims"]
+__all__ = ["REASONS", "ARROW_SCHEMA", "Validation", "TableValidation", "validate_claims", "validate_table",
+           "typed_claims"]
 
 #: Reason code -> what it means. Codes are stable: scripts may filter on them.
 REASONS: dict[str, str] = {
@@ -38,22 +46,40 @@ REASONS: dict[str, str] = {
     "BAD_COORDINATE": "a provider's latitude or longitude is not a number in range",
 }
 
-_INT = r"\d{1,9}"
-_YEAR = r"\d{4}"
-_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]00:00:00(?:\.0+)?)?"
-_DECIMAL = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
-_TRUE = {"TRUE", "1", "T", "YES"}
-_FALSE = {"FALSE", "0", "F", "NO"}
+_ARROW_TYPES = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(), "float64": pa.float64(),
+                "boolean": pa.bool_(), "datetime64[ns]": pa.date32()}
+#: The Arrow schema of validated rows (and of every batch's Parquet file): dates are dates.
+ARROW_SCHEMA = pa.schema([pa.field(c, _ARROW_TYPES[t]) for c, t in CLAIM_DTYPES.items()])
+
+_INT = "[0-9]{1,9}"
+_YEAR = "[0-9]{4}"
+_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T]00:00:00(?:\\.0+)?)?"
+_DECIMAL = "[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)"
+_DATE_RANGE = ("1677-09-22", "2262-04-11")
+_TRUE = ("TRUE", "1", "T", "YES")
+_FALSE = ("FALSE", "0", "F", "NO")
+
+
+@dataclass
+class TableValidation:
+    """Outcome of validating one chunk held as Arrow.
+
+    ``valid`` holds the rows that passed with :data:`ARROW_SCHEMA`, with their
+    positions in the chunk in ``valid_pos``. ``issues`` has one row per rejected
+    row: ``pos`` (position in the chunk), ``rule``, ``reason`` (the first code
+    broken) and ``message`` (every problem found, joined by "; ").
+    """
+
+    valid: pa.Table
+    valid_pos: np.ndarray
+    issues: pd.DataFrame
 
 
 @dataclass
 class Validation:
-    """Outcome of validating one chunk.
+    """Outcome of validating one chunk held as pandas.
 
-    ``valid`` holds the rows that passed, typed per ``CLAIM_DTYPES``, with their
-    positions in the chunk in ``valid_pos``. ``issues`` has one row per rejected
-    row: ``pos`` (position in the chunk), ``rule``, ``reason`` (the first code
-    broken) and ``message`` (every problem found, joined by "; ").
+    As :class:`TableValidation`, but ``valid`` is a DataFrame typed per ``CLAIM_DTYPES``.
     """
 
     valid: pd.DataFrame
@@ -67,111 +93,176 @@ def validate_claims(raw: pd.DataFrame) -> Validation:
     Parameters
     ----------
     raw : DataFrame
-        One column per file column, values as read (strings, "" when empty).
-        Columns outside the contract are ignored; optional ones may be absent.
+        One column per file column, values as read (strings, "" or missing when
+        empty). Columns outside the contract are ignored; optional ones may be absent.
 
     Returns
     -------
     Validation
     """
-    n = len(raw)
+    result = validate_table(table_of_strings(raw))
+    return Validation(typed_claims(result.valid), result.valid_pos, result.issues)
+
+
+def table_of_strings(raw: pd.DataFrame) -> pa.Table:
+    """The contract columns of a DataFrame of strings as an Arrow table (missing stays null)."""
+    columns = [c for c in raw.columns if c in CLAIM_DTYPES]
+    return pa.table({c: pa.array(raw[c].astype("str"), type=pa.string(), from_pandas=True) for c in columns})
+
+
+def validate_table(raw: pa.Table) -> TableValidation:
+    """Check rows read as strings against the claims contract, column by column.
+
+    Parameters
+    ----------
+    raw : pyarrow.Table
+        One string column per file column, values as read ("" or null when empty).
+        Columns outside the contract are ignored; optional ones may be absent.
+
+    Returns
+    -------
+    TableValidation
+    """
+    n = raw.num_rows
     clean = _clean(raw)
+    present = {c: _mask(pc.is_valid(v)) for c, v in clean.items()}
     checks: list[tuple[np.ndarray, str, str, str]] = []
 
-    def fail(mask, rule: str, reason: str, message: str) -> None:
-        mask = np.asarray(mask, dtype=bool)
+    def fail(mask: np.ndarray, rule: str, reason: str, message: str) -> None:
         if mask.any():
             checks.append((mask, rule, reason, message))
 
+    def matching(col: str, pattern: str) -> np.ndarray:
+        return _mask(pc.match_substring_regex(clean[col], f"^(?:{pattern})$"))
+
     for col in REQUIRED_CLAIM_COLUMNS:
-        fail(clean[col].isna(), f"{col} required", "MISSING_REQUIRED", f"{col}: required value is empty")
+        fail(~present[col], f"{col} required", "MISSING_REQUIRED", f"{col}: required value is empty")
 
-    present = {c: clean[c].notna().to_numpy() for c in CLAIM_COLUMNS}
+    typed: dict[str, pa.Array] = {}
+    for col, pattern in (("line_no", _INT), ("birth_year", _YEAR), ("stay_days", _INT), ("quantity", _INT)):
+        ok = matching(col, pattern)
+        typed[col] = pc.cast(_where(ok, clean[col]), pa.int64())
+        bad = present[col] & ~ok
+        if col in ("line_no", "quantity"):
+            bad |= _mask(pc.less(typed[col], 1))
+        typed[col] = _where(~bad, typed[col])
+        if col == "quantity":
+            fail(bad, "quantity int >= 1", "BAD_QUANTITY", "quantity: expected a whole number >= 1")
+        elif col == "birth_year":
+            fail(bad, "birth_year int", "BAD_INT", "birth_year: expected a four-digit year")
+        else:
+            floor = 1 if col == "line_no" else 0
+            fail(bad, f"{col} int >= {floor}", "BAD_INT", f"{col}: expected a whole number >= {floor}")
 
-    def not_matching(col: str, pattern: str) -> np.ndarray:
-        ok = clean[col].str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
-        return present[col] & ~ok
-
-    fail(not_matching("line_no", _INT) | (present["line_no"] & (_ints(clean["line_no"]) < 1)),
-         "line_no int >= 1", "BAD_INT", "line_no: expected a whole number >= 1")
-    fail(not_matching("birth_year", _YEAR), "birth_year int", "BAD_INT", "birth_year: expected a four-digit year")
-    fail(not_matching("stay_days", _INT), "stay_days int >= 0", "BAD_INT", "stay_days: expected a whole number >= 0")
-    fail(not_matching("quantity", _INT) | (present["quantity"] & (_ints(clean["quantity"]) < 1)),
-         "quantity int >= 1", "BAD_QUANTITY", "quantity: expected a whole number >= 1")
-
-    dates = {}
+    days = {}
     for col in ("service_date", "submission_date"):
-        dates[col] = pd.to_datetime(clean[col].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-        bad = not_matching(col, _DATE) | (present[col] & dates[col].isna().to_numpy())
-        fail(bad, f"{col} date", "BAD_DATE", f"{col}: expected a date YYYY-MM-DD")
-    before = (dates["submission_date"] < dates["service_date"]).fillna(False).to_numpy(dtype=bool)
-    fail(before, "submission_date >= service_date", "SUBMISSION_BEFORE_SERVICE",
-         "submission_date: before service_date")
+        typed[col], days[col], ok = _dates(clean[col], matching(col, _DATE))
+        fail(present[col] & ~ok, f"{col} date", "BAD_DATE", f"{col}: expected a date YYYY-MM-DD")
+    fail(_mask(pc.less(days["submission_date"], days["service_date"])), "submission_date >= service_date",
+         "SUBMISSION_BEFORE_SERVICE", "submission_date: before service_date")
 
     for col in ("amount_claimed", "amount_reimbursed"):
-        bad = not_matching(col, _DECIMAL)
-        fail(bad, f"{col} decimal", "BAD_AMOUNT", f"{col}: expected a decimal number of dirhams")
-        negative = present[col] & ~bad & (pd.to_numeric(clean[col].where(~bad), errors="coerce") < 0).to_numpy()
-        fail(negative, f"{col} >= 0", "NEGATIVE_AMOUNT", f"{col}: expected an amount >= 0")
+        ok = matching(col, _DECIMAL)
+        fail(present[col] & ~ok, f"{col} decimal", "BAD_AMOUNT", f"{col}: expected a decimal number of dirhams")
+        amounts = pc.cast(_where(ok, clean[col]), pa.float64())
+        fail(_mask(pc.less(amounts, 0)), f"{col} >= 0", "NEGATIVE_AMOUNT", f"{col}: expected an amount >= 0")
+        typed[col] = _round_cents(amounts)
 
     for col, allowed in ENUMS.items():
-        bad = present[col] & ~clean[col].isin(allowed).to_numpy()
+        bad = present[col] & ~_mask(pc.is_in(clean[col], value_set=pa.array(allowed)))
         fail(bad, f"{col} in enum", "UNKNOWN_ENUM", f"{col}: expected one of {', '.join(allowed)}")
     ald = clean["ald"]
-    fail(present["ald"] & ~ald.isin(_TRUE | _FALSE).to_numpy(), "ald bool", "BAD_BOOL",
+    fail(present["ald"] & ~_mask(pc.is_in(ald, value_set=pa.array(_TRUE + _FALSE))), "ald bool", "BAD_BOOL",
          "ald: expected true, false, 1 or 0")
+    typed["ald"] = _where(present["ald"], pc.is_in(ald, value_set=pa.array(_TRUE)))
 
     rejected = np.zeros(n, dtype=bool)
     for mask, *_ in checks:
         rejected |= mask
-    issues = _issues(checks, rejected)
+    table = pa.Table.from_arrays([typed.get(c, clean[c]) for c in CLAIM_COLUMNS], schema=ARROW_SCHEMA)
     keep = ~rejected
-    valid = typed_claims(clean.loc[keep], dates={c: d[keep] for c, d in dates.items()})
-    return Validation(valid, np.flatnonzero(keep), issues)
+    valid = table if keep.all() else table.filter(pa.array(keep))
+    return TableValidation(valid, np.flatnonzero(keep), _issues(checks, rejected))
 
 
-def typed_claims(clean: pd.DataFrame, dates: dict[str, pd.Series] | None = None) -> pd.DataFrame:
-    """Convert cleaned, already validated string columns to ``CLAIM_DTYPES``."""
+def typed_claims(valid: pa.Table) -> pd.DataFrame:
+    """Validated rows (:data:`ARROW_SCHEMA`) as a DataFrame with ``CLAIM_DTYPES``."""
     out = {}
-    for col, dtype in CLAIM_DTYPES.items():
-        values = clean[col]
-        if dtype == "string":
-            out[col] = values.astype("string")
-        elif dtype in ("int64", "Int64"):
-            out[col] = pd.to_numeric(values, errors="raise").astype(dtype)
-        elif dtype == "float64":
-            out[col] = pd.to_numeric(values, errors="raise").astype("float64").round(2)
-        elif dtype == "boolean":
-            out[col] = values.map(lambda v: v in _TRUE, na_action="ignore").astype("boolean")
+    for col in valid.column_names:
+        dtype = CLAIM_DTYPES[col]
+        values = valid.column(col)
+        if dtype.startswith("datetime64"):
+            out[col] = pd.Series(pc.cast(values, pa.timestamp("ns")).to_numpy(zero_copy_only=False), dtype=dtype)
+        elif dtype in ("Int64", "boolean", "string"):
+            out[col] = pd.Series(values.to_pylist(), dtype=dtype)
         else:
-            parsed = dates[col] if dates is not None else pd.to_datetime(values.str.slice(0, 10), format="%Y-%m-%d")
-            out[col] = pd.Series(parsed.to_numpy(), index=clean.index).astype(dtype)
-    return pd.DataFrame(out, index=clean.index).reset_index(drop=True)
+            out[col] = pd.Series(values.to_numpy(), dtype=dtype)
+    return pd.DataFrame(out, columns=valid.column_names)
 
 
-def _clean(raw: pd.DataFrame) -> pd.DataFrame:
-    """Contract columns trimmed, empty as missing, coded values upper-cased."""
-    n = len(raw)
+def _clean(raw: pa.Table) -> dict[str, pa.Array]:
+    """Contract columns trimmed, empty as null, coded values upper-cased."""
+    n = raw.num_rows
     out = {}
     for col in CLAIM_COLUMNS:
-        if col in raw.columns:
-            values = raw[col].astype("str").str.strip()
-            values = values.mask(values == "")
+        if col in raw.column_names:
+            values = pc.utf8_trim_whitespace(raw.column(col).combine_chunks())
+            values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
         else:
-            values = pd.Series([None] * n, dtype="str", index=raw.index)
+            values = pa.nulls(n, pa.string())
         if col in ENUMS or col == "ald":
-            values = values.str.upper()
+            values = pc.utf8_upper(values)
         out[col] = values
-    return pd.DataFrame(out, index=raw.index)
-
-
-def _ints(values: pd.Series) -> np.ndarray:
-    """Whole numbers where the text is digits, else a large value (never flagged as < 1)."""
-    ok = values.str.fullmatch(_INT).fillna(False).to_numpy(dtype=bool)
-    out = np.full(len(values), 10**10, dtype=np.int64)
-    if ok.any():
-        out[ok] = pd.to_numeric(values[ok]).to_numpy(dtype=np.int64)
     return out
+
+
+def _mask(values: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as numpy, null as False."""
+    return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
+
+
+def _where(keep: np.ndarray, values: pa.Array) -> pa.Array:
+    """``values`` where ``keep``, else null."""
+    if keep.all():
+        return values
+    return pc.if_else(pa.array(keep), values, pa.scalar(None, values.type))
+
+
+def _dates(text: pa.Array, shaped: np.ndarray) -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """Parse dates: (date32 when valid, date32 of the first ten characters, ok mask).
+
+    ``strptime`` rolls impossible days over (Feb 30 -> Mar 2), so a well-shaped day is
+    valid only when its day of month is the one written. The second array is what
+    the submission-before-service rule compares, so that rule is also reported beside
+    a badly shaped date that pandas still reads (``2025-2-28``); those few rows are
+    parsed by pandas.
+    """
+    day = pc.utf8_slice_codeunits(text, 0, 10)
+    stamp = pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True)
+    written_day = pc.cast(_where(shaped, pc.utf8_slice_codeunits(text, 8, 10)), pa.int64())
+    real = _mask(pc.equal(pc.day(stamp), written_day))
+    in_range = _mask(pc.and_(pc.greater_equal(day, _DATE_RANGE[0]), pc.less_equal(day, _DATE_RANGE[1])))
+    ok = shaped & real & in_range
+    days = _where(ok, pc.cast(stamp, pa.date32()))
+    odd = np.flatnonzero(~ok & _mask(pc.is_valid(stamp)))
+    if len(odd):
+        parsed = pd.to_datetime(pd.Series(day.take(pa.array(odd)).to_pylist(), dtype="str"), format="%Y-%m-%d",
+                                errors="coerce")
+        readable = parsed.notna().to_numpy()
+        if readable.any():
+            values = days.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+            values[odd[readable]] = parsed[readable].to_numpy().astype("datetime64[D]")
+            valid = ok.copy()
+            valid[odd[readable]] = True
+            days = pa.array(values, type=pa.date32(), mask=~valid)
+    return _where(ok, days), days, ok
+
+
+def _round_cents(amounts: pa.Array) -> pa.Array:
+    """Round to two decimals as numpy does (null stays null)."""
+    valid = _mask(pc.is_valid(amounts))
+    values = np.round(pc.fill_null(amounts, 0.0).to_numpy(zero_copy_only=False), 2)
+    return pa.array(values, type=pa.float64(), mask=~valid)
 
 
 def _issues(checks: list[tuple[np.ndarray, str, str, str]], rejected: np.ndarray) -> pd.DataFrame:
