@@ -237,7 +237,7 @@ def _stage_keys(conn: sqlite3.Connection, valid: pa.Table, lines: np.ndarray) ->
 
     A row is a duplicate when its key is already loaded, staged from an earlier chunk,
     or earlier in this chunk. The chunk's first occurrences go to ``temp._chunk`` in
-    one ``executemany``; the joins and the move into ``temp._stage_keys`` stay in SQLite.
+    one ``executemany``; the join and the move into ``temp._stage_keys`` stay in SQLite.
     """
     if not valid.num_rows:
         return np.zeros(0, dtype=np.int64), []
@@ -254,14 +254,17 @@ def _stage_keys(conn: sqlite3.Connection, valid: pa.Table, lines: np.ndarray) ->
         " ON k.claim_id = c.claim_id AND k.line_no = c.line_no"
     ):
         found[pos] = f"(claim_id, line_no) already loaded in batch {batch_id}"
-    for pos, line in conn.execute(
-        "SELECT c.pos, s.line FROM temp._chunk c JOIN temp._stage_keys s"
-        " ON s.claim_id = c.claim_id AND s.line_no = c.line_no"
-    ):
-        found.setdefault(pos, f"(claim_id, line_no) already seen in this file at line {line}")
     if found:
         conn.executemany("DELETE FROM temp._chunk WHERE pos = ?", ((p,) for p in found))
-    conn.execute("INSERT INTO temp._stage_keys SELECT claim_id, line_no, line FROM temp._chunk")
+    # Keys staged from earlier chunks are rare: insert, and look for them only if some were ignored.
+    before = conn.total_changes
+    conn.execute("INSERT OR IGNORE INTO temp._stage_keys SELECT claim_id, line_no, line FROM temp._chunk")
+    if conn.total_changes - before < len(first) - len(found):
+        for pos, line in conn.execute(
+            "SELECT c.pos, s.line FROM temp._chunk c JOIN temp._stage_keys s"
+            " ON s.claim_id = c.claim_id AND s.line_no = c.line_no WHERE s.line != c.line"
+        ):
+            found[pos] = f"(claim_id, line_no) already seen in this file at line {line}"
     if len(within):
         first_line = {}
         for pos in first.tolist():
