@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import sqlite3
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -142,11 +145,17 @@ def load_source(
     by_rule: Counter[str] = Counter()
     min_date = max_date = None
     writer = pq.ParquetWriter(tmp, PARQUET_SCHEMA)
+    chunks = _Prefetch(source.raw_chunks(chunk_rows, on_progress))
+    # Parquet encoding releases the GIL: it runs beside the next chunk's validation, one write at a time.
+    writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
+    pending: Future | None = None
     try:
-        for n_chunk, chunk in enumerate(source.raw_chunks(chunk_rows, on_progress), start=1):
+        for n_chunk, chunk in enumerate(chunks, start=1):
             valid = _stage_chunk(conn, chunk, report, by_rule)
             if valid.num_rows:
-                writer.write_table(valid)
+                if pending is not None:
+                    pending.result()
+                pending = writes.submit(writer.write_table, valid)
                 span = pc.min_max(valid.column("service_date"))
                 lo, hi = span["min"].as_py(), span["max"].as_py()
                 min_date = lo if min_date is None or lo < min_date else min_date
@@ -154,6 +163,8 @@ def load_source(
             conn.commit()
             if after_chunk is not None:
                 after_chunk(n_chunk)
+        if pending is not None:
+            pending.result()
         writer.close()
         writer = None
         if report.read == 0:
@@ -183,6 +194,8 @@ def load_source(
                  batch_id, report.read, report.loaded, report.quarantined)
         return report
     finally:
+        chunks.close()
+        writes.shutdown(wait=True)
         if writer is not None:
             writer.close()
         if tmp.exists():
@@ -287,6 +300,61 @@ def _first_occurrences(valid: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     later = np.ones(valid.num_rows, dtype=bool)
     later[first] = False
     return first, np.flatnonzero(later)
+
+
+class _Prefetch:
+    """Iterate ``chunks`` in a thread, one chunk ahead (CSV parsing releases the GIL).
+
+    Holding one chunk ahead keeps memory bounded by the chunk size; an exception in the
+    reader (a file unreadable part-way) is raised where the chunk would have been.
+    """
+
+    def __init__(self, chunks: Iterator[RawChunk]):
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(chunks,), name="chunks", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[RawChunk]:
+        while True:
+            kind, item = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+
+    def close(self) -> None:
+        """Stop the reader and wait for it."""
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _run(self, chunks: Iterator[RawChunk]) -> None:
+        try:
+            for chunk in chunks:
+                if not self._put(("chunk", chunk)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._put(("error", exc))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    def _put(self, item: tuple) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
 
 
 def _create_stage(conn: sqlite3.Connection) -> None:
