@@ -135,7 +135,7 @@ def main() -> None:
         ring_paths = [f"/rings/{ring_ids[i % len(ring_ids)]}" for i in range(n)]
         report("ring page, first visits", timed(port, cookie, ring_paths[:len(ring_ids)], args.clients))
         report("ring page", timed(port, cookie, ring_paths, args.clients))
-        report("ring graph API", timed(port, cookie, [f"/api/rings/{r[6:]}" for r in ring_paths], args.clients))
+        report("ring graph API", timed(port, cookie, [f"/api/rings/{r[len('/rings/'):]}" for r in ring_paths], args.clients))
         nb = [f"/api/entities/{nodes[i % len(nodes)]}/neighbourhood?limit=50" for i in range(n)]
         report("neighbourhood expansion", timed(port, cookie, nb, args.clients))
         server.shutdown()

@@ -51,7 +51,7 @@ def split_node_id(node_id: str) -> tuple[str, str]:
 class RingClaimsCache:
     """A small, thread-safe LRU of ring claim frames keyed by (run, ring, claims batches)."""
 
-    def __init__(self, size: int = 32):
+    def __init__(self, size: int = 256):
         self.size = size
         self._data: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
