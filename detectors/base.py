@@ -154,19 +154,21 @@ def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int
     (e.g. provider type without region), then to everyone.
     """
     out = np.full(len(frame), np.nan)
+    values = frame[column].to_numpy(float)
     levels = [peers[:k] for k in range(len(peers), 0, -1)] + [[]]
     remaining = np.ones(len(frame), bool)
-    pos = np.arange(len(frame))
     for level in levels:
         if not remaining.any():
             break
-        keys = frame[level].astype(str).agg("|".join, axis=1) if level else pd.Series("", index=frame.index)
-        for _key, idx in pd.Series(pos, index=keys.to_numpy()).groupby(level=0):
-            members = idx.to_numpy()
+        codes = (frame.groupby(level, sort=True, dropna=False).ngroup().to_numpy() if level
+                 else np.zeros(len(frame), dtype=np.int64))
+        order = np.argsort(codes, kind="mergesort")
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        for members in np.split(order, bounds):
             todo = members[remaining[members]]
             if not len(todo) or (level and len(members) < min_peers):
                 continue
-            z = robust_z(frame[column].to_numpy(float)[members], min_scale=min_scale)
+            z = robust_z(values[members], min_scale=min_scale)
             out[todo] = z[remaining[members]]
             remaining[todo] = False
     return out

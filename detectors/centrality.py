@@ -20,9 +20,13 @@ from detectors.base import DetectionContext, Detector, robust_z
 __all__ = ["broker_graph", "broker_scores", "CentralityDetector"]
 
 
-def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None) -> nx.Graph:
+def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None, *,
+                 min_suspicious: int = 1) -> nx.Graph:
     """Doctor-provider and intermediary-provider graph weighted by suspicious lines (plus one).
 
+    Only links carrying at least ``min_suspicious`` suspicious lines are kept: a broker
+    matters when suspicious patients flow through him, and the graph of ordinary care
+    is too big for betweenness at national scale.
     Node names are ``"<TYPE>:<id>"``; nodes carry ``node_type`` and ``entity_id``.
     """
     G = nx.Graph()
@@ -36,6 +40,7 @@ def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None) -> nx
         edges.append(im.groupby(["intermediary_id", "provider_id"])["s"].agg(["sum", "size"]).reset_index()
                      .assign(t="INTERMEDIARY").rename(columns={"intermediary_id": "src"}))
     for frame in edges:
+        frame = frame[frame["sum"] >= min_suspicious]
         for src, prov, s, _n, t in frame.sort_values(["src", "provider_id"]).itertuples(index=False):
             a, b = f"{t}:{src}", f"PROVIDER:{prov}"
             G.add_node(a, node_type=t, entity_id=str(src))
@@ -101,17 +106,21 @@ class CentralityDetector(Detector):
         Betweenness sample size.
     cap : float
         Cap on each z-score.
+    min_suspicious : int
+        Suspicious lines a link needs to be in the broker graph.
     """
 
     name = "centrality"
 
-    def __init__(self, seed: int = 42, k: int = 200, cap: float = 12.0):
+    def __init__(self, seed: int = 42, k: int = 200, cap: float = 12.0, min_suspicious: int = 1):
         self.seed = seed
         self.k = k
         self.cap = cap
+        self.min_suspicious = min_suspicious
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-        G = broker_graph(context.lines, getattr(context.intermediaries, "members", None))
+        G = broker_graph(context.lines, getattr(context.intermediaries, "members", None),
+                         min_suspicious=self.min_suspicious)
         t = broker_scores(G, seed=self.seed, k=self.k)
         t = t[t["node_type"] != "PROVIDER"]
         zp = np.clip(t["z_pagerank"].to_numpy(float), 0, self.cap)

@@ -73,8 +73,8 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
         "n_dossiers": g["claim_id"].nunique(),
     })
     peer_col = "doctor_specialty" if by == "doctor_id" else "provider_type"
-    out["peer_type"] = g[peer_col].agg(lambda s: s.mode().iloc[0] if s.notna().any() else "NA").astype(str)
-    out["region"] = g["provider_region"].agg(lambda s: s.mode().iloc[0] if s.notna().any() else "NA").astype(str)
+    out["peer_type"] = _most_common(df, peer_col).reindex(out.index).fillna("NA")
+    out["region"] = _most_common(df, "provider_region").reindex(out.index).fillna("NA")
     out["visits_per_beneficiary"] = out["n_dossiers"] / out["n_patients"].clip(lower=1)
 
     stays = df[df["act_family"] == "HOSPITAL_STAY"]
@@ -109,6 +109,14 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
         / out["amount"].clip(lower=1e-9)
     )
     return out.reset_index()
+
+
+def _most_common(df: pd.DataFrame, column: str) -> pd.Series:
+    """Most frequent non-empty value of ``column`` per entity (ties: the smallest value)."""
+    counts = df.loc[df[column].notna()].groupby(["entity_id", df[column].astype(str)]).size().rename("n")
+    counts = counts.reset_index().sort_values(["entity_id", "n", column], ascending=[True, False, True],
+                                               kind="mergesort")
+    return counts.drop_duplicates("entity_id").set_index("entity_id")[column].astype(str)
 
 
 def _surgery_without_consultation(lines: pd.DataFrame, df: pd.DataFrame) -> pd.Series:

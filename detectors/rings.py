@@ -129,6 +129,9 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     support = _community_support(findings)
     ptypes = lines.groupby("provider_id")["provider_type"].first().to_dict()
     specialty = lines.loc[lines["doctor_id"].notna()].groupby("doctor_id")["doctor_specialty"].first().to_dict()
+    # Only lines billed by some ring's provider can be at risk: filter once, not per ring.
+    ring_providers = {i for ring in rings for t, i in ring["anchors"] if t == "PROVIDER"}
+    lines = lines.loc[lines["provider_id"].isin(ring_providers)]
     ring_rows, member_rows = [], []
     for ring in rings:
         anchors = sorted(ring["anchors"])
