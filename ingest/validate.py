@@ -206,14 +206,35 @@ def _clean(raw: pa.Table) -> dict[str, pa.Array]:
     out = {}
     for col in CLAIM_COLUMNS:
         if col in raw.column_names:
-            values = pc.utf8_trim_whitespace(raw.column(col).combine_chunks())
-            values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+            values = _trimmed(raw.column(col).combine_chunks())
         else:
             values = pa.nulls(n, pa.string())
         if col in ENUMS or col == "ald":
             values = pc.utf8_upper(values)
         out[col] = values
     return out
+
+
+def _trimmed(values: pa.Array) -> pa.Array:
+    """Text trimmed, empty as null.
+
+    Looking at each value's first and last byte first lets most columns skip the
+    trimming kernel: when none is a space, a control character or non-ASCII, trimming
+    would change nothing.
+    """
+    n = len(values)
+    if n and not values.null_count:
+        buffers = values.buffers()
+        offsets = np.frombuffer(buffers[1], dtype=np.int32, count=n + 1, offset=values.offset * 4)
+        filled = np.diff(offsets) > 0
+        if not filled.any():
+            return pa.nulls(n, pa.string())
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        edges = np.concatenate([data[offsets[:-1][filled]], data[offsets[1:][filled] - 1]])
+        if not ((edges <= 0x20) | (edges >= 0x7F)).any():
+            return values if filled.all() else _where(filled, values)
+    values = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
 
 def _mask(values: pa.Array) -> np.ndarray:
