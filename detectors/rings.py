@@ -12,8 +12,10 @@ The rules, in order (a prosecutor gets the same ring from the same data):
    most specific detector among those that found it (funnels, phantoms, pharmacy
    rings, mills, loops, cores).
 3. Each entity's suspicion is the sum of its two best per-detector robust
-   z-scores; a ring's score is the mean suspicion of its anchors, plus one per
-   extra detector that supports it, plus log10 of its amount at risk.
+   z-scores, over the detectors that draw no random numbers (not communities, not
+   centrality); a ring's score is the mean suspicion of its anchors, plus one per
+   extra rule-based detector that found it, plus log10 of its amount at risk
+   (community support is listed in ``detectors`` but not scored).
 4. The amount at risk is the claimed amount of the ring's suspicious acts: lines
    billed by its providers that are attended by its doctors, or are for its
    patients, or are suspicious (Tadamon and expensive or far, or ALD drugs for
@@ -48,6 +50,8 @@ SCENARIOS: dict[str, str] = {
     "cores": "dense_core",
 }
 _ANCHOR_TYPES = ("PROVIDER", "DOCTOR")
+#: Detectors whose output depends on the seed.
+SEEDED = ("communities", "centrality")
 # When several detectors found a ring, the most specific pattern names its scenario.
 _LEAD_ORDER = ["funnels", "phantoms", "pharmacy_rings", "mills", "loops", "cores"]
 _PROVIDER_ROLES = {"CLINIC": "clinic", "HOSPITAL": "hospital", "LAB": "lab", "IMAGING": "imaging",
@@ -122,7 +126,8 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
         from detectors.base import line_flags
 
         lines = line_flags(claims)
-    suspicion = entity_suspicion(findings)
+    # Seeded detectors (Louvain, sampled betweenness) never weigh on a ring: same data, same ring, any seed.
+    suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED])
     susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
     candidates = _candidates(findings)
     rings = _merge(candidates, max_anchors)
@@ -141,7 +146,8 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
         amount = float(lines_at_risk["amount_claimed"].sum())
         anchor_susp = [susp.get(a, 0.0) for a in anchors]
         detectors = sorted(ring["detectors"] | ({"communities"} if support & _provider_set(anchors) else set()))
-        score = float(np.mean(anchor_susp)) + (len(detectors) - 1) + np.log10(1.0 + amount)
+        # Louvain support is listed but not scored, so no seed can move a ring's rank.
+        score = float(np.mean(anchor_susp)) + (len(ring["detectors"]) - 1) + np.log10(1.0 + amount)
         regions = sorted(set(lines_at_risk["provider_region"].dropna().astype(str))
                          | set(lines_at_risk["beneficiary_region"].dropna().astype(str)))
         regimes = sorted(set(lines_at_risk["regime"].dropna().astype(str)))
