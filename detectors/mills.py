@@ -56,19 +56,25 @@ class MillDetector(Detector):
         Fewest patients a doctor sends to the centre for the pair to be scored.
     min_z : float
         Robust z of the amount per patient needed to nominate a pair.
+    min_centre_patients : int
+        Fewest patients sent by the nominated pairs of a centre for it to be nominated:
+        one doctor over-testing a handful of patients is an indicator, not yet a mill.
     """
 
     name = "mills"
 
-    def __init__(self, min_patients: int = 5, min_z: float = 5.0):
+    def __init__(self, min_patients: int = 5, min_z: float = 5.0, min_centre_patients: int = 15):
         self.min_patients = min_patients
         self.min_z = min_z
+        self.min_centre_patients = min_centre_patients
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
         pairs = mill_pairs(context.lines, min_patients=self.min_patients)
         scores, groups = [], []
         flagged = pairs[pairs["z"] >= self.min_z]
         for centre, sub in flagged.groupby("provider_id", sort=True):
+            if sub["n_patients"].sum() < self.min_centre_patients:
+                continue
             gid = f"mills-{centre}"
             total = float(sub["score"].sum())
             ev = (f"{len(sub)} referring doctor(s) send {int(sub['n_patients'].sum())} patients for "
@@ -85,4 +91,4 @@ class MillDetector(Detector):
             ["entity_type", "entity_id"])
         return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
                                                       "evidence"]),
-                {"pairs": len(pairs), "nominated": int(flagged["provider_id"].nunique()) if len(flagged) else 0})
+                {"pairs": len(pairs), "nominated": int(scores["entity_type"].eq("PROVIDER").sum()) if len(scores) else 0})

@@ -104,7 +104,7 @@ class PhantomDetector(Detector):
 
     name = "phantoms"
 
-    def __init__(self, min_age: int = 60, min_traits: int = 4, min_phantoms: int = 3, min_z: float = 3.0):
+    def __init__(self, min_age: int = 60, min_traits: int = 4, min_phantoms: int = 6, min_z: float = 3.0):
         self.min_age = min_age
         self.min_traits = min_traits
         self.min_phantoms = min_phantoms

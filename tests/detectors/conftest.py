@@ -34,8 +34,8 @@ def make_pattern_claims(tiny: pd.DataFrame) -> pd.DataFrame:
     """``tiny`` plus: six ordinary clinics and labs, a clinic billing surgery for phantom
     patients (far, elderly, seen nowhere else, no consultation), a pharmacy dispensing an
     ALD drug to patients without ALD prescribed by one doctor, two clinics operating on the
-    same five patients (a kickback loop), and a lab billing a doctor's patients six
-    expensive tests each (a mill)."""
+    same five patients (a kickback loop), and a lab billing fifteen patients of one doctor
+    six expensive tests each (a mill)."""
     rows = []
     n = 0
 
@@ -75,11 +75,11 @@ def make_pattern_claims(tiny: pd.DataFrame) -> pd.DataFrame:
         for k in range(5):
             rows.append(_row(claim(), 1, f"BEN-L{c}{k}", f"PRV-LAB-N{c}", "LAB", "BIOLOGY", "B120", 80.0 + 20 * c,
                              f"2025-03-{3 + k:02d}", doctor=f"DOC-N{c}"))
-    for k in range(6):
+    for k in range(15):
         cid = claim()
         for line in range(6):
             rows.append(_row(cid, line + 1, f"BEN-M{k}", MILL_LAB, "LAB", "BIOLOGY", "B800", 800.0,
-                             f"2025-03-{3 + k:02d}", doctor=MILL_DOCTOR))
+                             f"2025-03-{3 + k % 20:02d}", doctor=MILL_DOCTOR))
     extra = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
     for col, dtype in CLAIM_DTYPES.items():
         extra[col] = extra[col].astype(dtype)
