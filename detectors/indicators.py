@@ -5,6 +5,7 @@ robust z-score (median/MAD) against its peers of the same type (doctors: same
 specialty) and region:
 
 - ``visits_per_beneficiary``: dossiers per patient;
+- ``amount_per_beneficiary``: amount claimed per patient (compared on a log scale);
 - ``quantity_per_stay``: units billed per hospital stay line;
 - ``revenue_growth``: claimed amount per week in the last third of the window
   against the first two thirds;
@@ -31,6 +32,7 @@ __all__ = ["INDICATORS", "control_indicators", "score_indicators", "IndicatorDet
 #: indicator -> one-sentence evidence template
 INDICATORS: dict[str, str] = {
     "visits_per_beneficiary": "{v:.1f} dossiers per patient, z={z:.1f} against its peers",
+    "amount_per_beneficiary": "{v:,.0f} MAD claimed per patient, z={z:.1f} against its peers",
     "quantity_per_stay": "{v:.1f} units billed per stay line, z={z:.1f} against its peers",
     "revenue_growth": "weekly amount x{v:.1f} in the recent weeks, z={z:.1f} against its peers",
     "expensive_growth": "weekly surgeries/stays x{v:.1f} in the recent weeks, z={z:.1f} against its peers",
@@ -42,9 +44,15 @@ INDICATORS: dict[str, str] = {
 
 #: smallest spread of each indicator: a z-score needs at least this deviation per unit
 MIN_SCALE: dict[str, float] = {
-    "visits_per_beneficiary": 0.25, "quantity_per_stay": 0.5, "revenue_growth": 0.25, "expensive_growth": 0.25,
+    "visits_per_beneficiary": 0.25, "amount_per_beneficiary": 0.1, "quantity_per_stay": 0.5, "revenue_growth": 0.25,
+    "expensive_growth": 0.25,
     "non_ald_ald_drugs": 0.05, "surgery_without_consultation": 0.05, "far_tadamon_expensive": 0.05,
 }
+
+
+#: indicators compared on a log scale: costs per patient are skewed, and being twice as dear
+#: as the peers is what matters
+LOG_SCALE: tuple[str, ...] = ("amount_per_beneficiary",)
 
 
 def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.DataFrame:
@@ -76,6 +84,7 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
     out["peer_type"] = _most_common(df, peer_col).reindex(out.index).fillna("NA")
     out["region"] = _most_common(df, "provider_region").reindex(out.index).fillna("NA")
     out["visits_per_beneficiary"] = out["n_dossiers"] / out["n_patients"].clip(lower=1)
+    out["amount_per_beneficiary"] = out["amount"] / out["n_patients"].clip(lower=1)
 
     stays = df[df["act_family"] == "HOSPITAL_STAY"]
     per_stay = stays.groupby("entity_id")["quantity"].mean()
@@ -148,8 +157,9 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
     if t.empty:
         return pd.DataFrame(columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
     zs = {}
+    logged = t.assign(**{name: np.log1p(t[name]) for name in LOG_SCALE})
     for name in INDICATORS:
-        zs[name] = np.clip(np.nan_to_num(peer_z(t, name, ["peer_type", "region"], min_peers=min_peers,
+        zs[name] = np.clip(np.nan_to_num(peer_z(logged, name, ["peer_type", "region"], min_peers=min_peers,
                                          min_scale=MIN_SCALE[name])), 0, cap)
     z = pd.DataFrame(zs)
     top2 = np.sort(z.to_numpy(), axis=1)[:, -2:].sum(axis=1)
