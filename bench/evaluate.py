@@ -80,7 +80,8 @@ def run_kaggle(folder: Path, home: Path) -> dict:
 
 def _metrics(report: dict) -> dict:
     return {k: round(float(report[k]), 3) for k in KEYS} | {"n_planted": report["n_planted"],
-                                                           "n_flagged": report["n_flagged"]}
+                                                           "n_flagged": report["n_flagged"],
+                                                           "per_scenario": report["per_scenario"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
             m = r["full"]
             print(f"camouflage={cam} seed={seed} lines={r['claim_lines']} time={r['seconds']}s  "
                   + "  ".join(f"{k}={m[k]}" for k in KEYS) + f"  flagged={m['n_flagged']}/{m['n_planted']} planted")
+            print("    found per scenario: " + ", ".join(f"{name} {d['found']}/{d['planted']}"
+                                                        for name, d in m["per_scenario"].items()))
             for name, w in r.get("without", {}).items():
                 print(f"    without {name:15} " + "  ".join(f"{k}={w[k]}" for k in KEYS))
     if args.kaggle:

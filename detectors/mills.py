@@ -75,15 +75,16 @@ class MillDetector(Detector):
         for centre, sub in flagged.groupby("provider_id", sort=True):
             if sub["n_patients"].sum() < self.min_centre_patients:
                 continue
-            gid = f"mills-{centre}"
             total = float(sub["score"].sum())
             ev = (f"{len(sub)} referring doctor(s) send {int(sub['n_patients'].sum())} patients for "
                   f"{sub['amount_per_patient'].mean():,.0f} MAD of tests each (z up to {sub['z'].max():.1f})")
-            groups.append((gid, "PROVIDER", centre, "centre", total, ev))
             scores.append(("PROVIDER", centre, total, ev, float(sub["amount"].sum())))
+            # One group per referring doctor: a centre serving two rings must not tie them together.
             for r in sub.itertuples(index=False):
+                gid = f"mills-{centre}-{r.doctor_id}"
                 dev = (f"sends {r.n_patients} patients to {centre} for {r.amount_per_patient:,.0f} MAD each "
                        f"({r.lines_per_patient:.1f} lines), z={r.z:.1f} against other referrals")
+                groups.append((gid, "PROVIDER", centre, "centre", total, ev))
                 groups.append((gid, "DOCTOR", r.doctor_id, "prescriber", r.score, dev))
                 scores.append(("DOCTOR", r.doctor_id, r.score, dev, r.amount))
         scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])

@@ -6,9 +6,9 @@ The rules, in order (a prosecutor gets the same ring from the same data):
    phantoms, pharmacy rings). Louvain communities never make a ring by
    themselves: they only add support to candidates whose providers they keep together.
 2. A candidate's anchors are its providers and doctors. Candidates are taken best
-   first (score, then id) and merged into the first ring whose anchors overlap
-   theirs by at least half of the smaller set, as long as the ring stays within
-   ``max_anchors``, until no two rings can be merged. The scenario is that of the
+   first (score, then id) and merged into the ring sharing the most anchors with
+   them, provided the overlap is at least half of the smaller set and the ring stays
+   within ``max_anchors``; then rings merge the same way until none can. The scenario is that of the
    most specific detector among those that found it (funnels, phantoms, pharmacy
    rings, mills, loops, cores).
 3. Each entity's suspicion is the sum of its two best per-detector robust
@@ -187,30 +187,48 @@ def _candidates(findings: Sequence[Findings]) -> list[dict]:
 def _merge(candidates: list[dict], max_anchors: int) -> list[dict]:
     rings: list[dict] = []
     for c in candidates:
-        rings.append({"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "lead": c["detector"],
-                      "rows": [c["rows"]], "groups": [c["group_id"]]})
-    # Merge to a fixed point: the first ring (best first) absorbs every later ring it overlaps enough.
+        target = _best_overlap(c["anchors"], rings, max_anchors)
+        if target is None:
+            rings.append({"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "rows": [c["rows"]],
+                          "groups": [c["group_id"]]})
+        else:
+            _absorb(target, {"anchors": c["anchors"], "detectors": {c["detector"]}, "rows": [c["rows"]],
+                             "groups": [c["group_id"]]})
+    # Then rings that grew into each other merge, to a fixed point.
     changed = True
     while changed:
         changed = False
         for i, ring in enumerate(rings):
-            for j in range(i + 1, len(rings)):
-                other = rings[j]
-                overlap = len(ring["anchors"] & other["anchors"])
-                small = min(len(ring["anchors"]), len(other["anchors"]))
-                if overlap and overlap >= 0.5 * small and len(ring["anchors"] | other["anchors"]) <= max_anchors:
-                    ring["anchors"] |= other["anchors"]
-                    ring["detectors"] |= other["detectors"]
-                    ring["rows"].extend(other["rows"])
-                    ring["groups"].extend(other["groups"])
-                    del rings[j]
-                    changed = True
-                    break
-            if changed:
+            target = _best_overlap(ring["anchors"], rings[:i], max_anchors)
+            if target is not None:
+                _absorb(target, ring)
+                del rings[i]
+                changed = True
                 break
     for ring in rings:
         ring["lead"] = min(ring["detectors"], key=_LEAD_ORDER.index)
     return rings
+
+
+def _best_overlap(anchors: set, rings: list[dict], max_anchors: int) -> dict | None:
+    """The ring sharing the most anchors with ``anchors`` (at least half of the smaller set), else None.
+
+    Most, not first: a lab serving two rings joins, with its referring doctor, the ring of that doctor.
+    """
+    best, best_overlap = None, 0
+    for ring in rings:
+        overlap = len(ring["anchors"] & anchors)
+        if (overlap > best_overlap and overlap >= 0.5 * min(len(ring["anchors"]), len(anchors))
+                and len(ring["anchors"] | anchors) <= max_anchors):
+            best, best_overlap = ring, overlap
+    return best
+
+
+def _absorb(ring: dict, other: dict) -> None:
+    ring["anchors"] |= other["anchors"]
+    ring["detectors"] |= other["detectors"]
+    ring["rows"].extend(other["rows"])
+    ring["groups"].extend(other["groups"])
 
 
 def _community_support(findings: Sequence[Findings]) -> set:
