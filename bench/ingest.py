@@ -3,17 +3,21 @@
 Writes a deterministic contract CSV (vectorised numpy, seconds), reads it with
 pyarrow (the baseline, measured in the same run), ingests it in a child process
 (rows/s and the child's peak resident memory), and repeats the ingest on a quarter
-of the lines to show peak memory does not grow with the file's size.
+of the lines to show peak memory does not grow with the file's size. With ``--against
+REV`` it also ingests the big file with the ingest code of that git revision (extracted
+with ``git archive``), in the same run, and prints the speed-up.
 
-    .venv/bin/python bench/ingest.py --lines 1000000
+    .venv/bin/python bench/ingest.py --lines 1000000 --against f4b2887
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import resource
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -73,21 +77,36 @@ def write_claims_csv(path: Path, lines: int, seed: int = 0) -> Path:
     return path
 
 
-def ingest_in_child(home: Path, path: Path, chunk_rows: int) -> tuple[float, list[str], float]:
-    """Ingest in a fresh process: (seconds, [read, loaded, quarantined], peak RSS MiB of that process)."""
+def ingest_in_child(
+    home: Path, path: Path, chunk_rows: int, code: Path = _HERE.parent
+) -> tuple[float, list[str], float]:
+    """Ingest in a fresh process: (seconds, [read, loaded, quarantined], peak RSS MiB of that process).
+
+    ``code`` is the folder whose ``ingest`` and ``shabaka`` packages are imported.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run([sys.executable, "-c", _CHILD, str(home), str(path), str(chunk_rows)],
-                         capture_output=True, text=True, check=True, cwd=_HERE.parent).stdout.split()
+                         capture_output=True, text=True, check=True, cwd=code).stdout.split()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if peak <= before:
         print("  (peak RSS not above an earlier child's; figure is a lower bound)")
     return float(out[0]), out[1:], peak / 1024
 
 
+def checkout(revision: str, into: Path) -> Path:
+    """The ``ingest`` and ``shabaka`` packages of a git revision, extracted under ``into``."""
+    archive = subprocess.run(["git", "archive", "--format=tar", revision, "ingest", "shabaka"], cwd=_HERE.parent,
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--against", metavar="REV", help="also time the ingest code of this git revision")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -109,6 +128,13 @@ def main() -> None:
         print(f"ClaimsStore.ingest: {int(counts[0]):,} rows in {secs:.2f} s = {int(counts[0]) / secs:,.0f} rows/s "
               f"(read {counts[0]} = loaded {counts[1]} + quarantined {counts[2]})")
         print(f"ratio ingest / read_csv time: {secs / base:.1f}x")
+        if args.against:
+            old = checkout(args.against, tmp / "against")
+            o_secs, o_counts, _ = ingest_in_child(tmp / "home-against", big, args.chunk_rows, old)
+            print(f"ClaimsStore.ingest at {args.against}: {int(o_counts[0]):,} rows in {o_secs:.2f} s = "
+                  f"{int(o_counts[0]) / o_secs:,.0f} rows/s, ratio to read_csv {o_secs / base:.1f}x; "
+                  f"this tree is {o_secs / secs:.1f}x faster"
+                  + ("" if o_counts == counts else f" (counts differ: {o_counts} vs {counts})"))
         print(f"peak RSS of the ingest process: {s_peak:.0f} MiB at {small_lines:,} lines, "
               f"{peak:.0f} MiB at {args.lines:,} lines (ratio {peak / s_peak:.2f} for {args.lines / small_lines:.0f}x "
               f"the lines; chunk_rows {args.chunk_rows:,})")
