@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.read import RawChunk, Source, file_sha256
-from ingest.validate import ARROW_SCHEMA, table_of_strings, validate_table
+from ingest.validate import ARROW_SCHEMA, TableValidation, table_of_strings, validate_table
 from shabaka.errors import InputRefused
 from shabaka.sqlite import transaction
 
@@ -145,13 +145,13 @@ def load_source(
     by_rule: Counter[str] = Counter()
     min_date = max_date = None
     writer = pq.ParquetWriter(tmp, PARQUET_SCHEMA)
-    chunks = _Prefetch(source.raw_chunks(chunk_rows, on_progress))
+    chunks = _Prefetch(_validated(source.raw_chunks(chunk_rows, on_progress)))
     # Parquet encoding releases the GIL: it runs beside the next chunk's validation, one write at a time.
     writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
     pending: Future | None = None
     try:
-        for n_chunk, chunk in enumerate(chunks, start=1):
-            valid = _stage_chunk(conn, chunk, report, by_rule)
+        for n_chunk, (chunk, table, result) in enumerate(chunks, start=1):
+            valid = _stage_chunk(conn, chunk, table, result, report, by_rule)
             if valid.num_rows:
                 if pending is not None:
                     pending.result()
@@ -203,13 +203,19 @@ def load_source(
         _drop_stage(conn)
 
 
-def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, report: FileReport, by_rule: Counter) -> pa.Table:
-    """Validate a chunk, stage its rejected rows and keys; return the rows to write."""
+def _validated(chunks: Iterator[RawChunk]) -> Iterator[tuple[RawChunk, pa.Table, TableValidation]]:
+    """Each chunk with its rows as an Arrow table and their validation."""
+    for chunk in chunks:
+        table = chunk.frame if isinstance(chunk.frame, pa.Table) else table_of_strings(chunk.frame)
+        yield chunk, table, validate_table(table)
+
+
+def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, table: pa.Table, result: TableValidation,
+                 report: FileReport, by_rule: Counter) -> pa.Table:
+    """Stage a validated chunk's rejected rows and keys; return the rows to write."""
     quarantine: list[tuple] = []
     for line, text, message in chunk.bad_rows:
         quarantine.append((line, "row shape", "BAD_ROW", message, json.dumps({"_text": text}, ensure_ascii=False)))
-    table = chunk.frame if isinstance(chunk.frame, pa.Table) else table_of_strings(chunk.frame)
-    result = validate_table(table)
     issues = result.issues
     as_read = chunk.original if chunk.original is not None else chunk.frame
     if len(issues):
@@ -303,19 +309,19 @@ def _first_occurrences(valid: pa.Table) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Prefetch:
-    """Iterate ``chunks`` in a thread, one chunk ahead (CSV parsing releases the GIL).
+    """Iterate ``chunks`` in a thread, one chunk ahead (CSV parsing and Arrow kernels release the GIL).
 
     Holding one chunk ahead keeps memory bounded by the chunk size; an exception in the
     reader (a file unreadable part-way) is raised where the chunk would have been.
     """
 
-    def __init__(self, chunks: Iterator[RawChunk]):
+    def __init__(self, chunks: Iterator):
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(chunks,), name="chunks", daemon=True)
         self._thread.start()
 
-    def __iter__(self) -> Iterator[RawChunk]:
+    def __iter__(self) -> Iterator:
         while True:
             kind, item = self._queue.get()
             if kind == "end":
@@ -334,7 +340,7 @@ class _Prefetch:
                 pass
         self._thread.join()
 
-    def _run(self, chunks: Iterator[RawChunk]) -> None:
+    def _run(self, chunks: Iterator) -> None:
         try:
             for chunk in chunks:
                 if not self._put(("chunk", chunk)):
