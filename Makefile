@@ -25,7 +25,7 @@ demo: setup web/static/vendor/cytoscape.min.js
 	cp $(DEMO)/generated/claims.csv.gz $(SHABAKA_HOME)/inbox/
 	$(BIN)/shabaka run --providers $(DEMO)/generated/providers.csv || test $$? -eq 3
 	$(BIN)/shabaka evaluate --truth $(DEMO)/generated/labels.csv --findings $(SHABAKA_HOME)/runs/latest
-	printf 'demo-password\n' | $(BIN)/shabaka users add demo --role investigator
+	printf 'demo-password\n' | $(BIN)/shabaka users add demo --role investigator --replace
 	@echo "Demo login: demo / demo-password  ->  http://127.0.0.1:5000"
 	$(BIN)/shabaka serve --host 127.0.0.1 --port 5000
 
