@@ -209,3 +209,15 @@ def test_neo4j_push_comes_after_the_embedded_store_and_its_failure_is_reported(w
         assert runs.latest_run_id("weekly") == result.run_id
     assert (settings.home_path / "graph.sqlite").exists()
     assert "push failed" in (settings.home_path / "runs" / result.run_id / "summary.txt").read_text()
+
+
+def test_logs_carry_counts_and_ids_but_no_personal_data(weeks, settings, caplog):
+    _drop(weeks[1], settings.inbox_path, "w1.csv")
+    with caplog.at_level("DEBUG"):
+        result = run_weekly(settings, week=_week_label(1))
+    assert result.rings >= 1 and caplog.records
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    personal = set(weeks[1]["beneficiary_id"].dropna()) | set(weeks[1]["contact_phone"].dropna()) | set(
+        weeks[1]["payee_account"].dropna())
+    leaked = sorted(value for value in personal if value in text)
+    assert not leaked, f"personal identifiers in logs: {leaked[:5]}"
