@@ -11,7 +11,8 @@ from ingest.kaggle import state_region, write_labels
 from ingest.schema import CLAIM_DTYPES, LABEL_COLUMNS
 from ingest.store import ClaimsStore
 
-DATASET = Path("/work/shared/datasets/kaggle-provider-fraud")
+# shared/ sits beside the repository, on developers' machines and in CI alike.
+DATASET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "kaggle-provider-fraud"
 needs_dataset = pytest.mark.skipif(not DATASET.is_dir(), reason=f"Kaggle provider-fraud dataset absent at {DATASET}")
 
 
