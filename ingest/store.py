@@ -7,7 +7,7 @@ contract's dtypes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -123,6 +123,7 @@ class ClaimsStore:
         *,
         columns: Iterable[str] | None = None,
         batch_ids: Iterable[str] | None = None,
+        any_of: Mapping[str, Iterable[str]] | None = None,
     ) -> pd.DataFrame:
         """Claim lines with service_date in [start, end] (inclusive), with ``CLAIM_DTYPES``.
 
@@ -134,6 +135,10 @@ class ClaimsStore:
             Contract columns to return (default all, in contract order).
         batch_ids : iterable of str, optional
             Only these batches (default every committed batch).
+        any_of : mapping of column to values, optional
+            Keep only lines where at least one of these columns holds one of its
+            values (e.g. a ring's providers or its patients); the test runs inside
+            the Parquet scan, so a few entities are read without loading the window.
 
         Returns
         -------
@@ -160,6 +165,18 @@ class ClaimsStore:
         if end is not None:
             upper = pads.field("service_date") <= pa.scalar(_as_date(end, "end"), pa.date32())
             condition = upper if condition is None else condition & upper
+        if any_of is not None:
+            matches = None
+            for column, values in any_of.items():
+                if column not in CLAIM_DTYPES:
+                    raise InputRefused(f"any_of: unknown claim column {column!r}; expected a contract column")
+                wanted = sorted({str(v) for v in values})
+                if wanted:
+                    test = pads.field(column).isin(pa.array(wanted, pa.string()))
+                    matches = test if matches is None else matches | test
+            if matches is None:
+                return _typed(pa.Table.from_pylist([], schema=PARQUET_SCHEMA), columns)
+            condition = matches if condition is None else condition & matches
         try:
             table = dataset.to_table(columns=columns, filter=condition)
         except (pa.ArrowException, OSError) as exc:

@@ -99,8 +99,10 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
         if hit is not None:
             return hit
     ids = {t: set(members.loc[members["entity_type"] == t, "entity_id"].astype(str)) for t in TYPE_COLOURS}
-    claims = store.claims(window[0], window[1], columns=CLAIM_VIEW_COLUMNS)
     practitioners = ids["PROVIDER"] | ids["DOCTOR"]
+    claims = store.claims(window[0], window[1], columns=CLAIM_VIEW_COLUMNS, any_of={
+        "provider_id": practitioners, "doctor_id": practitioners, "beneficiary_id": ids["BENEFICIARY"],
+        "contact_phone": ids["PHONE"], "payee_account": ids["ACCOUNT"]})
     at_ring = claims["provider_id"].isin(practitioners) | claims["doctor_id"].isin(practitioners)
     patients = (claims["beneficiary_id"].isin(ids["BENEFICIARY"]) | claims["contact_phone"].isin(ids["PHONE"])
                 | claims["payee_account"].isin(ids["ACCOUNT"]))

@@ -175,3 +175,14 @@ def test_every_stored_load_satisfies_read_equals_loaded_plus_quarantined(store, 
                      " by_rule_json, started_at, finished_at) VALUES ('x', 'y', 'contract', 'loaded', 3, 1, 1, '{}',"
                      " 'now', 'now')")
     conn.close()
+
+
+def test_any_of_keeps_lines_matching_any_listed_column(store, claims_file, tiny_claims, planted_ring):
+    store.ingest([claims_file])
+    ring = store.claims(any_of={"provider_id": planted_ring["providers"], "contact_phone": [planted_ring["phone"]]})
+    expected = tiny_claims[tiny_claims["provider_id"].isin(planted_ring["providers"])
+                           | tiny_claims["contact_phone"].isin([planted_ring["phone"]]).fillna(False)]
+    assert sorted(zip(ring["claim_id"], ring["line_no"])) == sorted(zip(expected["claim_id"], expected["line_no"]))
+    assert len(store.claims(any_of={"provider_id": []})) == 0
+    with pytest.raises(InputRefused, match="nope"):
+        store.claims(any_of={"nope": ["x"]})
