@@ -7,7 +7,7 @@ dest="$here/static/vendor"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$dest"
-(cd "$tmp" && npm pack --silent cytoscape@3 >/dev/null)
+(cd "$tmp" && npm pack --silent "cytoscape@${CYTOSCAPE_VERSION:-3.34.4}" >/dev/null)
 tar -xzf "$tmp"/cytoscape-*.tgz -C "$tmp"
 cp "$tmp/package/dist/cytoscape.min.js" "$dest/cytoscape.min.js"
 cp "$tmp/package/LICENSE" "$dest/cytoscape.LICENSE"
