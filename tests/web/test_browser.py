@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -16,6 +17,22 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 VENDOR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "cytoscape.min.js"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+LIMIT = 3
+# Reads the entity page's Cytoscape instance (window.shabakaGraphs): counts, the status line, the node
+# `arg` (expanded? links left out?) and the first beneficiary not yet expanded with its rendered position.
+GRAPH_STATE = """node => {
+  const cy = window.shabakaGraphs["nb-graph"];
+  const open = cy.nodes("[type = 'BENEFICIARY']").filter(n => !n.hasClass("expanded"))
+                 .sort((a, b) => a.id().localeCompare(b.id()));
+  const first = open.length ? open[0] : null;
+  const pos = first ? first.renderedPosition() : {x: 0, y: 0};
+  const it = node ? cy.getElementById(node) : null;
+  return {nodes: cy.nodes().length, edges: cy.edges().map(e => e.id()),
+          status: document.getElementById("nb-status").textContent,
+          candidate: first ? first.id() : null, x: pos.x, y: pos.y,
+          expanded: it ? it.hasClass("expanded") : false, more: it ? it.data("more") || 0 : 0};
+}"""
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,11 +71,24 @@ def test_investigator_walkthrough(server):
         page.wait_for_selector("#ring-graph[data-ready='1']", timeout=15000)
         page.screenshot(path=str(ARTIFACTS / "web-ring.png"), full_page=True)
         page.goto(server + "/entities/PROVIDER:PRV-CLINIC-R")
-        page.wait_for_selector("#nb-graph[data-ready='1']", timeout=15000)
-        before = page.evaluate("document.getElementById('nb-status').textContent")
-        page.fill("input[name=limit]", "5")
+        page.wait_for_selector("#nb-graph[data-ready='1'][data-expansions='1']", timeout=15000)
+        assert "links shown" in page.text_content("#nb-status")
+        # A small cap, so the node expanded below has more links than one expansion may show.
+        page.fill("input[name=limit]", str(LIMIT))
         page.click("#nb-controls button[type=submit]")
-        page.wait_for_selector("#nb-status:has-text('more not shown')", timeout=15000)
+        page.wait_for_selector("#nb-graph[data-ready='1'][data-expansions='1']", timeout=15000)
+        before = page.evaluate(GRAPH_STATE, None)
+        target = before["candidate"]
+        assert target is not None and target.startswith("BENEFICIARY:")
+        frame = page.locator("#nb-graph").bounding_box()
+        x, y = frame["x"] + before["x"], frame["y"] + before["y"]
+        page.mouse.click(x, y)
+        page.wait_for_selector("#graph-info #nb-expand:not([disabled])", timeout=5000)
+        assert target.split(":", 1)[1] in page.text_content("#graph-info")
+        assert page.get_attribute("#nb-graph", "data-expansions") == "1"
+        page.mouse.dblclick(x, y)
+        page.wait_for_selector("#nb-graph[data-ready='1'][data-expansions='2']", timeout=15000)
+        after = page.evaluate(GRAPH_STATE, target)
         page.screenshot(path=str(ARTIFACTS / "web-entity.png"), full_page=True)
         page.goto(server + f"/rings/{RING_ID}")
         page.click("text=Make this ring a case")
@@ -69,5 +99,15 @@ def test_investigator_walkthrough(server):
         page.click("text=Log out")
         assert "/login" in page.url
         browser.close()
-    assert "links shown" in before
+    added = set(after["edges"]) - set(before["edges"])
+    assert after["expanded"] and after["nodes"] > before["nodes"]
+    assert 0 < len(added) <= LIMIT and all(target in edge.split("|") for edge in added)
+    assert after["more"] > 0
+    assert after["status"].startswith(f"{after['nodes']} nodes, {len(after['edges'])} links shown; ")
+    assert _hidden(after["status"]) == _hidden(before["status"]) + after["more"]
     assert errors == []
+
+
+def _hidden(status: str) -> int:
+    found = re.search(r"; (\d+) more not shown", status)
+    return int(found.group(1)) if found else 0

@@ -1,4 +1,6 @@
-// The entity page: a neighbourhood that grows one hop per click, capped per expansion.
+// The entity page: a neighbourhood that grows one hop at a time, capped per expansion.
+// Click a node: select it and show its details (with an Expand button). Double-click: expand it.
+// The container carries data-ready="1" once a load has finished and data-expansions=<count> (for tests).
 "use strict";
 (function () {
   const S = window.Shabaka;
@@ -31,27 +33,51 @@
       (hidden ? "; " + hidden + " more not shown (raise 'Edges per click' or narrow the dates)" : "") + ".";
   }
 
+  function details(node) {
+    const d = node.data();
+    const button = document.createElement("button");
+    button.type = "button"; button.className = "btn"; button.id = "nb-expand";
+    button.textContent = expanded.has(d.id) ? "Expanded" : "Expand (add its links)";
+    button.disabled = expanded.has(d.id);
+    button.addEventListener("click", () => expand(d.id));
+    S.info(panel, [["Type", d.type], ["Entity", d.entity_id || d.label], ["Name", d.label !== d.entity_id ? d.label : ""],
+                   ["Heaviest link amount", S.mad(d.amount)], ["More links not shown", d.more || ""]],
+           S.entityUrl(box.dataset.entityBase, d.id), [button]);
+  }
+
+  // New neighbours go on a circle around the node they came from, in id order: no randomness, so the
+  // cose layout that follows draws the same picture for the same data.
+  function placeAround(pos, ids) {
+    const r = 60 + 6 * ids.length;
+    return ids.map((id, i) => ({x: pos.x + r * Math.cos(2 * Math.PI * i / ids.length),
+                                y: pos.y + r * Math.sin(2 * Math.PI * i / ids.length)}));
+  }
+
   function expand(nodeId) {
     if (expanded.has(nodeId)) return Promise.resolve();
     status.textContent = "Loading…";
+    box.dataset.ready = "0";
     return fetch(url(nodeId), {credentials: "same-origin"})
       .then(r => r.json().then(body => { if (!r.ok) throw new Error(body.detail || r.status); return body; }))
       .then(data => {
         expanded.add(nodeId);
         omittedBy[nodeId] = data.omitted || 0;
         const at = cy.getElementById(nodeId);
-        const pos = at.nonempty() ? at.position() : {x: 0, y: 0};
-        const add = [];
-        data.nodes.forEach(n => { if (cy.getElementById(n.id).empty()) add.push({group: "nodes", data: {...n, amount: 0}, position: {x: pos.x + Math.random() * 80 - 40, y: pos.y + Math.random() * 80 - 40}}); });
+        const fresh = data.nodes.filter(n => cy.getElementById(n.id).empty()).sort((a, b) => a.id.localeCompare(b.id));
+        const spots = placeAround(at.nonempty() ? at.position() : {x: 0, y: 0}, fresh.map(n => n.id));
+        const add = fresh.map((n, i) => ({group: "nodes", data: {...n, amount: 0}, position: spots[i]}));
         data.edges.forEach(e => { if (cy.getElementById(e.id).empty()) add.push({group: "edges", data: e}); });
         cy.add(add);
         data.edges.forEach(e => {
           [e.source, e.target].forEach(id => { const n = cy.getElementById(id); n.data("amount", Math.max(n.data("amount") || 0, e.amount)); });
         });
-        cy.getElementById(nodeId).data("more", data.omitted || 0);
+        const node = cy.getElementById(nodeId);
+        node.data("more", data.omitted || 0).addClass("expanded");
         S.sizeElements(cy);
-        cy.layout({name: "cose", animate: false, randomize: false, fit: true, nodeRepulsion: 8000}).run();
+        S.spread(cy);
         summary();
+        if (node.selected()) details(node);
+        box.dataset.expansions = String(expanded.size);
         box.dataset.ready = "1";
       })
       .catch(err => { status.textContent = "Could not load the neighbourhood: " + err.message; });
@@ -61,17 +87,18 @@
     if (cy) cy.destroy();
     expanded.clear();
     Object.keys(omittedBy).forEach(k => delete omittedBy[k]);
-    cy = cytoscape({container: box, style: S.style(), wheelSensitivity: 0.3});
+    box.dataset.ready = "0";
+    box.dataset.expansions = "0";
+    cy = S.register(box.id, cytoscape({container: box, style: S.style(), wheelSensitivity: 0.3}));
     cy.add({group: "nodes", data: {id: root, label: root.split(":").slice(1).join(":"), type: root.split(":")[0],
                                    colour: S.TYPES[root.split(":")[0]] || "#999", amount: 0}, classes: "root"});
-    cy.on("tap", "node", evt => {
+    cy.on("tap", "node", evt => { cy.elements().unselect(); evt.target.select(); details(evt.target); });
+    cy.on("dbltap", "node", evt => expand(evt.target.id()));
+    cy.on("tap", "edge", evt => {
       const d = evt.target.data();
-      S.info(panel, [["Type", d.type], ["Entity", d.entity_id || d.label], ["Name", d.label !== d.entity_id ? d.label : ""],
-                     ["Heaviest link amount", S.mad(d.amount)], ["More links not shown", d.more || ""]],
-             S.entityUrl(box.dataset.entityBase, d.id));
-      expand(d.id);
+      S.info(panel, [["Link", d.edge_type], ["Claims", d.n_claims], ["Amount", S.mad(d.amount)],
+                     ["First", d.first_date], ["Last", d.last_date]]);
     });
-    cy.on("dbltap", "node", evt => { window.location = S.entityUrl(box.dataset.entityBase, evt.target.id()); });
     return expand(root);
   }
 

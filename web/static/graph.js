@@ -1,5 +1,8 @@
-// Shared Cytoscape helpers: style by type colour and amount, legend, info panel.
+// Shared Cytoscape helpers: style by type colour and amount, layout, legend, info panel.
+// Each page's Cytoscape instance is kept in window.shabakaGraphs[<container id>] (see register) so
+// end-to-end tests can read node positions and counts; nothing in the pages reads it back.
 "use strict";
+window.shabakaGraphs = window.shabakaGraphs || {};
 window.Shabaka = (function () {
   const TYPES = {PROVIDER: "#1f5fa8", DOCTOR: "#2a9d8f", BENEFICIARY: "#e9a23b", INTERMEDIARY: "#c0392b",
                  PHONE: "#8e44ad", ACCOUNT: "#6d4c41", SUBMISSION_POINT: "#607d8b", REFERRER: "#d35400"};
@@ -10,13 +13,17 @@ window.Shabaka = (function () {
   function style() {
     return [
       {selector: "node", style: {
-        "background-color": "data(colour)", "label": "data(label)", "font-size": 9, "color": "#1d2733",
-        "text-valign": "bottom", "text-margin-y": 3, "width": "data(size)", "height": "data(size)",
+        "background-color": "data(colour)", "label": "data(label)", "font-size": 10, "color": "#1d2733",
+        "text-valign": "bottom", "text-halign": "center", "text-margin-y": 5,
+        "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": 2,
+        "text-background-shape": "round-rectangle", "width": "data(size)", "height": "data(size)",
         "border-width": 1, "border-color": "#fff"}},
       {selector: "node[type = 'PROVIDER'], node[type = 'DOCTOR']", style: {"shape": "round-rectangle"}},
       {selector: "node[type = 'INTERMEDIARY']", style: {"shape": "diamond"}},
       {selector: "node:selected", style: {"border-width": 3, "border-color": "#14365c"}},
       {selector: "node.root", style: {"border-width": 3, "border-color": "#c0392b"}},
+      {selector: "node.expanded", style: {"border-style": "double", "border-width": 4, "border-color": "#14365c"}},
+      {selector: "node.root.expanded", style: {"border-color": "#c0392b"}},
       {selector: "edge", style: {"width": "data(width)", "line-color": "#b8c2cc", "curve-style": "bezier", "opacity": 0.8}},
       {selector: "edge:selected", style: {"line-color": "#14365c"}},
     ];
@@ -31,6 +38,17 @@ window.Shabaka = (function () {
     const etop = Math.max(1, ...eam);
     cy.edges().forEach(e => e.data("width", 1 + 6 * Math.sqrt((e.data("amount") || 0) / etop)));
   }
+
+  // Deterministic, label-aware spread: cose started from the current positions (randomize: false)
+  // only jitters nodes that sit exactly on top of each other, so callers place nodes apart first.
+  function spread(cy) {
+    cy.layout({name: "cose", animate: false, randomize: false, fit: true, padding: 30,
+               nodeDimensionsIncludeLabels: true, nodeRepulsion: () => 60000, idealEdgeLength: () => 110,
+               nodeOverlap: 20, gravity: 0.5, numIter: 1500}).run();
+  }
+
+  // Make the instance reachable as window.shabakaGraphs[id] (tests read positions from it).
+  function register(id, cy) { window.shabakaGraphs[id] = cy; return cy; }
 
   function legend(el) {
     if (!el) return;
@@ -47,7 +65,8 @@ window.Shabaka = (function () {
     el.appendChild(note);
   }
 
-  function info(el, rows, link) {
+  // ``actions`` are extra nodes (buttons) appended under the rows, before the page link.
+  function info(el, rows, link, actions) {
     el.innerHTML = "";
     const dl = document.createElement("dl");
     rows.forEach(([k, v]) => {
@@ -57,6 +76,7 @@ window.Shabaka = (function () {
       dl.appendChild(dt); dl.appendChild(dd);
     });
     el.appendChild(dl);
+    (actions || []).forEach(a => el.appendChild(a));
     if (link) {
       const a = document.createElement("a"); a.href = link; a.textContent = "Open this entity's page →";
       el.appendChild(a);
@@ -65,5 +85,5 @@ window.Shabaka = (function () {
 
   function entityUrl(base, nodeId) { return base.replace("__NODE__", encodeURIComponent(nodeId).replace(/%3A/g, ":")); }
 
-  return {TYPES, mad, style, sizeElements, legend, info, entityUrl};
+  return {TYPES, mad, style, sizeElements, spread, register, legend, info, entityUrl};
 })();

@@ -9,10 +9,13 @@
   fetch(box.dataset.src, {credentials: "same-origin"})
     .then(r => { if (!r.ok) throw new Error(r.status); return r.json(); })
     .then(data => {
-      const cy = cytoscape({container: box, elements: data.elements, style: S.style(),
-                            layout: {name: "preset"}, wheelSensitivity: 0.3});
+      const cy = S.register(box.id, cytoscape({container: box, elements: data.elements, style: S.style(),
+                                                wheelSensitivity: 0.3}));
       S.sizeElements(cy);
-      cy.layout({name: "cose", animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 90}).run();
+      // A circle ordered by type then id gives cose the same distinct start on every load: stable pictures.
+      cy.layout({name: "circle", animate: false, sort: (a, b) =>
+        (a.data("type") + a.id()).localeCompare(b.data("type") + b.id())}).run();
+      S.spread(cy);
       cy.on("tap", "node", evt => {
         const d = evt.target.data();
         S.info(panel, [["Type", d.type], ["Entity", d.label], ["Role", d.role], ["Score", d.score],
