@@ -31,6 +31,9 @@
     const hidden = Object.values(omittedBy).reduce((a, b) => a + b, 0);
     status.textContent = cy.nodes().length + " nodes, " + cy.edges().length + " links shown" +
       (hidden ? "; " + hidden + " more not shown (raise 'Edges per click' or narrow the dates)" : "") + ".";
+    // A longer status line can push the graph down; Cytoscape caches where its container is, and
+    // clicks would land beside the nodes until it is told to measure again.
+    cy.resize();
   }
 
   function details(node) {
@@ -80,7 +83,7 @@
         box.dataset.expansions = String(expanded.size);
         box.dataset.ready = "1";
       })
-      .catch(err => { status.textContent = "Could not load the neighbourhood: " + err.message; });
+      .catch(err => { status.textContent = "Could not load the neighbourhood: " + err.message; cy.resize(); });
   }
 
   function start() {

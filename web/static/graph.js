@@ -13,7 +13,7 @@ window.Shabaka = (function () {
   function style() {
     return [
       {selector: "node", style: {
-        "background-color": "data(colour)", "label": "data(label)", "font-size": 10, "color": "#1d2733",
+        "background-color": "data(colour)", "label": "data(label)", "font-size": 11, "color": "#1d2733",
         "text-valign": "bottom", "text-halign": "center", "text-margin-y": 5,
         "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": 2,
         "text-background-shape": "round-rectangle", "width": "data(size)", "height": "data(size)",
@@ -43,7 +43,7 @@ window.Shabaka = (function () {
   // only jitters nodes that sit exactly on top of each other, so callers place nodes apart first.
   function spread(cy) {
     cy.layout({name: "cose", animate: false, randomize: false, fit: true, padding: 30,
-               nodeDimensionsIncludeLabels: true, nodeRepulsion: () => 60000, idealEdgeLength: () => 110,
+               nodeDimensionsIncludeLabels: true, nodeRepulsion: () => 40000, idealEdgeLength: () => 90,
                nodeOverlap: 20, gravity: 0.5, numIter: 1500}).run();
   }
 
