@@ -27,6 +27,7 @@ class DetectionResult:
     findings: list[Findings]
     params: dict[str, Any]
     stats: dict[str, Any] = field(default_factory=dict)
+    intermediaries: Any = None
 
 
 def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, providers: pd.DataFrame | None = None,
@@ -56,7 +57,9 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, provid
     findings = [d.fit(claims, context=context) for d in detectors]
     params = {"seed": seed, "max_rings": max_rings, "louvain_engine": louvain_engine, "exclude": list(exclude),
               "detectors": {d.name: d.get_params() for d in detectors}}
-    return summarise(findings, claims, lines=context.lines, max_rings=max_rings, params=params)
+    result = summarise(findings, claims, lines=context.lines, max_rings=max_rings, params=params)
+    result.intermediaries = context.intermediaries
+    return result
 
 
 def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataFrame | None = None,

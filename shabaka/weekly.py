@@ -297,7 +297,7 @@ def run_weekly(
                           window=(start.isoformat(), end.isoformat()),
                           stats={"claim_lines": len(claims), "alerts": base.alerts})
             _point_latest(home / "runs", run_id)
-            _write_graph(settings, claims, base)
+            _write_graph(settings, claims, result.intermediaries, base)
             (target / "summary.txt").write_text(base.summary_text() + "\n", encoding="utf-8")
             (target / "summary.json").write_text(json.dumps(base.to_dict(), indent=2, default=str),
                                                  encoding="utf-8")
@@ -314,14 +314,17 @@ def _case_status_reader(home: Path):
     return lambda ring_id: case_status(home, ring_id)
 
 
-def _write_graph(settings: Settings, claims: pd.DataFrame, result: WeeklyResult) -> None:
-    """Refresh the embedded graph store for the viewer, then Neo4j when configured."""
-    from graph.build import build_graph
-    from graph.intermediaries import infer_intermediaries
-    from graph.store import open_graph_store
-    from graph.sqlite_store import SqliteGraphStore
+def _write_graph(settings: Settings, claims: pd.DataFrame, intermediaries, result: WeeklyResult) -> None:
+    """Refresh the embedded graph store for the viewer, then Neo4j when configured.
 
-    graph = build_graph(claims, intermediaries=infer_intermediaries(claims))
+    ``intermediaries`` are the ones detection inferred, so the stored graph shows
+    the same INTERMEDIARY nodes as the rings.
+    """
+    from graph.build import build_graph
+    from graph.sqlite_store import SqliteGraphStore
+    from graph.store import open_graph_store
+
+    graph = build_graph(claims, intermediaries=intermediaries)
     embedded = SqliteGraphStore(settings.home_path)
     try:
         embedded.write(graph)

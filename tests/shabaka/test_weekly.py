@@ -221,3 +221,16 @@ def test_logs_carry_counts_and_ids_but_no_personal_data(weeks, settings, caplog)
         weeks[1]["payee_account"].dropna())
     leaked = sorted(value for value in personal if value in text)
     assert not leaked, f"personal identifiers in logs: {leaked[:5]}"
+
+
+def test_ring_members_are_nodes_of_the_stored_graph(weeks, settings):
+    from graph.sqlite_store import SqliteGraphStore
+
+    _drop(weeks[1], settings.inbox_path, "w1.csv")
+    result = run_weekly(settings, week=_week_label(1))
+    with RunStore(settings.home_path) as runs:
+        members = runs.members(result.run_id)
+    assert "INTERMEDIARY" in set(members["entity_type"])
+    with SqliteGraphStore(settings.home_path) as graph:
+        for member in members.drop_duplicates(["entity_type", "entity_id"]).itertuples():
+            assert f"{member.entity_type}:{member.entity_id}" in graph.resolve(member.entity_id)
