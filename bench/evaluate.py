@@ -32,7 +32,8 @@ from detectors.evaluate import evaluate  # noqa: E402
 from detectors.pipeline import summarise  # noqa: E402
 from detectors.registry import all_detectors  # noqa: E402
 
-KEYS = ("ring_recall", "ring_precision", "ring_precision_at_n", "recruited_recall", "provider_ap", "provider_auc")
+KEYS = ("ring_recall", "ring_precision", "ring_precision_at_n", "recruited_recall", "provider_ap", "provider_auc",
+        "provider_recall_at_k")
 
 
 def run_generated(scale: float, seed: int, camouflage: float, ablation: bool) -> dict:
@@ -73,7 +74,8 @@ def run_kaggle(folder: Path, home: Path) -> dict:
     seconds = time.perf_counter() - t0
     report = evaluate(labels, result, universe=train["Provider"])
     return {"claim_lines": len(claims), "seconds": round(seconds, 1), "provider_ap": report["provider_ap"],
-            "provider_auc": report["provider_auc"], "n_providers": report["n_providers"],
+            "provider_auc": report["provider_auc"], "provider_recall_at_k": report["provider_recall_at_k"],
+            "n_providers": report["n_providers"],
             "n_positive_providers": report["n_positive_providers"],
             "base_rate": report["n_positive_providers"] / max(report["n_providers"], 1)}
 
@@ -111,8 +113,8 @@ def main(argv: list[str] | None = None) -> None:
         k = run_kaggle(args.kaggle, args.kaggle_home)
         results["kaggle"] = k
         print(f"kaggle: lines={k['claim_lines']} time={k['seconds']}s provider_ap={k['provider_ap']:.3f} "
-              f"(base rate {k['base_rate']:.3f}) provider_auc={k['provider_auc']:.3f} over {k['n_providers']} "
-              f"Train providers")
+              f"(base rate {k['base_rate']:.3f}) provider_auc={k['provider_auc']:.3f} "
+              f"recall@K={k['provider_recall_at_k']:.3f} over {k['n_providers']} Train providers")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -21,6 +21,9 @@ Definitions (N = number of planted rings, i.e. distinct non-empty ``ring_id`` of
   PROVIDER", over the providers scored or labelled, or exactly over ``universe``
   when given (e.g. the providers a benchmark labels Yes or No); an unscored
   provider ranks below every scored one.
+- ``provider_recall_at_k``: share of labelled providers among the top K scored,
+  K being the number of labelled providers (R-precision): the recall a
+  classifier flagging as many providers as there are positives would have.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["evaluate", "average_precision", "roc_auc", "match_rings"]
+__all__ = ["evaluate", "average_precision", "roc_auc", "recall_at_k", "match_rings"]
 
 _ANCHORS = ("PROVIDER", "DOCTOR")
 
@@ -56,6 +59,29 @@ def average_precision(y_true: Iterable[int], scores: Iterable[float]) -> float:
     recall = tp_t / n_pos
     steps = np.diff(np.r_[0.0, recall])
     return float(np.sum(steps * precision))
+
+
+def recall_at_k(y_true: Iterable[int], scores: Iterable[float], k: int | None = None) -> float:
+    """Share of positives among the ``k`` best scores (``k`` defaults to the number of positives).
+
+    Ties at the cut are shared out: each tied item counts for the share of the
+    remaining places, so the result does not depend on input order.
+    """
+    y = np.asarray(list(y_true), dtype=int)
+    s = np.asarray(list(scores), dtype=float)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    k = n_pos if k is None else int(k)
+    if k <= 0:
+        return 0.0
+    k = min(k, len(s))
+    cut = np.sort(s)[::-1][k - 1]
+    above = s > cut
+    tied = s == cut
+    places = k - int(above.sum())
+    hits = y[above].sum() + (y[tied].sum() * places / tied.sum() if tied.any() else 0.0)
+    return float(hits / n_pos)
 
 
 def roc_auc(y_true: Iterable[int], scores: Iterable[float]) -> float:
@@ -119,7 +145,7 @@ def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
     -------
     dict
         n_planted, n_flagged, ring_recall, ring_precision, ring_precision_at_n,
-        recruited_recall, provider_ap, provider_auc, n_providers, n_positive_providers,
+        recruited_recall, provider_ap, provider_auc, provider_recall_at_k, n_providers, n_positive_providers,
         per_scenario recall, and the matches.
     """
     frames = _frames(findings)
@@ -172,6 +198,7 @@ def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
         "recruited_recall": rec_found / len(recruited) if recruited else float("nan"),
         "provider_ap": average_precision(y, s),
         "provider_auc": roc_auc(y, s),
+        "provider_recall_at_k": recall_at_k(y, s),
         "n_providers": len(ids),
         "n_positive_providers": int(sum(y)),
         "per_scenario": per_scenario,

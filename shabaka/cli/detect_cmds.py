@@ -82,7 +82,7 @@ def evaluate(truth: str, findings_dir: str, as_json: bool) -> None:
         click.echo(json.dumps(report, indent=2, sort_keys=True, default=float))
         return
     for key in ("n_planted", "n_flagged", "ring_recall", "ring_precision", "ring_precision_at_n",
-                "recruited_recall", "provider_ap", "provider_auc", "n_providers", "n_positive_providers"):
+                "recruited_recall", "provider_ap", "provider_auc", "provider_recall_at_k", "n_providers", "n_positive_providers"):
         value = report[key]
         click.echo(f"{key:22} {value:.3f}" if isinstance(value, float) else f"{key:22} {value}")
     for name, d in report["per_scenario"].items():

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from detectors.evaluate import average_precision, evaluate, match_rings, roc_auc
+from detectors.evaluate import average_precision, evaluate, match_rings, recall_at_k, roc_auc
 
 
 def test_average_precision_by_hand():
@@ -24,6 +24,16 @@ def test_roc_auc_by_hand():
     assert roc_auc([1, 1, 0], [3, 2, 1]) == pytest.approx(1.0)
     assert roc_auc([1, 0], [1, 1]) == pytest.approx(0.5)
     assert math.isnan(roc_auc([1, 1], [1, 2]))
+
+
+def test_recall_at_k_by_hand():
+    # two positives, k = 2: the top two hold one of them
+    assert recall_at_k([1, 0, 1, 0], [4, 3, 2, 1]) == pytest.approx(0.5)
+    assert recall_at_k([1, 1, 0], [3, 2, 1]) == pytest.approx(1.0)
+    # a tie across the cut shares the one remaining place: one positive in a tie of two
+    assert recall_at_k([1, 0, 0], [2, 1, 1], k=2) == pytest.approx(1.0)
+    assert recall_at_k([0, 1, 0], [2, 1, 1], k=2) == pytest.approx(0.5)
+    assert math.isnan(recall_at_k([0, 0], [1, 2]))
 
 
 def test_matching_is_one_to_one_and_needs_half_overlap():
