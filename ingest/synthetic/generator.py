@@ -22,30 +22,37 @@ from ingest.synthetic.legit import LINES_PER_PERSON_WEEK, Care, ordinary_week, s
 from ingest.synthetic.lines import WeekBuilder
 from ingest.synthetic.population import PEOPLE_PER_UNIT, build_population
 from ingest.synthetic.providers import Picker, build_providers, providers_frame
-from ingest.synthetic.rings import Ring, labels_frame, plant_rings
+from ingest.synthetic.rings import Ring, labels_frame, plant_rings, recruiter_frames
 from ingest.synthetic.scenarios import fraud_week
 from ingest.synthetic.writer import ClaimsCsvWriter, to_contract_dtypes, write_small_csv
 from shabaka.errors import InputRefused
 
-__all__ = ["SyntheticData", "generate", "generate_frames", "FILES"]
+__all__ = ["SyntheticData", "generate", "generate_frames", "FILES", "GROUND_TRUTH_FILES"]
 
 FILES = ("claims.csv.gz", "providers.csv", "labels.csv")
+# Extra ground truth for benchmarks (which recruiter brought whom); never read by detectors.
+GROUND_TRUTH_FILES = ("recruiters.csv", "recruiter_identifiers.csv")
 _STREAM_POP, _STREAM_PROV, _STREAM_RINGS, _STREAM_WEEK = 1, 2, 3, 10
 
 
 @dataclass(frozen=True)
 class SyntheticData:
-    """Generated data in memory: claims (contract dtypes), providers and labels tables."""
+    """Generated data in memory: claims (contract dtypes), providers and labels tables, and
+    the per-recruiter ground truth (``recruiters``: ``recruiter_id, ring_id, beneficiary_id,
+    household_id``; ``recruiter_identifiers``: ``recruiter_id, identifier_type, identifier``)."""
 
     claims: pd.DataFrame
     providers: pd.DataFrame
     labels: pd.DataFrame
+    recruiters: pd.DataFrame | None = None
+    recruiter_identifiers: pd.DataFrame | None = None
 
 
 def generate(out_dir: str | Path, *, scale: float = 1.0, weeks: int = 12, seed: int = 0, camouflage: float = 0.0,
              start: str | dt.date = "2025-01-06", progress: Callable[[int, int, int], None] | None = None
              ) -> dict[str, Path]:
-    """Write ``claims.csv.gz``, ``providers.csv`` and ``labels.csv`` into ``out_dir``.
+    """Write ``claims.csv.gz``, ``providers.csv``, ``labels.csv`` and the benchmark-only
+    ``recruiters.csv`` and ``recruiter_identifiers.csv`` into ``out_dir``.
 
     Claims are generated and written one week at a time, so memory stays bounded by
     the population and one week of lines. The same arguments give byte-identical files.
@@ -63,12 +70,13 @@ def generate(out_dir: str | Path, *, scale: float = 1.0, weeks: int = 12, seed: 
 
     Returns
     -------
-    dict mapping "claims", "providers", "labels" to the written paths
+    dict mapping "claims", "providers", "labels", "recruiters", "recruiter_identifiers" to the
+    written paths
     """
     world = _World(scale, weeks, seed, camouflage, start)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name.split(".")[0]: out / name for name in FILES}
+    paths = {name.split(".")[0]: out / name for name in FILES + GROUND_TRUTH_FILES}
     with ClaimsCsvWriter(paths["claims"]) as writer:
         for week, columns in world.weeks():
             writer.write(columns)
@@ -76,6 +84,9 @@ def generate(out_dir: str | Path, *, scale: float = 1.0, weeks: int = 12, seed: 
                 progress(week, weeks, writer.rows)
     write_small_csv(world.providers(), paths["providers"])
     write_small_csv(world.labels(), paths["labels"])
+    recruiters, identifiers = world.recruiters()
+    write_small_csv(recruiters, paths["recruiters"])
+    write_small_csv(identifiers, paths["recruiter_identifiers"])
     return paths
 
 
@@ -84,7 +95,9 @@ def generate_frames(*, scale: float = 1.0, weeks: int = 12, seed: int = 0, camou
     """The same data as :func:`generate`, in memory (claims with contract dtypes); for small scales."""
     world = _World(scale, weeks, seed, camouflage, start)
     claims = to_contract_dtypes([columns for _, columns in world.weeks()])
-    return SyntheticData(claims=claims, providers=world.providers(), labels=world.labels())
+    recruiters, identifiers = world.recruiters()
+    return SyntheticData(claims=claims, providers=world.providers(), labels=world.labels(),
+                         recruiters=recruiters, recruiter_identifiers=identifiers)
 
 
 def _check(scale: float, weeks: int, seed: int, camouflage: float, start: str | dt.date) -> np.datetime64:
@@ -168,3 +181,7 @@ class _World:
     def labels(self) -> pd.DataFrame:
         """The labels table (complete once :meth:`weeks` has been consumed)."""
         return labels_frame(self.rings, self.claim_labels)
+
+    def recruiters(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Who each recruiter brought and what he wrote (complete once :meth:`weeks` has been consumed)."""
+        return recruiter_frames(self.rings, self.pop)

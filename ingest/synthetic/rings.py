@@ -15,12 +15,14 @@ import pandas as pd
 from ingest.schema import LABEL_COLUMNS
 from ingest.synthetic.catalogue import FAR_KM, REGION_WEIGHTS, region_distance_km
 from ingest.synthetic.ids import (
-    ACCOUNT_RECRUITER, PHONE_RECRUITER, beneficiary_ids, provider_ids,
+    ACCOUNT_RECRUITER, PHONE_RECRUITER, account_ids, beneficiary_ids, phone_ids, point_ids, provider_ids,
+    referrer_ids,
 )
 from ingest.synthetic.population import PENSIONNES, TADAMON, Population
 from ingest.synthetic.providers import ProviderTable
 
-__all__ = ["Ring", "Recruiter", "plant_rings", "labels_frame", "SCENARIOS", "RINGS_PER_UNIT"]
+__all__ = ["Ring", "Recruiter", "plant_rings", "labels_frame", "recruiter_frames", "SCENARIOS", "RINGS_PER_UNIT",
+           "RECRUITER_COLUMNS", "RECRUITER_IDENTIFIER_COLUMNS"]
 
 SCENARIOS = ("recruiter_funnel", "kickback_loop", "phantom_patients", "pharmacy_ring", "lab_mill", "upcoder")
 RINGS_PER_UNIT = {"recruiter_funnel": 6, "kickback_loop": 3, "phantom_patients": 3, "pharmacy_ring": 3,
@@ -29,6 +31,8 @@ _PERSON_ROLES = {"clinic": "PROVIDER", "lab": "PROVIDER", "imaging": "PROVIDER",
                  "surgeon": "DOCTOR", "prescriber": "DOCTOR"}
 _PATIENT_ROLE = {"recruiter_funnel": "recruited_patient", "phantom_patients": "phantom_patient",
                  "kickback_loop": "looped_patient", "pharmacy_ring": "non_ald_patient"}
+RECRUITER_COLUMNS = ("recruiter_id", "ring_id", "beneficiary_id", "household_id")
+RECRUITER_IDENTIFIER_COLUMNS = ("recruiter_id", "identifier_type", "identifier")
 _BIG_REGIONS = np.array([5, 3, 6, 2, 0])  # Casablanca, Rabat, Marrakech, Fes, Tanger (0-based)
 
 
@@ -36,7 +40,9 @@ _BIG_REGIONS = np.array([5, 3, 6, 2, 0])  # Casablanca, Rabat, Marrakech, Fes, T
 class Recruiter:
     """An intermediary: generator id, home region, the households he brings, and the
     phones/accounts/submission point written on their dossiers (``hh_phone[i]`` is the
-    recruiter phone index used by household ``households[i]``)."""
+    recruiter phone index used by household ``households[i]``). ``seen`` collects the
+    patients he brought and ``used`` the (identifier type, index) pairs actually written
+    on their dossiers, for the ground truth only."""
 
     number: int
     region: int
@@ -44,6 +50,8 @@ class Recruiter:
     hh_phone: np.ndarray
     hh_account: np.ndarray
     point: int
+    seen: set = field(default_factory=set)
+    used: set = field(default_factory=set)
 
     @property
     def intermediary_id(self) -> str:
@@ -240,3 +248,29 @@ def labels_frame(rings: list[Ring], claim_labels: list[tuple[np.ndarray, np.ndar
         for cid, t in zip(claim_ids.tolist(), tags.tolist()):
             rows.append(("CLAIM", cid, by_tag[t].ring_id, "fraudulent_claim", by_tag[t].scenario))
     return pd.DataFrame(rows, columns=list(LABEL_COLUMNS))
+
+
+def recruiter_frames(rings: list[Ring], pop: Population) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ground truth per recruiter: which patients he brought, and the identifiers he used.
+
+    Returns ``recruiter_id, ring_id, beneficiary_id, household_id`` (one row per patient
+    seen in one of his dossiers) and ``recruiter_id, identifier_type, identifier`` (the
+    phones, accounts, submission point and referrer id written on those dossiers, not the
+    patients' own). Complete once every week has been drawn; benchmarks only.
+    """
+    patients: list[tuple[str, str, str, str]] = []
+    identifiers: list[tuple[str, str, str]] = []
+    format_of = {"PHONE": phone_ids, "ACCOUNT": account_ids, "REFERRER": referrer_ids,
+                 "SUBMISSION_POINT": lambda idx: point_ids(idx, pop.n_agencies)}
+    for ring in rings:
+        for rec in ring.recruiters:
+            seen = np.array(sorted(rec.seen), dtype=np.int64)
+            for bid, hid in zip(beneficiary_ids(seen), beneficiary_ids(pop.principal[seen])):
+                patients.append((rec.intermediary_id, ring.ring_id, bid, hid))
+            for kind in ("PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT"):
+                idx = np.array(sorted(i for k, i in rec.used if k == kind), dtype=np.int64)
+                for text in sorted(format_of[kind](idx)):
+                    identifiers.append((rec.intermediary_id, kind, text))
+    brought = pd.DataFrame(patients, columns=list(RECRUITER_COLUMNS))
+    return (brought.sort_values(["recruiter_id", "beneficiary_id"], ignore_index=True),
+            pd.DataFrame(identifiers, columns=list(RECRUITER_IDENTIFIER_COLUMNS)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ingest.synthetic.catalogue import ACTS
-from ingest.synthetic.ids import ACCOUNT_PROVIDER, REFERRER_RECRUITER
+from ingest.synthetic.ids import ACCOUNT_PROVIDER, ACCOUNT_RECRUITER, PHONE_RECRUITER, REFERRER_RECRUITER
 from ingest.synthetic.legit import week_days
 from ingest.synthetic.lines import PROVIDER_DIRECT, PROXIMITY_POINT, WeekBuilder
 from ingest.synthetic.rings import Ring
@@ -83,6 +83,11 @@ def _funnel(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, cam
             b.add_lines(sdos, np.full(m, clinic), surgeon[operated], ACTS.consult["PJ_CLINIC"], qty=stay,
                         stay=stay, factor=1.4, prior=True)
         ring.seen_patients.update(bene.tolist())
+        rec.seen.update(bene.tolist())
+        rec.used.update(("PHONE", int(v)) for v in np.unique(phone[phone >= PHONE_RECRUITER]).tolist())
+        rec.used.update(("ACCOUNT", int(v)) for v in np.unique(account[account >= ACCOUNT_RECRUITER]).tolist())
+        rec.used.update(("SUBMISSION_POINT", int(v)) for v in np.unique(point[at_point]).tolist())
+        rec.used.update(("REFERRER", int(v)) for v in np.unique(referrer[referrer >= 0]).tolist())
 
 
 def _kickback(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, camouflage: float, volume: float,
