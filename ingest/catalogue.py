@@ -22,10 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from shabaka.errors import Locked
+from shabaka.sqlite import DB_NAME
 
 __all__ = ["SCHEMA", "DB_NAME", "CLAIMS_DIR", "init_schema", "ingest_lock", "clean_if_idle", "remove_orphans"]
 
-DB_NAME = "shabaka.sqlite"
+
 CLAIMS_DIR = "claims"
 _LOCK_NAME = ".ingest.lock"
 

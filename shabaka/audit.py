@@ -13,14 +13,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from shabaka.sqlite import connect, transaction
+from shabaka.sqlite import HomeStore, transaction
 
 __all__ = ["AuditLog", "AuditCheck", "entry_hash", "GENESIS"]
 
-DB_NAME = "shabaka.sqlite"
 GENESIS = "0" * 64
 
 _SCHEMA = """
@@ -67,7 +65,7 @@ def entry_hash(entry: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256((canonical + prev_hash).encode("utf-8")).hexdigest()
 
 
-class AuditLog:
+class AuditLog(HomeStore):
     """The ``audit`` table of ``home/shabaka.sqlite``.
 
     Parameters
@@ -76,19 +74,7 @@ class AuditLog:
         ``SHABAKA_HOME``.
     """
 
-    def __init__(self, home: str | Path):
-        self.path = Path(home) / DB_NAME
-        self.conn = connect(self.path)
-        self.conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> AuditLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    SCHEMA = _SCHEMA
 
     def append(self, actor: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Append one entry, chained to the last; returns it with its hash.

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from shabaka.errors import InputRefused, NotFound
-from shabaka.sqlite import connect, transaction
+from shabaka.sqlite import DB_NAME, HomeStore, connect, transaction
 
 __all__ = ["CaseStore", "case_status", "STATUSES"]
 
-DB_NAME = "shabaka.sqlite"
 STATUSES = ("open", "in_progress", "confirmed", "dismissed", "referred")
 
 _SCHEMA = """
@@ -66,7 +65,7 @@ def case_status(home: str | Path, ring_id: str) -> str | None:
     return None if row is None else str(row["status"])
 
 
-class CaseStore:
+class CaseStore(HomeStore):
     """Cases and their comments.
 
     Parameters
@@ -75,19 +74,7 @@ class CaseStore:
         ``SHABAKA_HOME``.
     """
 
-    def __init__(self, home: str | Path):
-        self.path = Path(home) / DB_NAME
-        self.conn = connect(self.path)
-        self.conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> CaseStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    SCHEMA = _SCHEMA
 
     def open_case(self, ring_id: str, *, actor: str, run_id: str | None = None,
                   assignee: str | None = None) -> dict[str, Any]:

@@ -7,19 +7,16 @@ run or none of it.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from shabaka.errors import NotFound
-from shabaka.sqlite import connect, transaction
+from shabaka.sqlite import DB_NAME, HomeStore, transaction
 
 __all__ = ["RunStore", "DB_NAME", "SCHEMA"]
 
-DB_NAME = "shabaka.sqlite"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -89,7 +86,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class RunStore:
+class RunStore(HomeStore):
     """Runs, rings, members, entity scores and alerts.
 
     Parameters
@@ -98,19 +95,7 @@ class RunStore:
         ``SHABAKA_HOME``; the database is ``home/shabaka.sqlite``.
     """
 
-    def __init__(self, home: str | Path):
-        self.path = Path(home) / DB_NAME
-        self.conn = connect(self.path)
-        self.conn.executescript(SCHEMA)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> RunStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    SCHEMA = SCHEMA
 
     def save_run(
         self,

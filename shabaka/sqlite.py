@@ -11,7 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator
 
-__all__ = ["connect", "transaction"]
+__all__ = ["connect", "transaction", "HomeStore", "DB_NAME"]
+
+#: The SQLite file of HOME holding the claims catalogue, runs, findings, cases, users and audit.
+DB_NAME = "shabaka.sqlite"
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -55,3 +58,30 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.commit()
+
+
+class HomeStore:
+    """Base of the stores kept in ``HOME/shabaka.sqlite``: opens it, creates the subclass's
+    tables (``SCHEMA``, idempotent DDL), closes; usable as a context manager.
+
+    Parameters
+    ----------
+    home : path
+        ``SHABAKA_HOME``.
+    """
+
+    SCHEMA = ""
+
+    def __init__(self, home: str | Path):
+        self.path = Path(home) / DB_NAME
+        self.conn = connect(self.path)
+        self.conn.executescript(self.SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

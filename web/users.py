@@ -10,17 +10,15 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shabaka.errors import InputRefused, NotFound
-from shabaka.sqlite import connect, transaction
+from shabaka.sqlite import HomeStore, transaction
 
 __all__ = ["UserStore", "ROLES", "THROTTLE_WINDOW_S"]
 
-DB_NAME = "shabaka.sqlite"
 ROLES = ("analyst", "investigator", "admin")
 THROTTLE_WINDOW_S = 15 * 60
 _MIN_PASSWORD = 8
@@ -41,7 +39,7 @@ CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures(key, ts);
 """
 
 
-class UserStore:
+class UserStore(HomeStore):
     """Accounts of the viewer.
 
     Parameters
@@ -50,18 +48,7 @@ class UserStore:
         ``SHABAKA_HOME``.
     """
 
-    def __init__(self, home: str | Path):
-        self.conn = connect(Path(home) / DB_NAME)
-        self.conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> UserStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    SCHEMA = _SCHEMA
 
     def add(self, name: str, role: str, password: str, *, replace: bool = False) -> dict[str, Any]:
         """Create an account (or reset it when ``replace``); refuses unknown roles and short passwords."""
