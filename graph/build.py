@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingest.schema import ENUMS
 
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 FAMILIES: tuple[str, ...] = ENUMS["act_family"]
+# the ``str`` dtype pandas gives a column of Python strings
+_STR_TYPES = {pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}
 FAMILY_COLUMNS: tuple[str, ...] = tuple(f"amount_{f.lower()}" for f in FAMILIES)
 
 #: identifier node type -> (claims column, edge type from a beneficiary)
@@ -197,7 +200,7 @@ def build_graph(
         len(f) for f in node_frames) else pd.DataFrame(columns=list(NODE_COLUMNS))
     if providers is not None and len(providers):
         nodes = _apply_provider_file(nodes, providers)
-    edges = pd.concat(edge_frames, ignore_index=True)
+    edges = _assemble_edges(edge_frames)
     nodes = _tidy_dtypes(nodes)
     nodes = nodes.sort_values("node_id", kind="stable", ignore_index=True)
     return ClaimsGraph(nodes=nodes, edges=edges)
@@ -215,6 +218,7 @@ class _RowCodes:
         fam = pd.Categorical(claims["act_family"], categories=list(FAMILIES)).codes.astype(np.int64)
         self.family = np.where(fam < 0, FAMILIES.index("OTHER"), fam)
         self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._node_ids: dict[str, np.ndarray] = {}
         self._column_type = {
             "beneficiary_id": "BENEFICIARY", "provider_id": "PROVIDER", "doctor_id": "DOCTOR",
             **{column: node_type for node_type, (column, _) in IDENTIFIER_COLUMNS.items()},
@@ -228,31 +232,36 @@ class _RowCodes:
         return self._codes[column]
 
     def node_ids(self, column: str) -> np.ndarray:
-        uniques = self.codes(column)[1]
-        prefix = self._column_type[column] + ":"
-        return np.array([prefix + u for u in uniques], dtype=object)
+        """Node id of each of ``column``'s sorted uniques, built once: every edge row
+        then points at the same string object instead of holding its own copy."""
+        if column not in self._node_ids:
+            prefix = self._column_type[column] + ":"
+            self._node_ids[column] = np.array([prefix + u for u in self.codes(column)[1]], dtype=object)
+        return self._node_ids[column]
 
-    def edges(self, edge_type: str, src_col: str, tgt_col: str, *, mask: np.ndarray | None = None) -> pd.DataFrame:
+    def edges(self, edge_type: str, src_col: str, tgt_col: str, *,
+              mask: np.ndarray | None = None) -> dict[str, object]:
         src, _ = self.codes(src_col)
         tgt, tgt_uniques = self.codes(tgt_col)
         keep = (src >= 0) & (tgt >= 0)
         if mask is not None:
             keep &= mask
-        pair = src[keep].astype(np.int64) * max(len(tgt_uniques), 1) + tgt[keep]
-        group, pairs = _factorize_sorted(pair)
-        frame = aggregate_lines(group, len(pairs), self, keep)
-        frame.insert(0, "edge_type", edge_type)
-        frame.insert(0, "target", self.node_ids(tgt_col)[pairs % max(len(tgt_uniques), 1)])
-        frame.insert(0, "source", self.node_ids(src_col)[pairs // max(len(tgt_uniques), 1)])
-        return frame
+        width = max(len(tgt_uniques), 1)
+        group, pairs = _factorize_sorted(src[keep].astype(np.int64) * width + tgt[keep])
+        return {"source": self.node_ids(src_col)[pairs // width], "target": self.node_ids(tgt_col)[pairs % width],
+                "edge_type": edge_type, **_aggregate(group, len(pairs), self, keep)}
 
 
 def aggregate_lines(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarray) -> pd.DataFrame:
     """Claims aggregates of the kept lines per group code (0..n_groups-1)."""
+    return pd.DataFrame(_aggregate(group, n_groups, rows, keep))
+
+
+def _aggregate(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarray) -> dict[str, np.ndarray]:
     amount = rows.amount[keep]
     family = rows.family[keep]
     n_fam = len(FAMILIES)
-    out: dict[str, object] = {}
+    out: dict[str, np.ndarray] = {}
     n_claims_total = int(rows.claim_code.max()) + 1 if len(rows.claim_code) else 1
     out["n_claims"] = _count_distinct(group, rows.claim_code[keep], n_claims_total, n_groups)
     out["n_lines"] = np.bincount(group, minlength=n_groups).astype(np.int64)
@@ -268,7 +277,28 @@ def aggregate_lines(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.
     has_prior = prior >= 0
     n_prior_total = int(rows.prior_code.max()) + 1 if len(rows.prior_code) else 1
     out["n_prior_auth"] = _count_distinct(group[has_prior], prior[has_prior], max(n_prior_total, 1), n_groups)
-    return pd.DataFrame(out)
+    return out
+
+
+def _assemble_edges(parts: list[dict[str, object]]) -> pd.DataFrame:
+    """One edges table from each edge type's columns, concatenated column by column.
+
+    Each part's arrays are released as soon as their column is built, so the peak is
+    one table plus one column rather than two tables; ``source``/``target`` stay
+    object arrays pointing at the shared node-id strings.
+    """
+    lengths = [len(p["source"]) for p in parts]
+    columns: dict[str, pd.Series] = {}
+    names = list(EDGE_COLUMNS)
+    for name in names:
+        if name == "edge_type":
+            codes = np.repeat(np.arange(len(parts), dtype=np.int32), lengths)
+            kinds = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array([p["edge_type"] for p in parts]))
+            columns[name] = pd.Series(kinds.cast(pa.string()).to_pandas(types_mapper=_STR_TYPES.get))
+            continue
+        values = np.concatenate([p.pop(name) for p in parts]) if parts else np.zeros(0)
+        columns[name] = pd.Series(values, dtype=values.dtype, copy=False)
+    return pd.DataFrame(columns, copy=False)
 
 
 def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -333,7 +363,7 @@ def _intermediary_nodes(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
     return frame
 
 
-def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries) -> list[pd.DataFrame]:
+def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries) -> list[dict[str, object]]:
     bene_codes, bene_uniques = rows.codes("beneficiary_id")
     bene_index = pd.Index(bene_uniques)
     inter_ids = np.sort(found.table["intermediary_id"].astype(str).unique())
@@ -346,9 +376,9 @@ def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
     line_frame = pd.DataFrame({"bene": bene_codes, "line": np.arange(len(bene_codes))})
     expanded = line_frame.merge(members[["bene", "inter"]], on="bene")
     inter_node = np.array(["INTERMEDIARY:" + i for i in inter_ids], dtype=object)
-    frames = [_grouped_edges("RECRUITED", expanded["inter"].to_numpy(), expanded["bene"].to_numpy(),
+    frames: list[dict[str, object]] = [_grouped_edges("RECRUITED", expanded["inter"].to_numpy(), expanded["bene"].to_numpy(),
                              expanded["line"].to_numpy(), inter_node,
-                             np.array(["BENEFICIARY:" + b for b in bene_uniques], dtype=object), rows)]
+                             rows.node_ids("beneficiary_id"), rows)]
     for node_type, (column, _) in IDENTIFIER_COLUMNS.items():
         links = found.links[found.links["identifier_type"] == node_type]
         if not len(links):
@@ -361,22 +391,19 @@ def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
         pairs = pairs[pairs["ident"] >= 0]
         lines = expanded[mask[expanded["line"].to_numpy()]]
         lines = lines.assign(ident=codes[lines["line"].to_numpy()]).merge(pairs, on=["inter", "ident"])
-        ident_node = np.array([f"{node_type}:{u}" for u in uniques], dtype=object)
         frames.append(_grouped_edges("USES", lines["inter"].to_numpy(), lines["ident"].to_numpy(),
-                                     lines["line"].to_numpy(), inter_node, ident_node, rows))
+                                     lines["line"].to_numpy(), inter_node, rows.node_ids(column), rows))
     return frames
 
 
 def _grouped_edges(edge_type: str, src: np.ndarray, tgt: np.ndarray, line: np.ndarray,
-                   src_nodes: np.ndarray, tgt_nodes: np.ndarray, rows: _RowCodes) -> pd.DataFrame:
+                   src_nodes: np.ndarray, tgt_nodes: np.ndarray, rows: _RowCodes) -> dict[str, object]:
     width = max(len(tgt_nodes), 1)
     group, pairs = _factorize_sorted(src.astype(np.int64) * width + tgt)
     # a line may count for several intermediaries here, so take line positions instead of a mask
-    frame = aggregate_lines(group, len(pairs), _LineView(rows, line), np.ones(len(line), dtype=bool))
-    frame.insert(0, "edge_type", edge_type)
-    frame.insert(0, "target", tgt_nodes[pairs % width])
-    frame.insert(0, "source", src_nodes[pairs // width])
-    return frame
+    aggregates = _aggregate(group, len(pairs), _LineView(rows, line), np.ones(len(line), dtype=bool))
+    return {"source": src_nodes[pairs // width], "target": tgt_nodes[pairs % width], "edge_type": edge_type,
+            **aggregates}
 
 
 class _LineView:
