@@ -5,9 +5,12 @@ households with no family tie write the same phone, the same payee account,
 the same referrer, or file at the same small submission point. Each identifier
 is weighted by its rarity (an idf over households, zero above a popularity cap),
 so a big proximity point used by thousands of households links nobody and a
-family phone links nothing because it stays inside one household. Households
-joined by strong identifiers form connected components; each component with
-enough households is one intermediary, whose id is a hash of its sorted
+family phone links nothing because it stays inside one household. Two strong
+identifiers belong together when at least two households wrote both (a
+recruiter rotating phones and accounts still writes them next to each other and
+to his submission point), so one household recruited twice does not merge two
+recruiters; a household then joins the group it shares most with. Each group
+with enough households is one intermediary, whose id is a hash of its sorted
 identifiers: the same data gives the same groups and the same ids, whatever
 the row order.
 """
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from graph.build import IDENTIFIER_COLUMNS, household_of, identifier_mask
@@ -70,6 +73,7 @@ def infer_intermediaries(
     types: tuple[str, ...] = ("PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT"),
     min_score: float = 0.0,
     require_contact: bool = True,
+    min_shared: int = 2,
 ) -> Intermediaries:
     """Group unrelated households linked by rare shared identifiers into intermediaries.
 
@@ -93,6 +97,9 @@ def infer_intermediaries(
     require_contact : bool
         Keep only groups tied by at least one phone, account or referrer: households
         that merely file at the same small office are neighbours, not recruits.
+    min_shared : int
+        Fewest households that must write two identifiers for them to belong to one
+        intermediary; 2 keeps a single doubly-recruited household from merging two.
 
     Returns
     -------
@@ -101,7 +108,7 @@ def infer_intermediaries(
     """
     params = {"min_households": min_households, "max_households": max_households,
               "max_point_households": max_point_households, "types": list(types), "min_score": min_score,
-              "require_contact": require_contact}
+              "require_contact": require_contact, "min_shared": min_shared}
     households = household_of(claims).astype(str).to_numpy()
     beneficiaries = claims["beneficiary_id"].astype(str).to_numpy()
     hh_codes, hh_uniques = pd.factorize(households, sort=True)
@@ -115,15 +122,16 @@ def infer_intermediaries(
     strong = observations[(observations["n_households"] >= min_households) & (observations["n_households"] <= cap)]
     if not len(strong):
         return _empty(params)
-    keys, key_codes = np.unique(strong["key"].to_numpy(), return_inverse=True)
-    pairs = strong.assign(k=key_codes)[["k", "hh"]].drop_duplicates()
-    n_keys = len(keys)
-    # bipartite graph identifiers (0..n_keys-1) + households (n_keys..): components are the groups
-    size = n_keys + len(hh_uniques)
-    adjacency = coo_matrix((np.ones(len(pairs)), (pairs["k"].to_numpy(), n_keys + pairs["hh"].to_numpy())),
-                           shape=(size, size))
-    _, component = connected_components(adjacency, directed=False)
-    strong = strong.assign(component=component[key_codes])
+    strong = strong.assign(component=_group_identifiers(strong, n_hh, min_shared))
+    # A household whose dossiers carry identifiers of two groups (recruited twice, or a
+    # neighbour's phone) joins the group it shares most with, ties to the smaller group label.
+    weights = _rarity(strong, n_hh)
+    support = (strong.assign(w=weights).drop_duplicates(["key", "hh"])
+               .groupby(["hh", "component"], as_index=False)["w"].sum()
+               .sort_values(["hh", "w", "component"], ascending=[True, False, True], kind="stable")
+               .drop_duplicates("hh"))
+    home = pd.Series(support["component"].to_numpy(), index=support["hh"].to_numpy())
+    strong = strong[strong["component"].to_numpy() == home.reindex(strong["hh"].to_numpy()).to_numpy()]
     groups = strong.groupby("component")
     n_households = groups["hh"].nunique()
     kept = n_households[n_households >= min_households].index
@@ -133,11 +141,7 @@ def infer_intermediaries(
     strong = strong[strong["component"].isin(kept)]
     if not len(strong):
         return _empty(params)
-    # idf over households, halved for submission points: filing at the same small office is
-    # weaker evidence of a common recruiter than writing the same phone or account
-    weights = np.log(n_hh / strong["n_households"].to_numpy()) / np.log(n_hh)
-    weights = weights * np.where(strong["identifier_type"].eq("SUBMISSION_POINT"), 0.5, 1.0)
-    strong = strong.assign(weight=np.round(weights, 6))
+    strong = strong.assign(weight=np.round(_rarity(strong, n_hh), 6))
     ids = {
         comp: intermediary_id(list(zip(g["identifier_type"], g["identifier"])))
         for comp, g in strong[["component", "identifier_type", "identifier"]].drop_duplicates().groupby("component")
@@ -159,6 +163,34 @@ def infer_intermediaries(
         members=members[members["intermediary_id"].isin(keep_ids)].reset_index(drop=True),
         params=params,
     )
+
+
+def _rarity(observations: pd.DataFrame, n_hh: int) -> np.ndarray:
+    """idf over households, halved for submission points: filing at the same small office
+    is weaker evidence of a common recruiter than writing the same phone or account."""
+    weights = np.log(n_hh / observations["n_households"].to_numpy()) / np.log(n_hh)
+    return weights * np.where(observations["identifier_type"].eq("SUBMISSION_POINT"), 0.5, 1.0)
+
+
+def _group_identifiers(strong: pd.DataFrame, n_hh: int, min_shared: int) -> np.ndarray:
+    """Component label of each row's identifier in the identifier co-occurrence graph.
+
+    Two identifiers are tied when at least ``min_shared`` households wrote both: a
+    recruiter's rotated phones, accounts and point keep meeting on his households' dossiers,
+    while one household recruited by two people (or borrowing a neighbour's phone) is a
+    single shared household and does not merge two recruiters. Labels follow the sorted
+    identifiers, so they do not depend on row order.
+    """
+    keys, key_codes = np.unique(strong["key"].to_numpy(), return_inverse=True)
+    pairs = pd.DataFrame({"k": key_codes, "hh": strong["hh"].to_numpy()}).drop_duplicates()
+    incidence = csr_matrix((np.ones(len(pairs)), (pairs["k"].to_numpy(), pairs["hh"].to_numpy())),
+                           shape=(len(keys), n_hh))
+    shared = (incidence @ incidence.T).tocoo()
+    tied = shared.data >= min_shared
+    adjacency = coo_matrix((np.ones(int(tied.sum())), (shared.row[tied], shared.col[tied])),
+                           shape=(len(keys), len(keys)))
+    _, component = connected_components(adjacency, directed=False)
+    return component[key_codes]
 
 
 def _observations(claims: pd.DataFrame, types: tuple[str, ...], hh_codes: np.ndarray,
