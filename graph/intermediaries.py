@@ -74,6 +74,7 @@ def infer_intermediaries(
     min_score: float = 0.0,
     require_contact: bool = True,
     min_shared: int = 2,
+    min_overlap: float = 0.25,
 ) -> Intermediaries:
     """Group unrelated households linked by rare shared identifiers into intermediaries.
 
@@ -100,6 +101,11 @@ def infer_intermediaries(
     min_shared : int
         Fewest households that must write two identifiers for them to belong to one
         intermediary; 2 keeps a single doubly-recruited household from merging two.
+    min_overlap : float
+        And the share of the less used identifier's households they must make: two
+        recruiters of one region who happen to share a couple of households among
+        dozens stay apart, while a rotated phone meets its recruiter's point or
+        account on a good part of its few households.
 
     Returns
     -------
@@ -108,7 +114,8 @@ def infer_intermediaries(
     """
     params = {"min_households": min_households, "max_households": max_households,
               "max_point_households": max_point_households, "types": list(types), "min_score": min_score,
-              "require_contact": require_contact, "min_shared": min_shared}
+              "require_contact": require_contact, "min_shared": min_shared,
+              "min_overlap": min_overlap}
     households = household_of(claims).astype(str).to_numpy()
     beneficiaries = claims["beneficiary_id"].astype(str).to_numpy()
     hh_codes, hh_uniques = pd.factorize(households, sort=True)
@@ -122,7 +129,7 @@ def infer_intermediaries(
     strong = observations[(observations["n_households"] >= min_households) & (observations["n_households"] <= cap)]
     if not len(strong):
         return _empty(params)
-    strong = strong.assign(component=_group_identifiers(strong, n_hh, min_shared))
+    strong = strong.assign(component=_group_identifiers(strong, n_hh, min_shared, min_overlap))
     # A household whose dossiers carry identifiers of two groups (recruited twice, or a
     # neighbour's phone) joins the group it shares most with, ties to the smaller group label.
     weights = _rarity(strong, n_hh)
@@ -172,7 +179,7 @@ def _rarity(observations: pd.DataFrame, n_hh: int) -> np.ndarray:
     return weights * np.where(observations["identifier_type"].eq("SUBMISSION_POINT"), 0.5, 1.0)
 
 
-def _group_identifiers(strong: pd.DataFrame, n_hh: int, min_shared: int) -> np.ndarray:
+def _group_identifiers(strong: pd.DataFrame, n_hh: int, min_shared: int, min_overlap: float) -> np.ndarray:
     """Component label of each row's identifier in the identifier co-occurrence graph.
 
     Two identifiers are tied when at least ``min_shared`` households wrote both: a
@@ -186,7 +193,9 @@ def _group_identifiers(strong: pd.DataFrame, n_hh: int, min_shared: int) -> np.n
     incidence = csr_matrix((np.ones(len(pairs)), (pairs["k"].to_numpy(), pairs["hh"].to_numpy())),
                            shape=(len(keys), n_hh))
     shared = (incidence @ incidence.T).tocoo()
-    tied = shared.data >= min_shared
+    sizes = np.asarray(incidence.sum(axis=1)).ravel()
+    smaller = np.minimum(sizes[shared.row], sizes[shared.col])
+    tied = (shared.data >= min_shared) & (shared.data >= min_overlap * smaller)
     adjacency = coo_matrix((np.ones(int(tied.sum())), (shared.row[tied], shared.col[tied])),
                            shape=(len(keys), len(keys)))
     _, component = connected_components(adjacency, directed=False)
