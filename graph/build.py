@@ -261,16 +261,16 @@ def aggregate_lines(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.
 def _aggregate(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarray) -> dict[str, np.ndarray]:
     amount = rows.amount[keep]
     family = rows.family[keep]
-    n_fam = len(FAMILIES)
     out: dict[str, np.ndarray] = {}
     n_claims_total = int(rows.claim_code.max()) + 1 if len(rows.claim_code) else 1
     out["n_claims"] = _count_distinct(group, rows.claim_code[keep], n_claims_total, n_groups)
     out["n_lines"] = np.bincount(group, minlength=n_groups).astype(np.int64)
     out["amount"] = np.round(np.bincount(group, weights=amount, minlength=n_groups), 2)
-    by_family = np.bincount(group * n_fam + family, weights=amount, minlength=n_groups * n_fam)
-    by_family = np.round(by_family.reshape(n_groups, n_fam), 2)
+    # one contiguous array per family (not columns of one 2-D array), so that assembling
+    # the edges table can free each as soon as it is copied
     for i, name in enumerate(FAMILY_COLUMNS):
-        out[name] = by_family[:, i]
+        selected = family == i
+        out[name] = np.round(np.bincount(group[selected], weights=amount[selected], minlength=n_groups), 2)
     dates = pd.DataFrame({"g": group, "d": rows.dates[keep]}).groupby("g", sort=True)["d"].agg(["min", "max"])
     out["first_date"] = dates["min"].to_numpy().astype("datetime64[ns]")
     out["last_date"] = dates["max"].to_numpy().astype("datetime64[ns]")
