@@ -4,16 +4,23 @@ Claims-shaped input is generated in-script with numpy (patients ~ lines/4, house
 ~ patients/2.5, providers ~ lines/500, dossiers ~ lines/2.5, phones per household,
 proximity points of ~1,500 households, a few recruiters), then each step runs in a
 fresh child process whose peak resident memory is reset before the step, so the
-figure is what the step itself adds.
+figure is what the step itself adds. With ``--against REV`` each step also runs the
+``ingest``/``graph`` code of that git revision on the same claims, in turn (never at once,
+so both see the same machine), and prints the ratios of time and peak memory.
 
-Usage: ``.venv/bin/python bench/graph.py [--lines 1000000 10000000] [--compare-lines 200000]``
+Usage: ``.venv/bin/python bench/graph.py [--lines 1000000 10000000] [--compare-lines 200000]
+[--steps build_graph] [--against REV]``
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import multiprocessing as mp
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,7 +97,22 @@ def _rss_kib(field: str) -> int:
     return 0
 
 
-def _step(name: str, n_lines: int, queue) -> None:
+_HERE = Path(__file__).resolve().parent
+
+
+def checkout(revision: str, into: Path) -> Path:
+    """The ``ingest``, ``graph`` and ``shabaka`` packages of a git revision, extracted under ``into``."""
+    archive = subprocess.run(["git", "archive", "--format=tar", revision, "ingest", "graph", "shabaka"],
+                             cwd=_HERE.parent, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def _step(name: str, n_lines: int, queue, code: Path | None = None) -> None:
+    if code is not None:
+        # ahead of the editable install, so every package imported below is the revision's
+        sys.path.insert(0, str(code))
     claims = claims_like(n_lines)
     before = _rss_kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
@@ -114,10 +136,10 @@ def _step(name: str, n_lines: int, queue) -> None:
     queue.put((elapsed, (_rss_kib("VmHWM") - before) / 1024, size))
 
 
-def _measure(name: str, n_lines: int) -> tuple[float, float, str]:
+def _measure(name: str, n_lines: int, code: Path | None = None) -> tuple[float, float, str]:
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    child = ctx.Process(target=_step, args=(name, n_lines, queue))
+    child = ctx.Process(target=_step, args=(name, n_lines, queue, code))
     child.start()
     out = queue.get()
     child.join()
@@ -157,11 +179,20 @@ def main() -> None:
     parser.add_argument("--lines", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--compare-lines", type=int, default=200_000)
     parser.add_argument("--steps", nargs="+", default=["build_graph", "provider_projection", "infer_intermediaries"])
+    parser.add_argument("--against", metavar="REV", help="also run each step with the code of this git revision")
     args = parser.parse_args()
-    for n_lines in args.lines:
-        for step in args.steps:
-            elapsed, peak_mib, size = _measure(step, n_lines)
-            print(f"{step:22} {n_lines:>12,} lines: {elapsed:7.1f} s, peak +{peak_mib:,.0f} MiB ({size})")
+    with tempfile.TemporaryDirectory() as tmp:
+        old = checkout(args.against, Path(tmp) / "against") if args.against else None
+        for n_lines in args.lines:
+            for step in args.steps:
+                elapsed, peak_mib, size = _measure(step, n_lines)
+                print(f"{step:22} {n_lines:>12,} lines: {elapsed:7.1f} s, peak +{peak_mib:,.0f} MiB ({size})",
+                      flush=True)
+                if old is not None:
+                    o_elapsed, o_peak, o_size = _measure(step, n_lines, old)
+                    print(f"{'  at ' + args.against:22} {n_lines:>12,} lines: {o_elapsed:7.1f} s, "
+                          f"peak +{o_peak:,.0f} MiB ({o_size}); now/then: time {elapsed / o_elapsed:.2f}x, "
+                          f"peak {peak_mib / max(o_peak, 1e-9):.2f}x", flush=True)
     if args.compare_lines:
         compare_projection(args.compare_lines)
 
