@@ -322,7 +322,11 @@ def _entity_nodes(claims: pd.DataFrame, rows: _RowCodes, node_type: str, column:
     keep = codes >= 0
     if mask is not None:
         keep &= mask
-    group, present = _factorize_sorted(codes[keep].astype(np.int64))
+    kept = codes[keep]
+    # codes are already dense and sorted: renumber the present ones with a count, no hash table
+    counts = np.bincount(kept, minlength=len(uniques))
+    present = np.flatnonzero(counts)
+    group = (np.cumsum(counts > 0) - 1)[kept]
     frame = pd.DataFrame({
         "node_id": rows.node_ids(column)[present],
         "node_type": node_type,

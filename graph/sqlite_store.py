@@ -24,6 +24,7 @@ __all__ = ["SqliteGraphStore", "DB_NAME"]
 DB_NAME = "graph.sqlite"
 
 _FIXED_NODE = ("node_id", "node_type", "entity_id", "label", "n_lines", "amount")
+_WRITE_ROWS = 100_000
 _INT_EDGE = {"n_claims", "n_lines", "n_prior_auth"}
 _EDGE_SQL_TYPES = {c: ("INTEGER" if c in _INT_EDGE else "TEXT" if c in {"source", "target", "edge_type",
                                                                          "first_date", "last_date"} else "REAL")
@@ -61,15 +62,6 @@ class SqliteGraphStore:
     def write(self, graph: ClaimsGraph) -> None:
         """Replace the stored graph with ``graph`` in one transaction."""
         nodes = graph.nodes
-        extra = [c for c in nodes.columns if c not in _FIXED_NODE]
-        attrs = _json_lines(nodes[extra]) if extra else ["{}"] * len(nodes)
-        node_rows = zip(
-            nodes["node_id"].astype(str).tolist(), nodes["node_type"].astype(str).tolist(),
-            nodes["entity_id"].astype(str).tolist(), nodes["label"].astype(object).where(nodes["label"].notna(),
-                                                                                        None).tolist(),
-            nodes["n_lines"].astype("int64").tolist(), nodes["amount"].astype(float).tolist(), attrs,
-        )
-        edge_cols = _edge_columns_for_sql(graph.edges)
         placeholders = ", ".join("?" for _ in EDGE_COLUMNS)
         with transaction(self._conn) as conn:
             # dropping the indexes during the bulk insert and rebuilding them is several times faster
@@ -77,9 +69,13 @@ class SqliteGraphStore:
             conn.execute("DROP INDEX IF EXISTS edges_target")
             conn.execute("DELETE FROM edges")
             conn.execute("DELETE FROM nodes")
-            conn.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?)", node_rows)
-            conn.executemany(f"INSERT INTO edges ({', '.join(EDGE_COLUMNS)}) VALUES ({placeholders})",
-                             zip(*edge_cols))
+            # Python rows of a national graph would take several times the frames' memory: a slice at a time
+            for start in range(0, len(nodes), _WRITE_ROWS):
+                conn.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 _node_rows(nodes.iloc[start:start + _WRITE_ROWS]))
+            for start in range(0, len(graph.edges), _WRITE_ROWS):
+                conn.executemany(f"INSERT INTO edges ({', '.join(EDGE_COLUMNS)}) VALUES ({placeholders})",
+                                 zip(*_edge_columns_for_sql(graph.edges.iloc[start:start + _WRITE_ROWS])))
             for statement in _INDEXES.strip().split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -214,6 +210,17 @@ def _edges_frame(rows) -> pd.DataFrame:
     for column in _INT_EDGE:
         frame[column] = frame[column].astype("int64")
     return frame
+
+
+def _node_rows(nodes: pd.DataFrame):
+    extra = [c for c in nodes.columns if c not in _FIXED_NODE]
+    attrs = _json_lines(nodes[extra]) if extra else ["{}"] * len(nodes)
+    return zip(
+        nodes["node_id"].astype(str).tolist(), nodes["node_type"].astype(str).tolist(),
+        nodes["entity_id"].astype(str).tolist(),
+        nodes["label"].astype(object).where(nodes["label"].notna(), None).tolist(),
+        nodes["n_lines"].astype("int64").tolist(), nodes["amount"].astype(float).tolist(), attrs,
+    )
 
 
 def _edge_columns_for_sql(edges: pd.DataFrame) -> list[list]:
