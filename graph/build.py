@@ -271,9 +271,14 @@ def _aggregate(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarr
     for i, name in enumerate(FAMILY_COLUMNS):
         selected = family == i
         out[name] = np.round(np.bincount(group[selected], weights=amount[selected], minlength=n_groups), 2)
-    dates = pd.DataFrame({"g": group, "d": rows.dates[keep]}).groupby("g", sort=True)["d"].agg(["min", "max"])
-    out["first_date"] = dates["min"].to_numpy().astype("datetime64[ns]")
-    out["last_date"] = dates["max"].to_numpy().astype("datetime64[ns]")
+    # every group has a line, so the fill values never survive; ufunc.at beats a pandas group-by here
+    dates = rows.dates[keep]
+    first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, group, dates)
+    last = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, group, dates)
+    out["first_date"] = first.view("datetime64[ns]")
+    out["last_date"] = last.view("datetime64[ns]")
     prior = rows.prior_code[keep]
     has_prior = prior >= 0
     n_prior_total = int(rows.prior_code.max()) + 1 if len(rows.prior_code) else 1
