@@ -27,7 +27,6 @@ __all__ = [
     "ClaimsGraph",
     "build_graph",
     "frames_to_networkx",
-    "aggregate_lines",
     "node_id",
     "household_of",
     "identifier_mask",
@@ -251,11 +250,6 @@ class _RowCodes:
         group, pairs = _factorize_sorted(src[keep].astype(np.int64) * width + tgt[keep])
         return {"source": self.node_ids(src_col)[pairs // width], "target": self.node_ids(tgt_col)[pairs % width],
                 "edge_type": edge_type, **_aggregate(group, len(pairs), self, keep)}
-
-
-def aggregate_lines(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarray) -> pd.DataFrame:
-    """Claims aggregates of the kept lines per group code (0..n_groups-1)."""
-    return pd.DataFrame(_aggregate(group, n_groups, rows, keep))
 
 
 def _aggregate(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarray) -> dict[str, np.ndarray]:
