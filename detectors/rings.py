@@ -34,7 +34,7 @@ import pandas as pd
 from detectors.base import robust_z
 from detectors.findings import Findings
 
-__all__ = ["assemble_rings", "entity_suspicion", "ring_id", "RING_COLUMNS", "MEMBER_COLUMNS", "SCENARIOS"]
+__all__ = ["assemble_rings", "at_risk_mask", "entity_suspicion", "ring_id", "RING_COLUMNS", "MEMBER_COLUMNS", "SCENARIOS"]
 
 RING_COLUMNS = ["ring_id", "rank", "score", "size", "amount_at_risk", "summary", "scenario", "regions", "regimes",
                 "detectors"]
@@ -142,7 +142,7 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
         anchors = sorted(ring["anchors"])
         rid = ring_id(anchors)
         members = _members(ring, rid, susp, ptypes, specialty)
-        lines_at_risk = _lines_at_risk(lines, members)
+        lines_at_risk = lines.loc[at_risk_mask(lines, members)]
         amount = float(lines_at_risk["amount_claimed"].sum())
         anchor_susp = [susp.get(a, 0.0) for a in anchors]
         detectors = sorted(ring["detectors"] | ({"communities"} if support & _provider_set(anchors) else set()))
@@ -276,13 +276,36 @@ def _role(etype: str, eid: str, roles: set, ptypes: dict, specialty: dict) -> st
     return "recruited_patient"
 
 
-def _lines_at_risk(lines: pd.DataFrame, members: list[dict]) -> pd.DataFrame:
-    provs = {m["entity_id"] for m in members if m["entity_type"] == "PROVIDER"}
-    docs = {m["entity_id"] for m in members if m["entity_type"] == "DOCTOR"}
-    benes = {m["entity_id"] for m in members if m["entity_type"] == "BENEFICIARY"}
-    mask = lines["provider_id"].isin(provs) & (lines["doctor_id"].isin(docs) | lines["suspicious"]
-                                               | lines["beneficiary_id"].isin(benes))
-    return lines.loc[mask]
+def at_risk_mask(lines: pd.DataFrame, members: pd.DataFrame | Sequence[dict]) -> np.ndarray:
+    """Which claim lines make a ring's amount at risk: the one rule, for rings and evidence alike.
+
+    A line is at risk when a member provider billed it and it was attended by a
+    member doctor, or billed for a member patient, or is suspicious by itself
+    (Tadamon and expensive or far from home, or an ALD drug for a patient without ALD).
+
+    Parameters
+    ----------
+    lines : DataFrame
+        :func:`detectors.base.line_flags` of the run's claims window (the
+        ``suspicious`` flag depends on the whole window).
+    members : DataFrame or sequence of dict
+        The ring's members (``entity_type``, ``entity_id``).
+
+    Returns
+    -------
+    ndarray of bool
+        Aligned with the rows of ``lines``.
+    """
+    members = pd.DataFrame(list(members) if not isinstance(members, pd.DataFrame) else members)
+
+    def ids(entity_type: str) -> set[str]:
+        if members.empty:
+            return set()
+        return set(members.loc[members["entity_type"] == entity_type, "entity_id"].astype(str))
+
+    mask = lines["provider_id"].isin(ids("PROVIDER")) & (
+        lines["doctor_id"].isin(ids("DOCTOR")) | lines["suspicious"] | lines["beneficiary_id"].isin(ids("BENEFICIARY")))
+    return mask.fillna(False).to_numpy(bool)
 
 
 def _summary(ring: dict, members: list[dict], amount: float) -> str:

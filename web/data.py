@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
+from shabaka.export.evidence import ring_claims as tying_claims
+
 __all__ = [
     "NODE_COLUMNS", "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_claims", "ring_elements",
     "timeline_svg", "RingClaimsCache",
@@ -75,9 +77,10 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
                 cache: RingClaimsCache | None = None, key: tuple | None = None) -> pd.DataFrame:
     """The claim lines that tie a ring's members together, newest first.
 
-    Lines of the ring's beneficiaries (or phones, accounts) at the ring's
-    providers and doctors; lines of its providers when the ring names no
-    patient; lines of its patients when it names no provider.
+    The rule of the evidence bundle (:func:`shabaka.export.evidence.ring_claims`):
+    lines of the ring's beneficiaries (or phones, accounts, referrers, submission
+    points) at the ring's providers and doctors; lines of its providers when the
+    ring names no patient; lines of its patients when it names no provider.
 
     Parameters
     ----------
@@ -98,22 +101,17 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
         hit = cache.get(full_key)
         if hit is not None:
             return hit
-    ids = {t: set(members.loc[members["entity_type"] == t, "entity_id"].astype(str)) for t in TYPE_COLOURS}
-    practitioners = ids["PROVIDER"] | ids["DOCTOR"]
+
+    def ids(*types: str) -> set[str]:
+        return set(members.loc[members["entity_type"].isin(types), "entity_id"].astype(str))
+
+    # Read only the lines of the ring's entities, then apply the one rule of the evidence bundle.
+    practitioners = ids("PROVIDER", "DOCTOR")
     claims = store.claims(window[0], window[1], columns=CLAIM_VIEW_COLUMNS, any_of={
-        "provider_id": practitioners, "doctor_id": practitioners, "beneficiary_id": ids["BENEFICIARY"],
-        "contact_phone": ids["PHONE"], "payee_account": ids["ACCOUNT"]})
-    at_ring = claims["provider_id"].isin(practitioners) | claims["doctor_id"].isin(practitioners)
-    patients = (claims["beneficiary_id"].isin(ids["BENEFICIARY"]) | claims["contact_phone"].isin(ids["PHONE"])
-                | claims["payee_account"].isin(ids["ACCOUNT"]))
-    has_patients = bool(ids["BENEFICIARY"] | ids["PHONE"] | ids["ACCOUNT"])
-    if practitioners and has_patients:
-        mask = at_ring & patients
-    elif practitioners:
-        mask = at_ring
-    else:
-        mask = patients
-    out = claims.loc[mask.fillna(False).astype(bool)].sort_values(
+        "provider_id": practitioners, "doctor_id": practitioners, "beneficiary_id": ids("BENEFICIARY"),
+        "contact_phone": ids("PHONE"), "payee_account": ids("ACCOUNT"), "referrer_id": ids("REFERRER"),
+        "submission_point_id": ids("SUBMISSION_POINT")})
+    out = tying_claims(claims, members, at_risk=False).sort_values(
         ["service_date", "claim_id", "line_no"], ascending=[False, True, True]).reset_index(drop=True)
     if cache is not None and key is not None:
         cache.put(full_key, out)

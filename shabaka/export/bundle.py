@@ -135,7 +135,7 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
     neo4j = GRAPH_FILES["neo4j-csv"]
     payload[f"{neo4j}/load.cypher"] = load_script(
         payload[f"{neo4j}/nodes.csv"], payload[f"{neo4j}/relationships.csv"]).encode("utf-8")
-    payload["claims.csv"] = _csv(lines.reindex(columns=list(CLAIM_COLUMNS)), float_format="%.2f")
+    payload["claims.csv"] = _csv(lines.reindex(columns=[*CLAIM_COLUMNS, "at_risk"]), float_format="%.2f")
     payload["members.csv"] = _csv(members.reindex(columns=["ring_id", "entity_type", "entity_id", "role", "score",
                                                            "evidence"]))
     payload["ring.csv"] = _csv(pd.DataFrame([ring_row]))
@@ -159,6 +159,9 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
         ring=ring_row, run=provenance["run"], params=params, members=members, indicators=indicators,
         timeline=days, batches=evidence.batches, software_version=__version__, n_lines=len(lines),
         amount_claimed=float(lines["amount_claimed"].sum()) if len(lines) else 0.0,
+        n_lines_at_risk=int(lines["at_risk"].sum()),
+        amount_lines_at_risk=round(float(lines.loc[lines["at_risk"], "amount_claimed"].sum()), 2),
+        period=_period(lines),
         n_nodes=G.number_of_nodes(), n_edges=G.number_of_edges(),
         network_svg=to_svg(network_figure(G)), network_png=to_png(network_figure(G)),
         timeline_svg=to_svg(timeline_figure(days)), timeline_png=to_png(timeline_figure(days)),
@@ -207,12 +210,20 @@ def _bag_info(evidence: RingEvidence, pseudonymised: bool) -> dict[str, str]:
     }
 
 
+def _period(lines: pd.DataFrame) -> tuple[str, str]:
+    if lines.empty:
+        return ("", "")
+    dates = pd.to_datetime(lines["service_date"])
+    return (dates.min().date().isoformat(), dates.max().date().isoformat())
+
+
 def _readme(ring_id: str) -> str:
     return f"""Shabaka evidence bundle — ring {ring_id}
 
 report.html / report.pdf   the report (opens in any browser / PDF reader, nothing fetched)
 ring.csv, members.csv      the ring and its members with roles and evidence
-claims.csv                 the claim lines behind the ring (claims contract columns)
+claims.csv                 the claim lines behind the ring (claims contract columns); the
+                           lines with at_risk=True add up to the ring's amount at risk
 indicators.csv             each ring provider's indicators against the median of its peers
 timeline.csv               claims and amount per service day
 batches.csv, run.json      provenance: claim batches (SHA-256), run, parameters, software version

@@ -5,7 +5,11 @@ Plain functions over claims DataFrames (the claims contract), no I/O.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from detectors.base import line_flags
+from detectors.rings import at_risk_mask
 
 __all__ = ["ring_claims", "provider_indicators", "timeline", "INDICATORS"]
 
@@ -27,20 +31,26 @@ _PATIENT_SIDE = {
 }
 
 
-def ring_claims(claims: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """The claim lines that tie a ring's members together.
+def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = True) -> pd.DataFrame:
+    """The claim lines behind a ring.
 
-    A line belongs to the ring when it was billed by a member provider or doctor
-    (``provider_id`` or ``doctor_id``) for a member patient (``beneficiary_id``,
+    A line ties the ring together when it was billed by a member provider or
+    doctor (``provider_id`` or ``doctor_id``) for a member patient (``beneficiary_id``,
     or a member phone, payee account, referrer or submission point on the
-    dossier). A ring with members on only one side keeps every line of that side.
+    dossier); a ring with members on only one side keeps every line of that side.
+    With ``at_risk``, the lines that make the ring's amount at risk
+    (:func:`detectors.rings.at_risk_mask`) are added too, and flagged in an
+    ``at_risk`` column, so their claimed amounts add up to the ring's amount at risk.
 
     Parameters
     ----------
     claims : DataFrame
-        Claims-contract lines (the run's window).
+        Claims-contract lines. With ``at_risk``, the run's whole claims window:
+        whether a line is suspicious depends on the window.
     members : DataFrame
         The ring's members.csv rows.
+    at_risk : bool
+        Add and flag the lines at risk.
 
     Returns
     -------
@@ -63,7 +73,13 @@ def ring_claims(claims: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         mask = provider_mask if provider_mask is not None else patient_mask
     else:
         mask = pd.Series(False, index=claims.index)
-    out = claims[mask.to_numpy()]
+    keep = mask.to_numpy(bool)
+    if at_risk:
+        risky = at_risk_mask(line_flags(claims), members) if len(claims) else np.zeros(0, dtype=bool)
+        keep = keep | risky
+        out = claims[keep].assign(at_risk=risky[keep])
+    else:
+        out = claims[keep]
     return out.sort_values(["service_date", "claim_id", "line_no"], kind="mergesort").reset_index(drop=True)
 
 

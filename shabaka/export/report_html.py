@@ -7,7 +7,9 @@ from html import escape
 import pandas as pd
 
 from shabaka.export.evidence import INDICATORS
-from shabaka.export.report_model import ReportData, format_mad, format_number, params_text
+from shabaka.export.report_model import (
+    ReportData, at_risk_text, format_mad, format_number, params_text, period_text,
+)
 from shabaka.export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
 
 __all__ = ["render_html"]
@@ -53,7 +55,8 @@ def render_html(data: ReportData) -> str:
             ("regimes / régimes", str(ring.get("regimes") or "")),
             ("claim lines / lignes de soins", f"{data.n_lines:,}"),
             ("amount claimed on these lines / montant réclamé", format_mad(data.amount_claimed)),
-            ("claims window / période", f"{run.get('window_from') or '…'} → {run.get('window_to') or '…'}"),
+            ("amount at risk, from / montant à risque, depuis", at_risk_text(data)),
+            ("claims window / période", period_text(data)),
         ], columns=["", ""]), header=False),
         f'<p class="key">Amount at risk / montant à risque : {escape(format_mad(ring["amount_at_risk"]))}</p>',
     ]

@@ -29,6 +29,9 @@ class ReportData:
     software_version: str
     n_lines: int
     amount_claimed: float
+    n_lines_at_risk: int
+    amount_lines_at_risk: float
+    period: tuple[str, str]
     n_nodes: int
     n_edges: int
     network_svg: str
@@ -52,6 +55,19 @@ def format_number(value: Any, digits: int = 2) -> str:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return f"{value:,}"
     return f"{float(value):,.{digits}f}"
+
+
+def period_text(data: ReportData) -> str:
+    """The run's claims window, or the service dates of the ring's lines when the run had none."""
+    first = data.run.get("window_from") or data.period[0]
+    last = data.run.get("window_to") or data.period[1]
+    return f"{first or '…'} → {last or '…'}"
+
+
+def at_risk_text(data: ReportData) -> str:
+    """How the amount at risk adds up from claims.csv."""
+    return (f"{data.n_lines_at_risk:,} lines flagged at_risk in claims.csv, "
+            f"{format_mad(data.amount_lines_at_risk)} / {data.n_lines_at_risk:,} lignes at_risk")
 
 
 def params_text(params: dict[str, Any]) -> str:

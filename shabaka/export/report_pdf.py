@@ -17,7 +17,9 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from shabaka.export.evidence import INDICATORS
-from shabaka.export.report_model import ReportData, format_mad, format_number, params_text
+from shabaka.export.report_model import (
+    ReportData, at_risk_text, format_mad, format_number, params_text, period_text,
+)
 from shabaka.export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
 
 __all__ = ["render_pdf"]
@@ -63,7 +65,8 @@ def render_pdf(data: ReportData) -> bytes:
         ("regimes / régimes", str(ring.get("regimes") or "")),
         ("claim lines / lignes", f"{data.n_lines:,}"),
         ("amount claimed / montant réclamé", format_mad(data.amount_claimed)),
-        ("window / période", f"{run.get('window_from') or '…'} → {run.get('window_to') or '…'}"),
+        ("amount at risk, from / à risque, depuis", at_risk_text(data)),
+        ("window / période", period_text(data)),
     ], header=None, widths=(60, 120))
     if data.pseudonymised:
         pdf.note(f"{PSEUDONYM_NOTE_FR} {PSEUDONYM_NOTE_EN} (key id {data.key_id})")

@@ -108,7 +108,7 @@ def test_neo4j_csv_headers_and_load_script_cover_every_label_and_type(bundle):
 
 def test_claims_members_and_ring_csv_follow_the_contracts(bundle, export_home, planted_ring):
     claims = pd.read_csv(io.BytesIO(_read(bundle, "data/claims.csv")), dtype=str)
-    assert tuple(claims.columns) == CLAIM_COLUMNS
+    assert tuple(claims.columns) == (*CLAIM_COLUMNS, "at_risk")
     assert set(claims["beneficiary_id"]) == planted_ring["beneficiaries"]
     members = pd.read_csv(io.BytesIO(_read(bundle, "data/members.csv")))
     assert list(members.columns) == ["ring_id", "entity_type", "entity_id", "role", "score", "evidence"]
@@ -116,6 +116,14 @@ def test_claims_members_and_ring_csv_follow_the_contracts(bundle, export_home, p
     assert ring.loc[0, "ring_id"] == export_home.ring_id
     assert ring.loc[0, "size"] == len(members)
     assert ring.loc[0, "amount_at_risk"] == pytest.approx(export_home.amount_at_risk)
+
+
+def test_lines_flagged_at_risk_add_up_to_the_rings_amount_at_risk(bundle, export_home):
+    claims = pd.read_csv(io.BytesIO(_read(bundle, "data/claims.csv")))
+    at_risk = claims.loc[claims["at_risk"].astype(bool), "amount_claimed"].sum()
+    assert claims["at_risk"].any()
+    assert at_risk == pytest.approx(export_home.amount_at_risk)
+    assert f"{export_home.amount_at_risk:,.2f} MAD" in _read(bundle, "data/report.html").decode("utf-8")
 
 
 def test_export_is_logged_in_the_audit_log_with_the_payload_hash(bundle, export_home):
