@@ -31,6 +31,9 @@ __all__ = ["Intermediaries", "infer_intermediaries", "intermediary_id"]
 
 _NOUNS = {"PHONE": "phone", "ACCOUNT": "payee account", "SUBMISSION_POINT": "submission point",
           "REFERRER": "referrer"}
+# Where a recruiter takes his people: the facility that operates or keeps them.
+_FACILITIES = ("CLINIC", "HOSPITAL")
+_STAYS = ("SURGERY", "HOSPITAL_STAY")
 
 
 @dataclass
@@ -75,6 +78,7 @@ def infer_intermediaries(
     require_contact: bool = True,
     min_shared: int = 2,
     min_overlap: float = 0.25,
+    split_destinations: bool = True,
 ) -> Intermediaries:
     """Group unrelated households linked by rare shared identifiers into intermediaries.
 
@@ -106,6 +110,12 @@ def infer_intermediaries(
         recruiters of one region who happen to share a couple of households among
         dozens stay apart, while a rotated phone meets its recruiter's point or
         account on a good part of its few households.
+    split_destinations : bool
+        Split a group whose households form separate destination cohorts: at least two
+        facilities each receiving ``min_households`` households that go nowhere else among
+        them, bridged by at most ``min_overlap`` times the smaller cohort. A recruiter takes
+        his people to one clinic; two recruiters tied by a few households recruited by both
+        take theirs to two.
 
     Returns
     -------
@@ -115,7 +125,7 @@ def infer_intermediaries(
     params = {"min_households": min_households, "max_households": max_households,
               "max_point_households": max_point_households, "types": list(types), "min_score": min_score,
               "require_contact": require_contact, "min_shared": min_shared,
-              "min_overlap": min_overlap}
+              "min_overlap": min_overlap, "split_destinations": split_destinations}
     households = household_of(claims).astype(str).to_numpy()
     beneficiaries = claims["beneficiary_id"].astype(str).to_numpy()
     hh_codes, hh_uniques = pd.factorize(households, sort=True)
@@ -130,6 +140,8 @@ def infer_intermediaries(
     if not len(strong):
         return _empty(params)
     strong = strong.assign(component=_group_identifiers(strong, n_hh, min_shared, min_overlap))
+    if split_destinations:
+        strong = strong.assign(component=_split_by_destination(claims, strong, min_households, min_overlap))
     # A household whose dossiers carry identifiers of two groups (recruited twice, or a
     # neighbour's phone) joins the group it shares most with, ties to the smaller group label.
     weights = _rarity(strong, n_hh)
@@ -200,6 +212,58 @@ def _group_identifiers(strong: pd.DataFrame, n_hh: int, min_shared: int, min_ove
                            shape=(len(keys), len(keys)))
     _, component = connected_components(adjacency, directed=False)
     return component[key_codes]
+
+
+def _split_by_destination(claims: pd.DataFrame, strong: pd.DataFrame, min_households: int,
+                          min_overlap: float) -> np.ndarray:
+    """Component labels refined so that separate destination cohorts of one group part.
+
+    A household's destinations in a group are the clinics and hospitals (and the
+    providers of surgery or stay lines) on the dossiers carrying the group's identifiers.
+    A cohort is the households of a group whose only destination is one facility; a group
+    with two or more cohorts of ``min_households``, and few households reaching several of
+    them, is two recruiters tied by the households both brought. Each identifier then goes
+    to the cohort holding most of its households (ties to the smaller provider id), or to a
+    remainder when it reaches none; the labels follow sorted (component, provider) pairs.
+    """
+    component = strong["component"].to_numpy()
+    picked = claims.iloc[strong["line"].to_numpy()]
+    destination = np.zeros(len(picked), dtype=bool)
+    # both columns are required by the contract; a partial frame simply shows no destination
+    for column, values in (("provider_type", _FACILITIES), ("act_family", _STAYS)):
+        if column in picked:
+            destination |= picked[column].isin(values).fillna(False).to_numpy(dtype=bool)
+    trips = pd.DataFrame({"component": component[destination], "hh": strong["hh"].to_numpy()[destination],
+                          "provider": picked["provider_id"].astype(str).to_numpy()[destination]}
+                         ).drop_duplicates()
+    reach = trips.groupby(["component", "hh"])["provider"].transform("nunique")
+    single = trips[reach.to_numpy() == 1]
+    sizes = single.groupby(["component", "provider"])["hh"].nunique()
+    sizes = sizes[sizes >= min_households]
+    n_cohorts = sizes.groupby(level="component").size()
+    split = n_cohorts[n_cohorts >= 2].index
+    if not len(split):
+        return component
+    cohort_trips = trips.join(sizes.rename("size"), on=["component", "provider"], how="inner")
+    bridges = (cohort_trips.groupby(["component", "hh"])["provider"].nunique() > 1).groupby(level="component").sum()
+    smallest = sizes.groupby(level="component").min()
+    few = bridges.reindex(split, fill_value=0) <= min_overlap * smallest.reindex(split)
+    split = split[few.to_numpy(dtype=bool)]
+    if not len(split):
+        return component
+    cohort_of = single[single.set_index(["component", "provider"]).index.isin(sizes.index)
+                       & single["component"].isin(split).to_numpy()]
+    held = (strong.loc[strong["component"].isin(split), ["key", "component", "hh"]].drop_duplicates()
+            .merge(cohort_of, on=["component", "hh"]))
+    votes = (held.groupby(["key", "provider"], as_index=False)["hh"].nunique()
+             .sort_values(["key", "hh", "provider"], ascending=[True, False, True], kind="stable")
+             .drop_duplicates("key"))
+    provider = pd.Series(votes["provider"].to_numpy(), index=votes["key"].to_numpy())
+    part = np.where(np.isin(component, split.to_numpy()),
+                    provider.reindex(strong["key"].to_numpy()).fillna("").to_numpy(dtype=object), "")
+    labels = pd.MultiIndex.from_arrays([component, part.astype(str)])
+    codes, _ = pd.factorize(labels, sort=True)
+    return codes
 
 
 def _observations(claims: pd.DataFrame, types: tuple[str, ...], hh_codes: np.ndarray,
