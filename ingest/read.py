@@ -37,6 +37,8 @@ from shabaka.errors import InputRefused
 __all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "iter_csv_chunks", "iter_csv_tables"]
 
 _READ_BLOCK = 1 << 20
+#: Largest CSV block parsed at once (a row must fit in one); Arrow holds up to 32 read ahead.
+_MAX_BLOCK = 1 << 20
 
 
 @dataclass
@@ -206,16 +208,23 @@ def iter_csv_tables(
                     f"row has {row.actual_columns} field(s); expected {row.expected_columns} as in the header"))
         return "skip"
 
+    # Arrow's CSV reader reads up to 32 blocks ahead of the parser, so the block (not the chunk)
+    # bounds memory: small blocks, gathered into chunks of ``chunk_rows`` rows below.
     average = max(64, path.stat().st_size // max(1, _estimate_lines(path)))
-    block = int(min(max(chunk_rows * average * 1.2, 1 << 14), 1 << 27))
+    block = int(min(max(chunk_rows * average * 1.2, 1 << 14), _MAX_BLOCK))
     read_options = pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block, use_threads=False)
     parse_options = pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True,
                                        ignore_empty_lines=False)
     convert_options = pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
                                            strings_can_be_null=False, quoted_strings_can_be_null=False)
     next_line = 2
-    with open(path, "rb") as raw:
-        stream = gzip.GzipFile(fileobj=raw) if _is_gz(path) else raw
+    held: list[pa.Table] = []
+    held_lines: list[np.ndarray] = []
+    held_rows = 0
+    pending: list[tuple[int | None, str, str]] = []
+    with pa.OSFile(str(path), "rb") as raw:
+        # A native Arrow stream: a Python file object would make the read-ahead allocate Python bytes.
+        stream = pa.CompressedInputStream(raw, "gzip") if _is_gz(path) else raw
         try:
             reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
                                     convert_options=convert_options)
@@ -231,16 +240,36 @@ def iter_csv_tables(
                 if blank.any():
                     frame = frame.filter(pa.array(~blank))
                     lines = lines[~blank]
-                pending, bad[:] = list(bad), []
-                for start in range(0, max(frame.num_rows, 1), chunk_rows):
-                    part = frame.slice(start, chunk_rows)
-                    yield RawChunk(part, lines[start:start + chunk_rows], pending if start == 0 else [])
+                pending += bad
+                bad[:] = []
+                held.append(frame)
+                held_lines.append(lines)
+                held_rows += frame.num_rows
+                if held_rows < chunk_rows:
+                    continue
+                frame = pa.concat_tables(held).combine_chunks()
+                lines = np.concatenate(held_lines)
+                full = frame.num_rows - frame.num_rows % chunk_rows
+                for start in range(0, full, chunk_rows):
+                    yield RawChunk(frame.slice(start, chunk_rows), lines[start:start + chunk_rows], pending)
+                    pending = []
+                held, held_lines, held_rows = [frame.slice(full)], [lines[full:]], frame.num_rows - full
                 if on_progress is not None:
                     on_progress(raw.tell())
+            if held_rows or pending:
+                frame = pa.concat_tables(held) if held else _empty_table(header)
+                yield RawChunk(frame, np.concatenate(held_lines) if held_lines else np.zeros(0, np.int64), pending)
+                pending = []
+            if on_progress is not None:
+                on_progress(raw.tell())
         except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
             raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc})") from None
     if bad:
-        yield RawChunk(pa.table({c: pa.array([], pa.string()) for c in header}), np.zeros(0, np.int64), bad)
+        yield RawChunk(_empty_table(header), np.zeros(0, np.int64), bad)
+
+
+def _empty_table(header: list[str]) -> pa.Table:
+    return pa.table({c: pa.array([], pa.string()) for c in header})
 
 
 def _blank_rows(frame: pa.Table) -> np.ndarray:
