@@ -13,7 +13,8 @@ brought which household; benchmarks only, never read by detectors):
 - ring level: a funnel ring is covered when >= 80% of its recruited households sit in
   intermediaries whose majority of households belong to that ring.
 
-Usage: ``.venv/bin/python bench/intermediaries.py [--scale 1.0] [--seeds 0 1] [--camouflage 0 0.6]``
+Usage: ``.venv/bin/python bench/intermediaries.py [--scale 1.0] [--seeds 0 1] [--camouflage 0 0.6]
+[--no-split]`` (``--no-split`` turns off the split by destination, for a before/after).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=12)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--camouflage", type=float, nargs="+", default=[0.0, 0.6])
+    parser.add_argument("--no-split", action="store_true", help="do not split groups by destination")
     args = parser.parse_args()
     print(f"{'camouflage':>10} {'seed':>4} {'lines':>8} {'recruiters':>10} {'inferred':>8} {'alarms':>6} "
           f"{'precision':>9} {'recall':>6} {'ring rec':>8} {'hh rec':>6} {'infer s':>7}")
@@ -87,7 +89,7 @@ def main() -> None:
         for seed in args.seeds:
             data = generate_frames(scale=args.scale, weeks=args.weeks, seed=seed, camouflage=camouflage)
             began = time.perf_counter()
-            found = infer_intermediaries(data.claims)
+            found = infer_intermediaries(data.claims, split_destinations=not args.no_split)
             elapsed = time.perf_counter() - began
             r = evaluate(found.members, data.recruiters)
             print(f"{camouflage:>10.1f} {seed:>4} {len(data.claims):>8} {r['recruiters']:>10} {r['inferred']:>8} "

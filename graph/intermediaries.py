@@ -9,7 +9,9 @@ family phone links nothing because it stays inside one household. Two strong
 identifiers belong together when at least two households wrote both (a
 recruiter rotating phones and accounts still writes them next to each other and
 to his submission point), so one household recruited twice does not merge two
-recruiters; a household then joins the group it shares most with. Each group
+recruiters. A group whose households go to separate clinics in separate cohorts,
+joined only by a few households, is split along destination: a recruiter takes his
+people to one clinic. A household then joins the group it shares most with. Each group
 with enough households is one intermediary, whose id is a hash of its sorted
 identifiers: the same data gives the same groups and the same ids, whatever
 the row order.
