@@ -161,6 +161,8 @@ def load_source(
                 min_date = lo if min_date is None or lo < min_date else min_date
                 max_date = hi if max_date is None or hi > max_date else max_date
             conn.commit()
+            # Let go of this chunk before waiting for the next one: only the writer still needs its rows.
+            del chunk, table, result, valid
             if after_chunk is not None:
                 after_chunk(n_chunk)
         if pending is not None:
@@ -207,7 +209,10 @@ def _validated(chunks: Iterator[RawChunk]) -> Iterator[tuple[RawChunk, pa.Table,
     """Each chunk with its rows as an Arrow table and their validation."""
     for chunk in chunks:
         table = chunk.frame if isinstance(chunk.frame, pa.Table) else table_of_strings(chunk.frame)
-        yield chunk, table, validate_table(table)
+        item = chunk, table, validate_table(table)
+        del chunk, table
+        yield item
+        del item
 
 
 def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, table: pa.Table, result: TableValidation,
@@ -311,12 +316,14 @@ def _first_occurrences(valid: pa.Table) -> tuple[np.ndarray, np.ndarray]:
 class _Prefetch:
     """Iterate ``chunks`` in a thread, one chunk ahead (CSV parsing and Arrow kernels release the GIL).
 
-    Holding one chunk ahead keeps memory bounded by the chunk size; an exception in the
-    reader (a file unreadable part-way) is raised where the chunk would have been.
+    Holding one chunk ahead keeps memory bounded by the chunk size: the reader starts on
+    the next chunk only once the consumer took the last one, so at most one waits. An
+    exception in the reader (a file unreadable part-way) is raised where the chunk would have been.
     """
 
     def __init__(self, chunks: Iterator):
         self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._taken = threading.Semaphore(0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(chunks,), name="chunks", daemon=True)
         self._thread.start()
@@ -328,7 +335,9 @@ class _Prefetch:
                 return
             if kind == "error":
                 raise item
+            self._taken.release()
             yield item
+            del item
 
     def close(self) -> None:
         """Stop the reader and wait for it."""
@@ -345,6 +354,9 @@ class _Prefetch:
             for chunk in chunks:
                 if not self._put(("chunk", chunk)):
                     return
+                del chunk
+                if not self._wait_taken():
+                    return
             self._put(("end", None))
         except BaseException as exc:  # handed to the consumer, which raises it
             self._put(("error", exc))
@@ -352,6 +364,12 @@ class _Prefetch:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+
+    def _wait_taken(self) -> bool:
+        while not self._stop.is_set():
+            if self._taken.acquire(timeout=0.05):
+                return True
+        return False
 
     def _put(self, item: tuple) -> bool:
         while not self._stop.is_set():

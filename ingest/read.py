@@ -38,7 +38,7 @@ __all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "it
 
 _READ_BLOCK = 1 << 20
 #: Largest CSV block parsed at once (a row must fit in one); Arrow holds up to 32 read ahead.
-_MAX_BLOCK = 1 << 20
+_MAX_BLOCK = 1 << 18
 
 
 @dataclass
@@ -245,19 +245,23 @@ def iter_csv_tables(
                 held.append(frame)
                 held_lines.append(lines)
                 held_rows += frame.num_rows
+                del batch, frame
                 if held_rows < chunk_rows:
                     continue
-                frame = pa.concat_tables(held).combine_chunks()
+                frame = _combine(held)
                 lines = np.concatenate(held_lines)
                 full = frame.num_rows - frame.num_rows % chunk_rows
                 for start in range(0, full, chunk_rows):
                     yield RawChunk(frame.slice(start, chunk_rows), lines[start:start + chunk_rows], pending)
                     pending = []
-                held, held_lines, held_rows = [frame.slice(full)], [lines[full:]], frame.num_rows - full
+                # The rest is copied so it does not keep the chunks' combined buffers alive.
+                rest = np.arange(full, frame.num_rows)
+                held, held_lines, held_rows = [frame.take(pa.array(rest))], [lines[full:].copy()], len(rest)
+                del frame, lines
                 if on_progress is not None:
                     on_progress(raw.tell())
             if held_rows or pending:
-                frame = pa.concat_tables(held) if held else _empty_table(header)
+                frame = _combine(held) if held else _empty_table(header)
                 yield RawChunk(frame, np.concatenate(held_lines) if held_lines else np.zeros(0, np.int64), pending)
                 pending = []
             if on_progress is not None:
@@ -266,6 +270,18 @@ def iter_csv_tables(
             raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc})") from None
     if bad:
         yield RawChunk(_empty_table(header), np.zeros(0, np.int64), bad)
+
+
+def _combine(held: list[pa.Table]) -> pa.Table:
+    """The tables of ``held`` as one table of one chunk per column; empties ``held``.
+
+    Column by column, each column's parts freed once copied, so the copy costs one
+    column more than the rows, not twice the rows.
+    """
+    names = held[0].column_names
+    parts = {c: [part for table in held for part in table.column(c).chunks] for c in names}
+    held.clear()
+    return pa.table({c: pa.concat_arrays(parts.pop(c)) for c in names})
 
 
 def _empty_table(header: list[str]) -> pa.Table:
