@@ -200,7 +200,11 @@ def iter_csv_chunks(
 def iter_csv_tables(
     path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None
 ) -> Iterator[RawChunk]:
-    """Stream a CSV whose header was checked by :func:`csv_header` (see module notes)."""
+    """Stream a CSV whose header was checked by :func:`csv_header` (see module notes).
+
+    Every chunk holds ``chunk_rows`` rows but the last; rows that could not be split
+    come with the first chunk yielded after the reader met them.
+    """
     bad: list[tuple[int | None, str, str]] = []
 
     def on_invalid(row) -> str:
