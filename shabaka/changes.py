@@ -19,7 +19,7 @@ The rules
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -52,7 +52,7 @@ def compare_with_history(
     history_members: pd.DataFrame,
     previous_ring_ids: set[str],
     *,
-    case_status: Callable[[str], str | None] | Mapping[str, str] = lambda ring_id: None,
+    case_status: Mapping[str, str] | None = None,
     growth: float = 0.25,
     min_amount: float = 5000.0,
     match_jaccard: float = 0.5,
@@ -67,8 +67,8 @@ def compare_with_history(
         Each earlier ring as last seen (one row per ring id in ``history_rings``).
     previous_ring_ids : set of str
         Ring ids of the previous run, to tell *unchanged* from *gone*.
-    case_status : callable or mapping
-        Case status of a ring id (None when it has no case).
+    case_status : mapping, optional
+        Case status by ring id (rings without a case are absent).
     growth, min_amount : float
         The material-rise threshold on amount at risk.
     match_jaccard : float
@@ -80,7 +80,7 @@ def compare_with_history(
         ``rings`` and ``members`` with ring ids carried over from history; ``alerts``
         has one row per current or gone ring, columns :data:`ALERT_COLUMNS`.
     """
-    status_of = case_status.get if isinstance(case_status, Mapping) else case_status
+    status_of = (case_status or {}).get
     current = _member_sets(members)
     past = _member_sets(history_members)
     past_amount = dict(zip(history_rings["ring_id"].astype(str), history_rings["amount_at_risk"].astype(float)))

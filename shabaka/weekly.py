@@ -276,7 +276,7 @@ def run_weekly(
             hist_rings, hist_members, previous = _history(runs, exclude=run_id)
             rings, members, alerts = compare_with_history(
                 result.rings, result.members, hist_rings, hist_members, previous,
-                case_status=_case_status_reader(home), growth=settings.alert_growth,
+                case_status=_case_statuses(home), growth=settings.alert_growth,
                 min_amount=settings.alert_min_amount,
             )
             result.rings, result.members = rings, members
@@ -308,10 +308,12 @@ def run_weekly(
             store.close()
 
 
-def _case_status_reader(home: Path):
-    from shabaka.cases import case_status
+def _case_statuses(home: Path) -> dict[str, str]:
+    """Every case's status by ring id, read once per run."""
+    from shabaka.cases import CaseStore
 
-    return lambda ring_id: case_status(home, ring_id)
+    with CaseStore(home) as cases:
+        return cases.statuses()
 
 
 def _write_graph(settings: Settings, claims: pd.DataFrame, intermediaries, result: WeeklyResult) -> None:
