@@ -8,7 +8,7 @@ import pandas as pd
 
 from shabaka.export.evidence import INDICATORS
 from shabaka.export.report_model import (
-    ReportData, at_risk_text, format_mad, format_number, params_text, period_text,
+    ReportData, format_mad, format_number, params_text, summary_rows,
 )
 from shabaka.export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
 
@@ -47,16 +47,7 @@ def render_html(data: ReportData) -> str:
         f"<p>{escape(str(ring.get('summary') or ''))}</p>",
         _table(pd.DataFrame([
             ("amount at risk / montant à risque", format_mad(ring["amount_at_risk"])),
-            ("rank / rang (run)", f"{ring.get('rank')} ({run['run_id']})"),
-            ("score", format_number(ring.get("score"), 3)),
-            ("members / membres", str(ring.get("size"))),
-            ("pattern / schéma", str(ring.get("scenario") or "")),
-            ("regions / régions", str(ring.get("regions") or "")),
-            ("regimes / régimes", str(ring.get("regimes") or "")),
-            ("claim lines / lignes de soins", f"{data.n_lines:,}"),
-            ("amount claimed on these lines / montant réclamé", format_mad(data.amount_claimed)),
-            ("amount at risk, from / montant à risque, depuis", at_risk_text(data)),
-            ("claims window / période", period_text(data)),
+            *summary_rows(data),
         ], columns=["", ""]), header=False),
         f'<p class="key">Amount at risk / montant à risque : {escape(format_mad(ring["amount_at_risk"]))}</p>',
     ]

@@ -70,6 +70,23 @@ def at_risk_text(data: ReportData) -> str:
             f"{format_mad(data.amount_lines_at_risk)} / {data.n_lines_at_risk:,} lignes at_risk")
 
 
+def summary_rows(data: ReportData) -> list[tuple[str, str]]:
+    """The ring's key figures, label and value, in report order (both the HTML and the PDF show them)."""
+    ring, run = data.ring, data.run
+    return [
+        ("rank / rang (run)", f"{ring.get('rank')} ({run['run_id']})"),
+        ("score", format_number(ring.get("score"), 3)),
+        ("members / membres", str(ring.get("size"))),
+        ("pattern / schéma", str(ring.get("scenario") or "")),
+        ("regions / régions", str(ring.get("regions") or "")),
+        ("regimes / régimes", str(ring.get("regimes") or "")),
+        ("claim lines / lignes de soins", f"{data.n_lines:,}"),
+        ("amount claimed / montant réclamé", format_mad(data.amount_claimed)),
+        ("amount at risk, from / à risque, depuis", at_risk_text(data)),
+        ("claims window / période", period_text(data)),
+    ]
+
+
 def params_text(params: dict[str, Any]) -> str:
     """Parameters as indented, key-sorted JSON."""
     return json.dumps(params, indent=2, sort_keys=True, default=str, ensure_ascii=False)

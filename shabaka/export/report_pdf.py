@@ -18,7 +18,7 @@ from fpdf.enums import XPos, YPos
 
 from shabaka.export.evidence import INDICATORS
 from shabaka.export.report_model import (
-    ReportData, at_risk_text, format_mad, format_number, params_text, period_text,
+    ReportData, format_mad, format_number, params_text, summary_rows,
 )
 from shabaka.export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
 
@@ -56,18 +56,7 @@ def render_pdf(data: ReportData) -> bytes:
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0, 0, 0)
     pdf.paragraph(str(ring.get("summary") or ""))
-    pdf.grid([
-        ("rank / rang (run)", f"{ring.get('rank')} ({run['run_id']})"),
-        ("score", format_number(ring.get("score"), 3)),
-        ("members / membres", str(ring.get("size"))),
-        ("pattern / schéma", str(ring.get("scenario") or "")),
-        ("regions / régions", str(ring.get("regions") or "")),
-        ("regimes / régimes", str(ring.get("regimes") or "")),
-        ("claim lines / lignes", f"{data.n_lines:,}"),
-        ("amount claimed / montant réclamé", format_mad(data.amount_claimed)),
-        ("amount at risk, from / à risque, depuis", at_risk_text(data)),
-        ("window / période", period_text(data)),
-    ], header=None, widths=(60, 120))
+    pdf.grid(summary_rows(data), header=None, widths=(60, 120))
     if data.pseudonymised:
         pdf.note(f"{PSEUDONYM_NOTE_FR} {PSEUDONYM_NOTE_EN} (key id {data.key_id})")
     pdf.heading("Network / Réseau")
