@@ -27,3 +27,20 @@ def store(settings):
     s = ClaimsStore(settings.home_path)
     yield s
     s.close()
+
+
+@pytest.fixture
+def raw_claims(tiny_claims):
+    """Make the first ``rows`` tiny claim lines as raw text, as read from a file, with
+    ``changes`` written into line ``row`` (0-based): ``raw_claims(quantity="0")``."""
+
+    def make(rows: int = 3, row: int = 1, **changes):
+        raw = tiny_claims.head(rows).astype(object).astype(str)
+        raw = raw.mask(tiny_claims.head(rows).isna(), "")
+        raw["service_date"] = "2025-03-03"
+        raw["submission_date"] = "2025-03-04"
+        for col, value in changes.items():
+            raw.loc[row, col] = value
+        return raw.reset_index(drop=True)
+
+    return make

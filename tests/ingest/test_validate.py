@@ -8,16 +8,6 @@ import pytest
 from ingest.validate import REASONS, validate_claims
 
 
-def _raw(tiny_claims, **changes) -> pd.DataFrame:
-    raw = tiny_claims.head(3).astype(object).astype(str)
-    raw = raw.mask(tiny_claims.head(3).isna(), "")
-    raw["service_date"] = "2025-03-03"
-    raw["submission_date"] = "2025-03-04"
-    for col, value in changes.items():
-        raw.loc[1, col] = value
-    return raw.reset_index(drop=True)
-
-
 @pytest.mark.parametrize("column, value, reason", [
     ("claim_id", "  ", "MISSING_REQUIRED"),
     ("act_code", "", "MISSING_REQUIRED"),
@@ -36,8 +26,8 @@ def _raw(tiny_claims, **changes) -> pd.DataFrame:
     ("beneficiary_region", "13", "UNKNOWN_ENUM"),
     ("ald", "maybe", "BAD_BOOL"),
 ])
-def test_each_rule_rejects_only_the_bad_row_with_its_reason(tiny_claims, column, value, reason):
-    result = validate_claims(_raw(tiny_claims, **{column: value}))
+def test_each_rule_rejects_only_the_bad_row_with_its_reason(raw_claims, column, value, reason):
+    result = validate_claims(raw_claims(**{column: value}))
     assert list(result.issues["pos"]) == [1]
     assert result.issues["reason"].iat[0] == reason
     assert column in result.issues["message"].iat[0]
@@ -45,8 +35,8 @@ def test_each_rule_rejects_only_the_bad_row_with_its_reason(tiny_claims, column,
     assert len(result.valid) == 2
 
 
-def test_enums_are_trimmed_and_upper_cased_and_ald_reads_words_and_digits(tiny_claims):
-    raw = _raw(tiny_claims, regime="  tadamon ", provider_type="Clinic", ald="1", sex=" f")
+def test_enums_are_trimmed_and_upper_cased_and_ald_reads_words_and_digits(raw_claims):
+    raw = raw_claims(regime="  tadamon ", provider_type="Clinic", ald="1", sex=" f")
     raw.loc[0, "ald"] = "FALSE"
     raw.loc[2, "ald"] = ""
     result = validate_claims(raw)
@@ -59,14 +49,14 @@ def test_enums_are_trimmed_and_upper_cased_and_ald_reads_words_and_digits(tiny_c
     assert pd.isna(result.valid["ald"].iat[2])
 
 
-def test_a_row_breaking_several_rules_is_reported_once_with_every_message(tiny_claims):
-    result = validate_claims(_raw(tiny_claims, quantity="0", amount_claimed="abc"))
+def test_a_row_breaking_several_rules_is_reported_once_with_every_message(raw_claims):
+    result = validate_claims(raw_claims(quantity="0", amount_claimed="abc"))
     assert len(result.issues) == 1
     assert "quantity" in result.issues["message"].iat[0] and "amount_claimed" in result.issues["message"].iat[0]
 
 
-def test_valid_rows_have_contract_dtypes(tiny_claims):
+def test_valid_rows_have_contract_dtypes(raw_claims):
     from ingest.schema import CLAIM_DTYPES
 
-    result = validate_claims(_raw(tiny_claims))
+    result = validate_claims(raw_claims())
     assert {c: str(t) for c, t in result.valid.dtypes.items()} == CLAIM_DTYPES

@@ -8,16 +8,6 @@ import pytest
 from ingest.validate import ARROW_SCHEMA, table_of_strings, validate_claims, validate_table
 
 
-def _raw(tiny_claims, **changes):
-    raw = tiny_claims.head(4).astype(object).astype(str)
-    raw = raw.mask(tiny_claims.head(4).isna(), "")
-    raw["service_date"] = "2025-03-03"
-    raw["submission_date"] = "2025-03-04"
-    for col, value in changes.items():
-        raw.loc[2, col] = value
-    return raw.reset_index(drop=True)
-
-
 @pytest.mark.parametrize("column, value, reason", [
     ("quantity", "\u0663", "BAD_QUANTITY"),
     ("line_no", "\u0661\u0662", "BAD_INT"),
@@ -25,15 +15,15 @@ def _raw(tiny_claims, **changes):
     ("submission_date", "2262-04-12", "BAD_DATE"),
     ("service_date", "2024-02-30", "BAD_DATE"),
 ])
-def test_non_ascii_digits_and_dates_outside_the_readable_range_are_quarantined(tiny_claims, column, value, reason):
-    result = validate_table(table_of_strings(_raw(tiny_claims, **{column: value})))
+def test_non_ascii_digits_and_dates_outside_the_readable_range_are_quarantined(raw_claims, column, value, reason):
+    result = validate_table(table_of_strings(raw_claims(rows=4, row=2, **{column: value})))
     assert result.issues["pos"].tolist() == [2]
     assert result.issues["reason"].iat[0] == reason
     assert result.valid.num_rows == 3
 
 
-def test_arrow_and_pandas_validation_agree_and_valid_rows_have_the_parquet_schema(tiny_claims):
-    raw = _raw(tiny_claims, regime=" tns ", amount_claimed="-0.5", ald="yes")
+def test_arrow_and_pandas_validation_agree_and_valid_rows_have_the_parquet_schema(raw_claims):
+    raw = raw_claims(rows=4, row=2, regime=" tns ", amount_claimed="-0.5", ald="yes")
     raw.loc[0, "submission_date"] = "2025-2-28"
     table = validate_table(table_of_strings(raw))
     frame = validate_claims(raw)
@@ -46,8 +36,8 @@ def test_arrow_and_pandas_validation_agree_and_valid_rows_have_the_parquet_schem
     ]
 
 
-def test_sliced_tables_with_spaces_and_empty_values_are_trimmed_like_whole_ones(tiny_claims):
-    raw = _raw(tiny_claims, provider_type="\u00a0clinic", act_code=" K50\t", doctor_id="")
+def test_sliced_tables_with_spaces_and_empty_values_are_trimmed_like_whole_ones(raw_claims):
+    raw = raw_claims(rows=4, row=2, provider_type="\u00a0clinic", act_code=" K50\t", doctor_id="")
     whole = table_of_strings(raw)
     padded = pa.concat_tables([whole, whole]).combine_chunks().slice(3, 4)
     assert validate_table(padded).valid.slice(0, 1).equals(validate_table(whole).valid.slice(3, 1))
