@@ -27,8 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from shabaka.errors import InputRefused
-from shabaka.sqlite import HomeStore, transaction
+from ground.errors import InputRefused
+from casework.store import HomeStore
+from ground.sqlite import transaction
 
 __all__ = ["OutcomeStore", "ImportReport", "OUTCOME_COLUMNS", "OUTCOMES", "ENTITY_TYPES", "REASONS",
            "POSITIVE_OUTCOMES"]

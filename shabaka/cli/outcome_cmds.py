@@ -28,7 +28,7 @@ def outcomes_import(settings, path: Path, actor: str, as_json: bool) -> None:
     Importing the same file again changes nothing.
     """
     from casework.outcomes import OutcomeStore
-    from shabaka.audit import AuditLog
+    from casework.audit import AuditLog
 
     with OutcomeStore(settings.home_path) as store:
         report = store.import_file(path, actor=actor)

@@ -15,9 +15,9 @@ import pandas as pd
 from graph.build import build_graph, node_id
 from graph.intermediaries import infer_intermediaries
 from ingest.store import ClaimsStore
-from shabaka.errors import NotFound, StoreError
+from ground.errors import NotFound, StoreError
 from shabaka.export.evidence import ring_claims
-from shabaka.runs import RunStore
+from casework.runs import RunStore
 
 __all__ = ["RingEvidence", "collect_ring", "ring_graph", "run_batches", "SHARED_IDENTIFIERS"]
 

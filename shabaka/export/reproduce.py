@@ -18,7 +18,7 @@ import pandas as pd
 
 from detectors.pipeline import detect
 from ingest.store import ClaimsStore
-from shabaka.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound
 from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key
 
 __all__ = ["ReproduceResult", "reproduce_bundle", "read_provenance"]

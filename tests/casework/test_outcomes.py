@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from casework.outcomes import REASONS, OutcomeStore
-from shabaka.audit import AuditLog
-from shabaka.cases import CaseStore
+from casework.audit import AuditLog
+from casework.cases import CaseStore
 
 SHABAKA = str(Path(sys.executable).parent / "shabaka")
 
