@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from ground.errors import InputRefused
 from casework.store import HomeStore
+from ground.errors import InputRefused
 from ground.sqlite import transaction
 
 __all__ = ["OutcomeStore", "ImportReport", "OUTCOME_COLUMNS", "OUTCOMES", "ENTITY_TYPES", "REASONS",
