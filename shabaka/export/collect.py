@@ -12,6 +12,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
+from detectors.config import DetectionConfig
 from graph.build import build_graph, node_id
 from graph.intermediaries import infer_intermediaries
 from ingest.store import ClaimsStore
@@ -38,7 +39,8 @@ class RingEvidence:
     lines: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lines = ring_claims(self.window_claims, self.members)
+        self.lines = ring_claims(self.window_claims, self.members,
+                                 config=DetectionConfig.from_mapping((self.run.get("params") or {}).get("config")))
 
 
 def collect_ring(settings, ring_id: str, run_id: str | None = None) -> RingEvidence:
