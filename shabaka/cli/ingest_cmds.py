@@ -32,7 +32,7 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
     quarantined rows), 2 when a file was refused (nothing of it written).
     """
     from ingest.store import ClaimsStore
-    from shabaka.errors import InputRefused
+    from ground.errors import InputRefused
 
     if labels_out is not None and source_format != "kaggle-provider-fraud":
         raise click.UsageError("--labels-out only applies to --format kaggle-provider-fraud")
