@@ -25,7 +25,7 @@ import pytest
 
 from shabaka.cli import EXIT_CODES
 from shabaka.lock import RunLock
-from tests.shabaka.conftest import write_claims_csv
+from tests.export.conftest import write_claims_csv
 
 WEEK = "2025-W11"  # the tiny claims are of March 2025
 

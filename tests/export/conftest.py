@@ -17,8 +17,8 @@ import pytest
 
 from detectors.pipeline import detect
 from ingest.store import ClaimsStore
-from shabaka import __version__
-from shabaka.export import export_ring
+from ground import __version__
+from export import export_ring
 from casework.runs import RunStore
 
 
@@ -97,7 +97,7 @@ def forge_bundle(src: Path, dst: Path, edit) -> Path:
     import json
     import zipfile
 
-    from shabaka.export.manifest import AUDIT_ENTRY, manifest_text, payload_hash, write_bag
+    from export.manifest import AUDIT_ENTRY, manifest_text, payload_hash, write_bag
 
     with zipfile.ZipFile(src) as zf:
         files = {n: zf.read(n) for n in zf.namelist() if n.startswith("data/")}

@@ -19,4 +19,4 @@ _HOME = {"export_ring": "bundle", "verify_bundle": "manifest", "VerifyResult": "
 def __getattr__(name: str):
     if name not in _HOME:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"shabaka.export.{_HOME[name]}"), name)
+    return getattr(import_module(f"export.{_HOME[name]}"), name)

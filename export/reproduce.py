@@ -23,10 +23,10 @@ import pandas as pd
 
 from detectors.config import DetectionConfig
 from detectors.pipeline import detect
+from export.manifest import verify_bundle
+from export.pseudonym import Pseudonymiser, load_pseudonym_key
 from ground.errors import InputRefused, NotFound
 from ingest.store import ClaimsStore
-from shabaka.export.manifest import verify_bundle
-from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key
 
 __all__ = ["ReproduceResult", "reproduce_bundle", "read_provenance"]
 

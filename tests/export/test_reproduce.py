@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from shabaka.cli import cli
 from ground.errors import NotFound
-from shabaka.export import reproduce_bundle, verify_bundle
-from tests.shabaka.conftest import forge_bundle
+from export import reproduce_bundle, verify_bundle
+from tests.export.conftest import forge_bundle
 
 
 def test_untouched_export_reproduces_from_the_cli(export_home, tmp_path):

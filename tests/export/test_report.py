@@ -10,7 +10,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from shabaka.export.report_model import format_mad
+from export.report_model import format_mad
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_pdf_report_renders_and_states_the_amount(bundle, export_home, tmp_path)
 def test_ids_are_drawn_as_plain_text_never_as_math(hostile):
     import networkx as nx
 
-    from shabaka.export.picture import network_figure, timeline_figure, to_png, to_svg
+    from export.picture import network_figure, timeline_figure, to_png, to_svg
 
     G = nx.Graph()
     G.add_node(f"PROVIDER:{hostile}", node_type="PROVIDER", entity_id=hostile)
