@@ -21,6 +21,8 @@ import pandas as pd
 
 from detectors.config import DetectionConfig
 from detectors.findings import Findings, Rows
+from graph.intermediaries import infer_intermediaries
+from graph.projections import provider_projection
 
 __all__ = [
     "DetectionContext",
@@ -100,9 +102,6 @@ def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None
     -------
     DetectionContext
     """
-    from graph.intermediaries import infer_intermediaries
-    from graph.projections import provider_projection
-
     config = config or DetectionConfig()
     lines = line_flags(claims, config=config)
     projection = provider_projection(claims)

@@ -81,6 +81,7 @@ def louvain_partition(G: nx.Graph, *, weight: str = "weight", seed: int | None =
     if engine == "auto":
         engine = "igraph" if G.number_of_edges() > auto_threshold else "python-louvain"
     if engine == "python-louvain":
+        # Each Louvain engine is imported only when chosen: a run uses one of the two.
         import community as community_louvain
 
         H = nx.Graph()
@@ -100,6 +101,7 @@ def louvain_partition(G: nx.Graph, *, weight: str = "weight", seed: int | None =
 
 
 def _igraph_partition(G: nx.Graph, *, weight: str, seed: int | None, resolution: float) -> dict:
+    # Imported only when the igraph engine is chosen (large graphs): it is slow to import.
     import igraph as ig
 
     nodes = sorted(G.nodes)

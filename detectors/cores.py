@@ -20,14 +20,12 @@ from detectors.findings import Rows
 
 __all__ = ["dense_cores", "split_by_shared", "CoreDetector"]
 
-def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, weight: str = "weight", seed: int | None = None,
-                max_size: int = 12, max_degree: int = 30) -> list[dict[str, Any]]:
+def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, max_size: int = 12, max_degree: int = 30) -> list[dict[str, Any]]:
     """Small dense provider cores of the suspicion graph and the patients they share.
 
     Hubs (degree above ``max_degree``) are set aside, then edges below a shared-patient
     threshold are dropped, the threshold rising until every connected component has
-    at most ``max_size`` providers: deterministic, no seed used (``seed`` is accepted
-    for the common signature).
+    at most ``max_size`` providers: deterministic, so it takes no seed.
 
     Returns
     -------
@@ -36,7 +34,6 @@ def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, weight: str = "weight", see
         suspicious lines), ``density`` (mean share of the core's providers each such
         patient saw), ``lift`` (mean edge lift), ``score``.
     """
-    del seed
     H = G.subgraph([n for n in G if G.degree(n) <= max_degree]).copy()
     comps = split_by_shared(H, max_size)
     susp = lines.loc[lines["suspicious"], ["beneficiary_id", "provider_id"]].drop_duplicates()

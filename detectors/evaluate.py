@@ -29,6 +29,7 @@ Definitions (N = number of planted rings, i.e. distinct non-empty ``ring_id`` of
 from __future__ import annotations
 
 from collections.abc import Iterable
+from detectors.io import read_findings
 from pathlib import Path
 from typing import Any
 
@@ -208,8 +209,6 @@ def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
 
 def _frames(findings: Any) -> dict[str, pd.DataFrame]:
     if isinstance(findings, (str, Path)):
-        from detectors.io import read_findings
-
         return read_findings(findings)
     if isinstance(findings, dict):
         return findings

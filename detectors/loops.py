@@ -12,6 +12,7 @@ from detectors.base import DetectionContext, Detector
 from detectors.config import default
 from detectors.findings import Rows
 from detectors.cores import split_by_shared
+from graph.projections import provider_projection
 
 __all__ = ["referral_loops", "LoopDetector"]
 
@@ -36,8 +37,6 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
         ``providers``, ``doctors`` (sorted), ``patients`` (moved: expensive acts at two
         or more of the providers), ``lift`` (mean), ``amount`` (of those lines), ``score``.
     """
-    from graph.projections import provider_projection
-
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     if exp.empty:
         return []

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from detectors.base import robust_z
+from detectors.base import line_flags, robust_z
 from detectors.config import DetectionConfig, default
 from detectors.findings import Findings
 
@@ -127,8 +127,6 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     config = config or DetectionConfig()
     rules = config.section("rings")
     if lines is None:
-        from detectors.base import line_flags
-
         lines = line_flags(claims, config=config)
     # Seeded detectors (Louvain, sampled betweenness) never weigh on a ring: same data, same ring, any seed.
     suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED], cap=rules["suspicion_cap"])

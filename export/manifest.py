@@ -19,6 +19,7 @@ and lets anyone match a bundle to the fund's audit log.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import zipfile
@@ -31,7 +32,6 @@ from ground.errors import InputRefused
 
 __all__ = [
     "AUDIT_ENTRY",
-    "TAG_FILES",
     "VerifyResult",
     "verify_bundle",
     "write_bag",
@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 AUDIT_ENTRY = "data/audit-entry.json"
-TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt")
 # Zip entries carry this date so two bundles of the same payload are byte-identical.
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -173,8 +172,6 @@ def verify_bundle(path: str | Path) -> VerifyResult:
     InputRefused
         The file is not a zip or has no ``manifest-sha256.txt``.
     """
-    import json
-
     path = Path(path)
     try:
         zf = zipfile.ZipFile(path)

@@ -16,6 +16,7 @@ import re
 import secrets
 from pathlib import Path
 
+import networkx as nx
 import pandas as pd
 
 from ground.errors import ConfigError
@@ -147,8 +148,6 @@ def pseudonymise_graph(G, pseudonymiser: Pseudonymiser):
     Call it after :meth:`Pseudonymiser.claims` and :meth:`Pseudonymiser.members`
     have seen the ring's identifiers.
     """
-    import networkx as nx
-
     def clean(attrs: dict) -> dict:
         return {k: pseudonymiser.text(v) if isinstance(v, str) else v for k, v in attrs.items()}
 

@@ -9,12 +9,11 @@ per-patient loop over networkx does in minutes.
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["incidence", "provider_projection", "doctor_provider_projection", "covisit_graph"]
+__all__ = ["incidence", "provider_projection"]
 
 
 def incidence(claims: pd.DataFrame, column: str = "provider_id", *,
@@ -62,87 +61,6 @@ def provider_projection(claims: pd.DataFrame, *, min_shared: int = 1) -> pd.Data
     a, b, shared = C.row[keep], C.col[keep], C.data[keep].astype(np.int64)
     return _pairs_frame(("provider_a", "provider_b"), prov_ids[a], prov_ids[b], shared,
                         sizes[a], sizes[b], n_patients)
-
-
-def doctor_provider_projection(claims: pd.DataFrame, *, min_shared: int = 1) -> pd.DataFrame:
-    """Doctor-provider pairs weighted by patients the doctor treated who also claimed at the provider.
-
-    A surgeon sending patients to a lab or a pharmacy shows up as many shared
-    patients with a high lift.
-
-    Returns
-    -------
-    DataFrame
-        ``doctor_id, provider_id, shared_patients, expected, lift, patients_a,
-        patients_b`` (patients_a: the doctor's patients, patients_b: the provider's),
-        sorted by the two ids; a doctor's own billing provider id is kept.
-    """
-    D, bene_d, doc_ids = incidence(claims, "doctor_id")
-    P, bene_p, prov_ids = incidence(claims, "provider_id")
-    # both incidences are indexed by the sorted beneficiary ids of lines with that column filled
-    D = _reindex_rows(D, bene_d, bene_p)
-    n_patients = max(len(bene_p), 1)
-    C = (D.T @ P).tocoo()
-    keep = C.data >= min_shared
-    a, b, shared = C.row[keep], C.col[keep], C.data[keep].astype(np.int64)
-    sizes_d = np.asarray(D.sum(axis=0)).ravel()
-    sizes_p = np.asarray(P.sum(axis=0)).ravel()
-    return _pairs_frame(("doctor_id", "provider_id"), doc_ids[a], prov_ids[b], shared,
-                        sizes_d[a], sizes_p[b], n_patients)
-
-
-def covisit_graph(claims: pd.DataFrame, provider_ids, *, min_shared: int = 2) -> nx.Graph:
-    """Patients of a provider set, linked when they visited it together.
-
-    Two patients are linked when they share at least ``min_shared`` providers of
-    the set, or were seen by the same provider on the same day (a same-day cohort
-    is how recruited patients arrive).
-
-    Parameters
-    ----------
-    claims : DataFrame
-    provider_ids : iterable of str
-        The providers (for instance a suspected ring).
-    min_shared : int
-        Shared providers needed for a link without a same-day visit.
-
-    Returns
-    -------
-    nx.Graph
-        Nodes ``BENEFICIARY:<id>`` (attrs node_type, entity_id, label, n_providers);
-        edges with ``shared_providers``, ``same_day`` (shared provider-days) and
-        ``weight`` = shared_providers + same_day.
-    """
-    wanted = pd.Index(sorted(set(provider_ids)))
-    sub = claims[claims["provider_id"].isin(wanted)]
-    G = nx.Graph()
-    if not len(sub):
-        return G
-    B, bene_ids, _ = incidence(sub, "provider_id")
-    day_key = sub["provider_id"].astype(str) + "|" + sub["service_date"].dt.strftime("%Y-%m-%d")
-    S, bene_s, _ = incidence(sub.assign(_day=day_key.to_numpy()), "_day")
-    S = _reindex_rows(S, bene_s, bene_ids)
-    shared = sparse.triu(B @ B.T, k=1).tocsr()
-    same_day = sparse.triu(S @ S.T, k=1).tocsr()
-    links = (shared.multiply(shared >= min_shared) + same_day).tocoo()
-    n_providers = np.asarray(B.sum(axis=1)).ravel()
-    for i, bene in enumerate(bene_ids):
-        G.add_node(f"BENEFICIARY:{bene}", node_type="BENEFICIARY", entity_id=bene, label=bene,
-                   n_providers=int(n_providers[i]))
-    for i, j in zip(links.row, links.col):
-        n_shared, n_day = int(shared[i, j]), int(same_day[i, j])
-        G.add_edge(f"BENEFICIARY:{bene_ids[i]}", f"BENEFICIARY:{bene_ids[j]}", shared_providers=n_shared,
-                   same_day=n_day, weight=n_shared + n_day)
-    return G
-
-
-def _reindex_rows(M: sparse.csr_matrix, have: np.ndarray, want: np.ndarray) -> sparse.csr_matrix:
-    """``M`` with its rows (ids ``have``) moved to the positions of ``want``; absent ids left out."""
-    position = pd.Index(want).get_indexer(have)
-    coo = M.tocoo()
-    present = position[coo.row] >= 0
-    return sparse.csr_matrix((coo.data[present], (position[coo.row][present], coo.col[present])),
-                             shape=(len(want), M.shape[1]))
 
 
 def _pairs_frame(names: tuple[str, str], a_ids: np.ndarray, b_ids: np.ndarray, shared: np.ndarray,

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from graph.build import EDGE_TYPES, LABELS
+from ground.errors import InputRefused
 
 __all__ = ["FORMATS", "write_graph", "to_cytoscape", "to_node_link", "coerce_attributes"]
 
@@ -50,8 +51,6 @@ def write_graph(G: nx.Graph, fmt: str, out_path: str | Path) -> list[Path]:
     list of Path
         The files written.
     """
-    from ground.errors import InputRefused
-
     if fmt not in FORMATS:
         raise InputRefused(f"graph format {fmt!r}: expected one of {', '.join(FORMATS)}")
     out_path = Path(out_path)

@@ -18,6 +18,7 @@ import networkx as nx
 import pandas as pd
 
 from graph.build import EDGE_COLUMNS, ClaimsGraph, frames_to_networkx
+from ground.errors import InputRefused
 from ingest.schema import ENTITY_TYPES
 
 __all__ = ["GraphStore", "Neighbourhood", "open_graph_store", "walk", "split_node_id", "iso_day"]
@@ -72,9 +73,11 @@ class GraphStore(Protocol):
 def open_graph_store(settings) -> GraphStore:
     """Neo4j when ``settings.neo4j_uri`` is set, else the embedded SQLite store in HOME."""
     if settings.neo4j_uri:
+        # Imported only when Neo4j is configured: the driver is an optional dependency, slow to import.
         from graph.neo4j_store import Neo4jGraphStore
 
         return Neo4jGraphStore.from_settings(settings)
+    # Imported here because graph.sqlite_store imports this module's walk and Neighbourhood.
     from graph.sqlite_store import SqliteGraphStore
 
     return SqliteGraphStore(settings.home_path)
@@ -92,7 +95,6 @@ def iso_day(value: str | date | None) -> str | None:
     """A date or date string as ``YYYY-MM-DD`` (None stays None)."""
     if value is None or value == "":
         return None
-    from ground.errors import InputRefused
 
     try:
         return pd.Timestamp(value).strftime("%Y-%m-%d")

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from ingest.catalogue import CLAIMS_DIR, DB_NAME, clean_if_idle, ingest_lock, init_schema, remove_orphans
+from ingest.kaggle import kaggle_sources
 from ingest.load import PARQUET_SCHEMA, LoadReport, load_source, record_skipped
 from ingest.providers import load_providers
 from ingest.read import Source, open_source
@@ -101,8 +102,6 @@ class ClaimsStore:
         if source_format == "contract":
             sources = [open_source(p) for p in paths]
         else:
-            from ingest.kaggle import kaggle_sources
-
             sources = [s for p in paths for s in kaggle_sources(p)]
         report = LoadReport()
         with ingest_lock(self.claims_dir):
@@ -238,6 +237,7 @@ class ClaimsStore:
     def _load(self, source: Source, chunk_rows: int, progress: bool, after_chunk) -> object:
         if not progress:
             return load_source(self._conn, self.claims_dir, source, chunk_rows=chunk_rows, after_chunk=after_chunk)
+        # Imported only when a progress bar is shown: rich is slow to import and most loads run without one.
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),

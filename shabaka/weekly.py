@@ -23,12 +23,19 @@ from typing import Any
 
 import pandas as pd
 
-from ground import __version__
-from shabaka.changes import compare_with_history
-from ground.errors import InputRefused, ShabakaError
-from shabaka.lock import RunLock
+from casework.cases import CaseStore
 from casework.runs import RunStore
+from detectors.io import write_findings
+from detectors.pipeline import detect
+from graph.build import build_graph
+from graph.sqlite_store import SqliteGraphStore
+from graph.store import open_graph_store
+from ground import __version__
+from ground.errors import InputRefused, ShabakaError
 from ground.settings import Settings
+from ingest.store import ClaimsStore
+from shabaka.changes import compare_with_history
+from shabaka.lock import RunLock
 
 __all__ = ["run_weekly", "WeeklyResult", "parse_week", "week_window", "EXIT_OK", "EXIT_FAILED",
            "EXIT_BAD_INPUT", "EXIT_NOTHING_NEW"]
@@ -184,8 +191,6 @@ def _history(runs: RunStore, exclude: str) -> tuple[pd.DataFrame, pd.DataFrame, 
 
 
 def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json: dict, target: Path) -> None:
-    from detectors.io import write_findings
-
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -234,9 +239,6 @@ def run_weekly(
         ``inbox`` (or the inbox setting) names a folder that does not exist, or
         ``week`` is not an ISO week.
     """
-    from detectors.pipeline import detect
-    from ingest.store import ClaimsStore
-
     home = settings.home_path
     if (inbox or settings.inbox) and not Path(inbox or settings.inbox).is_dir():
         # A named inbox that is missing is a typo, not an empty week: say so instead of "nothing new".
@@ -320,8 +322,6 @@ def run_weekly(
 
 def _case_statuses(home: Path) -> dict[str, str]:
     """Every case's status by ring id, read once per run."""
-    from casework.cases import CaseStore
-
     with CaseStore(home) as cases:
         return cases.statuses()
 
@@ -332,10 +332,6 @@ def _write_graph(settings: Settings, claims: pd.DataFrame, intermediaries, resul
     ``intermediaries`` are the ones detection inferred, so the stored graph shows
     the same INTERMEDIARY nodes as the rings.
     """
-    from graph.build import build_graph
-    from graph.sqlite_store import SqliteGraphStore
-    from graph.store import open_graph_store
-
     graph = build_graph(claims, intermediaries=intermediaries)
     embedded = SqliteGraphStore(settings.home_path)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -57,3 +58,33 @@ def test_an_import_from_a_higher_layer_breaks_the_contract(tmp_path):
     result = _lint(tmp_path, pythonpath=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "ground -> shabaka" in result.stdout
+
+
+def _local_imports(path: Path) -> list[int]:
+    """Line numbers of the first import of each run of imports inside a function body."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for func in ast.walk(tree):
+        if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(func):
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(node, field, None)
+                    if not isinstance(block, list):
+                        continue
+                    for i, stmt in enumerate(block):
+                        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and not (
+                                i and isinstance(block[i - 1], (ast.Import, ast.ImportFrom))):
+                            found.append(stmt.lineno)
+    return sorted(set(found))
+
+
+def test_every_function_local_import_says_why():
+    """Imports belong at the top of a module; one inside a function needs a comment saying what it saves."""
+    bare = []
+    for package in _contract()["root_packages"]:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            lines = path.read_text().splitlines()
+            for lineno in _local_imports(path):
+                if not lines[lineno - 2].strip().startswith("#"):
+                    bare.append(f"{path.relative_to(ROOT)}:{lineno}")
+    assert not bare, "function-local imports without a comment: " + ", ".join(bare)

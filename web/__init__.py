@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from ground.errors import NotFound
 from ground.settings import load_settings
+from web import api, audit_views, auth, case_views, entities, rings, runs
 from web.context import close_stores, remember_pseudonyms, users
 from web.data import RingClaimsCache
 from web.errors import register_error_handlers
@@ -60,8 +61,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["shabaka_pseudonymiser"] = make_pseudonymiser(settings)
     app.extensions["shabaka_ring_cache"] = RingClaimsCache()
     csrf.init_app(app)
-
-    from web import api, audit_views, auth, case_views, entities, rings, runs
 
     for module in (auth, runs, rings, entities, case_views, audit_views, api):
         app.register_blueprint(module.bp)

@@ -20,7 +20,9 @@ from casework.store import Casework
 from casework.users import UserStore
 from ground.errors import AccessDenied, NotFound
 from ground.settings import Settings
+from graph.store import GraphStore, open_graph_store
 from ground.sqlite import transaction
+from ingest.store import ClaimsStore
 from export.pseudonym import PERSONAL_COLUMNS
 from web.keys import PSEUDONYM_PREFIXES, PSEUDONYMISED_TYPES
 
@@ -32,7 +34,6 @@ __all__ = [
 
 # Claims columns that identify a person, with the entity type their pseudonym is keyed on.
 CLAIM_PERSONAL_COLUMNS = {column: PSEUDONYM_PREFIXES[prefix] for column, prefix in PERSONAL_COLUMNS.items()}
-_UNAVAILABLE = object()
 
 
 def settings() -> Settings:
@@ -67,35 +68,20 @@ def audit_log() -> AuditLog:
     return casework().store(AuditLog)
 
 
-def claims_store() -> Any | None:
-    """The claims store, or None when the ingest package does not provide one."""
-    def open_it():
-        try:
-            from ingest.store import ClaimsStore
-        except ImportError:
-            return _UNAVAILABLE
-        return ClaimsStore(settings().home_path)
-    store = _store("claims", open_it)
-    return None if store is _UNAVAILABLE else store
+def claims_store() -> ClaimsStore:
+    """The claims store of HOME."""
+    return _store("claims", lambda: ClaimsStore(settings().home_path))
 
 
-def graph_store() -> Any | None:
-    """The graph store (embedded or Neo4j), or None when there is none to open."""
-    def open_it():
-        try:
-            from graph.store import open_graph_store
-        except ImportError:
-            return _UNAVAILABLE
-        return open_graph_store(settings())
-    store = _store("graph", open_it)
-    return None if store is _UNAVAILABLE else store
+def graph_store() -> GraphStore:
+    """The graph store (embedded or Neo4j)."""
+    return _store("graph", lambda: open_graph_store(settings()))
 
 
 def close_stores(exc: BaseException | None = None) -> None:
     """Teardown: close whatever this request opened."""
     for store in g.pop("_stores", {}).values():
-        if store is not _UNAVAILABLE:
-            store.close()
+        store.close()
 
 
 def audit(action: str, **params: Any) -> None:

@@ -124,14 +124,6 @@ def ring_page(ring_id: str):
         "ring.html", run_id=run_id, ring=ring,
         members=show_frame(members, type_column="entity_type", id_column="entity_id").to_dict("records"),
         claims=page.to_dict("records"), paging=paging, timeline=timeline_svg(claims), case=case,
-        claims_available=claims_store() is not None, claim_total=float(claims["amount_claimed"].sum()),
-        export_available=_export_available(), statuses=STATUSES,
+        claim_total=float(claims["amount_claimed"].sum()), statuses=STATUSES,
     )
 
-
-def _export_available() -> bool:
-    try:
-        from export import export_ring  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -7,6 +7,7 @@ place, :func:`main`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -16,6 +17,9 @@ import click
 from ground import __version__
 from ground.errors import ShabakaError
 from ground.settings import SETTINGS, load_settings
+from shabaka.cli import (
+    detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, outcome_cmds, run_cmd, web_cmds,
+)
 
 __all__ = ["cli", "main", "run_cli", "EXIT_CODES"]
 
@@ -46,8 +50,6 @@ def settings_cmd(settings, as_json: bool) -> None:
     """Print every setting, where it came from, and its help (secrets masked)."""
     masked = settings.masked()
     if as_json:
-        import json
-
         click.echo(json.dumps({k: {"value": v, "source": settings.sources[k]} for k, v in masked.items()},
                               indent=2, default=str))
         return
@@ -57,10 +59,6 @@ def settings_cmd(settings, as_json: bool) -> None:
 
 
 def _register() -> None:
-    from shabaka.cli import (
-        detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, outcome_cmds, run_cmd, web_cmds,
-    )
-
     for module in (ingest_cmds, generate_cmd, graph_cmds, detect_cmds, run_cmd, web_cmds, export_cmds,
                    outcome_cmds):
         for command in module.COMMANDS:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import click
 
+from ground import __version__
+from ground.errors import InputRefused, NotFound
+
 __all__ = ["COMMANDS", "detect", "evaluate"]
 
 log = logging.getLogger(__name__)
@@ -26,12 +29,11 @@ log = logging.getLogger(__name__)
 def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int | None,
            max_rings: int | None) -> None:
     """Run every detector on the stored claims, write the findings files and store the run."""
+    # Imported when this verb runs, so the command line starts without it.
+    from casework.runs import RunStore
     from detectors.io import write_findings
     from detectors.pipeline import detect as run_detection
     from ingest.store import ClaimsStore
-    from ground import __version__
-    from ground.errors import NotFound
-    from casework.runs import RunStore
 
     seed = settings.seed if seed is None else seed
     max_rings = settings.max_rings if max_rings is None else max_rings
@@ -65,10 +67,10 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate(truth: str, findings_dir: str, as_json: bool) -> None:
     """Measure ring recall and precision, recruited-patient recall, provider AP and AUC."""
+    # Imported when this verb runs, so the command line starts without it.
     import pandas as pd
 
     from detectors.evaluate import evaluate as run_evaluation
-    from ground.errors import InputRefused
 
     labels = pd.read_csv(truth, dtype=str, keep_default_na=False)
     missing = [c for c in ("entity_type", "entity_id", "ring_id") if c not in labels.columns]

@@ -23,6 +23,7 @@ __all__ = ["generate", "COMMANDS"]
 def generate(out_dir: str, scale: float, weeks: int, seed: int, camouflage: float, start: str, no_fraud: bool,
              quiet: bool) -> None:
     """Generate realistic synthetic AMO claims with planted fraud rings, legitimate look-alikes and their labels."""
+    # Imported when this verb runs, so the command line starts without it.
     from ingest.synthetic import generate as run
 
     def progress(week: int, total: int, rows: int) -> None:

@@ -30,6 +30,7 @@ def graph_group() -> None:
 @click.pass_obj
 def build_cmd(settings, start: str | None, end: str | None, no_intermediaries: bool) -> None:
     """Build the typed graph from the claims store into HOME/graph.sqlite (replacing the previous build)."""
+    # Imported when this verb runs, so the command line starts without it.
     from graph.build import build_graph
     from graph.intermediaries import infer_intermediaries
     from graph.sqlite_store import SqliteGraphStore
@@ -60,6 +61,7 @@ def build_cmd(settings, start: str | None, end: str | None, no_intermediaries: b
 @click.pass_obj
 def push_cmd(settings) -> None:
     """Write the built graph (HOME/graph.sqlite) to Neo4j (needs SHABAKA_NEO4J_URI)."""
+    # Imported when this verb runs, so the command line starts without it.
     from graph.neo4j_store import Neo4jGraphStore
     from graph.sqlite_store import SqliteGraphStore
 
@@ -91,6 +93,7 @@ def push_cmd(settings) -> None:
 def show_cmd(settings, entity_id: str, hops: int, limit: int | None, start: str | None, end: str | None,
              fmt: str, out_path: str | None) -> None:
     """Show the neighbourhood of ENTITY_ID (a node id like PROVIDER:PRV-1, or a bare id)."""
+    # Imported when this verb runs, so the command line starts without it.
     from graph.serialise import FORMATS, write_graph
     from graph.store import open_graph_store
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from ground.errors import InputRefused
+
 __all__ = ["COMMANDS", "ingest_cmd", "quarantine_cmd"]
 
 
@@ -31,8 +33,8 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
     Prints read = loaded + quarantined per file. Exits 0 when the load ran (even with
     quarantined rows), 2 when a file was refused (nothing of it written).
     """
+    # Imported when this verb runs, so the command line starts without it.
     from ingest.store import ClaimsStore
-    from ground.errors import InputRefused
 
     if labels_out is not None and source_format != "kaggle-provider-fraud":
         raise click.UsageError("--labels-out only applies to --format kaggle-provider-fraud")
@@ -50,6 +52,7 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
         raise
     out = report.to_dict()
     if source_format == "kaggle-provider-fraud":
+        # Imported when this verb runs, so the command line starts without it.
         from ingest.kaggle import write_labels
 
         target = labels_out or settings.home_path / "labels" / "kaggle-provider-fraud.csv"
@@ -83,6 +86,7 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
 @click.pass_obj
 def quarantine_cmd(settings, source_name, reason, export, limit) -> None:
     """List or export quarantined rows: file, line, reason code, rule, message, raw values."""
+    # Imported when this verb runs, so the command line starts without it.
     from ingest.store import ClaimsStore
 
     with ClaimsStore(settings.home_path) as store:

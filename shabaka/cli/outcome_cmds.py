@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from casework.audit import AuditLog
+
 __all__ = ["COMMANDS", "outcomes"]
 
 
@@ -27,8 +29,8 @@ def outcomes_import(settings, path: Path, actor: str, as_json: bool) -> None:
     quarantined rows), 2 when the file was refused (nothing of it written).
     Importing the same file again changes nothing.
     """
+    # Imported when this verb runs, so the command line starts without it.
     from casework.outcomes import OutcomeStore
-    from casework.audit import AuditLog
 
     with OutcomeStore(settings.home_path) as store:
         report = store.import_file(path, actor=actor)
@@ -54,6 +56,7 @@ def outcomes_import(settings, path: Path, actor: str, as_json: bool) -> None:
 @click.pass_obj
 def outcomes_list(settings, show_quarantine: bool, limit: int, as_json: bool) -> None:
     """List the outcomes, imported ones and the viewer's case dispositions, oldest first."""
+    # Imported when this verb runs, so the command line starts without it.
     from casework.outcomes import OutcomeStore
 
     with OutcomeStore(settings.home_path) as store:

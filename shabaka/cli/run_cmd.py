@@ -28,6 +28,7 @@ def run(ctx: click.Context, inbox, week, window_weeks, providers, dry_run, quiet
     Exit codes: 0 ok, 1 failure, 2 bad input (a file or argument refused),
     3 nothing new since the last run of this week.
     """
+    # Imported when this verb runs, so the command line starts without it.
     from shabaka.weekly import run_weekly
 
     settings = ctx.obj

@@ -9,6 +9,7 @@ import sys
 import click
 
 from casework.audit import AuditLog
+from casework.users import UserStore
 from ground.errors import InputRefused
 
 __all__ = ["COMMANDS", "serve", "users", "audit"]
@@ -21,6 +22,7 @@ __all__ = ["COMMANDS", "serve", "users", "audit"]
 @click.pass_obj
 def serve(settings, host: str | None, port: int | None, secure_cookies: bool) -> None:
     """Serve the investigators' viewer."""
+    # Imported when this verb runs, so the command line starts without it.
     from web import create_app
 
     # The request log would carry URLs with personal identifiers; the audit log records views instead.
@@ -42,8 +44,6 @@ def users() -> None:
 @click.pass_obj
 def users_add(settings, name: str, role: str, replace: bool) -> None:
     """Add an account; the password is read from standard input (prompted twice on a terminal)."""
-    from casework.users import UserStore
-
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:

@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 from networkx.algorithms import bipartite
 
-from graph.projections import covisit_graph, doctor_provider_projection, provider_projection
+from graph.projections import provider_projection
 from tests.graph.conftest import random_claims
 
 
@@ -37,25 +37,3 @@ def test_min_shared_drops_weak_pairs():
     strong = provider_projection(claims, min_shared=3)
     assert len(strong) == (every["shared_patients"] >= 3).sum()
     assert (strong["provider_a"] < strong["provider_b"]).all()
-
-
-def test_doctor_provider_projection_counts_patients_sent(tiny_claims):
-    pairs = doctor_provider_projection(tiny_claims).set_index(["doctor_id", "provider_id"])
-    assert pairs.loc[("DOC-R", "PRV-LAB-R"), "shared_patients"] == 8
-    assert pairs.loc[("DOC-R", "PRV-LAB-R"), "lift"] == pytest.approx(4.0)
-    assert ("DOC-R", "PRV-CLINIC-A") not in pairs.index
-
-
-def test_covisit_graph_links_same_day_ring_patients(tiny_claims, planted_ring):
-    G = covisit_graph(tiny_claims, planted_ring["providers"])
-    assert set(G.nodes) == {f"BENEFICIARY:{b}" for b in planted_ring["beneficiaries"]}
-    assert G.number_of_edges() == 8 * 7 // 2
-    assert G.edges["BENEFICIARY:BEN-R0", "BENEFICIARY:BEN-R5"] == {"shared_providers": 2, "same_day": 2, "weight": 4}
-
-
-def test_covisit_graph_links_one_provider_patients_only_when_seen_the_same_day(tiny_claims):
-    G = covisit_graph(tiny_claims, ["PRV-CLINIC-A"])
-    assert G.number_of_nodes() == 6
-    # BEN-000 and BEN-020 are the only two of its patients seen on the same day (2025-03-03)
-    assert list(G.edges(data=True)) == [
-        ("BENEFICIARY:BEN-000", "BENEFICIARY:BEN-020", {"shared_providers": 1, "same_day": 1, "weight": 2})]
