@@ -32,6 +32,7 @@ __all__ = [
     "line_flags",
     "robust_z",
     "peer_z",
+    "peer_groups",
     "EXPENSIVE_FAMILIES",
 ]
 
@@ -191,10 +192,64 @@ def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int
     """Robust z of ``column`` within peer groups ``peers``.
 
     Peer groups smaller than ``min_peers`` fall back to the first peer column alone
-    (e.g. provider type without region), then to everyone.
+    (e.g. provider type without region), then to everyone (see :func:`peer_groups`).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per entity, with ``column`` and the ``peers`` columns.
+    column : str
+        The value compared.
+    peers : list of str
+        Peer columns, finest grouping last (e.g. ``["peer_type", "region"]``).
+    min_peers : int
+        Fewest members (the entity included) a peer group needs to be used.
+    min_scale : float
+        Smallest spread of the robust z (see :func:`robust_z`).
     """
     out = np.full(len(frame), np.nan)
     values = frame[column].to_numpy(float)
+    for _, members, compared in _peer_sets(frame, peers, min_peers):
+        out[compared] = robust_z(values[members], min_scale=min_scale)[np.isin(members, compared)]
+    return out
+
+
+def peer_groups(frame: pd.DataFrame, peers: list[str], *, min_peers: int = 8) -> pd.DataFrame:
+    """The peer group each row of ``frame`` is compared with by :func:`peer_z`.
+
+    A row's group is the rows sharing all its ``peers`` values when there are at
+    least ``min_peers`` of them (itself included); otherwise those sharing its first
+    peer values, one column fewer at a time; otherwise every row.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per entity, with the ``peers`` columns.
+    peers : list of str
+        Peer columns, finest grouping last.
+    min_peers : int
+        Fewest members a peer group needs to be used.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``frame``: ``n_columns`` (how many of ``peers`` the group shares,
+        0 for everyone), ``group`` (an integer naming the group) and ``size`` (its
+        rows, the row itself included).
+    """
+    out = pd.DataFrame({"n_columns": np.zeros(len(frame), np.int64), "group": np.zeros(len(frame), np.int64),
+                        "size": np.zeros(len(frame), np.int64)}, index=frame.index)
+    for k, (n_columns, members, compared) in enumerate(_peer_sets(frame, peers, min_peers)):
+        out.iloc[compared, 0] = n_columns
+        out.iloc[compared, 1] = k
+        out.iloc[compared, 2] = len(members)
+    return out
+
+
+def _peer_sets(frame: pd.DataFrame, peers: list[str], min_peers: int):
+    """(peer columns shared, members, compared) of each peer group used, finest levels first:
+    ``compared`` are the positions of the rows not yet placed in a finer group, whose peers
+    are the positions ``members``."""
     levels = [peers[:k] for k in range(len(peers), 0, -1)] + [[]]
     remaining = np.ones(len(frame), bool)
     for level in levels:
@@ -208,10 +263,8 @@ def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int
             todo = members[remaining[members]]
             if not len(todo) or (level and len(members) < min_peers):
                 continue
-            z = robust_z(values[members], min_scale=min_scale)
-            out[todo] = z[remaining[members]]
+            yield len(level), members, todo
             remaining[todo] = False
-    return out
 
 
 class Detector(abc.ABC):

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from detectors.base import DetectionContext, Detector, peer_z
+from detectors.base import DetectionContext, Detector, peer_groups, peer_z
 from detectors.config import default
 
-__all__ = ["INDICATORS", "control_indicators", "score_indicators", "IndicatorDetector"]
+__all__ = ["INDICATORS", "control_indicators", "score_indicators", "compare_with_peers", "IndicatorDetector"]
 
 #: indicator -> one-sentence evidence template
 INDICATORS: dict[str, str] = {
@@ -154,15 +154,9 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
         Columns entity_type, entity_id, score, evidence, amount_at_risk and one
         ``z_<indicator>`` column per indicator.
     """
-    t = table.loc[table["n_lines"] >= min_lines].reset_index(drop=True)
+    t, z = _scored(table, min_lines=min_lines, min_peers=min_peers, cap=cap)
     if t.empty:
         return pd.DataFrame(columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-    zs = {}
-    logged = t.assign(**{name: np.log1p(t[name]) for name in LOG_SCALE})
-    for name in INDICATORS:
-        zs[name] = np.clip(np.nan_to_num(peer_z(logged, name, ["peer_type", "region"], min_peers=min_peers,
-                                         min_scale=MIN_SCALE[name])), 0, cap)
-    z = pd.DataFrame(zs)
     top2 = np.sort(z.to_numpy(), axis=1)[:, -2:].sum(axis=1)
     best = z.to_numpy().argmax(axis=1)
     names = list(INDICATORS)
@@ -179,6 +173,70 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
         "top_indicator": [names[b] for b in best],
     })
     return pd.concat([out, z.add_prefix("z_")], axis=1)
+
+
+def compare_with_peers(table: pd.DataFrame, *, min_lines: int = 5, min_peers: int = 8,
+                       cap: float = 12.0) -> pd.DataFrame:
+    """Each indicator of each scored entity beside the peer group :func:`score_indicators` compares it with.
+
+    The figures are the detector's own: the same entities (``min_lines``), peer groups
+    (``min_peers``, with the same fallbacks) and capped z-scores.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`control_indicators` of the run's claim lines.
+    min_lines, min_peers, cap
+        The detector's parameters (:class:`IndicatorDetector`).
+
+    Returns
+    -------
+    DataFrame
+        One row per entity and indicator: entity_id, peer_type, region, indicator (a
+        key of :data:`INDICATORS`), value, peer_group (``"<type>, region <r>"``,
+        ``"<type>, every region"`` or ``"everyone"``), n_peers (the group's size, the
+        entity included), peer_median (of the values, on the scale they are compared
+        on) and z (as scored: capped, at least 0).
+    """
+    columns = ["entity_id", "peer_type", "region", "indicator", "value", "peer_group", "n_peers", "peer_median", "z"]
+    t, z = _scored(table, min_lines=min_lines, min_peers=min_peers, cap=cap)
+    if t.empty:
+        return pd.DataFrame(columns=columns)
+    compared = _on_scale(t)
+    groups = peer_groups(t, ["peer_type", "region"], min_peers=min_peers)
+    labels = np.where(groups["n_columns"] == 2, t["peer_type"].astype(str) + ", region " + t["region"].astype(str),
+                      np.where(groups["n_columns"] == 1, t["peer_type"].astype(str) + ", every region", "everyone"))
+    parts = []
+    for name in INDICATORS:
+        medians = compared.groupby(groups["group"].to_numpy())[name].median()
+        median = medians.reindex(groups["group"].to_numpy()).to_numpy(float)
+        parts.append(pd.DataFrame({
+            "entity_id": t["entity_id"].astype(str), "peer_type": t["peer_type"].astype(str),
+            "region": t["region"].astype(str), "indicator": name, "value": t[name].astype(float),
+            "peer_group": labels, "n_peers": groups["size"].to_numpy(),
+            "peer_median": np.expm1(median) if name in LOG_SCALE else median, "z": z[name].to_numpy(float),
+        }))
+    out = pd.concat(parts, ignore_index=True)
+    order = {name: k for k, name in enumerate(INDICATORS)}
+    return (out.assign(_k=out["indicator"].map(order)).sort_values(["entity_id", "_k"], kind="mergesort")
+            .drop(columns="_k").reset_index(drop=True)[columns])
+
+
+def _on_scale(t: pd.DataFrame) -> pd.DataFrame:
+    """The indicators as compared: :data:`LOG_SCALE` ones as log1p."""
+    return t.assign(**{name: np.log1p(t[name]) for name in LOG_SCALE})
+
+
+def _scored(table: pd.DataFrame, *, min_lines: int, min_peers: int, cap: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The entities scored (``min_lines`` or more lines) and their capped z per indicator."""
+    t = table.loc[table["n_lines"] >= min_lines].reset_index(drop=True)
+    logged = _on_scale(t)
+    z = pd.DataFrame({
+        name: np.clip(np.nan_to_num(peer_z(logged, name, ["peer_type", "region"], min_peers=min_peers,
+                                           min_scale=MIN_SCALE[name])), 0, cap)
+        for name in INDICATORS
+    }, index=t.index)
+    return t, z
 
 
 class IndicatorDetector(Detector):

@@ -117,8 +117,7 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
     members = evidence.members.reset_index(drop=True)
     lines = evidence.lines
     G = ring_graph(evidence)
-    providers = sorted(set(members.loc[members["entity_type"].isin(["PROVIDER", "DOCTOR"]), "entity_id"].astype(str)))
-    indicators = provider_indicators(evidence.window_claims, providers)
+    indicators = provider_indicators(evidence.window_claims, members, config=evidence.config)
     days = timeline(lines)
     if pseudonymiser is not None:
         lines = pseudonymiser.claims(lines)
@@ -224,7 +223,8 @@ report.html / report.pdf   the report (opens in any browser / PDF reader, nothin
 ring.csv, members.csv      the ring and its members with roles and evidence
 claims.csv                 the claim lines behind the ring (claims contract columns); the
                            lines with at_risk=True add up to the ring's amount at risk
-indicators.csv             each ring provider's indicators against the median of its peers
+indicators.csv             the control indicators of the ring's providers and doctors, with the peer group,
+                           peer median and z-score the indicator detector used
 timeline.csv               claims and amount per service day
 batches.csv, run.json      provenance: claim batches (SHA-256), run, parameters, software version
 graph/ring.graphml         Gephi, yEd, networkx (File > Open)

@@ -36,11 +36,12 @@ class RingEvidence:
     batches: list[dict[str, Any]]
     window_claims: pd.DataFrame
     providers: pd.DataFrame | None = None
+    config: DetectionConfig = field(init=False)
     lines: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lines = ring_claims(self.window_claims, self.members,
-                                 config=DetectionConfig.from_mapping((self.run.get("params") or {}).get("config")))
+        self.config = DetectionConfig.from_mapping((self.run.get("params") or {}).get("config"))
+        self.lines = ring_claims(self.window_claims, self.members, config=self.config)
 
 
 def collect_ring(settings, ring_id: str, run_id: str | None = None) -> RingEvidence:

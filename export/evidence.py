@@ -10,17 +10,22 @@ import pandas as pd
 
 from detectors.base import line_flags
 from detectors.config import DetectionConfig
+from detectors.indicators import compare_with_peers, control_indicators
 from detectors.rings import at_risk_mask
 from ingest.schema import ENTITY_COLUMNS
 
-__all__ = ["ring_claims", "provider_indicators", "timeline", "INDICATORS"]
+__all__ = ["ring_claims", "provider_indicators", "timeline", "INDICATOR_LABELS"]
 
-#: Indicator column -> plain label (English / French), in report order.
-INDICATORS: dict[str, str] = {
-    "visits_per_beneficiary": "visits per beneficiary / visites par bénéficiaire",
-    "share_tadamon": "share of Tadamon patients / part de patients Tadamon",
-    "share_surgery": "share of amount in surgery / part du montant en chirurgie",
-    "amount_per_patient": "amount per patient (MAD) / montant par patient (MAD)",
+#: The indicator detector's indicators -> plain label (English / French) for the report.
+INDICATOR_LABELS: dict[str, str] = {
+    "visits_per_beneficiary": "dossiers per patient / dossiers par patient",
+    "amount_per_beneficiary": "amount per patient (MAD) / montant par patient (MAD)",
+    "quantity_per_stay": "units per stay line / unités par ligne de séjour",
+    "revenue_growth": "weekly amount, recent vs before / montant hebdomadaire, récent / avant",
+    "expensive_growth": "weekly surgeries and stays, recent vs before / chirurgies et séjours, récent / avant",
+    "non_ald_ald_drugs": "ALD drugs for non-ALD patients (share) / médicaments ALD hors ALD (part)",
+    "surgery_without_consultation": "surgeries without prior consultation (share) / chirurgies sans consultation (part)",
+    "far_tadamon_expensive": "expensive acts, Tadamon from elsewhere (share) / actes chers, Tadamon d'ailleurs (part)",
 }
 
 _PROVIDER_SIDE = {t: ENTITY_COLUMNS[t] for t in ("PROVIDER", "DOCTOR")}
@@ -82,62 +87,49 @@ def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = 
     return out.sort_values(["service_date", "claim_id", "line_no"], kind="mergesort").reset_index(drop=True)
 
 
-def provider_indicators(claims: pd.DataFrame, provider_ids: list[str]) -> pd.DataFrame:
-    """Control indicators of some providers against the median of their peers.
+def provider_indicators(claims: pd.DataFrame, members: pd.DataFrame, *,
+                        config: DetectionConfig | None = None) -> pd.DataFrame:
+    """The control indicators of a ring's providers and doctors, as the indicator detector saw them.
 
-    Peers are the other providers of the same ``provider_type`` and
-    ``provider_region`` in ``claims`` (the whole window, not just the ring).
+    The same lines (the run's whole claims window, flagged with the run's
+    configuration), the same peer groups and the same capped z-scores as
+    :class:`detectors.indicators.IndicatorDetector`
+    (:func:`detectors.indicators.compare_with_peers`).
 
     Parameters
     ----------
     claims : DataFrame
-        Claims-contract lines.
-    provider_ids : list of str
-        Providers to report on; ids absent from ``claims.provider_id`` are skipped.
+        The run's claims window (claims-contract lines).
+    members : DataFrame
+        The ring's members.csv rows; its PROVIDER and DOCTOR members are reported.
+    config : DetectionConfig, optional
+        The run's recorded detection configuration (line flags and the detector's
+        ``min_lines``, ``min_peers``, ``cap``); the defaults when absent.
 
     Returns
     -------
     DataFrame
-        One row per provider and indicator: provider_id, provider_type, region,
-        indicator (a key of :data:`INDICATORS`), value, peer_median, ratio, n_peers.
+        One row per member and indicator: entity_type, entity_id, peer_group,
+        indicator (a key of :data:`detectors.indicators.INDICATORS`), value,
+        peer_median, z, n_peers; members the detector did not score (too few lines)
+        are absent.
     """
-    columns = ["provider_id", "provider_type", "region", "indicator", "value", "peer_median", "ratio", "n_peers"]
-    if claims.empty:
+    columns = ["entity_type", "entity_id", "peer_group", "indicator", "value", "peer_median", "z", "n_peers"]
+    wanted = {t: set(members.loc[members["entity_type"] == t, "entity_id"].astype(str)) for t in ("PROVIDER", "DOCTOR")}
+    if claims.empty or not any(wanted.values()):
         return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame({
-        "provider_id": claims["provider_id"].astype(str),
-        "provider_type": claims["provider_type"].astype(str),
-        "region": claims["provider_region"].astype("string").fillna("").astype(str),
-        "claim_id": claims["claim_id"].astype(str),
-        "beneficiary_id": claims["beneficiary_id"].astype(str),
-        "tadamon_bene": claims["beneficiary_id"].astype(str).where(claims["regime"].eq("TADAMON").fillna(False)),
-        "amount": claims["amount_claimed"].astype(float),
-        "surgery_amount": claims["amount_claimed"].astype(float).where(
-            claims["act_family"].eq("SURGERY").fillna(False), 0.0),
-    })
-    per = frame.groupby(["provider_id", "provider_type", "region"], sort=True).agg(
-        n_claims=("claim_id", "nunique"), n_benes=("beneficiary_id", "nunique"),
-        n_tadamon=("tadamon_bene", "nunique"), amount=("amount", "sum"), surgery=("surgery_amount", "sum"),
-    ).reset_index()
-    per["visits_per_beneficiary"] = per["n_claims"] / per["n_benes"]
-    per["share_tadamon"] = per["n_tadamon"] / per["n_benes"]
-    per["share_surgery"] = (per["surgery"] / per["amount"]).where(per["amount"] > 0, 0.0)
-    per["amount_per_patient"] = per["amount"] / per["n_benes"]
-    rows = []
-    for provider_id in sorted(set(map(str, provider_ids))):
-        mine = per[per["provider_id"] == provider_id]
-        for _, row in mine.iterrows():
-            peers = per[(per["provider_type"] == row["provider_type"]) & (per["region"] == row["region"])
-                        & (per["provider_id"] != provider_id)]
-            for indicator in INDICATORS:
-                median = float(peers[indicator].median()) if len(peers) else float("nan")
-                value = float(row[indicator])
-                rows.append({
-                    "provider_id": provider_id, "provider_type": row["provider_type"], "region": row["region"],
-                    "indicator": indicator, "value": value, "peer_median": median,
-                    "ratio": value / median if len(peers) and median else float("nan"), "n_peers": len(peers),
-                })
-    return pd.DataFrame(rows, columns=columns)
+    config = config or DetectionConfig()
+    params = config.section("indicators")
+    lines = line_flags(claims, config=config)
+    parts = []
+    for entity_type, by in (("PROVIDER", "provider_id"), ("DOCTOR", "doctor_id")):
+        if not wanted[entity_type]:
+            continue
+        compared = compare_with_peers(control_indicators(lines, by=by), min_lines=params["min_lines"],
+                                      min_peers=params["min_peers"], cap=params["cap"])
+        parts.append(compared[compared["entity_id"].isin(wanted[entity_type])].assign(entity_type=entity_type))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return out[columns].reset_index(drop=True)
 
 
 def timeline(lines: pd.DataFrame) -> pd.DataFrame:

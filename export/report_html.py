@@ -6,11 +6,13 @@ from html import escape
 
 import pandas as pd
 
-from export.evidence import INDICATORS
+from export.evidence import INDICATOR_LABELS
 from export.report_model import (
     ReportData, format_mad, format_number, params_text, summary_rows,
 )
-from export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
+from export.texts import (
+    INDICATOR_NOTE_EN, INDICATOR_NOTE_FR, METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE,
+)
 
 __all__ = ["render_html"]
 
@@ -57,10 +59,8 @@ def render_html(data: ReportData) -> str:
     members = data.members.reindex(columns=["entity_type", "entity_id", "role", "score", "evidence"])
     parts += ["<h2>Members and evidence / Membres et éléments</h2>", _table(members, numeric={"score"})]
     parts += ["<h2>Indicators against peers / Indicateurs comparés aux pairs</h2>",
-              '<p class="note">Peers: other providers of the same type and region in the whole claims window; '
-              "ratio = value / peer median. Pairs : autres prestataires du même type et de la même région "
-              "sur toute la période.</p>",
-              _table(_indicator_frame(data.indicators), numeric={"value", "peer median", "ratio", "peers"})]
+              f'<p class="note">{escape(INDICATOR_NOTE_EN)} {escape(INDICATOR_NOTE_FR)}</p>',
+              _table(_indicator_frame(data.indicators), numeric={"value", "peer median", "z", "peers"})]
     parts += ["<h2>Network / Réseau</h2>",
               f'<p class="note">{data.n_nodes} nodes / nœuds, {data.n_edges} edges / liens. '
               "Fixed-seed spring layout / disposition à graine fixe.</p>",
@@ -86,15 +86,14 @@ def render_html(data: ReportData) -> str:
 
 def _indicator_frame(indicators: pd.DataFrame) -> pd.DataFrame:
     if indicators.empty:
-        return pd.DataFrame(columns=["provider", "type", "region", "indicator", "value", "peer median", "ratio", "peers"])
+        return pd.DataFrame(columns=["member", "peer group", "indicator", "value", "peer median", "z", "peers"])
     return pd.DataFrame({
-        "provider": indicators["provider_id"],
-        "type": indicators["provider_type"],
-        "region": indicators["region"],
-        "indicator": indicators["indicator"].map(INDICATORS),
+        "member": indicators["entity_type"] + " " + indicators["entity_id"],
+        "peer group": indicators["peer_group"],
+        "indicator": [INDICATOR_LABELS.get(k, k) for k in indicators["indicator"]],
         "value": indicators["value"],
         "peer median": indicators["peer_median"],
-        "ratio": indicators["ratio"],
+        "z": indicators["z"],
         "peers": indicators["n_peers"].astype(int),
     })
 

@@ -16,11 +16,13 @@ import pandas as pd
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from export.evidence import INDICATORS
+from export.evidence import INDICATOR_LABELS
 from export.report_model import (
     ReportData, format_mad, format_number, params_text, summary_rows,
 )
-from export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
+from export.texts import (
+    INDICATOR_NOTE_EN, INDICATOR_NOTE_FR, METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE,
+)
 
 __all__ = ["render_pdf"]
 
@@ -68,12 +70,12 @@ def render_pdf(data: ReportData) -> bytes:
               for r in members.itertuples(index=False)],
              header=("type", "id", "role", "score", "evidence"), widths=(24, 38, 26, 14, 78), size=7)
     pdf.heading("Indicators against peers / Indicateurs comparés aux pairs")
-    pdf.note("Peers: same provider type and region, whole claims window; ratio = value / peer median.")
-    pdf.grid([(r.provider_id, f"{r.provider_type} {r.region}", INDICATORS.get(r.indicator, r.indicator),
-               format_number(r.value), format_number(r.peer_median), format_number(r.ratio), str(int(r.n_peers)))
+    pdf.note(f"{INDICATOR_NOTE_EN} {INDICATOR_NOTE_FR}")
+    pdf.grid([(f"{r.entity_type} {r.entity_id}", r.peer_group, INDICATOR_LABELS.get(r.indicator, r.indicator),
+               format_number(r.value), format_number(r.peer_median), format_number(r.z), str(int(r.n_peers)))
               for r in data.indicators.itertuples(index=False)],
-             header=("provider", "type / region", "indicator", "value", "peer median", "ratio", "peers"),
-             widths=(30, 24, 56, 20, 20, 16, 14), size=7)
+             header=("member", "peer group", "indicator", "value", "peer median", "z", "peers"),
+             widths=(34, 28, 52, 18, 18, 12, 12), size=7)
     pdf.heading("Timeline / Chronologie")
     pdf.image(io.BytesIO(data.timeline_png), w=170)
     pdf.grid([(r.date, str(r.n_claims), str(r.n_lines), format_number(r.amount))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["METHOD_FR", "METHOD_EN", "PSEUDONYM_NOTE_FR", "PSEUDONYM_NOTE_EN", "VERIFY_NOTE"]
+__all__ = ["METHOD_FR", "METHOD_EN", "PSEUDONYM_NOTE_FR", "PSEUDONYM_NOTE_EN", "VERIFY_NOTE", "INDICATOR_NOTE_EN",
+           "INDICATOR_NOTE_FR"]
 
 METHOD_FR = (
     "Shabaka lit les feuilles de soins et prises en charge de l'AMO telles que transmises par la caisse, "
     "sans les modifier, et les représente comme un réseau : patients, prestataires (cliniques, laboratoires, "
     "pharmacies), médecins, et ce que des foyers sans lien entre eux partagent (téléphone, compte de paiement, "
     "point de dépôt, accompagnateur). Des détecteurs mesurent, pour chaque prestataire, des indicateurs de "
-    "contrôle (visites par bénéficiaire, part de patients Tadamon, part de chirurgie, montant par patient) "
-    "comparés à la médiane des prestataires du même type et de la même région, et repèrent les groupes de "
+    "contrôle (dossiers et montant par patient, croissance, médicaments ALD hors ALD, chirurgies sans "
+    "consultation, actes chers pour des patients Tadamon d'ailleurs) comparés aux prestataires du même type et "
+    "de la même région, et repèrent les groupes de "
     "patients envoyés ensemble vers les mêmes prestataires. Un réseau suspect est assemblé par des règles fixes "
     "et explicables : les mêmes données et les mêmes paramètres donnent toujours le même réseau, ce que la "
     "commande « shabaka reproduce » permet de vérifier. Le montant à risque est la somme réclamée au titre des "
@@ -22,8 +24,9 @@ METHOD_EN = (
     "Shabaka reads the AMO claims (feuilles de soins and prior authorisations) as the fund supplied them, "
     "without changing them, and represents them as a network: patients, providers (clinics, labs, pharmacies), "
     "doctors, and what unrelated households share (a phone, a payee account, a submission point, a referrer). "
-    "Detectors measure each provider's control indicators (visits per beneficiary, share of Tadamon patients, "
-    "share of surgery, amount per patient) against the median of providers of the same type and region, and "
+    "Detectors measure each provider's control indicators (dossiers and amount per patient, growth, ALD drugs "
+    "for non-ALD patients, surgeries without consultation, expensive acts for Tadamon patients from elsewhere) "
+    "against providers of the same type and region, and "
     "find groups of patients sent together to the same providers. A suspected ring is assembled by fixed, "
     "explainable rules: the same data and parameters always give the same ring, which the command "
     "'shabaka reproduce' checks. The amount at risk is the sum claimed through the ring's suspicious acts. "
@@ -42,4 +45,16 @@ PSEUDONYM_NOTE_EN = (
 VERIFY_NOTE = (
     "Integrity / intégrité : unzip, then run 'sha256sum -c manifest-sha256.txt' in the bundle folder, "
     "or 'shabaka verify BUNDLE.zip'."
+)
+
+INDICATOR_NOTE_EN = (
+    "The indicator detector's own figures: each member against the peer group it was scored in (same type, "
+    "or specialty for doctors, and region; the type alone, then everyone, when the group is too small), over "
+    "the run's whole claims window; z is the robust z-score the detector used (capped, at least 0)."
+)
+INDICATOR_NOTE_FR = (
+    "Les chiffres mêmes du détecteur d'indicateurs : chaque membre face au groupe de pairs auquel il a été "
+    "comparé (même type, ou spécialité pour les médecins, et même région ; le type seul, puis tous, quand le "
+    "groupe est trop petit), sur toute la période de l'analyse ; z est le score robuste utilisé (plafonné, au "
+    "moins 0)."
 )

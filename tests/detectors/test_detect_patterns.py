@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pandas as pd
+import pytest
 
-from detectors.base import build_context, robust_z
+from detectors.base import build_context, peer_groups, peer_z, robust_z
 from detectors.centrality import CentralityDetector
 from detectors.communities import CommunityDetector, louvain_partition
 from detectors.cores import CoreDetector
@@ -124,3 +126,18 @@ def test_community_engines_nominate_the_same_ring(tiny_claims):
     groups = [set(CommunityDetector(seed=2, louvain_engine=e).fit(tiny_claims).groups["entity_id"])
               for e in ("python-louvain", "igraph")]
     assert groups[0] == groups[1] != set()
+
+
+def test_peer_z_compares_each_entity_with_the_group_peer_groups_names():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"kind": ["A"] * 12 + ["B"] * 5 + ["C"] * 2,
+                          "region": ["01"] * 9 + ["02"] * 3 + ["01"] * 5 + ["03", "04"],
+                          "value": rng.normal(size=19)})
+    groups = peer_groups(frame, ["kind", "region"], min_peers=4)
+    z = peer_z(frame, "value", ["kind", "region"], min_peers=4)
+    # A/01 has 9 members; A/02 (3) falls back to all of A (12); B/01 (5) keeps its region; C falls back to everyone
+    assert groups["n_columns"].tolist() == [2] * 9 + [1] * 3 + [2] * 5 + [0, 0]
+    assert groups["size"].tolist() == [9] * 9 + [12] * 3 + [5] * 5 + [19, 19]
+    everyone = robust_z(frame["value"].to_numpy())
+    assert z[17:] == pytest.approx(everyone[17:])
+    assert z[9:12] == pytest.approx(robust_z(frame["value"].to_numpy()[:12])[9:12])

@@ -10,7 +10,9 @@ import zipfile
 import pandas as pd
 import pytest
 
+from detectors.indicators import IndicatorDetector
 from export.report_model import format_mad
+from ingest.store import ClaimsStore
 
 
 @pytest.fixture
@@ -64,3 +66,21 @@ def test_ids_are_drawn_as_plain_text_never_as_math(hostile):
     assert hostile.replace("<", "&lt;") in svg
     days = pd.DataFrame({"date": [hostile], "amount": [1.0]})
     assert to_png(timeline_figure(days)).startswith(b"\x89PNG")
+
+
+def test_indicator_table_shows_the_figures_the_indicator_detector_scored(bundle, export_home):
+    """Every z in indicators.csv is the capped z the indicator detector used for that member."""
+    with zipfile.ZipFile(bundle) as zf:
+        table = pd.read_csv(zf.open("data/indicators.csv"), dtype={"entity_id": str})
+        members = pd.read_csv(zf.open("data/members.csv"), dtype={"entity_id": str})
+        html = zf.read("data/report.html").decode("utf-8")
+    with ClaimsStore(export_home.settings.home_path) as store:
+        scores = IndicatorDetector().fit(store.claims()).scores
+    reported = set(zip(table["entity_type"], table["entity_id"]))
+    practitioners = set(zip(members["entity_type"], members["entity_id"])) & {
+        (t, i) for t, i in zip(scores["entity_type"], scores["entity_id"])}
+    assert reported == practitioners and reported
+    for row in table.itertuples(index=False):
+        scored = scores[(scores["entity_type"] == row.entity_type) & (scores["entity_id"] == row.entity_id)].iloc[0]
+        assert row.z == pytest.approx(float(scored[f"z_{row.indicator}"]), abs=1e-9)
+    assert table["n_peers"].min() >= 1 and set(table["peer_group"]) and "peer group" in html
