@@ -82,6 +82,15 @@ class AuditLog(HomeStore):
 
         The read of the last hash and the insert share one immediate
         transaction, so concurrent writers cannot fork the chain.
+
+        Parameters
+        ----------
+        actor : str
+            Who acted (an account name, ``cli``...).
+        action : str
+            What was done (``view_ring``, ``export_bundle``...).
+        params : dict
+            What it was done on; written as JSON, never personal identifiers.
         """
         params = json.loads(json.dumps(params, sort_keys=True, default=str))
         with transaction(self.conn) as c:
@@ -106,7 +115,15 @@ class AuditLog(HomeStore):
 
     def entries(self, limit: int = 100, offset: int = 0, *, actor: str | None = None,
                 action: str | None = None) -> list[dict[str, Any]]:
-        """Entries newest first, optionally filtered by actor or action."""
+        """Entries newest first, optionally filtered by actor or action.
+
+        Parameters
+        ----------
+        limit, offset : int
+            The page of entries.
+        actor, action : str, optional
+            Keep only this actor's or this action's entries.
+        """
         sql = "SELECT * FROM audit"
         where, args = [], []
         if actor:

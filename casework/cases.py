@@ -79,7 +79,19 @@ class CaseStore(HomeStore):
 
     def open_case(self, ring_id: str, *, actor: str, run_id: str | None = None,
                   assignee: str | None = None) -> dict[str, Any]:
-        """Open a case on a ring (status ``open``); an existing case is returned unchanged."""
+        """Open a case on a ring (status ``open``); an existing case is returned unchanged.
+
+        Parameters
+        ----------
+        ring_id : str
+            The ring the case is about.
+        actor : str
+            Who opens it.
+        run_id : str, optional
+            The run the ring was seen in.
+        assignee : str, optional
+            Who works on it (default: ``actor``).
+        """
         with transaction(self.conn) as c:
             c.execute(
                 "INSERT OR IGNORE INTO cases (ring_id, run_id, status, assignee, created_by, created_at, updated_at)"
@@ -89,7 +101,12 @@ class CaseStore(HomeStore):
         return self.case(ring_id)
 
     def case(self, ring_id: str) -> dict[str, Any]:
-        """One case with its comments (oldest first); NotFound when the ring has none."""
+        """One case with its comments (oldest first); NotFound when the ring has none.
+
+        Parameters
+        ----------
+        ring_id : str
+        """
         row = self.conn.execute("SELECT * FROM cases WHERE ring_id = ?", (ring_id,)).fetchone()
         if row is None:
             raise NotFound(f"no case for ring {ring_id!r}")
@@ -99,7 +116,12 @@ class CaseStore(HomeStore):
         return out
 
     def get(self, ring_id: str) -> dict[str, Any] | None:
-        """Like :meth:`case`, None when the ring has no case."""
+        """Like :meth:`case`, None when the ring has no case.
+
+        Parameters
+        ----------
+        ring_id : str
+        """
         try:
             return self.case(ring_id)
         except NotFound:
@@ -107,7 +129,17 @@ class CaseStore(HomeStore):
 
     def update(self, ring_id: str, *, status: str | None = None, assignee: str | None = None,
                disposition: str | None = None) -> dict[str, Any]:
-        """Change a case's status, assignee or disposition (None leaves a field as is)."""
+        """Change a case's status, assignee or disposition (None leaves a field as is).
+
+        Parameters
+        ----------
+        ring_id : str
+            A ring with a case.
+        status : str, optional
+            One of :data:`STATUSES`.
+        assignee, disposition : str, optional
+            Stripped of surrounding spaces.
+        """
         if status is not None and status not in STATUSES:
             raise InputRefused(f"case status {status!r}: expected one of {', '.join(STATUSES)}")
         self.case(ring_id)
@@ -121,7 +153,16 @@ class CaseStore(HomeStore):
         return self.case(ring_id)
 
     def comment(self, ring_id: str, *, author: str, body: str) -> dict[str, Any]:
-        """Add a comment to a case; empty comments are refused."""
+        """Add a comment to a case; empty comments are refused.
+
+        Parameters
+        ----------
+        ring_id : str
+            A ring with a case.
+        author : str
+        body : str
+            The comment (stripped; empty is refused).
+        """
         body = body.strip()
         if not body:
             raise InputRefused("comment: expected some text")
@@ -133,7 +174,13 @@ class CaseStore(HomeStore):
         return self.case(ring_id)
 
     def cases(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every case, most recently updated first, with its comment count."""
+        """Every case, most recently updated first, with its comment count.
+
+        Parameters
+        ----------
+        status : str, optional
+            Keep only cases with this status.
+        """
         sql = ("SELECT c.*, (SELECT COUNT(*) FROM case_comments k WHERE k.ring_id = c.ring_id) AS n_comments"
                " FROM cases c")
         args: tuple = ()

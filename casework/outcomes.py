@@ -203,6 +203,11 @@ class OutcomeStore(HomeStore):
     def outcomes(self, *, include_cases: bool = True) -> pd.DataFrame:
         """Every outcome: imported ones, then the cases' dispositions (``origin`` import or case).
 
+        Parameters
+        ----------
+        include_cases : bool
+            Add the viewer's case dispositions after the imported outcomes.
+
         Returns
         -------
         DataFrame

@@ -115,7 +115,32 @@ class RunStore(HomeStore):
         stats: dict[str, Any] | None = None,
         started_at: str | None = None,
     ) -> str:
-        """Write a finished run and all its findings in one transaction; replaces a run of the same id."""
+        """Write a finished run and all its findings in one transaction; replaces a run of the same id.
+
+        Parameters
+        ----------
+        run_id : str
+            Replaces a stored run of the same id.
+        kind : {'detect', 'weekly'}
+        version : str
+            Software version.
+        params : dict
+            Detector parameters and settings used.
+        batches : list of dict
+            The claim batches read: batch_id, sha256, rows.
+        rings, members, entity_scores : DataFrame
+            The findings, per the findings contract.
+        alerts : DataFrame, optional
+            The weekly job's alerts.
+        week : str, optional
+            ISO week of a weekly run.
+        window : (str or None, str or None)
+            First and last service dates read.
+        stats : dict, optional
+            Counts about the run.
+        started_at : str, optional
+            ISO time the run started (default: now).
+        """
         with transaction(self.conn) as c:
             c.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
             c.execute(
@@ -159,7 +184,13 @@ class RunStore(HomeStore):
         return run_id
 
     def runs(self, kind: str | None = None) -> pd.DataFrame:
-        """Finished runs, newest first."""
+        """Finished runs, newest first.
+
+        Parameters
+        ----------
+        kind : str, optional
+            Keep only runs of this kind.
+        """
         sql = "SELECT * FROM runs WHERE status = 'ok'"
         args: tuple = ()
         if kind:
@@ -168,6 +199,13 @@ class RunStore(HomeStore):
         return pd.read_sql_query(sql + " ORDER BY finished_at DESC, run_id DESC", self.conn, params=args)
 
     def run(self, run_id: str) -> dict[str, Any]:
+        """One run with its parameters, batches and stats decoded; NotFound when unknown.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        """
         row = self.conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise NotFound(f"run {run_id!r} not found")
@@ -177,15 +215,37 @@ class RunStore(HomeStore):
         return out
 
     def latest_run_id(self, kind: str | None = None) -> str | None:
+        """The newest finished run's id, or None when there is none.
+
+        Parameters
+        ----------
+        kind : str, optional
+            Only runs of this kind.
+        """
         runs = self.runs(kind)
         return None if runs.empty else str(runs.iloc[0]["run_id"])
 
     def rings(self, run_id: str) -> pd.DataFrame:
+        """A run's rings, by rank.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        """
         return pd.read_sql_query(
             "SELECT * FROM rings WHERE run_id = ? ORDER BY rank", self.conn, params=(run_id,)
         )
 
     def ring(self, run_id: str, ring_id: str) -> dict[str, Any]:
+        """One ring of a run, its ``extra`` decoded; NotFound when the run has no such ring.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        ring_id : str
+        """
         row = self.conn.execute(
             "SELECT * FROM rings WHERE run_id = ? AND ring_id = ?", (run_id, ring_id)
         ).fetchone()
@@ -196,6 +256,15 @@ class RunStore(HomeStore):
         return out
 
     def members(self, run_id: str, ring_id: str | None = None) -> pd.DataFrame:
+        """A run's ring members, by ring then score (best first).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        ring_id : str, optional
+            Only this ring's members.
+        """
         sql = "SELECT * FROM members WHERE run_id = ?"
         args: tuple = (run_id,)
         if ring_id is not None:
@@ -204,14 +273,36 @@ class RunStore(HomeStore):
         return pd.read_sql_query(sql + " ORDER BY ring_id, score DESC, entity_type, entity_id", self.conn, params=args)
 
     def entity_scores(self, run_id: str) -> pd.DataFrame:
+        """A run's entity scores, best first.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        """
         return pd.read_sql_query(
             "SELECT * FROM entity_scores WHERE run_id = ? ORDER BY score DESC", self.conn, params=(run_id,)
         )
 
     def alerts(self, run_id: str) -> pd.DataFrame:
+        """A run's alerts (a weekly run's; empty for others).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        """
         return pd.read_sql_query("SELECT * FROM alerts WHERE run_id = ?", self.conn, params=(run_id,))
 
     def rings_of_entity(self, run_id: str, entity_id: str) -> pd.DataFrame:
+        """The member rows of one entity in a run: the rings it belongs to.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        entity_id : str
+        """
         return pd.read_sql_query(
             "SELECT * FROM members WHERE run_id = ? AND entity_id = ?", self.conn, params=(run_id, entity_id)
         )

@@ -52,7 +52,18 @@ class UserStore(HomeStore):
     SCHEMA = _SCHEMA
 
     def add(self, name: str, role: str, password: str, *, replace: bool = False) -> dict[str, Any]:
-        """Create an account (or reset it when ``replace``); refuses unknown roles and short passwords."""
+        """Create an account (or reset it when ``replace``); refuses unknown roles and short passwords.
+
+        Parameters
+        ----------
+        name : str
+        role : str
+            One of :data:`ROLES`.
+        password : str
+            Stored as a scrypt hash.
+        replace : bool
+            Reset an existing account instead of refusing it.
+        """
         name = name.strip()
         if not name or len(name) > 64 or any(ch.isspace() for ch in name):
             raise InputRefused(f"user name {name!r}: expected 1-64 characters without spaces")
@@ -72,7 +83,12 @@ class UserStore(HomeStore):
         return self.user(name)
 
     def user(self, name: str) -> dict[str, Any]:
-        """An active account without its hash; NotFound otherwise."""
+        """An active account without its hash; NotFound otherwise.
+
+        Parameters
+        ----------
+        name : str
+        """
         row = self.conn.execute(
             "SELECT name, role, created_at FROM users WHERE name = ? AND active = 1", (name,)).fetchone()
         if row is None:
@@ -84,7 +100,13 @@ class UserStore(HomeStore):
             "SELECT name, role, created_at, active FROM users ORDER BY name")]
 
     def authenticate(self, name: str, password: str) -> dict[str, Any] | None:
-        """The account when the password matches, else None (same work for unknown names)."""
+        """The account when the password matches, else None (same work for unknown names).
+
+        Parameters
+        ----------
+        name : str
+        password : str
+        """
         row = self.conn.execute(
             "SELECT name, role, created_at, password_hash FROM users WHERE name = ? AND active = 1",
             (name,)).fetchone()
@@ -97,19 +119,47 @@ class UserStore(HomeStore):
         return {k: row[k] for k in ("name", "role", "created_at")}
 
     def failures(self, name: str, address: str, *, now: float | None = None) -> int:
-        """Failed logins of this account from this address in the last 15 minutes."""
+        """Failed logins of this account from this address in the last 15 minutes.
+
+        Parameters
+        ----------
+        name : str
+            The account name tried.
+        address : str
+            The client's address.
+        now : float, optional
+            Unix time (default: now).
+        """
         now = time.time() if now is None else now
         row = self.conn.execute("SELECT COUNT(*) FROM login_failures WHERE key = ? AND ts > ?",
                                 (_throttle_key(name, address), now - THROTTLE_WINDOW_S)).fetchone()
         return int(row[0])
 
     def record_failure(self, name: str, address: str, *, now: float | None = None) -> None:
+        """Count one failed login of this account from this address; older ones expire.
+
+        Parameters
+        ----------
+        name : str
+            The account name tried.
+        address : str
+            The client's address.
+        now : float, optional
+            Unix time (default: now).
+        """
         now = time.time() if now is None else now
         with transaction(self.conn) as c:
             c.execute("DELETE FROM login_failures WHERE ts <= ?", (now - THROTTLE_WINDOW_S,))
             c.execute("INSERT INTO login_failures (key, ts) VALUES (?, ?)", (_throttle_key(name, address), now))
 
     def clear_failures(self, name: str, address: str) -> None:
+        """Forget the failed logins of this account from this address (after a success).
+
+        Parameters
+        ----------
+        name : str
+        address : str
+        """
         with transaction(self.conn) as c:
             c.execute("DELETE FROM login_failures WHERE key = ?", (_throttle_key(name, address),))
 

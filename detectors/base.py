@@ -116,7 +116,13 @@ def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None
 
 
 def claims_fingerprint(claims: pd.DataFrame) -> str:
-    """Row count and an order-free hash of the (claim_id, line_no) keys: which claims a context describes."""
+    """Row count and an order-free hash of the (claim_id, line_no) keys: which claims a context describes.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims with claim_id and line_no.
+    """
     keys = [c for c in ("claim_id", "line_no") if c in claims.columns]
     if not keys or claims.empty:
         return f"{len(claims)}:0"
@@ -174,6 +180,12 @@ def robust_z(values: np.ndarray | pd.Series, *, min_scale: float = 1e-9) -> np.n
     When the MAD is zero (more than half the values equal), the scale falls back to
     the mean absolute deviation; it is never below ``min_scale``, so tiny wobbles
     around a constant do not become huge z-scores.
+
+    Parameters
+    ----------
+    values : array-like
+    min_scale : float
+        Smallest scale used.
     """
     x = np.asarray(values, dtype=float)
     if x.size == 0:

@@ -29,6 +29,15 @@ def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None, *,
     matters when suspicious patients flow through him, and the graph of ordinary care
     is too big for betweenness at national scale.
     Node names are ``"<TYPE>:<id>"``; nodes carry ``node_type`` and ``entity_id``.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    members : DataFrame, optional
+        Intermediaries' beneficiaries (intermediary_id, beneficiary_id).
+    min_suspicious : int
+        Fewest suspicious lines a link needs.
     """
     G = nx.Graph()
     susp = lines["suspicious"].astype(int)

@@ -135,6 +135,23 @@ def stable_communities(G: nx.Graph, *, weight: str = "weight", seed: int | None 
     Stability of a community is the share of its member pairs that are in the same
     community in every other seed's partition (1.0 = fully stable).
 
+    Parameters
+    ----------
+    G : networkx.Graph
+        The suspicion graph.
+    weight : str
+        Edge weight attribute.
+    seed : int, optional
+        Seeds the partitions.
+    n_seeds : int
+        Partitions compared.
+    engine : str
+        Louvain implementation (see :func:`louvain_partition`).
+    resolution : float
+        Louvain resolution.
+    max_size : int
+        Larger communities are split again.
+
     Returns
     -------
     (communities, stats)

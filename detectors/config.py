@@ -106,7 +106,13 @@ _BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS}
 
 
 def default(key: str) -> Any:
-    """The declared default of ``section.name``."""
+    """The declared default of ``section.name``.
+
+    Parameters
+    ----------
+    key : str
+        ``section.name``.
+    """
     return _BY_KEY[key].default
 
 
@@ -131,7 +137,13 @@ class DetectionConfig:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> DetectionConfig:
-        """Overrides from a flat or nested mapping (a recorded config reproduces its run)."""
+        """Overrides from a flat or nested mapping (a recorded config reproduces its run).
+
+        Parameters
+        ----------
+        mapping : mapping, optional
+            ``{section: {name: value}}`` or ``{"section.name": value}``.
+        """
         flat: dict[str, Any] = {}
         for key, value in (mapping or {}).items():
             if isinstance(value, Mapping):
@@ -141,13 +153,24 @@ class DetectionConfig:
         return cls({k: v for k, v in flat.items() if k not in _BY_KEY or _BY_KEY[k].default != v})
 
     def get(self, key: str) -> Any:
-        """The value of ``section.name``."""
+        """The value of ``section.name``.
+
+        Parameters
+        ----------
+        key : str
+            ``section.name``.
+        """
         if key not in _BY_KEY:
             raise KeyError(key)
         return self.overrides.get(key, _BY_KEY[key].default)
 
     def section(self, section: str) -> dict[str, Any]:
-        """``{name: value}`` of one section (a detector's ``__init__`` keyword arguments)."""
+        """``{name: value}`` of one section (a detector's ``__init__`` keyword arguments).
+
+        Parameters
+        ----------
+        section : str
+        """
         return {p.name: self.get(p.key) for p in PARAMETERS if p.section == section}
 
     def as_dict(self) -> dict[str, dict[str, Any]]:

@@ -27,6 +27,17 @@ def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, max_size: int = 12, max_deg
     threshold are dropped, the threshold rising until every connected component has
     at most ``max_size`` providers: deterministic, so it takes no seed.
 
+    Parameters
+    ----------
+    G : networkx.Graph
+        The suspicion graph (edges with ``shared`` and ``lift``).
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    max_size : int
+        Largest core, in providers.
+    max_degree : int
+        Providers with more links are hubs, left out.
+
     Returns
     -------
     list of dict

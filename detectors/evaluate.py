@@ -45,6 +45,13 @@ def average_precision(y_true: Iterable[int], scores: Iterable[float]) -> float:
     """Average precision: sum over score thresholds of (recall step) x precision.
 
     Tied scores form one threshold, as in scikit-learn. NaN when there is no positive.
+
+    Parameters
+    ----------
+    y_true : iterable of int
+        1 for positives.
+    scores : iterable of float
+        Higher is more suspicious.
     """
     y = np.asarray(list(y_true), dtype=int)
     s = np.asarray(list(scores), dtype=float)
@@ -67,6 +74,14 @@ def recall_at_k(y_true: Iterable[int], scores: Iterable[float], k: int | None = 
 
     Ties at the cut are shared out: each tied item counts for the share of the
     remaining places, so the result does not depend on input order.
+
+    Parameters
+    ----------
+    y_true : iterable of int
+        1 for positives.
+    scores : iterable of float
+        Higher is more suspicious.
+    k : int, optional
     """
     y = np.asarray(list(y_true), dtype=int)
     s = np.asarray(list(scores), dtype=float)
@@ -89,6 +104,13 @@ def roc_auc(y_true: Iterable[int], scores: Iterable[float]) -> float:
     """Area under the ROC curve: probability a positive outscores a negative, ties counting half.
 
     NaN unless both classes are present.
+
+    Parameters
+    ----------
+    y_true : iterable of int
+        1 for positives.
+    scores : iterable of float
+        Higher is more suspicious.
     """
     y = np.asarray(list(y_true), dtype=int)
     s = np.asarray(list(scores), dtype=float)
@@ -102,6 +124,15 @@ def roc_auc(y_true: Iterable[int], scores: Iterable[float]) -> float:
 def match_rings(planted: dict[str, set], flagged: list[tuple[str, set]], *,
                 min_jaccard: float = 0.5) -> list[tuple[str, str | None, float]]:
     """One-to-one matching of flagged rings (in rank order) to planted rings.
+
+    Parameters
+    ----------
+    planted : dict of str to set
+        Planted ring id -> its members.
+    flagged : list of (str, set)
+        Flagged ring id and members, best first.
+    min_jaccard : float
+        Smallest overlap that counts as a match.
 
     Returns
     -------

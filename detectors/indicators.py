@@ -148,6 +148,19 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
     ``cap`` so that one degenerate indicator cannot dominate; entities with
     fewer than ``min_lines`` lines are not scored.
 
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`control_indicators`.
+    entity_type : str
+        Written in the scores.
+    min_lines : int
+        Entities with fewer lines are not scored.
+    min_peers : int
+        Smallest peer group (see :func:`detectors.base.peer_groups`).
+    cap : float
+        Cap on each z-score.
+
     Returns
     -------
     DataFrame

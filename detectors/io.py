@@ -59,6 +59,10 @@ def write_findings(result, out_dir: str | Path) -> Path:
 def read_findings(findings_dir: str | Path) -> dict[str, pd.DataFrame]:
     """Read the three findings files of ``findings_dir``.
 
+    Parameters
+    ----------
+    findings_dir : path
+
     Returns
     -------
     dict

@@ -31,6 +31,15 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     down to ``max_providers``) are the loops. A loop's doctors are those attending at
     least ``min_doctor_share`` of its moved patients' expensive lines.
 
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    min_patients : int
+    min_lift : float
+    max_providers : int
+    min_doctor_share : float
+
     Returns
     -------
     list of dict

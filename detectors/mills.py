@@ -24,6 +24,13 @@ _CENTRES = ("LAB", "IMAGING")
 def mill_pairs(lines: pd.DataFrame, *, min_patients: int = 5) -> pd.DataFrame:
     """Referring doctor x lab/imaging pairs with their per-patient volume and its robust z.
 
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    min_patients : int
+        Pairs with fewer referred patients are left out.
+
     Returns
     -------
     DataFrame

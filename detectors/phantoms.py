@@ -26,6 +26,13 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     seen by one provider only, surgery or stay without a prior consultation,
     Tadamon. Patients with at least ``min_traits`` of the five are phantom-like.
 
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    min_age : int
+    min_traits : int
+
     Returns
     -------
     DataFrame

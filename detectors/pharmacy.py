@@ -21,6 +21,15 @@ __all__ = ["pharmacy_rings", "PharmacyRingDetector"]
 def pharmacy_rings(lines: pd.DataFrame, *, min_lines: int = 5, max_prescribers: int = 2) -> pd.DataFrame:
     """Pharmacies dispensing ALD drugs to non-ALD patients, by prescriber concentration.
 
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    min_lines : int
+        Fewest non-ALD ALD-drug lines.
+    max_prescribers : int
+        Prescribers kept.
+
     Returns
     -------
     DataFrame

@@ -60,7 +60,12 @@ _PROVIDER_ROLES = {"CLINIC": "clinic", "HOSPITAL": "hospital", "LAB": "lab", "IM
 
 
 def ring_id(anchors: Sequence[tuple[str, str]]) -> str:
-    """Stable id of a ring from its (entity_type, entity_id) anchors, whatever their order."""
+    """Stable id of a ring from its (entity_type, entity_id) anchors, whatever their order.
+
+    Parameters
+    ----------
+    anchors : sequence of (str, str)
+    """
     text = "\n".join(f"{t}:{i}" for t, i in sorted(set(anchors)))
     return "RING-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10].upper()
 
@@ -72,6 +77,12 @@ def entity_suspicion(findings: Sequence[Findings], *, cap: float = default("ring
     with a spread of at least a tenth of its largest score (so a detector that
     flags three entities gives them up to ``cap``, not infinity), clipped to
     [0, cap]; an entity's suspicion is the sum of its two best.
+
+    Parameters
+    ----------
+    findings : sequence of Findings
+    cap : float
+        Cap on each detector's z.
 
     Returns
     -------

@@ -112,6 +112,13 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
     """Every payload file of the bundle except the audit entry, as path (under ``data/``) -> bytes.
 
     Deterministic: the same evidence (and key) gives the same bytes.
+
+    Parameters
+    ----------
+    evidence : RingEvidence
+        From :func:`export.collect.collect_ring`.
+    pseudonymiser : Pseudonymiser, optional
+        Pseudonymise personal identifiers with it.
     """
     run, ring = evidence.run, dict(evidence.ring)
     members = evidence.members.reset_index(drop=True)

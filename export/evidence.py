@@ -135,6 +135,11 @@ def provider_indicators(claims: pd.DataFrame, members: pd.DataFrame, *,
 def timeline(lines: pd.DataFrame) -> pd.DataFrame:
     """Claims and amount per service day.
 
+    Parameters
+    ----------
+    lines : DataFrame
+        A ring's claim lines.
+
     Returns
     -------
     DataFrame

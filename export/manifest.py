@@ -79,23 +79,44 @@ class VerifyResult:
 
 
 def sha256_hex(data: bytes) -> str:
-    """SHA-256 of ``data`` as 64 lowercase hex digits."""
+    """SHA-256 of ``data`` as 64 lowercase hex digits.
+
+    Parameters
+    ----------
+    data : bytes
+    """
     return hashlib.sha256(data).hexdigest()
 
 
 def manifest_text(files: Mapping[str, bytes]) -> str:
-    """``sha256sum``-style lines for ``files`` (bundle path -> bytes), sorted by path."""
+    """``sha256sum``-style lines for ``files`` (bundle path -> bytes), sorted by path.
+
+    Parameters
+    ----------
+    files : mapping of str to bytes
+    """
     return "".join(f"{sha256_hex(files[name])}  {name}\n" for name in sorted(files))
 
 
 def payload_hash(manifest: str) -> str:
-    """SHA-256 of the manifest lines of every payload file except the audit entry."""
+    """SHA-256 of the manifest lines of every payload file except the audit entry.
+
+    Parameters
+    ----------
+    manifest : str
+        The text of ``manifest-sha256.txt``.
+    """
     kept = [line for line in manifest.splitlines(keepends=True) if not line.rstrip("\n").endswith("  " + AUDIT_ENTRY)]
     return sha256_hex("".join(kept).encode("utf-8"))
 
 
 def read_manifest(text: str) -> dict[str, str]:
-    """Parse ``sha256sum`` lines into path -> hex digest."""
+    """Parse ``sha256sum`` lines into path -> hex digest.
+
+    Parameters
+    ----------
+    text : str
+    """
     out: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -50,7 +50,13 @@ def _plain_text(draw: Callable) -> Callable:
 
 @_plain_text
 def network_figure(G: nx.Graph, *, title: str = "") -> Figure:
-    """Draw ``G`` (node attr ``node_type``, ``entity_id``; edge attr ``weight``) with a seeded spring layout."""
+    """Draw ``G`` (node attr ``node_type``, ``entity_id``; edge attr ``weight``) with a seeded spring layout.
+
+    Parameters
+    ----------
+    G : networkx.Graph
+    title : str
+    """
     fig = Figure(figsize=(8, 6), dpi=110)
     ax = fig.subplots()
     ax.set_axis_off()
@@ -82,7 +88,12 @@ def network_figure(G: nx.Graph, *, title: str = "") -> Figure:
 
 @_plain_text
 def timeline_figure(days: pd.DataFrame) -> Figure:
-    """Bars of amount claimed per service day (``days`` from :func:`evidence.timeline`)."""
+    """Bars of amount claimed per service day (``days`` from :func:`evidence.timeline`).
+
+    Parameters
+    ----------
+    days : DataFrame
+    """
     fig = Figure(figsize=(8, 2.6), dpi=110)
     ax = fig.subplots()
     if len(days):
@@ -99,7 +110,12 @@ def timeline_figure(days: pd.DataFrame) -> Figure:
 
 @_plain_text
 def to_png(fig: Figure) -> bytes:
-    """PNG bytes without software or date metadata."""
+    """PNG bytes without software or date metadata.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
@@ -107,7 +123,12 @@ def to_png(fig: Figure) -> bytes:
 
 @_plain_text
 def to_svg(fig: Figure) -> str:
-    """An ``<svg>`` element (no XML prolog), text kept as text, fixed ids, no date."""
+    """An ``<svg>`` element (no XML prolog), text kept as text, fixed ids, no date.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    """
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "shabaka"}):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})

@@ -55,6 +55,10 @@ def load_pseudonym_key(settings) -> bytes:
     ``settings.pseudonym_key`` when set; otherwise ``HOME/keys/pseudonym.key``,
     created with 32 random bytes (hex) and mode 0600 the first time.
 
+    Parameters
+    ----------
+    settings : Settings
+
     Raises
     ------
     ConfigError
@@ -95,14 +99,27 @@ class Pseudonymiser:
         return hmac.new(self._key, b"shabaka-pseudonym-key-id", hashlib.sha256).hexdigest()[:16]
 
     def pseudonym(self, value: str, prefix: str) -> str:
-        """``PREFIX~`` and the first 20 hex digits of HMAC-SHA256(key, value)."""
+        """``PREFIX~`` and the first 20 hex digits of HMAC-SHA256(key, value).
+
+        Parameters
+        ----------
+        value : str
+        prefix : str
+            ``BEN``, ``TEL``, ``RIB``, ``REF`` or ``INT``.
+        """
         digest = hmac.new(self._key, str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:20]
         out = f"{prefix}~{digest}"
         self._seen[str(value)] = out
         return out
 
     def claims(self, claims: pd.DataFrame) -> pd.DataFrame:
-        """A copy of ``claims`` with every :data:`PERSONAL_COLUMNS` value replaced."""
+        """A copy of ``claims`` with every :data:`PERSONAL_COLUMNS` value replaced.
+
+        Parameters
+        ----------
+        claims : DataFrame
+            Claims-contract lines.
+        """
         out = claims.copy()
         for col, prefix in PERSONAL_COLUMNS.items():
             if col in out.columns:
@@ -110,7 +127,13 @@ class Pseudonymiser:
         return out
 
     def members(self, members: pd.DataFrame) -> pd.DataFrame:
-        """A copy of ``members`` with personal entity ids replaced, and ids in evidence text."""
+        """A copy of ``members`` with personal entity ids replaced, and ids in evidence text.
+
+        Parameters
+        ----------
+        members : DataFrame
+            members.csv rows.
+        """
         out = members.copy()
         if len(out):
             prefixes = out["entity_type"].map(PERSONAL_ENTITY_TYPES)
@@ -122,7 +145,13 @@ class Pseudonymiser:
         return out
 
     def text(self, text):
-        """``text`` with every identifier pseudonymised so far replaced by its pseudonym."""
+        """``text`` with every identifier pseudonymised so far replaced by its pseudonym.
+
+        Parameters
+        ----------
+        text : str or object
+            Non-strings are returned unchanged.
+        """
         if not isinstance(text, str) or not self._seen:
             return text
         return self._pattern().sub(lambda m: self._seen[m.group(0)], text)
@@ -147,6 +176,11 @@ def pseudonymise_graph(G, pseudonymiser: Pseudonymiser):
 
     Call it after :meth:`Pseudonymiser.claims` and :meth:`Pseudonymiser.members`
     have seen the ring's identifiers.
+
+    Parameters
+    ----------
+    G : networkx.Graph
+    pseudonymiser : Pseudonymiser
     """
     def clean(attrs: dict) -> dict:
         return {k: pseudonymiser.text(v) if isinstance(v, str) else v for k, v in attrs.items()}

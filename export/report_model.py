@@ -44,12 +44,24 @@ class ReportData:
 
 
 def format_mad(amount: float) -> str:
-    """Dirhams with thousands separators and two decimals: ``51,840.00 MAD``."""
+    """Dirhams with thousands separators and two decimals: ``51,840.00 MAD``.
+
+    Parameters
+    ----------
+    amount : float
+    """
     return f"{float(amount):,.2f} MAD"
 
 
 def format_number(value: Any, digits: int = 2) -> str:
-    """A number for a table cell; ``n/a`` for missing values."""
+    """A number for a table cell; ``n/a`` for missing values.
+
+    Parameters
+    ----------
+    value : number or None
+    digits : int
+        Decimals.
+    """
     if value is None or pd.isna(value):
         return "n/a"
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -58,20 +70,35 @@ def format_number(value: Any, digits: int = 2) -> str:
 
 
 def period_text(data: ReportData) -> str:
-    """The run's claims window, or the service dates of the ring's lines when the run had none."""
+    """The run's claims window, or the service dates of the ring's lines when the run had none.
+
+    Parameters
+    ----------
+    data : ReportData
+    """
     first = data.run.get("window_from") or data.period[0]
     last = data.run.get("window_to") or data.period[1]
     return f"{first or '…'} → {last or '…'}"
 
 
 def at_risk_text(data: ReportData) -> str:
-    """How the amount at risk adds up from claims.csv."""
+    """How the amount at risk adds up from claims.csv.
+
+    Parameters
+    ----------
+    data : ReportData
+    """
     return (f"{data.n_lines_at_risk:,} lines flagged at_risk in claims.csv, "
             f"{format_mad(data.amount_lines_at_risk)} / {data.n_lines_at_risk:,} lignes at_risk")
 
 
 def summary_rows(data: ReportData) -> list[tuple[str, str]]:
-    """The ring's key figures, label and value, in report order (both the HTML and the PDF show them)."""
+    """The ring's key figures, label and value, in report order (both the HTML and the PDF show them).
+
+    Parameters
+    ----------
+    data : ReportData
+    """
     ring, run = data.ring, data.run
     return [
         ("rank / rang (run)", f"{ring.get('rank')} ({run['run_id']})"),
@@ -88,5 +115,10 @@ def summary_rows(data: ReportData) -> list[tuple[str, str]]:
 
 
 def params_text(params: dict[str, Any]) -> str:
-    """Parameters as indented, key-sorted JSON."""
+    """Parameters as indented, key-sorted JSON.
+
+    Parameters
+    ----------
+    params : dict
+    """
     return json.dumps(params, indent=2, sort_keys=True, default=str, ensure_ascii=False)

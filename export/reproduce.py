@@ -73,6 +73,11 @@ class ReproduceResult:
 def read_provenance(bundle: str | Path) -> dict[str, Any]:
     """The bundle's ``data/run.json``.
 
+    Parameters
+    ----------
+    bundle : path
+        A bundle zip.
+
     Raises
     ------
     InputRefused

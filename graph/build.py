@@ -77,12 +77,25 @@ EDGE_COLUMNS: tuple[str, ...] = (
 
 
 def node_id(node_type: str, entity_id: str) -> str:
-    """The graph's node id of an entity: ``"PROVIDER:PRV-1"``."""
+    """The graph's node id of an entity: ``"PROVIDER:PRV-1"``.
+
+    Parameters
+    ----------
+    node_type : str
+        One of ``ingest.schema.ENTITY_TYPES``.
+    entity_id : str
+    """
     return f"{node_type}:{entity_id}"
 
 
 def household_of(claims: pd.DataFrame) -> pd.Series:
-    """Each line's household: ``household_id``, or the beneficiary itself when empty."""
+    """Each line's household: ``household_id``, or the beneficiary itself when empty.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims-contract lines.
+    """
     return claims["household_id"].fillna(claims["beneficiary_id"])
 
 
@@ -91,6 +104,13 @@ def identifier_mask(claims: pd.DataFrame, node_type: str) -> np.ndarray:
 
     A payee account on a PROVIDER_DIRECT dossier is the provider's own account
     (third-party payment), so it links nothing between patients and is left out.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims-contract lines.
+    node_type : str
+        An identifier node type (a key of :data:`IDENTIFIER_COLUMNS`).
     """
     column = IDENTIFIER_COLUMNS[node_type][0]
     mask = claims[column].notna().to_numpy(dtype=bool, copy=True)
@@ -123,6 +143,11 @@ class ClaimsGraph:
         Node attributes: ``node_type``, ``entity_id``, ``label`` and the non-empty
         others; edge attributes: the aggregates, dates as ISO strings, and
         ``weight`` = number of claims (dossiers).
+
+        Parameters
+        ----------
+        node_ids : list or set of str, optional
+            Keep only these nodes (all when None).
         """
         nodes, edges = self.nodes, self.edges
         if node_ids is not None:
@@ -133,7 +158,15 @@ class ClaimsGraph:
 
 
 def frames_to_networkx(nodes: pd.DataFrame, edges: pd.DataFrame) -> nx.Graph:
-    """An undirected networkx graph from node and edge tables shaped like :class:`ClaimsGraph`'s."""
+    """An undirected networkx graph from node and edge tables shaped like :class:`ClaimsGraph`'s.
+
+    Parameters
+    ----------
+    nodes : DataFrame
+        Columns :data:`NODE_COLUMNS` (and more).
+    edges : DataFrame
+        Columns :data:`EDGE_COLUMNS`.
+    """
     G = nx.Graph()
     for record in _records(nodes):
         G.add_node(record.pop("node_id"), **record)

@@ -64,7 +64,13 @@ class Intermediaries:
 
 
 def intermediary_id(identifiers: list[tuple[str, str]]) -> str:
-    """The stable id of an intermediary from its (identifier_type, identifier) pairs."""
+    """The stable id of an intermediary from its (identifier_type, identifier) pairs.
+
+    Parameters
+    ----------
+    identifiers : list of (str, str)
+        (identifier_type, identifier) pairs, in any order.
+    """
     text = "\n".join(f"{t}:{i}" for t, i in sorted(identifiers))
     return "INT-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12].upper()
 

@@ -54,7 +54,14 @@ def constraint_queries() -> list[Query]:
 
 
 def node_merge_query(node_type: str, rows: list[dict]) -> tuple[Query, dict]:
-    """MERGE a batch of nodes of one type; each row is ``{"entity_id", "props"}``."""
+    """MERGE a batch of nodes of one type; each row is ``{"entity_id", "props"}``.
+
+    Parameters
+    ----------
+    node_type : str
+        The label's node type.
+    rows : list of dict
+    """
     label = LABELS[node_type]
     text = (f"UNWIND $rows AS row MERGE (n:{label} {{entity_id: row.entity_id}}) "
             "SET n:Entity, n += row.props")
@@ -63,7 +70,15 @@ def node_merge_query(node_type: str, rows: list[dict]) -> tuple[Query, dict]:
 
 def edge_merge_query(edge_type: str, source_type: str, target_type: str, rows: list[dict]) -> tuple[Query, dict]:
     """MERGE a batch of relationships of one type between two labels; rows are ``{"source", "target", "props"}``
-    with entity ids at both ends."""
+    with entity ids at both ends.
+
+    Parameters
+    ----------
+    edge_type : str
+    source_type, target_type : str
+        Node types of the two ends.
+    rows : list of dict
+    """
     if edge_type not in EDGE_TYPES:
         raise StoreError(f"relationship type {edge_type!r}: expected one of {', '.join(EDGE_TYPES)}")
     a, b = LABELS[source_type], LABELS[target_type]
@@ -73,7 +88,15 @@ def edge_merge_query(edge_type: str, source_type: str, target_type: str, rows: l
 
 
 def prune_queries(build_id: str, batch: int = 10_000) -> list[tuple[Query, dict]]:
-    """Delete, a batch at a time, relationships then nodes that an earlier build wrote."""
+    """Delete, a batch at a time, relationships then nodes that an earlier build wrote.
+
+    Parameters
+    ----------
+    build_id : str
+        The build just written; what other builds wrote goes.
+    batch : int
+        Deletions per query.
+    """
     return [
         (Query("MATCH (:Entity)-[r]->(:Entity) WHERE r.build_id <> $build_id "
                "WITH r LIMIT $batch DELETE r RETURN count(*) AS n"), {"build_id": build_id, "batch": batch}),
@@ -83,7 +106,13 @@ def prune_queries(build_id: str, batch: int = 10_000) -> list[tuple[Query, dict]
 
 
 def resolve_query(entity_id: str) -> tuple[Query, dict]:
-    """Node ids meant by a node id or a bare entity id."""
+    """Node ids meant by a node id or a bare entity id.
+
+    Parameters
+    ----------
+    entity_id : str
+        ``TYPE:id`` or a bare id.
+    """
     node_type, bare = split_node_id(entity_id)
     if node_type:
         return Query("MATCH (n:Entity {node_id: $node_id}) RETURN n.node_id AS node_id"), {"node_id": entity_id}
@@ -96,6 +125,17 @@ def incident_edges_query(frontier: list[str], seen: list[list[str]], room: int,
     """The heaviest ``room`` relationships touching ``frontier`` not yet ``seen``, and how many there are.
 
     Dates are ISO strings, so the window compares as text.
+
+    Parameters
+    ----------
+    frontier : list of str
+        Node ids reached so far.
+    seen : list of list of str
+        (source, target, edge_type) of the edges already kept.
+    room : int
+        Edges still allowed.
+    start, end : str, optional
+        ISO dates bounding the edges' service dates.
     """
     text = (
         "UNWIND $frontier AS fid MATCH (a:Entity {node_id: fid})-[r]-(:Entity) "
@@ -110,13 +150,25 @@ def incident_edges_query(frontier: list[str], seen: list[list[str]], room: int,
 
 
 def nodes_query(node_ids: list[str]) -> tuple[Query, dict]:
-    """The properties of the given nodes."""
+    """The properties of the given nodes.
+
+    Parameters
+    ----------
+    node_ids : list of str
+    """
     return (Query("UNWIND $ids AS id MATCH (n:Entity {node_id: id}) RETURN properties(n) AS props"),
             {"ids": list(node_ids)})
 
 
 def search_query(text: str, limit: int) -> tuple[Query, dict]:
-    """Nodes whose entity id starts with ``text`` or providers/doctors/intermediaries whose label contains it."""
+    """Nodes whose entity id starts with ``text`` or providers/doctors/intermediaries whose label contains it.
+
+    Parameters
+    ----------
+    text : str
+    limit : int
+        Most nodes returned.
+    """
     query = Query(
         "MATCH (n:Entity) WHERE n.entity_id STARTS WITH $text "
         "OR (n.node_type IN ['PROVIDER', 'DOCTOR', 'INTERMEDIARY'] AND toLower(n.label) CONTAINS toLower($text)) "
@@ -153,11 +205,23 @@ class Neo4jGraphStore:
 
     @classmethod
     def from_settings(cls, settings) -> Neo4jGraphStore:
-        """A store from ``neo4j_uri``, ``neo4j_user``, ``neo4j_password``, ``neo4j_database``."""
+        """A store from ``neo4j_uri``, ``neo4j_user``, ``neo4j_password``, ``neo4j_database``.
+
+        Parameters
+        ----------
+        settings : Settings
+        """
         return cls(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database)
 
     def write(self, graph: ClaimsGraph, *, batch_rows: int = BATCH_ROWS) -> str:
-        """Write ``graph`` (MERGE, idempotent), then delete what earlier builds left; returns the build id."""
+        """Write ``graph`` (MERGE, idempotent), then delete what earlier builds left; returns the build id.
+
+        Parameters
+        ----------
+        graph : ClaimsGraph
+        batch_rows : int
+            Rows per MERGE query.
+        """
         build_id = uuid.uuid4().hex
         node_type_of = dict(zip(graph.nodes["node_id"].astype(str), graph.nodes["node_type"].astype(str)))
         try:
@@ -188,7 +252,18 @@ class Neo4jGraphStore:
 
     def neighbourhood(self, entity_id: str, *, hops: int = 1, limit: int = 200,
                       start: str | date | None = None, end: str | date | None = None) -> Neighbourhood:
-        """Same contract as :meth:`graph.sqlite_store.SqliteGraphStore.neighbourhood`, in Cypher."""
+        """Same contract as :meth:`graph.sqlite_store.SqliteGraphStore.neighbourhood`, in Cypher.
+
+        Parameters
+        ----------
+        entity_id : str
+            ``TYPE:id`` or a bare id.
+        hops : int
+        limit : int
+            Most edges kept.
+        start, end : str or date, optional
+            Keep edges with service dates in this window.
+        """
         first, last = iso_day(start), iso_day(end)
         origin = [r["node_id"] for r in self._read(*resolve_query(entity_id))]
         if not origin:
@@ -208,7 +283,14 @@ class Neo4jGraphStore:
         return Neighbourhood(nodes=nodes.reset_index(drop=True), edges=edges, omitted=omitted, start=origin)
 
     def search(self, text: str, limit: int = 20) -> pd.DataFrame:
-        """Nodes whose entity id starts with ``text`` or whose provider/doctor label contains it."""
+        """Nodes whose entity id starts with ``text`` or whose provider/doctor label contains it.
+
+        Parameters
+        ----------
+        text : str
+        limit : int
+            Most nodes returned.
+        """
         _, bare = split_node_id(text.strip())
         rows = self._read(*search_query(bare, limit)) if bare else []
         return pd.DataFrame([dict(r) for r in rows],

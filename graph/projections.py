@@ -20,6 +20,15 @@ def incidence(claims: pd.DataFrame, column: str = "provider_id", *,
               rows: str = "beneficiary_id") -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
     """Binary ``rows`` x ``column`` incidence of the claims.
 
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims-contract lines.
+    column : str
+        The columns' ids (default the provider).
+    rows : str
+        The rows' ids (default the beneficiary).
+
     Returns
     -------
     (matrix, row_ids, column_ids)

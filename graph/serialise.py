@@ -70,7 +70,12 @@ def write_graph(G: nx.Graph, fmt: str, out_path: str | Path) -> list[Path]:
 
 
 def to_cytoscape(G: nx.Graph) -> dict:
-    """Cytoscape.js JSON: ``{"elements": {"nodes": [{"data": {...}}], "edges": [{"data": {...}}]}}``."""
+    """Cytoscape.js JSON: ``{"elements": {"nodes": [{"data": {...}}], "edges": [{"data": {...}}]}}``.
+
+    Parameters
+    ----------
+    G : networkx.Graph
+    """
     H = coerce_attributes(G)
     nodes = [{"data": {**attrs, "id": str(n), "label": str(attrs.get("label", n))}}
              for n, attrs in sorted(H.nodes(data=True), key=lambda item: str(item[0]))]
@@ -81,12 +86,22 @@ def to_cytoscape(G: nx.Graph) -> dict:
 
 
 def to_node_link(G: nx.Graph) -> dict:
-    """networkx node-link data (keys ``nodes`` and ``edges``) with coerced attributes."""
+    """networkx node-link data (keys ``nodes`` and ``edges``) with coerced attributes.
+
+    Parameters
+    ----------
+    G : networkx.Graph
+    """
     return nx.node_link_data(coerce_attributes(G), edges="edges")
 
 
 def coerce_attributes(G: nx.Graph) -> nx.Graph:
-    """A copy of ``G`` whose attributes GraphML and GEXF can write (see the module docstring)."""
+    """A copy of ``G`` whose attributes GraphML and GEXF can write (see the module docstring).
+
+    Parameters
+    ----------
+    G : networkx.Graph
+    """
     H = G.__class__()
     H.graph.update({k: _scalar(v) for k, v in G.graph.items() if _scalar(v) is not None})
     node_types = _key_types(attrs for _, attrs in G.nodes(data=True))

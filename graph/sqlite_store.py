@@ -60,7 +60,12 @@ class SqliteGraphStore:
         self._conn.executescript(_SCHEMA + _INDEXES)
 
     def write(self, graph: ClaimsGraph) -> None:
-        """Replace the stored graph with ``graph`` in one transaction."""
+        """Replace the stored graph with ``graph`` in one transaction.
+
+        Parameters
+        ----------
+        graph : ClaimsGraph
+        """
         nodes = graph.nodes
         placeholders = ", ".join("?" for _ in EDGE_COLUMNS)
         with transaction(self._conn) as conn:
@@ -96,6 +101,10 @@ class SqliteGraphStore:
 
     def resolve(self, entity_id: str) -> list[str]:
         """Node ids meant by ``entity_id`` (a node id, or a bare entity id of any type).
+
+        Parameters
+        ----------
+        entity_id : str
 
         Raises
         ------
@@ -149,6 +158,12 @@ class SqliteGraphStore:
 
     def search(self, text: str, limit: int = 20) -> pd.DataFrame:
         """Nodes whose entity id starts with ``text``, or providers/doctors/intermediaries whose label contains it.
+
+        Parameters
+        ----------
+        text : str
+        limit : int
+            Most nodes returned.
 
         Returns
         -------

@@ -57,21 +57,49 @@ class GraphStore(Protocol):
     """What the viewer, the CLI and detectors may ask of a graph store."""
 
     def write(self, graph: ClaimsGraph) -> None:
-        """Replace the stored graph with ``graph``."""
+        """Replace the stored graph with ``graph``.
+
+        Parameters
+        ----------
+        graph : ClaimsGraph
+        """
 
     def neighbourhood(self, entity_id: str, *, hops: int = 1, limit: int = 200,
                       start: str | date | None = None, end: str | date | None = None) -> Neighbourhood:
-        """The subgraph within ``hops`` of an entity, at most ``limit`` edges, heaviest first."""
+        """The subgraph within ``hops`` of an entity, at most ``limit`` edges, heaviest first.
+
+        Parameters
+        ----------
+        entity_id : str
+            ``TYPE:id`` or a bare id.
+        hops : int
+        limit : int
+            Most edges kept.
+        start, end : str or date, optional
+            Keep edges with service dates in this window.
+        """
 
     def search(self, text: str, limit: int = 20) -> pd.DataFrame:
-        """Nodes whose id starts with ``text`` or whose label contains it."""
+        """Nodes whose id starts with ``text`` or whose label contains it.
+
+        Parameters
+        ----------
+        text : str
+        limit : int
+            Most nodes returned.
+        """
 
     def close(self) -> None:
         """Release the connection."""
 
 
 def open_graph_store(settings) -> GraphStore:
-    """Neo4j when ``settings.neo4j_uri`` is set, else the embedded SQLite store in HOME."""
+    """Neo4j when ``settings.neo4j_uri`` is set, else the embedded SQLite store in HOME.
+
+    Parameters
+    ----------
+    settings : Settings
+    """
     if settings.neo4j_uri:
         # Imported only when Neo4j is configured: the driver is an optional dependency, slow to import.
         from graph.neo4j_store import Neo4jGraphStore
@@ -84,7 +112,12 @@ def open_graph_store(settings) -> GraphStore:
 
 
 def split_node_id(text: str) -> tuple[str | None, str]:
-    """``("PROVIDER", "PRV-1")`` for ``"PROVIDER:PRV-1"``; ``(None, text)`` for a bare entity id."""
+    """``("PROVIDER", "PRV-1")`` for ``"PROVIDER:PRV-1"``; ``(None, text)`` for a bare entity id.
+
+    Parameters
+    ----------
+    text : str
+    """
     head, sep, rest = text.partition(":")
     if sep and head in ENTITY_TYPES:
         return head, rest
@@ -92,7 +125,12 @@ def split_node_id(text: str) -> tuple[str | None, str]:
 
 
 def iso_day(value: str | date | None) -> str | None:
-    """A date or date string as ``YYYY-MM-DD`` (None stays None)."""
+    """A date or date string as ``YYYY-MM-DD`` (None stays None).
+
+    Parameters
+    ----------
+    value : str or date, optional
+    """
     if value is None or value == "":
         return None
 
@@ -112,6 +150,16 @@ def walk(start: list[str], hops: int, limit: int, fetch: Fetch) -> tuple[list[st
     Each hop keeps the heaviest new edges incident to the nodes reached by the
     previous hop's kept edges, up to what is left of ``limit``; the others count
     as omitted and are not expanded.
+
+    Parameters
+    ----------
+    start : list of str
+        Node ids to start from.
+    hops : int
+    limit : int
+        Most edges kept in all.
+    fetch : callable
+        The store's query for the heaviest incident edges (see :data:`Fetch`).
 
     Returns
     -------
@@ -146,6 +194,12 @@ def walk(start: list[str], hops: int, limit: int, fetch: Fetch) -> tuple[list[st
 
 
 def sort_heaviest(edges: pd.DataFrame) -> pd.DataFrame:
-    """Edges by amount descending, ties by (source, target, edge_type): a deterministic order."""
+    """Edges by amount descending, ties by (source, target, edge_type): a deterministic order.
+
+    Parameters
+    ----------
+    edges : DataFrame
+        With amount, source, target, edge_type.
+    """
     return edges.sort_values(["amount", "source", "target", "edge_type"], ascending=[False, True, True, True],
                              kind="stable", ignore_index=True)

@@ -36,7 +36,15 @@ class Setting:
         return ENV_PREFIX + self.name.upper()
 
     def parse(self, value: Any, source: str) -> Any:
-        """Convert ``value`` read from ``source`` to this setting's type."""
+        """Convert ``value`` read from ``source`` to this setting's type.
+
+        Parameters
+        ----------
+        value : object
+            As read (None stays None).
+        source : str
+            Where it was read, named in the error.
+        """
         if value is None:
             return None
         try:
@@ -119,7 +127,13 @@ class Settings(Mapping[str, Any]):
         return Path(self._values["inbox"]) if self._values["inbox"] else self.home_path / "inbox"
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with some values changed (sources become ``override``)."""
+        """A copy with some values changed (sources become ``override``).
+
+        Parameters
+        ----------
+        **changes
+            Setting name -> new value.
+        """
         unknown = set(changes) - set(_BY_NAME)
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")

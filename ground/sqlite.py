@@ -49,7 +49,13 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run a block in one ``BEGIN IMMEDIATE`` transaction: all of it or nothing."""
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction: all of it or nothing.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        From :func:`connect`; committed when the block ends, rolled back when it raises.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

@@ -94,7 +94,13 @@ CREATE TABLE IF NOT EXISTS providers (
 
 
 def init_schema(conn: sqlite3.Connection) -> None:
-    """Create the catalogue tables when absent."""
+    """Create the catalogue tables when absent.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        A connection to ``HOME/shabaka.sqlite``.
+    """
     conn.executescript(SCHEMA)
     conn.commit()
 
@@ -102,6 +108,13 @@ def init_schema(conn: sqlite3.Connection) -> None:
 @contextmanager
 def ingest_lock(claims_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
     """Hold the exclusive ingest lock (one writer of claims at a time).
+
+    Parameters
+    ----------
+    claims_dir : Path
+        ``HOME/claims``; the lock file lives there.
+    timeout : float
+        Seconds to wait for it.
 
     Raises
     ------
@@ -126,7 +139,13 @@ def ingest_lock(claims_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
 
 
 def clean_if_idle(conn: sqlite3.Connection, claims_dir: Path) -> list[str]:
-    """Remove orphans (see :func:`remove_orphans`) if no load holds the lock; else do nothing."""
+    """Remove orphans (see :func:`remove_orphans`) if no load holds the lock; else do nothing.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+    claims_dir : Path
+    """
     claims_dir.mkdir(parents=True, exist_ok=True)
     with open(claims_dir / _LOCK_NAME, "a+b") as handle:
         try:
@@ -140,6 +159,11 @@ def remove_orphans(conn: sqlite3.Connection, claims_dir: Path) -> list[str]:
     """Delete temp files and Parquet files with no committed batch; call under the lock.
 
     Returns the names removed.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+    claims_dir : Path
     """
     committed = {row[0] for row in conn.execute("SELECT parquet_name FROM claim_batches")}
     removed = []

@@ -43,6 +43,11 @@ _MISSING = ("", "NA")
 def kaggle_sources(folder: str | Path) -> list[Source]:
     """One :class:`Source` per claims file of the dataset folder, yielding contract rows.
 
+    Parameters
+    ----------
+    folder : path
+        The Kaggle provider-fraud dataset folder.
+
     Raises
     ------
     InputRefused
@@ -76,6 +81,13 @@ def write_labels(folder: str | Path, out: str | Path) -> int:
     Rows: entity_type PROVIDER, entity_id the provider id, ring_id empty, role
     ``potential_fraud``, scenario ``kaggle_potential_fraud``. Providers labelled No and
     the unlabelled Test providers get no row. Written atomically; returns the row count.
+
+    Parameters
+    ----------
+    folder : path
+        The dataset folder.
+    out : path
+        The labels CSV to write.
     """
     folder = Path(folder)
     files = sorted(folder.glob("Train-*.csv"))
@@ -97,7 +109,13 @@ def write_labels(folder: str | Path, out: str | Path) -> int:
 
 
 def state_region(state: pd.Series) -> pd.Series:
-    """US state code (1..54) to a contract region code 01..12: ``(state - 1) % 12 + 1``."""
+    """US state code (1..54) to a contract region code 01..12: ``(state - 1) % 12 + 1``.
+
+    Parameters
+    ----------
+    state : Series
+        State codes.
+    """
     number = pd.to_numeric(state, errors="coerce")
     region = ((number - 1) % 12 + 1).astype("Int64")
     return region.map(lambda r: f"{r:02d}", na_action="ignore").astype("str").where(region.notna(), "")

@@ -82,7 +82,12 @@ class LoadReport:
     providers: dict | None = None
 
     def add(self, report: FileReport) -> None:
-        """Add one file's counts."""
+        """Add one file's counts.
+
+        Parameters
+        ----------
+        report : FileReport
+        """
         self.files.append(report)
         self.read += report.read
         self.loaded += report.loaded
@@ -103,13 +108,27 @@ class LoadReport:
 
 
 def batch_id_for(sha256: str, source_format: str) -> str:
-    """Batch ids derive from the source's content, so the same file always gets the same id."""
+    """Batch ids derive from the source's content, so the same file always gets the same id.
+
+    Parameters
+    ----------
+    sha256 : str
+        The source file's SHA-256.
+    source_format : str
+        ``contract`` or the adapter's name.
+    """
     prefix = "k" if source_format != "contract" else "b"
     return f"{prefix}{sha256[:19]}"
 
 
 def record_skipped(conn: sqlite3.Connection, source: Source) -> FileReport:
-    """Record a load of an already loaded file (nothing read) and report it."""
+    """Record a load of an already loaded file (nothing read) and report it.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+    source : Source
+    """
     now = _now()
     with transaction(conn):
         conn.execute(
@@ -135,6 +154,20 @@ def load_source(
     ``after_chunk`` is called with the chunk count after each staged chunk (tests use
     it to interrupt a load). Raises :class:`InputRefused` when the file turns out
     unreadable part-way, after removing everything it staged.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        The catalogue.
+    claims_dir : Path
+        Where batches are written.
+    source : Source
+    chunk_rows : int
+        Rows validated at a time.
+    on_progress : callable, optional
+        Called with the bytes or rows read so far.
+    after_chunk : callable, optional
+        Called with the number of chunks staged.
     """
     started = _now()
     batch_id = batch_id_for(source.sha256, source.source_format)

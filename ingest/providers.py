@@ -27,6 +27,11 @@ _DECIMAL = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 def validate_providers(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, str, str, str]]]:
     """Check provider rows read as strings.
 
+    Parameters
+    ----------
+    raw : DataFrame
+        Provider rows, every value a string.
+
     Returns
     -------
     (valid, issues)
@@ -68,6 +73,12 @@ def load_providers(conn: sqlite3.Connection, path: Path) -> dict:
     """Validate and upsert a providers file in one transaction.
 
     Returns its reconciliation: name, sha256, status, read, loaded, quarantined, by_rule.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+    path : Path
+        A providers CSV per the claims contract.
 
     Raises
     ------

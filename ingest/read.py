@@ -73,6 +73,11 @@ class Source:
 
         ``on_progress`` is called after each chunk with the bytes (CSV) or rows
         (Parquet) consumed so far, out of ``size``.
+
+        Parameters
+        ----------
+        chunk_rows : int
+        on_progress : callable, optional
         """
         for chunk in self.read_chunks(chunk_rows, on_progress):
             if isinstance(chunk.frame, pa.Table):
@@ -80,12 +85,23 @@ class Source:
             yield chunk
 
     def raw_chunks(self, chunk_rows: int, on_progress: Callable[[int], None] | None = None) -> Iterator[RawChunk]:
-        """As :meth:`chunks`, leaving each chunk's rows as the reader made them (Arrow for contract files)."""
+        """As :meth:`chunks`, leaving each chunk's rows as the reader made them (Arrow for contract files).
+
+        Parameters
+        ----------
+        chunk_rows : int
+        on_progress : callable, optional
+        """
         return self.read_chunks(chunk_rows, on_progress)
 
 
 def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in blocks."""
+    """Hex SHA-256 of a file's bytes, read in blocks.
+
+    Parameters
+    ----------
+    path : path
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(_READ_BLOCK), b""):
@@ -134,6 +150,12 @@ def csv_header(path: Path, required: tuple[str, ...]) -> list[str]:
 
     The whole file is decoded once (in blocks) so an encoding error is reported
     with its line before anything is loaded.
+
+    Parameters
+    ----------
+    path : Path
+    required : tuple of str
+        Columns the file must have.
     """
     name = path.name
     if path.stat().st_size == 0:
@@ -191,7 +213,17 @@ def csv_header(path: Path, required: tuple[str, ...]) -> list[str]:
 def iter_csv_chunks(
     path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None
 ) -> Iterator[RawChunk]:
-    """As :func:`iter_csv_tables`, with each chunk's rows as an all-string DataFrame."""
+    """As :func:`iter_csv_tables`, with each chunk's rows as an all-string DataFrame.
+
+    Parameters
+    ----------
+    path : Path
+    header : list of str
+        From :func:`csv_header`.
+    chunk_rows : int
+    on_progress : callable, optional
+        Called with the bytes read so far.
+    """
     for chunk in iter_csv_tables(path, header, chunk_rows, on_progress):
         chunk.frame = chunk.frame.to_pandas()
         yield chunk
@@ -204,6 +236,15 @@ def iter_csv_tables(
 
     Every chunk holds ``chunk_rows`` rows but the last; rows that could not be split
     come with the first chunk yielded after the reader met them.
+
+    Parameters
+    ----------
+    path : Path
+    header : list of str
+        From :func:`csv_header`.
+    chunk_rows : int
+    on_progress : callable, optional
+        Called with the bytes read so far.
     """
     bad: list[tuple[int | None, str, str]] = []
 

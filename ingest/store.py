@@ -209,6 +209,13 @@ class ClaimsStore:
         """Rejected rows, optionally of one source file name and/or one reason code.
 
         ``raw_json`` holds the row's values exactly as read; ``line`` its line in the file.
+
+        Parameters
+        ----------
+        source_name : str, optional
+            Only rows of this file name.
+        reason : str, optional
+            Only rows with this reason code.
         """
         sql = f"SELECT {', '.join(_QUARANTINE_COLUMNS)} FROM quarantine WHERE 1=1"
         params: list = []

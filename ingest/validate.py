@@ -105,7 +105,12 @@ def validate_claims(raw: pd.DataFrame) -> Validation:
 
 
 def table_of_strings(raw: pd.DataFrame) -> pa.Table:
-    """The contract columns of a DataFrame of strings as an Arrow table (missing stays null)."""
+    """The contract columns of a DataFrame of strings as an Arrow table (missing stays null).
+
+    Parameters
+    ----------
+    raw : DataFrame
+    """
     columns = [c for c in raw.columns if c in CLAIM_DTYPES]
     return pa.table({c: pa.array(raw[c].astype("str"), type=pa.string(), from_pandas=True) for c in columns})
 
@@ -186,7 +191,12 @@ def validate_table(raw: pa.Table) -> TableValidation:
 
 
 def typed_claims(valid: pa.Table) -> pd.DataFrame:
-    """Validated rows (:data:`ARROW_SCHEMA`) as a DataFrame with ``CLAIM_DTYPES``."""
+    """Validated rows (:data:`ARROW_SCHEMA`) as a DataFrame with ``CLAIM_DTYPES``.
+
+    Parameters
+    ----------
+    valid : pyarrow.Table
+    """
     out = {}
     for col in valid.column_names:
         dtype = CLAIM_DTYPES[col]

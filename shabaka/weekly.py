@@ -106,7 +106,12 @@ class WeeklyResult:
 
 
 def parse_week(text: str) -> tuple[int, int]:
-    """Read ``YYYY-Www`` into (year, week), or raise InputRefused."""
+    """Read ``YYYY-Www`` into (year, week), or raise InputRefused.
+
+    Parameters
+    ----------
+    text : str
+    """
     try:
         year, week = text.upper().split("-W")
         monday = date.fromisocalendar(int(year), int(week), 1)
@@ -116,7 +121,14 @@ def parse_week(text: str) -> tuple[int, int]:
 
 
 def week_window(year: int, week: int, window_weeks: int) -> tuple[date, date]:
-    """First and last day of the ``window_weeks`` weeks ending with ISO week ``year-Wweek``."""
+    """First and last day of the ``window_weeks`` weeks ending with ISO week ``year-Wweek``.
+
+    Parameters
+    ----------
+    year, week : int
+        The ISO week the window ends with.
+    window_weeks : int
+    """
     if window_weeks < 1:
         raise InputRefused(f"--window-weeks {window_weeks}: expected 1 or more")
     sunday = date.fromisocalendar(year, week, 7)
@@ -226,6 +238,20 @@ def run_weekly(
     dry_run: bool = False,
 ) -> WeeklyResult:
     """Run the weekly job once; see the module docstring for what it writes and when.
+
+    Parameters
+    ----------
+    settings : Settings
+    inbox : path, optional
+        Folder of new claim files (default the inbox setting).
+    week : str, optional
+        ISO week to detect up to (default: the latest claim's).
+    window_weeks : int, optional
+        Default the setting.
+    providers : path, optional
+        A providers file to load with the inbox.
+    dry_run : bool
+        Detect and compare, but load, move and store nothing.
 
     Returns
     -------

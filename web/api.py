@@ -44,6 +44,13 @@ def api_rings():
 
 @bp.route("/rings/<ring_id>")
 def api_ring(ring_id: str):
+    """One ring of a run (``run``, default the latest) with its members, as this user may see them.
+
+    Parameters
+    ----------
+    ring_id : str
+        From the URL.
+    """
     run_id = current_run_id(request.args.get("run"))
     ring, members, claims = load_ring(run_id, ring_id)
     audit("api_ring", run_id=run_id, ring_id=ring_id)
@@ -54,6 +61,13 @@ def api_ring(ring_id: str):
 
 @bp.route("/rings/<ring_id>/claims")
 def api_ring_claims(ring_id: str):
+    """A page of a ring's claim lines (``page``, ``run``), personal columns pseudonymised for analysts.
+
+    Parameters
+    ----------
+    ring_id : str
+        From the URL.
+    """
     run_id = current_run_id(request.args.get("run"))
     _, _, claims = load_ring(run_id, ring_id)
     size = min(_int_arg("size", current_app.config["PAGE_SIZE"]), 500)
@@ -65,7 +79,13 @@ def api_ring_claims(ring_id: str):
 
 @bp.route("/entities/<path:node_id>/neighbourhood")
 def api_neighbourhood(node_id: str):
-    """A node's neighbourhood: ``hops`` (1-3), ``limit`` edges, ``from``/``to`` dates."""
+    """A node's neighbourhood: ``hops`` (1-3), ``limit`` edges, ``from``/``to`` dates.
+
+    Parameters
+    ----------
+    node_id : str
+        ``TYPE:id`` from the URL, a pseudonym's for analysts.
+    """
     real = real_node_id(node_id)
     hops = min(max(_int_arg("hops", 1), 1), MAX_HOPS)
     limit = min(max(_int_arg("limit", int(settings().neighbourhood_limit)), 1), 2000)

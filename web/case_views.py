@@ -32,6 +32,13 @@ def case_list():
 
 @bp.route("/cases/<ring_id>")
 def case_page(ring_id: str):
+    """A ring's case: status, assignee, disposition and comments.
+
+    Parameters
+    ----------
+    ring_id : str
+        From the URL.
+    """
     case = cases().case(ring_id)
     audit("view_case", ring_id=ring_id)
     return render_template("case.html", case=case, statuses=STATUSES, can_edit=g.user["role"] in EDITORS)
@@ -40,6 +47,13 @@ def case_page(ring_id: str):
 @bp.route("/cases/<ring_id>/open", methods=["POST"])
 @require_role(*EDITORS)
 def open_case(ring_id: str):
+    """Open a case on a ring of the run in the form (default the latest).
+
+    Parameters
+    ----------
+    ring_id : str
+        From the URL.
+    """
     run_id = current_run_id(request.form.get("run"))
     runs().ring(run_id, ring_id)
     cases().open_case(ring_id, actor=g.user["name"], run_id=run_id)
@@ -51,6 +65,13 @@ def open_case(ring_id: str):
 @bp.route("/cases/<ring_id>/update", methods=["POST"])
 @require_role(*EDITORS)
 def update_case(ring_id: str):
+    """Change a case's status, assignee or disposition from the form.
+
+    Parameters
+    ----------
+    ring_id : str
+        From the URL.
+    """
     form = request.form
     changes = {k: form[k] for k in ("status", "assignee", "disposition") if k in form}
     cases().update(ring_id, **changes)
@@ -62,6 +83,13 @@ def update_case(ring_id: str):
 @bp.route("/cases/<ring_id>/comment", methods=["POST"])
 @require_role(*EDITORS)
 def comment(ring_id: str):
+    """Add the form's comment to a case.
+
+    Parameters
+    ----------
+    ring_id : str
+        From the URL.
+    """
     cases().comment(ring_id, author=g.user["name"], body=request.form.get("body", ""))
     audit("case_comment", ring_id=ring_id)
     return redirect(url_for("cases.case_page", ring_id=ring_id) + "#comments")
@@ -69,7 +97,13 @@ def comment(ring_id: str):
 
 @bp.route("/rings/<ring_id>/bundle", methods=["POST"])
 def bundle(ring_id: str):
-    """The ring's evidence bundle as a zip; analysts get it pseudonymised."""
+    """The ring's evidence bundle as a zip; analysts get it pseudonymised.
+
+    Parameters
+    ----------
+    ring_id : str
+        From the URL.
+    """
     # Imported here: the export pulls in matplotlib and fpdf, which the viewer's start-up can do without.
     from export import export_ring
 

@@ -79,19 +79,37 @@ def graph_store() -> GraphStore:
 
 
 def close_stores(exc: BaseException | None = None) -> None:
-    """Teardown: close whatever this request opened."""
+    """Teardown: close whatever this request opened.
+
+    Parameters
+    ----------
+    exc : BaseException, optional
+        What ended the request, if anything (Flask passes it).
+    """
     for store in g.pop("_stores", {}).values():
         store.close()
 
 
 def audit(action: str, **params: Any) -> None:
-    """Append one entry for the signed-in user (or ``anonymous``)."""
+    """Append one entry for the signed-in user (or ``anonymous``).
+
+    Parameters
+    ----------
+    action : str
+    **params
+        What it was done on; never personal identifiers.
+    """
     user = g.get("user")
     audit_log().append(user["name"] if user else "anonymous", action, params)
 
 
 def require_role(*roles: str) -> Callable:
-    """Decorator: the view raises AccessDenied unless the user has one of ``roles``."""
+    """Decorator: the view raises AccessDenied unless the user has one of ``roles``.
+
+    Parameters
+    ----------
+    *roles : str
+    """
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
@@ -109,7 +127,14 @@ def pseudonymous() -> bool:
 
 
 def show_id(entity_type: str, entity_id: Any) -> Any:
-    """The identifier as this user may see it (pseudonym for analysts)."""
+    """The identifier as this user may see it (pseudonym for analysts).
+
+    Parameters
+    ----------
+    entity_type : str
+    entity_id : object
+        None and NA stay as they are.
+    """
     if entity_id is None or (isinstance(entity_id, float) and pd.isna(entity_id)) or entity_id is pd.NA:
         return entity_id
     if entity_type not in PSEUDONYMISED_TYPES or not pseudonymous():
@@ -125,6 +150,14 @@ def show_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None,
 
     ``columns`` maps column -> entity type; ``type_column``/``id_column`` name a
     pair where each row says its own type (as in members).
+
+    Parameters
+    ----------
+    frame : DataFrame
+    columns : dict, optional
+        Column -> entity type.
+    type_column, id_column : str, optional
+        A column of entity types and the column of the ids they type.
     """
     if not pseudonymous() or frame.empty:
         return frame
@@ -151,7 +184,14 @@ def remember_pseudonyms() -> None:
 
 
 def resolve_id(entity_type: str, shown: str) -> str:
-    """The real identifier behind what the user sees; analysts can only use pseudonyms."""
+    """The real identifier behind what the user sees; analysts can only use pseudonyms.
+
+    Parameters
+    ----------
+    entity_type : str
+    shown : str
+        The id in the URL or form.
+    """
     if entity_type not in PSEUDONYMISED_TYPES or not pseudonymous():
         return shown
     conn = runs().conn
@@ -165,7 +205,13 @@ def resolve_id(entity_type: str, shown: str) -> str:
 
 
 def current_run_id(requested: str | None) -> str:
-    """The run asked for, or the latest; NotFound when there is no run yet."""
+    """The run asked for, or the latest; NotFound when there is no run yet.
+
+    Parameters
+    ----------
+    requested : str, optional
+        A run id from the request.
+    """
     if requested:
         runs().run(requested)
         return requested
@@ -176,4 +222,10 @@ def current_run_id(requested: str | None) -> str:
 
 
 def unique(values: Iterable[Any]) -> list[Any]:
+    """The values without None, NA and repeats, in first-seen order.
+
+    Parameters
+    ----------
+    values : iterable
+    """
     return list(dict.fromkeys(v for v in values if v is not None and not pd.isna(v)))

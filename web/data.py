@@ -38,7 +38,12 @@ CLAIM_VIEW_COLUMNS = [
 
 
 def split_node_id(node_id: str) -> tuple[str, str]:
-    """``"PROVIDER:PRV-1"`` -> ``("PROVIDER", "PRV-1")``; a bare id is taken as a provider."""
+    """``"PROVIDER:PRV-1"`` -> ``("PROVIDER", "PRV-1")``; a bare id is taken as a provider.
+
+    Parameters
+    ----------
+    node_id : str
+    """
     kind, sep, ident = node_id.partition(":")
     if sep and kind in TYPE_COLOURS:
         return kind, ident
@@ -54,6 +59,12 @@ class RingClaimsCache:
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> pd.DataFrame | None:
+        """The frame cached under ``key`` (now the most recent), or None.
+
+        Parameters
+        ----------
+        key : tuple
+        """
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
@@ -61,6 +72,13 @@ class RingClaimsCache:
         return None
 
     def put(self, key: tuple, frame: pd.DataFrame) -> None:
+        """Cache ``frame`` under ``key``, dropping the least recently used beyond ``size``.
+
+        Parameters
+        ----------
+        key : tuple
+        frame : DataFrame
+        """
         with self._lock:
             self._data[key] = frame
             self._data.move_to_end(key)
@@ -120,6 +138,14 @@ def ring_elements(members: pd.DataFrame, claims: pd.DataFrame,
     between its ends. ``extra_edges`` (source, target, edge_type, amount) adds
     links known to the graph store only (an inferred intermediary's, say).
     Identifiers are used as given, so pass pseudonymised frames to analysts.
+
+    Parameters
+    ----------
+    members : DataFrame
+        The ring's members (as this user may see them).
+    claims : DataFrame
+        The ring's claim lines (likewise).
+    extra_edges : DataFrame, optional
     """
     node_ids = {f"{t}:{i}" for t, i in zip(members["entity_type"], members["entity_id"])}
     node_amount: dict[str, float] = {}
@@ -160,7 +186,15 @@ def ring_elements(members: pd.DataFrame, claims: pd.DataFrame,
 
 
 def timeline_svg(claims: pd.DataFrame, *, width: int = 860, height: int = 160) -> Markup:
-    """A bar chart (inline SVG) of the amount claimed per day, with the line count in each bar's title."""
+    """A bar chart (inline SVG) of the amount claimed per day, with the line count in each bar's title.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        The ring's claim lines.
+    width, height : int
+        Of the drawing, in pixels.
+    """
     if claims.empty:
         return Markup('<p class="muted">No claim lines for this ring in the claims store.</p>')
     days = (claims.assign(day=pd.to_datetime(claims["service_date"]).dt.normalize())

@@ -18,7 +18,12 @@ bp = Blueprint("entities", __name__)
 
 
 def real_node_id(shown_node_id: str) -> str:
-    """The stored node id behind the one in a URL (a pseudonym for analysts)."""
+    """The stored node id behind the one in a URL (a pseudonym for analysts).
+
+    Parameters
+    ----------
+    shown_node_id : str
+    """
     kind, ident = split_node_id(shown_node_id)
     return f"{kind}:{resolve_id(kind, ident)}"
 
@@ -27,6 +32,12 @@ def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
     """Entities whose id or name contains ``text``: graph store first, then findings and providers.
 
     Results are shown as the user may see them; a pseudonym finds its entity.
+
+    Parameters
+    ----------
+    text : str
+    limit : int
+        Most results.
     """
     text = text.strip()
     if len(text) < 2:
@@ -84,7 +95,13 @@ def search():
 
 @bp.route("/entities/<path:node_id>")
 def entity(node_id: str):
-    """An entity: its scores and rings in the latest run, and its neighbourhood (entity.js)."""
+    """An entity: its scores and rings in the latest run, and its neighbourhood (entity.js).
+
+    Parameters
+    ----------
+    node_id : str
+        ``TYPE:id`` from the URL, a pseudonym's for analysts.
+    """
     real = real_node_id(node_id)
     kind, ident = split_node_id(real)
     run_id = runs().latest_run_id()

@@ -18,7 +18,12 @@ log = logging.getLogger(__name__)
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Install the handlers: ShabakaError by class, HTTP errors by code, anything else as 500."""
+    """Install the handlers: ShabakaError by class, HTTP errors by code, anything else as 500.
+
+    Parameters
+    ----------
+    app : Flask
+    """
 
     @app.errorhandler(ShabakaError)
     def shabaka_error(exc: ShabakaError):

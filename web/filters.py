@@ -11,7 +11,13 @@ __all__ = ["register_filters", "mad", "number"]
 
 
 def mad(value: Any, decimals: int = 2) -> str:
-    """``12345.5`` -> ``"12,345.50 MAD"``; empty for missing values."""
+    """``12345.5`` -> ``"12,345.50 MAD"``; empty for missing values.
+
+    Parameters
+    ----------
+    value : number or None
+    decimals : int
+    """
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -22,6 +28,13 @@ def mad(value: Any, decimals: int = 2) -> str:
 
 
 def number(value: Any, decimals: int = 0) -> str:
+    """A number with thousands separators; empty for missing values.
+
+    Parameters
+    ----------
+    value : number or None
+    decimals : int
+    """
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -30,9 +43,21 @@ def number(value: Any, decimals: int = 0) -> str:
 
 
 def day(value: Any) -> str:
+    """A date or timestamp as ``YYYY-MM-DD``; empty for missing values.
+
+    Parameters
+    ----------
+    value : date, str or None
+    """
     text = "" if value is None else str(value)
     return "" if text in ("NaT", "nan", "None", "<NA>") else text[:10]
 
 
 def register_filters(app: Flask) -> None:
+    """Install the template filters ``mad``, ``number`` and ``day``.
+
+    Parameters
+    ----------
+    app : Flask
+    """
     app.jinja_env.filters.update(mad=mad, number=number, day=day)

@@ -50,7 +50,12 @@ def home_key(configured: str, home: Path, filename: str) -> str:
 
 
 def make_pseudonymiser(settings: Settings) -> Callable[[str, str], str]:
-    """``f(entity_type, entity_id) -> pseudonym`` with the fund's key (created in HOME when unset)."""
+    """``f(entity_type, entity_id) -> pseudonym`` with the fund's key (created in HOME when unset).
+
+    Parameters
+    ----------
+    settings : Settings
+    """
     inner = Pseudonymiser(load_pseudonym_key(settings))
 
     def pseudonym(entity_type: str, entity_id: str) -> str:

@@ -20,7 +20,19 @@ __all__ = ["neighbourhood_from_graph", "neighbourhood_from_claims"]
 
 def neighbourhood_from_graph(store: Any, node_id: str, *, hops: int, limit: int,
                              start: str | None, end: str | None) -> dict[str, Any]:
-    """Ask the graph store for a node's neighbourhood; returns {nodes, edges, omitted}."""
+    """Ask the graph store for a node's neighbourhood; returns {nodes, edges, omitted}.
+
+    Parameters
+    ----------
+    store : GraphStore
+    node_id : str
+        The stored node id.
+    hops : int
+    limit : int
+        Most edges.
+    start, end : str, optional
+        ISO dates of the window.
+    """
     nb = store.neighbourhood(node_id, hops=hops, limit=limit, start=start, end=end)
     nodes = [_node(str(r["node_id"]), str(r.get("node_type", split_node_id(str(r["node_id"]))[0])),
                    str(r.get("entity_id", split_node_id(str(r["node_id"]))[1])),
@@ -35,6 +47,16 @@ def neighbourhood_from_claims(claims: pd.DataFrame, node_id: str, *, hops: int, 
 
     Breadth-first, ``hops`` deep; at most ``limit`` edges, heaviest (by amount)
     first; ``omitted`` counts the edges left out.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claim lines of the window.
+    node_id : str
+        The stored node id.
+    hops : int
+    limit : int
+        Most edges.
     """
     kind, ident = split_node_id(node_id)
     frontier = {(kind, ident)}

@@ -24,6 +24,15 @@ def filter_rings(rings: pd.DataFrame, args: dict[str, str], statuses: dict[str, 
     """Rings kept by the filters (min_score, region, regime, scenario, status), with a ``case_status`` column.
 
     ``status`` ``none`` keeps rings without a case.
+
+    Parameters
+    ----------
+    rings : DataFrame
+        A run's rings.
+    args : mapping
+        The request's filter values.
+    statuses : dict
+        Ring id -> case status.
     """
     out = rings.assign(case_status=[statuses.get(r) for r in rings["ring_id"]])
     if args.get("min_score"):
@@ -46,7 +55,16 @@ def filter_rings(rings: pd.DataFrame, args: dict[str, str], statuses: dict[str, 
 
 
 def page_of(frame: pd.DataFrame, page: Any, size: int) -> tuple[pd.DataFrame, dict[str, int]]:
-    """One page of a frame, and {page, pages, total, size}."""
+    """One page of a frame, and {page, pages, total, size}.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    page : int
+        1-based; clipped to the pages there are.
+    size : int
+        Rows per page.
+    """
     try:
         page = max(1, int(page or 1))
     except (TypeError, ValueError):
@@ -58,7 +76,14 @@ def page_of(frame: pd.DataFrame, page: Any, size: int) -> tuple[pd.DataFrame, di
 
 
 def load_ring(run_id: str, ring_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """(ring, members, claims) of one ring, unpseudonymised; claims cached per claims-store state."""
+    """(ring, members, claims) of one ring, unpseudonymised; claims cached per claims-store state.
+
+    Parameters
+    ----------
+    run_id : str
+    ring_id : str
+        From the URL.
+    """
     ring = runs().ring(run_id, ring_id)
     members = runs().members(run_id, ring_id)
     run = runs().run(run_id)
@@ -68,7 +93,15 @@ def load_ring(run_id: str, ring_id: str) -> tuple[dict[str, Any], pd.DataFrame, 
 
 
 def ring_graph(members: pd.DataFrame, claims: pd.DataFrame) -> list[dict[str, Any]]:
-    """Cytoscape elements of a ring, as the signed-in user may see them."""
+    """Cytoscape elements of a ring, as the signed-in user may see them.
+
+    Parameters
+    ----------
+    members : DataFrame
+        The ring's members.
+    claims : DataFrame
+        The ring's claim lines.
+    """
     extra = None
     store = graph_store() if (members["entity_type"] == "INTERMEDIARY").any() else None
     if store is not None:
@@ -113,7 +146,13 @@ def ring_list():
 
 @bp.route("/rings/<ring_id>")
 def ring_page(ring_id: str):
-    """One ring: graph (drawn by ring.js from the API), members, timeline, claims, case."""
+    """One ring: graph (drawn by ring.js from the API), members, timeline, claims, case.
+
+    Parameters
+    ----------
+    ring_id : str
+        From the URL.
+    """
     run_id = current_run_id(request.args.get("run"))
     ring, members, claims = load_ring(run_id, ring_id)
     shown_claims = show_frame(claims, CLAIM_PERSONAL_COLUMNS)

@@ -113,7 +113,14 @@ class Acts:
     oncology: np.ndarray
 
     def coef(self, key: str, coefficients: np.ndarray) -> np.ndarray:
-        """Act indices of ``key`` with the given coefficients (clipped to the nomenclature)."""
+        """Act indices of ``key`` with the given coefficients (clipped to the nomenclature).
+
+        Parameters
+        ----------
+        key : str
+            A nomenclature key letter (``K``, ``B``...).
+        coefficients : numpy.ndarray
+        """
         return self.key_base[key] + np.clip(coefficients, 1, _MAX_COEF[key]).astype(np.int64)
 
 

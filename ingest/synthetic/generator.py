@@ -109,7 +109,13 @@ def generate(out_dir: str | Path, *, scale: float = 1.0, weeks: int = 12, seed: 
 
 def generate_frames(*, scale: float = 1.0, weeks: int = 12, seed: int = 0, camouflage: float = 0.0,
                     start: str | dt.date = "2025-01-06", fraud: bool = True) -> SyntheticData:
-    """The same data as :func:`generate`, in memory (claims with contract dtypes); for small scales."""
+    """The same data as :func:`generate`, in memory (claims with contract dtypes); for small scales.
+
+    Parameters
+    ----------
+    scale, weeks, seed, camouflage, start, fraud
+        As for :func:`generate`.
+    """
     world = _World(scale, weeks, seed, camouflage, start, fraud)
     claims = to_contract_dtypes([columns for _, columns in world.weeks()])
     recruiters, identifiers = world.recruiters()

@@ -48,18 +48,36 @@ def _format(values: np.ndarray, fmt: str, missing: np.ndarray | None = None) -> 
 
 
 def beneficiary_ids(idx: np.ndarray) -> np.ndarray:
-    """``AMO`` + 9 digits for person indices."""
+    """``AMO`` + 9 digits for person indices.
+
+    Parameters
+    ----------
+    idx : numpy.ndarray
+        Integer indices.
+    """
     return _format(_scramble(idx, 10**9, 48_271_139, 312_345_677), "AMO%09d")
 
 
 def provider_ids(idx: np.ndarray) -> np.ndarray:
-    """INPE-like ``INPE`` + 9 digits for provider and doctor indices; -1 gives None."""
+    """INPE-like ``INPE`` + 9 digits for provider and doctor indices; -1 gives None.
+
+    Parameters
+    ----------
+    idx : numpy.ndarray
+        Integer indices.
+    """
     idx = np.asarray(idx)
     return _format(_scramble(idx, 10**9, 69_621_011, 104_729_003), "INPE%09d", idx < 0)
 
 
 def phone_ids(idx: np.ndarray) -> np.ndarray:
-    """Moroccan-looking mobile numbers ``06xxxxxxxx`` / ``07xxxxxxxx``; -1 gives None."""
+    """Moroccan-looking mobile numbers ``06xxxxxxxx`` / ``07xxxxxxxx``; -1 gives None.
+
+    Parameters
+    ----------
+    idx : numpy.ndarray
+        Integer indices.
+    """
     idx = np.asarray(idx)
     v = _scramble(idx, 10**8, 16_807_013, 7_654_321)
     # The 06/07 prefix comes from the top half of the scrambled space, so (prefix, rest) stays unique.
@@ -68,19 +86,39 @@ def phone_ids(idx: np.ndarray) -> np.ndarray:
 
 
 def account_ids(idx: np.ndarray) -> np.ndarray:
-    """Pseudonymous bank accounts ``RIB`` + 12 digits; -1 gives None."""
+    """Pseudonymous bank accounts ``RIB`` + 12 digits; -1 gives None.
+
+    Parameters
+    ----------
+    idx : numpy.ndarray
+        Integer indices.
+    """
     idx = np.asarray(idx)
     return _format(_scramble(idx, 10**12, 2_147_483_647, 123_456_789_01), "RIB%012d", idx < 0)
 
 
 def referrer_ids(idx: np.ndarray) -> np.ndarray:
-    """National-id-like ``CIN`` + 9 digits for declared referrers; -1 gives None."""
+    """National-id-like ``CIN`` + 9 digits for declared referrers; -1 gives None.
+
+    Parameters
+    ----------
+    idx : numpy.ndarray
+        Integer indices.
+    """
     idx = np.asarray(idx)
     return _format(_scramble(idx, 10**9, 39_916_801, 271_828_183), "CIN%09d", idx < 0)
 
 
 def point_ids(idx: np.ndarray, n_agencies: int) -> np.ndarray:
-    """Agencies ``AG`` + 4 digits (indices below ``n_agencies``), proximity points ``PP`` + 6 digits."""
+    """Agencies ``AG`` + 4 digits (indices below ``n_agencies``), proximity points ``PP`` + 6 digits.
+
+    Parameters
+    ----------
+    idx : numpy.ndarray
+        Integer indices.
+    n_agencies : int
+        Indices below it are agencies.
+    """
     idx = np.asarray(idx)
     out = np.empty(len(idx), dtype=object)
     ag = (idx >= 0) & (idx < n_agencies)

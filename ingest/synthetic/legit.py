@@ -41,13 +41,30 @@ class Care:
 
 
 def season_factor(day_of_year: np.ndarray | float) -> np.ndarray:
-    """Winter peak (respiratory season) and an August dip, around 1."""
+    """Winter peak (respiratory season) and an August dip, around 1.
+
+    Parameters
+    ----------
+    day_of_year : array-like or float
+        1..366.
+    """
     doy = np.asarray(day_of_year, dtype=float)
     return 1.0 + 0.15 * np.cos(2 * np.pi * (doy - 20) / 365.25) - 0.12 * np.exp(-((doy - 222) / 14) ** 2)
 
 
 def week_days(rng: np.random.Generator, week: int, n: int, sunday: bool = False) -> np.ndarray:
-    """``n`` service days (days since the start) in ``week``, weighted by weekday; Sundays are rare."""
+    """``n`` service days (days since the start) in ``week``, weighted by weekday; Sundays are rare.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    week : int
+        Week number from the start (0-based).
+    n : int
+    sunday : bool
+        Give Sundays a larger weight than ordinary care does.
+    """
     w = DOW_WEIGHTS.copy()
     if sunday:
         w[6] = 0.08
@@ -56,7 +73,23 @@ def week_days(rng: np.random.Generator, week: int, n: int, sunday: bool = False)
 
 def ordinary_week(b: WeekBuilder, care: Care, rng: np.random.Generator, week: int, n_people: int,
                   season: float) -> None:
-    """Add one week of ordinary dossiers for a population of ``n_people`` to ``b``."""
+    """Add one week of ordinary dossiers for a population of ``n_people`` to ``b``.
+
+    Parameters
+    ----------
+    b : WeekBuilder
+        The week being built.
+    care : Care
+        Who treats whom.
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    week : int
+        Week number from the start (0-based).
+    n_people : int
+        Population size.
+    season : float
+        This week's :func:`season_factor`.
+    """
     for kind, rate in _KINDS.items():
         n = rng.poisson(rate * n_people * season * care.volume)
         if n:

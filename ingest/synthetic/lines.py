@@ -82,7 +82,23 @@ class WeekBuilder:
                      referrer: np.ndarray | None = None, tag: int | np.ndarray = -1,
                      lk: int | np.ndarray = -1) -> np.ndarray:
         """Add dossiers (one per entry) and return their builder indices; ``tag`` is a fraud
-        ring's tag, ``lk`` a look-alike group index (-1 for none)."""
+        ring's tag, ``lk`` a look-alike group index (-1 for none).
+
+        Parameters
+        ----------
+        bene : numpy.ndarray
+            Person indices, one per dossier.
+        day : numpy.ndarray
+            Service days.
+        channel, point, phone, account : numpy.ndarray
+            How each dossier is filed (indices, -1 for none).
+        lag : numpy.ndarray
+            Days from service to submission.
+        referrer : numpy.ndarray, optional
+            Declared referrer indices.
+        tag : int or numpy.ndarray
+        lk : int or numpy.ndarray
+        """
         n = len(bene)
         values = {
             "bene": bene, "day": day, "channel": channel, "point": point, "phone": phone, "account": account,
@@ -98,7 +114,27 @@ class WeekBuilder:
     def add_lines(self, dossier: np.ndarray, provider: np.ndarray, doctor: np.ndarray | int, act: np.ndarray, *,
                   qty: np.ndarray | int = 1, stay: np.ndarray | int = -1, offset: np.ndarray | int = 0,
                   factor: np.ndarray | float = 1.0, prior: np.ndarray | bool = False) -> None:
-        """Add one act line per entry of ``dossier`` (arrays broadcast)."""
+        """Add one act line per entry of ``dossier`` (arrays broadcast).
+
+        Parameters
+        ----------
+        dossier : numpy.ndarray
+            Builder indices of the dossiers.
+        provider, doctor : numpy.ndarray or int
+            Provider and doctor indices (-1 for no doctor).
+        act : numpy.ndarray
+            Act indices.
+        qty : numpy.ndarray or int
+            Quantities.
+        stay : numpy.ndarray or int
+            Stay days (-1 for none).
+        offset : numpy.ndarray or int
+            Days after the dossier's day.
+        factor : numpy.ndarray or float
+            Multiplies the act's tariff.
+        prior : numpy.ndarray or bool
+            Under a prior authorisation.
+        """
         n = len(dossier)
         values = {"dossier": dossier, "provider": provider, "doctor": doctor, "act": act, "qty": qty,
                   "stay": stay, "offset": offset, "factor": factor, "prior": prior}
@@ -112,6 +148,16 @@ class WeekBuilder:
 
         ``provider`` is the dossier's main provider; with probability ``direct_p`` it is
         paid directly (PROVIDER_DIRECT, its own account as payee).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator's seeded random source.
+        bene : numpy.ndarray
+            Person indices.
+        provider : numpy.ndarray
+            Each dossier's main provider.
+        direct_p : numpy.ndarray or float
         """
         pop = self.pop
         n = len(bene)
@@ -140,7 +186,15 @@ class WeekBuilder:
                 "lag": lag}
 
     def finish(self, rng: np.random.Generator, claim_counter: int, pa_counter: int) -> Week:
-        """Contract rows of the week, in claim id then line order (see :class:`Week`)."""
+        """Contract rows of the week, in claim id then line order (see :class:`Week`).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator's seeded random source.
+        claim_counter, pa_counter : int
+            Claims and prior authorisations numbered so far.
+        """
         d = {k: np.concatenate(v) if v else np.empty(0, np.int64) for k, v in self._d.items()}
         ln = {k: np.concatenate(v) if v else np.empty(0) for k, v in self._l.items()}
         nd = self.n_dossiers

@@ -18,7 +18,22 @@ __all__ = ["lookalike_week"]
 
 def lookalike_week(b: WeekBuilder, la: LookAlikes, care: Care, rng: np.random.Generator, week: int,
                    n_people: int, last_day: int) -> None:
-    """Add this week's dossiers of every look-alike group."""
+    """Add this week's dossiers of every look-alike group.
+
+    Parameters
+    ----------
+    b : WeekBuilder
+        The week being built.
+    la : LookAlikes
+    care : Care
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    week : int
+        Week number from the start (0-based).
+    n_people : int
+    last_day : int
+        Last service day (days since the start).
+    """
     for g in la.groups:
         handler = _HANDLERS.get(g.kind)
         if handler is not None:

@@ -72,11 +72,21 @@ class LookAlikes:
     claims: dict[int, list[np.ndarray]] = field(default_factory=dict)
 
     def of(self, kind: str) -> list[Group]:
-        """The groups of one kind."""
+        """The groups of one kind.
+
+        Parameters
+        ----------
+        kind : str
+        """
         return [g for g in self.groups if g.kind == kind]
 
     def index(self, kind: str) -> int:
-        """Index of the first group of ``kind`` (-1 if none)."""
+        """Index of the first group of ``kind`` (-1 if none).
+
+        Parameters
+        ----------
+        kind : str
+        """
         found = self.of(kind)
         return found[0].index if found else -1
 
@@ -87,6 +97,22 @@ def plant_lookalikes(rng: np.random.Generator, params: WorldParams, pop: Populat
 
     ``avoid`` holds the providers of planted rings, never reused here, so a look-alike is
     never also a fraudster.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    params : WorldParams
+    pop : Population
+    prov : ProviderTable
+    intensity : float
+        Population size per scale unit (1 = scale 1 over 12 weeks).
+    volume : float
+        Weekly volume multiplier of the planted activity.
+    n_weeks : int
+    ref_year : int
+        Year ages are computed at.
+    avoid : set of int
     """
     used = set(avoid)
     groups: list[Group] = []
@@ -211,7 +237,17 @@ def plant_lookalikes(rng: np.random.Generator, params: WorldParams, pop: Populat
 
 def bind_regular(la: LookAlikes, pop: Population, rng: np.random.Generator, loyalty: float) -> None:
     """Send most households of each paired GP to the pharmacy next door (after the usual
-    GPs and pharmacies are assigned)."""
+    GPs and pharmacies are assigned).
+
+    Parameters
+    ----------
+    la : LookAlikes
+    pop : Population
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    loyalty : float
+        Share of households sent to the paired pharmacy.
+    """
     for g in la.of("gp_pharmacy_next_door"):
         mine = np.flatnonzero(pop.hh_gp == g.members["gp"][0])
         moved = mine[rng.random(len(mine)) < loyalty]
@@ -225,7 +261,15 @@ def bind_regular(la: LookAlikes, pop: Population, rng: np.random.Generator, loya
 
 
 def lookalikes_frame(la: LookAlikes, pop: Population, n_agencies: int) -> pd.DataFrame:
-    """``lookalikes.csv``: one row per (kind, entity, group), in group then role order."""
+    """``lookalikes.csv``: one row per (kind, entity, group), in group then role order.
+
+    Parameters
+    ----------
+    la : LookAlikes
+    pop : Population
+    n_agencies : int
+        For the submission point ids.
+    """
     format_of = {"PROVIDER": provider_ids, "DOCTOR": provider_ids, "REFERRER": referrer_ids, "PHONE": phone_ids,
                  "ACCOUNT": account_ids, "BENEFICIARY": beneficiary_ids,
                  "HOUSEHOLD": lambda idx: beneficiary_ids(pop.hh_principal[idx]),

@@ -57,7 +57,12 @@ class Noise:
 
 
 def spellings(canonical: str) -> tuple[str, ...]:
-    """Free-text ways of writing a canonical specialty code (never the code itself)."""
+    """Free-text ways of writing a canonical specialty code (never the code itself).
+
+    Parameters
+    ----------
+    canonical : str
+    """
     words = canonical.replace("_", " ")
     out = [words.title(), words.lower(), canonical.replace("_", "-"), *_ABBREVIATIONS.get(canonical, ())]
     return tuple(dict.fromkeys(s for s in out if s != canonical))
@@ -65,7 +70,17 @@ def spellings(canonical: str) -> tuple[str, ...]:
 
 def draw_noise(rng: np.random.Generator, params: WorldParams, prov: ProviderTable, n_points: int) -> Noise:
     """Draw each doctor's spelling, each provider's missing fields and phone format, and each
-    submission point's phone format."""
+    submission point's phone format.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    params : WorldParams
+    prov : ProviderTable
+    n_points : int
+        Submission points.
+    """
     n = prov.n
     written = np.full(n, None, dtype=object)
     has = np.flatnonzero(prov.specialty != None)  # noqa: E711 - object array compared elementwise
@@ -86,7 +101,13 @@ def draw_noise(rng: np.random.Generator, params: WorldParams, prov: ProviderTabl
 
 
 def format_phones(texts: np.ndarray, fmt: np.ndarray) -> np.ndarray:
-    """Rewrite canonical ``0XXXXXXXXX`` phones in the formats ``fmt`` (index into PHONE_FORMATS)."""
+    """Rewrite canonical ``0XXXXXXXXX`` phones in the formats ``fmt`` (index into PHONE_FORMATS).
+
+    Parameters
+    ----------
+    texts : numpy.ndarray
+    fmt : numpy.ndarray
+    """
     out = texts.copy()
     for k in range(1, len(PHONE_FORMATS)):
         rows = np.flatnonzero((fmt == k) & (texts != None))  # noqa: E711
@@ -116,6 +137,14 @@ def apply_noise(noise: Noise, columns: dict[str, np.ndarray], provider: np.ndarr
 
     ``provider``/``doctor`` are the lines' provider indices, ``phone_format`` one format
     index per line (its dossier's).
+
+    Parameters
+    ----------
+    noise : Noise
+    columns : dict of str to numpy.ndarray
+        The week's contract columns.
+    provider, doctor : numpy.ndarray
+    phone_format : numpy.ndarray
     """
     safe_doc = np.maximum(doctor, 0)
     written = noise.written[safe_doc]
@@ -136,7 +165,14 @@ def apply_noise(noise: Noise, columns: dict[str, np.ndarray], provider: np.ndarr
 
 
 def noise_rows(noise: Noise, first_group: int, n_agencies: int) -> pd.DataFrame:
-    """Look-alike rows of the noise kinds (group ids from ``LK-<first_group>`` on)."""
+    """Look-alike rows of the noise kinds (group ids from ``LK-<first_group>`` on).
+
+    Parameters
+    ----------
+    noise : Noise
+    first_group : int
+    n_agencies : int
+    """
     gid = [f"LK-{first_group + k:04d}" for k in range(3)]
     parts = []
     docs = np.flatnonzero(noise.written != None)  # noqa: E711

@@ -65,12 +65,25 @@ class Population:
         return len(self.hh)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draw ``size`` person indices for ordinary care, weighted by age and ALD."""
+        """Draw ``size`` person indices for ordinary care, weighted by age and ALD.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator's seeded random source.
+        size : int
+        """
         return np.searchsorted(self.sample_cdf, rng.random(size) * self.sample_cdf[-1], side="right")
 
     def add_single_persons(self, birth_year: np.ndarray, female: np.ndarray, region: np.ndarray,
                            regime: np.ndarray) -> np.ndarray:
-        """Append one-person households (with a phone, no account) and return the new person indices."""
+        """Append one-person households (with a phone, no account) and return the new person indices.
+
+        Parameters
+        ----------
+        birth_year, female, region, regime : numpy.ndarray
+            One entry per new person.
+        """
         k = len(birth_year)
         new_persons = np.arange(self.n, self.n + k)
         new_hh = np.arange(len(self.hh_region), len(self.hh_region) + k)
@@ -96,7 +109,13 @@ class Population:
         return new_persons
 
     def assign_regular(self, gp: np.ndarray, pharmacy: np.ndarray) -> None:
-        """Record each household's family doctor and usual pharmacy (provider indices)."""
+        """Record each household's family doctor and usual pharmacy (provider indices).
+
+        Parameters
+        ----------
+        gp, pharmacy : numpy.ndarray
+            One provider index per household.
+        """
         self.hh_gp = gp
         self.hh_pharmacy = pharmacy
 

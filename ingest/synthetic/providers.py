@@ -58,7 +58,17 @@ class ProviderTable:
         return len(self.ptype)
 
     def of(self, ptype: str, region: int | None = None, role: str | None = None) -> np.ndarray:
-        """Indices of providers of a type (optionally in a region, with a doctor role)."""
+        """Indices of providers of a type (optionally in a region, with a doctor role).
+
+        Parameters
+        ----------
+        ptype : str
+            A contract provider type.
+        region : int, optional
+            0..11.
+        role : str, optional
+            A doctor role (``surgeon``...).
+        """
         mask = self.ptype == TYPE[ptype]
         if region is not None:
             mask &= self.region == region
@@ -67,13 +77,31 @@ class ProviderTable:
         return np.flatnonzero(mask)
 
     def attached(self, facility: int) -> np.ndarray:
-        """Doctors attached to a clinic or hospital."""
+        """Doctors attached to a clinic or hospital.
+
+        Parameters
+        ----------
+        facility : int
+        """
         return self.fac_doctors[self.fac_ptr[facility]:self.fac_ptr[facility + 1]]
 
     def append(self, ptype: str, near: int, count: int = 1, *, specialty: str | None = None, role: str = "",
                popularity: float = 1.0, attach_to: int | None = None) -> np.ndarray:
         """Add ``count`` providers of ``ptype`` in the city of provider ``near`` (a few hundred
-        metres away), optionally attached to facility ``attach_to``; returns their indices."""
+        metres away), optionally attached to facility ``attach_to``; returns their indices.
+
+        Parameters
+        ----------
+        ptype : str
+        near : int
+            A provider index.
+        count : int
+        specialty : str, optional
+        role : str
+        popularity : float
+            Weight when patients pick a provider.
+        attach_to : int, optional
+        """
         new = np.arange(self.n, self.n + count)
         self.ptype = np.concatenate([self.ptype, np.full(count, TYPE[ptype], np.int8)])
         self.region = np.concatenate([self.region, np.full(count, self.region[near], np.int8)])
@@ -90,7 +118,13 @@ class ProviderTable:
         return new
 
     def attach(self, doctors: np.ndarray, facility: int) -> None:
-        """Attach doctors to a clinic or hospital (they appear as ``doctor_id`` on its lines)."""
+        """Attach doctors to a clinic or hospital (they appear as ``doctor_id`` on its lines).
+
+        Parameters
+        ----------
+        doctors : numpy.ndarray
+        facility : int
+        """
         counts = np.diff(self.fac_ptr)
         fac = np.repeat(np.arange(len(counts)), counts)
         fac = np.concatenate([fac, np.full(len(doctors), facility)])
@@ -100,7 +134,14 @@ class ProviderTable:
         self.fac_doctors = pairs[:, 1]
 
     def pick_attached(self, rng: np.random.Generator, facilities: np.ndarray) -> np.ndarray:
-        """One attached doctor per facility line (-1 where a facility has none)."""
+        """One attached doctor per facility line (-1 where a facility has none).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator's seeded random source.
+        facilities : numpy.ndarray
+        """
         start = self.fac_ptr[facilities]
         count = self.fac_ptr[facilities + 1] - start
         choice = start + (rng.random(len(facilities)) * np.maximum(count, 1)).astype(np.int64)
@@ -128,7 +169,14 @@ class Picker:
         self.hi[empty] = self.cdf[-1]
 
     def pick(self, rng: np.random.Generator, regions: np.ndarray) -> np.ndarray:
-        """One provider index per patient region (0..11)."""
+        """One provider index per patient region (0..11).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator's seeded random source.
+        regions : numpy.ndarray
+        """
         n = len(regions)
         away = rng.random(n) >= self.stay_home
         lo = np.where(away, 0.0, self.lo[regions])
@@ -143,6 +191,13 @@ def build_providers(rng: np.random.Generator, intensity: float) -> ProviderTable
     Every region gets at least one provider of each type; surgeons (2-4 per clinic,
     1-2 per hospital) and anaesthetists (1 per clinic) are attached to 1-3 facilities
     of their region.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    intensity : float
+        Population size per scale unit (1 = scale 1 over 12 weeks).
     """
     region_p = REGION_WEIGHTS * _ATTRACTION
     region_p /= region_p.sum()
@@ -228,7 +283,12 @@ def _place(rng: np.random.Generator, region: np.ndarray) -> tuple[np.ndarray, np
 
 
 def providers_frame(table: ProviderTable) -> pd.DataFrame:
-    """The providers file (contract provider columns), one row per provider or doctor id, in id order."""
+    """The providers file (contract provider columns), one row per provider or doctor id, in id order.
+
+    Parameters
+    ----------
+    table : ProviderTable
+    """
     idx = np.arange(table.n)
     ids = provider_ids(idx)
     type_names = np.array(PROVIDER_TYPES, dtype=object)[table.ptype]

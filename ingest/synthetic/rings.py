@@ -78,6 +78,19 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
     """Choose the members of every ring; boosts ring providers' ordinary popularity under camouflage.
 
     Adds recruiter submission points to ``pop`` (``n_points``) and phantom persons.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    pop : Population
+    prov : ProviderTable
+    intensity : float
+        Population size per scale unit (1 = scale 1 over 12 weeks).
+    camouflage : float
+        0..1: how much the fraudsters blend in.
+    volume : float
+        Weekly volume multiplier of the planted activity.
     """
     used: set[int] = set()
     rings: list[Ring] = []
@@ -231,6 +244,11 @@ def labels_frame(rings: list[Ring], claim_labels: list[tuple[np.ndarray, np.ndar
     """Ground truth: ring members, recruiters, patients seen in fraudulent dossiers, and fraudulent claims.
 
     ``claim_labels`` holds, per week, (claim ids, tags) of the fraudulent dossiers.
+
+    Parameters
+    ----------
+    rings : list of Ring
+    claim_labels : list of (numpy.ndarray, numpy.ndarray)
     """
     rows: list[tuple[str, str, str, str, str]] = []
     for ring in rings:
@@ -257,6 +275,11 @@ def recruiter_frames(rings: list[Ring], pop: Population) -> tuple[pd.DataFrame, 
     seen in one of his dossiers) and ``recruiter_id, identifier_type, identifier`` (the
     phones, accounts, submission point and referrer id written on those dossiers, not the
     patients' own). Complete once every week has been drawn; benchmarks only.
+
+    Parameters
+    ----------
+    rings : list of Ring
+    pop : Population
     """
     patients: list[tuple[str, str, str, str]] = []
     identifiers: list[tuple[str, str, str]] = []

@@ -20,7 +20,24 @@ __all__ = ["fraud_week"]
 
 def fraud_week(b: WeekBuilder, rings: list[Ring], rng: np.random.Generator, week: int, camouflage: float,
                volume: float, last_day: int) -> None:
-    """Add this week's fraudulent dossiers of every ring (upcoders act inside ordinary surgery)."""
+    """Add this week's fraudulent dossiers of every ring (upcoders act inside ordinary surgery).
+
+    Parameters
+    ----------
+    b : WeekBuilder
+        The week being built.
+    rings : list of Ring
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    week : int
+        Week number from the start (0-based).
+    camouflage : float
+        0..1: how much the fraudsters blend in.
+    volume : float
+        Weekly volume multiplier of the planted activity.
+    last_day : int
+        Last service day (days since the start).
+    """
     for ring in rings:
         handler = _HANDLERS.get(ring.scenario)
         if handler is not None:

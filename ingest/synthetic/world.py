@@ -81,7 +81,15 @@ class WorldParams:
         raise AttributeError(name)
 
     def per_unit(self, name: str, intensity: float) -> int:
-        """A count per unit of intensity, scaled and at least one."""
+        """A count per unit of intensity, scaled and at least one.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of :data:`PARAMETER_RANGES`.
+        intensity : float
+            Population size per scale unit (1 = scale 1 over 12 weeks).
+        """
         return max(1, int(round(self.values[name] * intensity)))
 
     def as_dict(self) -> dict:
@@ -90,7 +98,15 @@ class WorldParams:
 
 
 def draw_params(rng: np.random.Generator, camouflage: float) -> WorldParams:
-    """Draw every parameter of :data:`PARAMETER_RANGES` in declaration order."""
+    """Draw every parameter of :data:`PARAMETER_RANGES` in declaration order.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator's seeded random source.
+    camouflage : float
+        0..1: how much the fraudsters blend in.
+    """
     values: dict[str, float] = {}
     for name, (low, high, kind, _help) in PARAMETER_RANGES.items():
         if kind == "int":

@@ -24,7 +24,12 @@ _INT_NA = ("birth_year", "stay_days")
 
 def to_contract_dtypes(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     """Concatenate the builder's weekly columns into a frame with :data:`ingest.schema.CLAIM_DTYPES`
-    (negative stays and an ``ald`` of -1 become NA)."""
+    (negative stays and an ``ald`` of -1 become NA).
+
+    Parameters
+    ----------
+    chunks : list of dict
+    """
     out = {}
     for col, dtype in CLAIM_DTYPES.items():
         values = np.concatenate([c[col] for c in chunks]) if chunks else np.empty(0)
@@ -84,7 +89,13 @@ class ClaimsCsvWriter:
         self.rows = 0
 
     def write(self, columns: dict[str, np.ndarray]) -> None:
-        """Append the rows of one chunk."""
+        """Append the rows of one chunk.
+
+        Parameters
+        ----------
+        columns : dict of str to numpy.ndarray
+            Contract columns of the chunk.
+        """
         table = _arrow(columns)
         self._csv.write_table(table)
         self.rows += table.num_rows
@@ -103,5 +114,11 @@ class ClaimsCsvWriter:
 
 
 def write_small_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a providers or labels table as plain UTF-8 CSV with ``\\n`` line ends."""
+    """Write a providers or labels table as plain UTF-8 CSV with ``\\n`` line ends.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    path : Path
+    """
     frame.to_csv(path, index=False, lineterminator="\n")

@@ -86,6 +86,11 @@ def run_cli(argv: list[str] | None = None) -> int:
     reach this function), it raises a :class:`ShabakaError` (its ``exit_code``,
     message on stderr), or click refuses the command line (a usage error, 2). An
     interrupt gives 130. Anything else is a bug and ends in a traceback (1).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``).
     """
     try:
         returned = cli.main(args=argv, prog_name="shabaka", standalone_mode=False)
@@ -103,5 +108,11 @@ def run_cli(argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script: exits with :func:`run_cli`'s code."""
+    """Entry point of the console script: exits with :func:`run_cli`'s code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+    """
     sys.exit(run_cli(argv))
