@@ -12,19 +12,15 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from detectors.config import DetectionConfig
-from graph.build import build_graph, node_id
-from graph.intermediaries import infer_intermediaries
-from ingest.store import ClaimsStore
-from ground.errors import NotFound, StoreError
-from export.evidence import ring_claims
 from casework.runs import RunStore
+from detectors.config import DetectionConfig
+from export.evidence import ring_claims
+from graph.intermediaries import infer_intermediaries
+from graph.ring import only_intermediaries, ring_graph as build_ring_graph
+from ground.errors import NotFound, StoreError
+from ingest.store import ClaimsStore
 
-__all__ = ["RingEvidence", "collect_ring", "ring_graph", "run_batches", "SHARED_IDENTIFIERS"]
-
-#: Identifier node types drawn in a ring's graph when at least two member beneficiaries share one.
-SHARED_IDENTIFIERS = ("PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT")
-
+__all__ = ["RingEvidence", "collect_ring", "ring_graph", "run_batches"]
 
 @dataclass
 class RingEvidence:
@@ -91,6 +87,13 @@ def run_batches(run: dict[str, Any], store_batches: pd.DataFrame) -> list[dict[s
 
     Each dict has batch_id, sha256, rows, source_name, min/max_service_date and
     ``present`` (the store still has a batch with that id and hash).
+
+    Parameters
+    ----------
+    run : dict
+        A stored run (``RunStore.run``).
+    store_batches : DataFrame
+        The claims store's catalogue (``ClaimsStore.batches``).
     """
     catalogue = {str(r["batch_id"]): r for r in store_batches.to_dict("records")}
     out = []
@@ -108,39 +111,17 @@ def run_batches(run: dict[str, Any], store_batches: pd.DataFrame) -> list[dict[s
 
 
 def ring_graph(evidence: RingEvidence) -> nx.Graph:
-    """The ring's graph: its members, identifiers shared by its beneficiaries, and the claims edges between them.
+    """The ring's graph (:func:`graph.ring.ring_graph`) on its claim lines; its inferred
+    intermediaries come from the whole window, as their ids depend on it.
 
-    Built with :func:`graph.build.build_graph` on the ring's claim lines; inferred
-    intermediaries come from the whole window (their ids depend on it).
+    Parameters
+    ----------
+    evidence : RingEvidence
     """
     members = evidence.members
-    lines = evidence.lines
-    wanted = {node_id(t, i) for t, i in zip(members["entity_type"], members["entity_id"].astype(str))}
     intermediaries = None
-    if (members["entity_type"] == "INTERMEDIARY").any():
+    ids = set(members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"].astype(str))
+    if ids:
         params = (evidence.run.get("params") or {}).get("intermediaries") or {}
-        found = infer_intermediaries(evidence.window_claims, **params)
-        keep = found.table["intermediary_id"].isin(members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"])
-        found.table = found.table[keep]
-        found.members = found.members[found.members["intermediary_id"].isin(found.table["intermediary_id"])]
-        found.links = found.links[found.links["intermediary_id"].isin(found.table["intermediary_id"])]
-        intermediaries = found
-    G = nx.Graph()
-    if len(lines):
-        built = build_graph(lines, providers=evidence.providers, intermediaries=intermediaries)
-        benes = set(members.loc[members["entity_type"] == "BENEFICIARY", "entity_id"].astype(str))
-        targets = built.edges["target"].astype(str)
-        for node_type in SHARED_IDENTIFIERS:
-            sharing = built.edges[targets.str.startswith(node_type + ":")
-                                  & built.edges["source"].astype(str).str.removeprefix("BENEFICIARY:").isin(benes)]
-            counts = sharing.groupby("target")["source"].nunique()
-            wanted |= set(counts[counts >= 2].index)
-        G = built.to_networkx(sorted(wanted))
-    for record in members.to_dict("records"):
-        nid = node_id(record["entity_type"], str(record["entity_id"]))
-        if nid not in G:
-            G.add_node(nid, node_type=record["entity_type"], entity_id=str(record["entity_id"]),
-                       label=str(record["entity_id"]))
-        G.nodes[nid].update(role=str(record["role"]), member_score=float(record["score"]),
-                            evidence=str(record["evidence"]))
-    return G
+        intermediaries = only_intermediaries(infer_intermediaries(evidence.window_claims, **params), ids)
+    return build_ring_graph(members, evidence.lines, providers=evidence.providers, intermediaries=intermediaries)
