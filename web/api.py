@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, current_app
 
-from shabaka.errors import NotFound
+from ground.errors import NotFound
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store,
                          query_for_audit, runs, settings, show_case, show_frame, show_id)
 from web.data import split_node_id

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from web.context import audit, require_role, settings, users
+from casework.users import ROLES
 from web.params import arg, field
-from web.users import ROLES
 
 __all__ = ["bp"]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
-from shabaka.errors import NotFound
+from ground.errors import NotFound
 from shabaka.export.evidence import ring_claims as tying_claims
 
 __all__ = [

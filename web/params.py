@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 from flask import request
 
-from shabaka.cases import STATUSES
-from shabaka.errors import InputRefused, NotFound
+from casework.cases import STATUSES
+from ground.errors import InputRefused, NotFound
 
 __all__ = ["arg", "field", "check_id", "PARAMS", "FIELDS", "MAX_ID", "Whole", "Number", "Choice", "Text", "Day"]
 

@@ -15,7 +15,7 @@ import re
 import pytest
 
 from ingest.schema import CLAIM_DTYPES
-from shabaka.audit import AuditLog
+from casework.audit import AuditLog
 from tests.web.conftest import PASSWORD, RING_ID, fill_home, login
 from web import create_app
 
