@@ -13,9 +13,9 @@ import sys
 
 import click
 
-from shabaka import __version__
+from ground import __version__
 from ground.errors import ShabakaError
-from shabaka.settings import SETTINGS, load_settings
+from ground.settings import SETTINGS, load_settings
 
 __all__ = ["cli", "main"]
 
