@@ -26,7 +26,7 @@ DIGITS = "0123456789"
 def real_ids(tmp_path_factory):
     """A HOME whose people carry realistic ids; returns (home, {kind: raw id of the ring})."""
     from tests.conftest import RING_ACCOUNT, RING_DOCTOR, RING_PHONE, RING_PROVIDERS, make_tiny_claims
-    from shabaka.settings import load_settings
+    from ground.settings import load_settings
 
     rng = random.Random(12)
     claims = make_tiny_claims()
