@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from web.data import EDGE_PAIRS, NODE_COLUMNS, TYPE_COLOURS, split_node_id
+from ingest.schema import ENTITY_COLUMNS
+from web.data import EDGE_PAIRS, TYPE_COLOURS, split_node_id
 
 __all__ = ["neighbourhood_from_graph", "neighbourhood_from_claims"]
 
@@ -47,14 +48,14 @@ def neighbourhood_from_claims(read: Callable[[dict[str, set[str]]], pd.DataFrame
     for _ in range(max(1, hops)):
         wanted: dict[str, set[str]] = {}
         for t, i in frontier:
-            if t in NODE_COLUMNS:
-                wanted.setdefault(NODE_COLUMNS[t], set()).add(i)
+            if t in ENTITY_COLUMNS:
+                wanted.setdefault(ENTITY_COLUMNS[t], set()).add(i)
         claims = read(wanted) if wanted else pd.DataFrame()
         found: list[dict[str, Any]] = []
         for a, b in EDGE_PAIRS:
             for here, there in ((a, b), (b, a)):
                 keys = [i for t, i in frontier if t == here]
-                col_here, col_there = NODE_COLUMNS[here], NODE_COLUMNS[there]
+                col_here, col_there = ENTITY_COLUMNS[here], ENTITY_COLUMNS[there]
                 if not keys or col_here not in claims or col_there not in claims:
                     continue
                 part = claims.loc[claims[col_here].isin(keys), [col_here, col_there, "claim_id", "amount_claimed",
