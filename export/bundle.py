@@ -230,8 +230,7 @@ report.html / report.pdf   the report (opens in any browser / PDF reader, nothin
 ring.csv, members.csv      the ring and its members with roles and evidence
 claims.csv                 the claim lines behind the ring (claims contract columns); the
                            lines with at_risk=True add up to the ring's amount at risk
-indicators.csv             the control indicators of the ring's providers and doctors, with the peer group,
-                           peer median and z-score the indicator detector used
+indicators.csv             each ring provider's indicators against the median of its peers
 timeline.csv               claims and amount per service day
 batches.csv, run.json      provenance: claim batches (SHA-256), run, parameters, software version
 graph/ring.graphml         Gephi, yEd, networkx (File > Open)
