@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, current_app
 
-from ground.errors import NotFound
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store,
                          query_for_audit, runs, settings, show_case, show_frame, show_id)
 from web.data import split_node_id
@@ -101,8 +100,6 @@ def api_neighbourhood(node_id: str):
         nb = neighbourhood_from_graph(graph_store(), real, hops=hops, limit=limit, start=start, end=end)
     else:
         store = claims_store()
-        if store is None:
-            raise NotFound(f"{node_id[:80]!r}: not in the stored graph, and no claims store to compute it from")
 
         def read(any_of: dict[str, set[str]]) -> pd.DataFrame:
             return store.claims(start, end, columns=NEIGHBOURHOOD_COLUMNS, any_of=any_of)

@@ -23,7 +23,7 @@ from casework.store import Casework
 from casework.users import UserStore
 from ground.errors import AccessDenied, NotFound
 from ground.settings import Settings
-from graph.store import GraphStore, open_graph_store
+from graph.store import GraphStore, open_graph_store, split_node_id
 from ground.sqlite import transaction
 from ingest.store import ClaimsStore
 from export.pseudonym import PERSONAL_COLUMNS
@@ -331,13 +331,12 @@ def _stored_types(words: set[str]) -> dict[str, set[str]]:
                                 (*chunk, *chunk)):
             found.setdefault(str(row[1]), set()).add(str(row[0]))
     store = graph_store()
-    if store is not None:
-        for word in chunked:
-            try:
-                node_ids = store.resolve(word)
-            except NotFound:
-                continue
-            found.setdefault(word, set()).update(n.partition(":")[0] for n in node_ids)
+    for word in chunked:
+        try:
+            node_ids = store.resolve(word)
+        except NotFound:
+            continue
+        found.setdefault(word, set()).update(split_node_id(n)[0] for n in node_ids)
     return found
 
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
+import networkx as nx
 import pandas as pd
 from markupsafe import Markup, escape
 
 from export.evidence import ring_claims as tying_claims
+from graph.build import EDGE_TYPES, node_id
+from graph.store import split_node_id as parse_node_id
 from ground.errors import NotFound
 from ingest.schema import ENTITY_COLUMNS
 
@@ -39,7 +43,7 @@ CLAIM_VIEW_COLUMNS = [
 
 
 def split_node_id(node_id: str) -> tuple[str, str]:
-    """``"PROVIDER:PRV-1"`` -> ``("PROVIDER", "PRV-1")``.
+    """``"PROVIDER:PRV-1"`` -> ``("PROVIDER", "PRV-1")``, parsed by :func:`graph.store.split_node_id`.
 
     Parameters
     ----------
@@ -51,8 +55,8 @@ def split_node_id(node_id: str) -> tuple[str, str]:
         Without a known entity type before the colon, or without an id after it:
         no such node can exist.
     """
-    kind, sep, ident = node_id.partition(":")
-    if not sep or kind not in TYPE_COLOURS or not ident:
+    kind, ident = parse_node_id(node_id)
+    if kind is None or not ident:
         raise NotFound(f"entity {node_id[:80]!r} not found: expected TYPE:id with TYPE one of "
                        f"{', '.join(TYPE_COLOURS)}")
     return kind, ident
@@ -105,8 +109,7 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
 
     Parameters
     ----------
-    store : ClaimsStore or None
-        None gives an empty frame.
+    store : ClaimsStore
     members : DataFrame
         The ring's members (entity_type, entity_id).
     window : (from, to)
@@ -114,8 +117,6 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
     cache, key : optional
         Reuse a frame computed for the same key.
     """
-    if store is None:
-        return pd.DataFrame(columns=CLAIM_VIEW_COLUMNS)
     if cache is not None and key is not None:
         batches = tuple(store.batches()["batch_id"].astype(str))
         full_key = (*key, batches)
@@ -138,58 +139,44 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
     return out
 
 
-def ring_elements(members: pd.DataFrame, claims: pd.DataFrame,
-                  extra_edges: pd.DataFrame | None = None) -> list[dict[str, Any]]:
-    """Cytoscape.js elements of a ring: its members, and the claim links between them.
+def ring_elements(G: nx.Graph, shown: Callable[[str, str], str]) -> list[dict[str, Any]]:
+    """Cytoscape.js elements of a ring's graph (:func:`graph.ring.ring_graph`, the bundle's graph).
 
-    Node size follows the amount claimed through the node; edge width the amount
-    between its ends. ``extra_edges`` (source, target, edge_type, amount) adds
-    links known to the graph store only (an inferred intermediary's, say).
-    Identifiers are used as given, so pass pseudonymised frames to analysts.
+    Node size follows the amount claimed through the node in the ring's lines; edge
+    width the amount between its ends. Each edge runs from the end of its type's
+    source node type (:data:`graph.build.EDGE_TYPES`).
 
     Parameters
     ----------
-    members : DataFrame
-        The ring's members (as this user may see them).
-    claims : DataFrame
-        The ring's claim lines (likewise).
-    extra_edges : DataFrame, optional
+    G : networkx.Graph
+        The ring's graph, with stored node ids.
+    shown : callable
+        ``(entity_type, entity_id) -> id`` as the signed-in user may see it
+        (pseudonyms for analysts).
+
+    Returns
+    -------
+    list of dict
+        Node elements (id, label, type, role, score, evidence, amount, colour),
+        then edge elements (id, source, target, edge_type, n_claims, amount).
     """
-    node_ids = {f"{t}:{i}" for t, i in zip(members["entity_type"], members["entity_id"])}
-    node_amount: dict[str, float] = {}
-    edges: dict[tuple[str, str], dict[str, Any]] = {}
-    for a, b in EDGE_PAIRS:
-        ca, cb = ENTITY_COLUMNS[a], ENTITY_COLUMNS[b]
-        if claims.empty or ca not in claims or cb not in claims:
-            continue
-        part = claims[[ca, cb, "claim_id", "amount_claimed"]].dropna(subset=[ca, cb])
-        if part.empty:
-            continue
-        grouped = part.groupby([ca, cb], observed=True).agg(
-            n_claims=("claim_id", "nunique"), amount=("amount_claimed", "sum")).reset_index()
-        for va, vb, n, amount in grouped.itertuples(index=False):
-            sa, sb = f"{a}:{va}", f"{b}:{vb}"
-            if sa in node_ids and sb in node_ids:
-                edges[(sa, sb)] = {"edge_type": f"{a}-{b}", "n_claims": int(n), "amount": float(amount)}
-                node_amount[sa] = node_amount.get(sa, 0.0) + float(amount)
-                node_amount[sb] = node_amount.get(sb, 0.0) + float(amount)
-    if extra_edges is not None:
-        for rec in extra_edges.itertuples(index=False):
-            if rec.source in node_ids and rec.target in node_ids and (rec.source, rec.target) not in edges:
-                edges[(rec.source, rec.target)] = {"edge_type": rec.edge_type, "n_claims": 0,
-                                                   "amount": float(rec.amount or 0.0)}
+    labels = {n: shown(d["node_type"], str(d["entity_id"])) for n, d in G.nodes(data=True)}
+    ids = {n: node_id(d["node_type"], labels[n]) for n, d in G.nodes(data=True)}
     elements: list[dict[str, Any]] = []
-    for rec in members.itertuples(index=False):
-        nid = f"{rec.entity_type}:{rec.entity_id}"
+    for n, d in G.nodes(data=True):
         elements.append({"group": "nodes", "data": {
-            "id": nid, "label": str(rec.entity_id), "type": rec.entity_type, "role": rec.role,
-            "score": round(float(rec.score), 3), "evidence": rec.evidence,
-            "amount": round(node_amount.get(nid, 0.0), 2), "colour": TYPE_COLOURS.get(rec.entity_type, "#999"),
+            "id": ids[n], "label": labels[n], "type": d["node_type"], "role": d.get("role", ""),
+            "score": round(float(d.get("member_score", 0.0)), 3), "evidence": d.get("evidence", ""),
+            "amount": round(float(d.get("amount") or 0.0), 2), "colour": TYPE_COLOURS.get(d["node_type"], "#999"),
         }})
-    for (source, target), data in edges.items():
-        elements.append({"group": "edges", "data": {"id": f"{source}|{target}", "source": source,
-                                                    "target": target, **data,
-                                                    "amount": round(data["amount"], 2)}})
+    for a, b, d in G.edges(data=True):
+        if G.nodes[a]["node_type"] != EDGE_TYPES.get(d["edge_type"], ("",))[0]:
+            a, b = b, a
+        source, target = ids[a], ids[b]
+        elements.append({"group": "edges", "data": {
+            "id": f"{source}|{target}", "source": source, "target": target, "edge_type": d["edge_type"],
+            "n_claims": int(d.get("n_claims") or 0), "amount": round(float(d.get("amount") or 0.0), 2),
+        }})
     return elements
 
 

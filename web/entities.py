@@ -48,13 +48,11 @@ def known_entity(node_id: str) -> str:
         Neither knows it.
     """
     kind, ident = split_node_id(node_id)
-    store = graph_store()
-    if store is not None:
-        try:
-            store.resolve(node_id)
-            return "graph"
-        except NotFound:
-            pass
+    try:
+        graph_store().resolve(node_id)
+        return "graph"
+    except NotFound:
+        pass
     row = runs().conn.execute(
         "SELECT 1 FROM members WHERE entity_id = ? AND entity_type = ? UNION ALL "
         "SELECT 1 FROM entity_scores WHERE entity_id = ? AND entity_type = ? LIMIT 1",
@@ -89,11 +87,9 @@ def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
         real = lookup_pseudonym(kind, text)
         if real is not None:
             found[f"{kind}:{real}"] = {"type": kind, "entity_id": real, "label": None}
-    store = graph_store()
-    if store is not None:
-        for rec in store.search(text, limit=limit, types=types).to_dict("records"):
-            kind, ident = str(rec["node_type"]), str(rec["entity_id"])
-            found.setdefault(f"{kind}:{ident}", {"type": kind, "entity_id": ident, "label": rec.get("label")})
+    for rec in graph_store().search(text, limit=limit, types=types).to_dict("records"):
+        kind, ident = str(rec["node_type"]), str(rec["entity_id"])
+        found.setdefault(f"{kind}:{ident}", {"type": kind, "entity_id": ident, "label": rec.get("label")})
     like = "%" + like_escape(text) + "%"
     marks = ", ".join("?" for _ in types)
     for row in runs().conn.execute(
@@ -102,9 +98,8 @@ def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
             f" WHERE entity_type IN ({marks}) AND entity_id LIKE ? ESCAPE '\\' LIMIT ?",
             (*types, like, *types, like, limit)):
         found.setdefault(f"{row[0]}:{row[1]}", {"type": row[0], "entity_id": row[1], "label": None})
-    claims = claims_store()
-    if claims is not None and len(found) < limit:
-        providers = claims.providers()
+    if len(found) < limit:
+        providers = claims_store().providers()
         if not providers.empty:
             names = providers["name"] if "name" in providers else pd.Series("", index=providers.index)
             hay = providers["provider_id"].astype(str) + " " + names.fillna("").astype(str)

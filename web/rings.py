@@ -9,10 +9,13 @@ import pandas as pd
 from flask import Blueprint, current_app, render_template
 
 from casework.cases import STATUSES
+from graph.build import node_id
+from graph.ring import ring_graph as build_ring_graph
 from ground.errors import NotFound
+from ingest.schema import CLAIM_COLUMNS
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
                          show_case, show_frame, show_id)
-from web.data import ring_claims, ring_elements, split_node_id, timeline_svg
+from web.data import ring_claims, ring_elements, timeline_svg
 from web.params import arg, check_id
 
 __all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "page_of", "RING_FILTERS"]
@@ -97,6 +100,10 @@ def load_ring(run_id: str, ring_id: str) -> tuple[dict[str, Any], pd.DataFrame, 
 def ring_graph(members: pd.DataFrame, claims: pd.DataFrame) -> list[dict[str, Any]]:
     """Cytoscape elements of a ring, as the signed-in user may see them.
 
+    The graph is the evidence bundle's (:func:`graph.ring.ring_graph`) on the ring's
+    claim lines, plus the edges the graph store holds for the ring's inferred
+    intermediaries (inferring them again would read the whole window).
+
     Parameters
     ----------
     members : DataFrame
@@ -104,27 +111,18 @@ def ring_graph(members: pd.DataFrame, claims: pd.DataFrame) -> list[dict[str, An
     claims : DataFrame
         The ring's claim lines.
     """
-    extra = None
+    G = build_ring_graph(members, claims.reindex(columns=list(CLAIM_COLUMNS)))
     store = graph_store() if (members["entity_type"] == "INTERMEDIARY").any() else None
-    if store is not None:
-        found = []
-        for ident in members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"]:
-            try:
-                found.append(store.neighbourhood(f"INTERMEDIARY:{ident}", hops=1, limit=100).edges)
-            except NotFound:
-                continue
-        if found:
-            extra = pd.concat(found, ignore_index=True).reindex(columns=["source", "target", "edge_type", "amount"])
-            extra = _show_edges(extra)
-    return ring_elements(show_frame(members, type_column="entity_type", id_column="entity_id"),
-                         show_frame(claims, CLAIM_PERSONAL_COLUMNS), extra)
-
-
-def _show_edges(edges: pd.DataFrame) -> pd.DataFrame:
-    def shown(node_id: str) -> str:
-        kind, ident = split_node_id(str(node_id))
-        return f"{kind}:{show_id(kind, ident)}"
-    return edges.assign(source=[shown(s) for s in edges["source"]], target=[shown(t) for t in edges["target"]])
+    for ident in members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"] if store is not None else ():
+        try:
+            edges = store.neighbourhood(node_id("INTERMEDIARY", str(ident)), hops=1, limit=100).edges
+        except NotFound:
+            continue
+        for rec in edges.itertuples(index=False):
+            if rec.source in G and rec.target in G and not G.has_edge(rec.source, rec.target):
+                G.add_edge(rec.source, rec.target, edge_type=rec.edge_type, n_claims=0,
+                           amount=float(rec.amount or 0.0))
+    return ring_elements(G, show_id)
 
 
 @bp.route("/rings")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import zipfile
 
 from casework.cases import case_status
@@ -39,7 +41,21 @@ def test_the_bundle_button_returns_a_zip(as_role):
     response = as_role("investigator").post(f"/rings/{RING_ID}/bundle", data={"run": RUN_ID})
     assert response.status_code == 200, response.data[:300]
     assert response.mimetype == "application/zip"
-    import io
-
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         assert bundle.namelist()
+
+
+def test_the_viewer_draws_the_bundles_ring_graph(as_role):
+    """One ring graph (graph.ring): every node and edge the viewer draws is in the bundle's graph, typed alike."""
+    client = as_role("investigator")
+    elements = client.get(f"/api/rings/{RING_ID}?run={RUN_ID}").get_json()["elements"]
+    response = client.post(f"/rings/{RING_ID}/bundle", data={"run": RUN_ID})
+    with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
+        cyjs = json.loads(bundle.read("data/graph/ring.cyjs"))["elements"]
+    bundle_nodes = {n["data"]["id"] for n in cyjs["nodes"]}
+    bundle_edges = {frozenset((e["data"]["source"], e["data"]["target"])): e["data"]["edge_type"] for e in cyjs["edges"]}
+    viewer_nodes = {e["data"]["id"] for e in elements if e["group"] == "nodes"}
+    viewer_edges = {frozenset((e["data"]["source"], e["data"]["target"])): e["data"]["edge_type"]
+                    for e in elements if e["group"] == "edges"}
+    assert viewer_nodes and viewer_nodes <= bundle_nodes
+    assert viewer_edges and all(bundle_edges.get(pair) == kind for pair, kind in viewer_edges.items())

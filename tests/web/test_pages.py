@@ -78,7 +78,8 @@ def test_ring_graph_links_members_with_amounts(as_role):
     assert any(e["source"] == "BENEFICIARY:BEN-R0" and e["target"] == "PROVIDER:PRV-CLINIC-R"
                and e["amount"] == 6000.0 for e in edges)
     clinic = next(e["data"] for e in elements if e["data"]["id"] == "PROVIDER:PRV-CLINIC-R")
-    assert clinic["amount"] == pytest.approx(8 * 6000.0 + 8 * 6000.0)  # its 8 patients and its surgeon's links
+    assert clinic["amount"] == pytest.approx(8 * 6000.0)  # claimed at the clinic by its 8 patients
+    assert {"CLAIMED_AT", "WORKS_AT", "TREATED"} <= {e["edge_type"] for e in edges}  # the graph's edge types
 
 
 def test_ring_list_filters_and_pages(app, as_role):
