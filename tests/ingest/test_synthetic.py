@@ -158,12 +158,15 @@ def test_recruited_households_share_the_recruiters_phones_and_accounts(data):
 
 def test_phantom_patients_are_seen_nowhere_else(data):
     labels = data.labels
-    phantoms = labels.loc[labels.role == "phantom_patient", "entity_id"]
-    lines = data.claims[data.claims.beneficiary_id.isin(phantoms)]
-    ring_clinics = labels.loc[(labels.scenario == "phantom_patients") & (labels.role == "clinic"), "entity_id"]
-    assert len(lines) > 0
-    assert lines.provider_id.isin(ring_clinics).all()
-    assert (lines.act_family != "CONSULTATION").all()
+    fabricated = {r["ring_id"] for r in data.world["rings"] if "fabricated_consult" in r["variants"]}
+    phantom = labels[labels.scenario == "phantom_patients"]
+    for ring_id, ring in phantom.groupby("ring_id"):
+        lines = data.claims[data.claims.beneficiary_id.isin(ring.loc[ring.role == "phantom_patient", "entity_id"])]
+        members = ring.loc[ring.entity_type.isin(["PROVIDER", "DOCTOR"]), "entity_id"]
+        assert len(lines) > 0
+        assert lines.provider_id.isin(members).all()
+        # Only the fabricated-consultation variant bills a consultation, by the ring's own surgeon.
+        assert (lines.act_family == "CONSULTATION").any() == (ring_id in fabricated), ring_id
 
 
 def test_camouflage_gives_recruiters_more_phones(data, camouflaged):
