@@ -37,7 +37,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from detectors.evaluate import evaluate, match_rings, roc_auc  # noqa: E402
+from detectors.evaluate import NOISE_KINDS, evaluate, match_rings, roc_auc  # noqa: E402
 from detectors.io import read_findings  # noqa: E402
 
 SHABAKA = Path(sys.executable).with_name("shabaka")
@@ -182,8 +182,10 @@ def _print_world(r: dict) -> None:
               f"upcoder rank {r['upcoder_ranks']}")
         print("      " + ", ".join(f"{s['scenario']} {'found' if s['found'] else 'MISSED'}"
                                    f"{'' if s['rank'] is None else ' @' + str(s['rank'])}" for s in r["scenarios"]))
-    kinds = {k: d["rings"] for k, d in la["per_kind"].items() if d["rings"]}
-    print(f"      look-alikes in the top {la['top']} rings: {la['rings_with_lookalike']} ring(s) {kinds or ''}")
+    care = {k: d["rings"] for k, d in la["per_kind"].items() if d["rings"] and k not in NOISE_KINDS}
+    noise = {k: d["rings"] for k, d in la["per_kind"].items() if d["rings"] and k in NOISE_KINDS}
+    print(f"      look-alikes in the top {la['top']} rings: {la['rings_with_lookalike']} ring(s) {care or ''}"
+          f"  (data-quality kinds, ordinary providers: {noise or 'none'})")
 
 
 def _summary(name: str, results: list[dict]) -> None:
