@@ -108,7 +108,9 @@ class WeekBuilder:
 
     def lines_at(self, providers: np.ndarray) -> int:
         """Lines added so far this week billed by any of ``providers``."""
-        return int(sum(np.isin(p, providers).sum() for p in self._l["provider"]))
+        if not self._l["provider"]:
+            return 0
+        return int(np.isin(np.concatenate(self._l["provider"]), providers).sum())
 
     def household_contact(self, rng: np.random.Generator, bene: np.ndarray, provider: np.ndarray,
                           direct_p: np.ndarray | float) -> dict[str, np.ndarray]:
