@@ -4,6 +4,7 @@ a fraud-free world."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -176,8 +177,6 @@ def test_generate_command_no_fraud_writes_header_only_labels(tmp_path):
 
 
 def test_every_parameter_and_kind_is_documented():
-    from pathlib import Path
-
     text = (Path(__file__).resolve().parents[2] / "docs" / "generator.md").read_text()
     assert all(f"`{name}`" in text for name in PARAMETER_RANGES)
     assert all(f"`{kind}`" in text for kind in KINDS)
@@ -257,3 +256,16 @@ def test_upcoders_inflate_coefficients_above_their_ordinary_surgery(fraud_worlds
             up = surgery.claim_id.isin(fraud)
             if up.sum() >= 3 and (~up).sum() >= 3:
                 assert coef[up].median() > coef[~up].median()
+
+
+def test_a_world_with_every_lookalike_and_noise_loads_without_quarantine(tmp_path):
+    import subprocess
+    import sys
+
+    shabaka = Path(sys.executable).with_name("shabaka")
+    paths = generate(tmp_path / "gen", scale=0.05, weeks=4, seed=9, camouflage=0.5)
+    done = subprocess.run([str(shabaka), "--home", str(tmp_path / "home"), "ingest", str(paths["claims"]),
+                           "--providers", str(paths["providers"]), "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["read"] > 5000 and report["quarantined"] == 0 and report["loaded"] == report["read"]
