@@ -25,31 +25,45 @@ __all__ = ["suspicion_graph", "louvain_partition", "stable_communities", "Commun
 
 
 def suspicion_graph(projection: pd.DataFrame, suspicious_projection: pd.DataFrame, *,
-                    min_lift: float = 2.0, min_shared: int = 2) -> nx.Graph:
+                    min_lift: float = 2.0, min_shared: int = 2,
+                    explained: set[tuple[str, str]] | None = None) -> nx.Graph:
     """Provider graph whose edge ``weight`` is suspicious shared patients x log(1 + lift).
 
     Parameters
     ----------
     projection, suspicious_projection : DataFrame
-        ``provider_projection`` of all claims and of the suspicious lines only.
+        ``provider_projection`` of all claims and of the suspicious lines only. The
+        lift is ``local_lift`` when the projection has it (sharing against what the
+        patients' home regions predict, :mod:`detectors.sharing`), else the global one.
     min_lift, min_shared : float, int
         Edges below either threshold are dropped.
+    explained : set of (a, b), optional
+        Pairs whose sharing is explained by a prescription flow (a pharmacy and the
+        doctor next door whose prescriptions it fills); left out.
 
     Returns
     -------
     networkx.Graph
-        Nodes are provider ids; edges carry ``weight``, ``shared``, ``lift``.
+        Nodes are provider ids; edges carry ``weight``, ``shared``, ``lift`` and
+        ``expected`` (suspicious patients the pair would share at its neighbourhood's rate).
     """
-    lift = projection.set_index(["provider_a", "provider_b"])["lift"]
+    local = "local_lift" in projection.columns
+    indexed = projection.set_index(["provider_a", "provider_b"])
     sp = suspicious_projection[["provider_a", "provider_b", "shared_patients"]]
     sp = sp.loc[sp["shared_patients"] >= min_shared]
     keys = pd.MultiIndex.from_frame(sp[["provider_a", "provider_b"]])
-    lifts = lift.reindex(keys).to_numpy(float)
+    lifts = indexed[("local_lift" if local else "lift")].reindex(keys).to_numpy(float)
+    # What the pair would share of these suspicious patients if it shared at the rate its neighbourhood predicts.
+    expected = (indexed["local_expected" if local else "expected"].reindex(keys).to_numpy(float)
+                * sp["shared_patients"].to_numpy(float) / indexed["shared_patients"].reindex(keys).to_numpy(float))
     keep = lifts >= min_lift
+    if explained:
+        keep &= ~np.fromiter(((str(a), str(b)) in explained for a, b in keys), dtype=bool, count=len(keys))
     G = nx.Graph()
-    rows = sp.loc[keep].assign(lift=lifts[keep]).sort_values(["provider_a", "provider_b"])
-    for a, b, s, li in rows.itertuples(index=False):
-        G.add_edge(str(a), str(b), weight=float(s) * float(np.log1p(li)), shared=int(s), lift=float(li))
+    rows = sp.loc[keep].assign(lift=lifts[keep], expected=expected[keep]).sort_values(["provider_a", "provider_b"])
+    for a, b, s, li, e in rows.itertuples(index=False):
+        G.add_edge(str(a), str(b), weight=float(s) * float(np.log1p(li)), shared=int(s), lift=float(li),
+                   expected=float(e))
     return G
 
 
@@ -204,7 +218,7 @@ class CommunityDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
         G = suspicion_graph(context.projection, context.suspicious_projection,
-                            min_lift=self.min_lift, min_shared=self.min_shared)
+                            min_lift=self.min_lift, min_shared=self.min_shared, explained=context.prescriptions)
         comms, stats = stable_communities(G, seed=self.seed, n_seeds=self.n_seeds, engine=self.louvain_engine,
                                           max_size=self.max_size)
         groups, scores = [], []

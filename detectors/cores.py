@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector
+from detectors.calibration import count_surprise
 from detectors.communities import suspicion_graph
 from detectors.config import default
 
@@ -54,8 +55,9 @@ def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, weight: str = "weight", see
         lifts = [d["lift"] for _, _, d in H.subgraph(comp).edges(data=True)]
         lift = float(np.mean(lifts)) if lifts else 1.0
         score = len(core_patients) * density * np.log1p(lift)
+        expected = float(sum(d.get("expected", 0.0) for _, _, d in H.subgraph(comp).edges(data=True)))
         out.append({"providers": sorted(comp), "patients": core_patients, "density": density, "lift": lift,
-                    "score": float(score)})
+                    "expected": expected, "score": float(score)})
     return sorted(out, key=lambda c: (-c["score"], c["providers"]))
 
 
@@ -95,17 +97,25 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     -------
     list of dict
         ``providers``, ``doctors`` (sorted), ``patients`` (moved: expensive acts at two
-        or more of the providers), ``lift`` (mean), ``amount`` (of those lines), ``score``.
+        or more of the providers), ``lift`` (mean, against the patients' home regions),
+        ``amount`` (of those lines), ``expected`` (moved patients the links' home regions
+        predict), ``n_pairs`` (provider pairs that could have formed a link), ``score``
+        (moved x log(1 + lift), the order of nomination).
     """
+    from detectors.sharing import with_local_lift
     from graph.projections import provider_projection
 
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     if exp.empty:
         return []
-    proj = provider_projection(exp, min_shared=min_patients)
-    proj = proj[proj["lift"] >= min_lift]
+    proj = with_local_lift(provider_projection(exp, min_shared=min_patients), exp)
+    proj = proj[proj["local_lift"] >= min_lift]
+    expected = {(str(a), str(b)): e for a, b, e in proj[["provider_a", "provider_b", "local_expected"]].itertuples(
+        index=False)}
+    n_care = exp["provider_id"].nunique()
     G = nx.Graph()
-    for a, b, shared, li in proj[["provider_a", "provider_b", "shared_patients", "lift"]].itertuples(index=False):
+    for a, b, shared, li in proj[["provider_a", "provider_b", "shared_patients", "local_lift"]].itertuples(
+            index=False):
         G.add_edge(str(a), str(b), shared=int(shared), lift=float(li))
     out = []
     for comp in _split(G, max_providers):
@@ -119,8 +129,11 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
         docs = sorted(docs[docs >= max(2, min_doctor_share * len(mlines))].index)
         lifts = [d["lift"] for _, _, d in G.subgraph(comp).edges(data=True)]
         lift = float(np.mean(lifts))
+        # Moved patients against what the loop's links predict from the patients' home regions.
+        exp_moved = sum(expected.get((min(a, b), max(a, b)), 0.0) for a, b in G.subgraph(comp).edges())
         out.append({"providers": sorted(comp), "doctors": docs, "patients": moved, "lift": lift,
-                    "amount": float(mlines["amount_claimed"].sum()),
+                    "amount": float(mlines["amount_claimed"].sum()), "expected": float(exp_moved),
+                    "n_pairs": n_care * (n_care - 1) // 2,
                     "score": float(len(moved) * np.log1p(lift))})
     return sorted(out, key=lambda c: (-c["score"], c["providers"]))
 
@@ -158,22 +171,27 @@ class CoreDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
         G = suspicion_graph(context.projection, context.suspicious_projection,
-                            min_lift=self.min_lift, min_shared=self.min_shared)
+                            min_lift=self.min_lift, min_shared=self.min_shared, explained=context.prescriptions)
         cores = dense_cores(G, context.lines, max_size=self.max_size, max_degree=self.max_degree)
+        cal = context.config.section("calibration")
+        n_providers = int(context.lines["provider_id"].nunique())
         scores, groups = [], []
         n = 0
         for c in cores:
             if c["score"] < self.min_score:
                 continue
             n += 1
+            c["score"] = float(count_surprise(len(c["patients"]), c["expected"],
+                                              n_tested=n_providers * (n_providers - 1) // 2,
+                                              dispersion=cal["sharing_dispersion"]))
             gid = "cores-" + "+".join(c["providers"])
             ev = (f"{len(c['patients'])} suspicious patients each seen by {c['density']:.0%} of "
-                  f"{len(c['providers'])} providers (lift {c['lift']:.1f} over chance)")
+                  f"{len(c['providers'])} providers, where {c['expected']:.1f} were expected from where they live")
             for p in c["providers"]:
                 groups.append((gid, "PROVIDER", p, "core_provider", c["score"], ev))
                 scores.append(("PROVIDER", p, c["score"], ev, 0.0))
             for b in c["patients"]:
-                groups.append((gid, "BENEFICIARY", b, "core_patient", c["score"] / 10,
+                groups.append((gid, "BENEFICIARY", b, "core_patient", c["score"],
                                f"seen by several providers of core {gid}"))
         scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
         scores = scores.drop_duplicates(["entity_type", "entity_id"])
@@ -214,11 +232,14 @@ class LoopDetector(Detector):
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
         loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
                                max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
+        cal = context.config.section("calibration")
         scores, groups = [], []
         for r in loops:
+            r["score"] = float(count_surprise(len(r["patients"]), r["expected"], n_tested=r["n_pairs"],
+                                              dispersion=cal["sharing_dispersion"]))
             gid = "loops-" + "+".join(r["providers"])
             ev = (f"{len(r['patients'])} patients had surgery or stays at two or more of {len(r['providers'])} "
-                  f"providers (lift {r['lift']:.1f} over chance)")
+                  f"providers where {r['expected']:.1f} were expected from where they live")
             for p in r["providers"]:
                 groups.append((gid, "PROVIDER", p, "loop_provider", r["score"], ev))
                 scores.append(("PROVIDER", p, r["score"], ev, r["amount"]))
@@ -227,7 +248,7 @@ class LoopDetector(Detector):
                 groups.append((gid, "DOCTOR", d, "loop_doctor", r["score"], dev))
                 scores.append(("DOCTOR", d, r["score"], dev, 0.0))
             for b in r["patients"]:
-                groups.append((gid, "BENEFICIARY", b, "looped_patient", r["score"] / 10,
+                groups.append((gid, "BENEFICIARY", b, "looped_patient", r["score"],
                                f"had expensive acts at several providers of loop {gid}"))
         scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
         scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(

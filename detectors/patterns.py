@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
+from detectors.calibration import surprise
 from detectors.config import default
 
 __all__ = ["phantom_patients", "pharmacy_rings", "PhantomDetector", "PharmacyRingDetector"]
@@ -123,7 +124,9 @@ class PhantomDetector(Detector):
         patients = lines.groupby("provider_id")["beneficiary_id"].nunique()
         ph = per[per["phantom"]]
         n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0)
-        share = n_ph / patients
+        # Shrunk towards zero by min_phantoms pseudo-patients: one odd patient of a tiny practice is no pattern.
+        share = n_ph / (patients + self.min_phantoms)
+        df = context.config.get("calibration.tail_df")
         ptype = lines.groupby("provider_id")["provider_type"].first().reindex(patients.index)
         z = pd.Series(np.nan, index=patients.index)
         for _, idx in share.groupby(ptype.to_numpy()).groups.items():
@@ -135,7 +138,7 @@ class PhantomDetector(Detector):
             amount = float(ph.loc[ph["provider_id"] == pid, "amount"].sum())
             ev = (f"{k} of its {int(patients[pid])} patients look like phantoms (far, elderly, seen nowhere else, "
                   f"surgery without consultation), z={zz:.1f} against its peers")
-            score = max(zz, 0.0) * np.log1p(k)
+            score = float(surprise(zz, n_tested=len(patients), df=df))
             scores.append(("PROVIDER", pid, score, ev, amount))
             if k < self.min_phantoms or zz < self.min_z:
                 continue
@@ -145,10 +148,10 @@ class PhantomDetector(Detector):
             mine = ph[ph["provider_id"] == pid]["beneficiary_id"]
             docs = lines[lines["beneficiary_id"].isin(set(mine)) & lines["doctor_id"].notna()].groupby("doctor_id").size()
             for doc, c in docs[docs >= max(2, 0.2 * docs.sum())].sort_index().items():
-                groups.append((gid, "DOCTOR", doc, "attending", score * c / docs.sum(),
+                groups.append((gid, "DOCTOR", doc, "attending", score,
                                f"attends {c} acts billed for phantom-like patients of {pid}"))
             for b in sorted(mine):
-                groups.append((gid, "BENEFICIARY", b, "phantom_patient", score / 10,
+                groups.append((gid, "BENEFICIARY", b, "phantom_patient", score,
                                f"far, elderly, seen only by {pid}, surgery without consultation"))
         return (pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"]),
                 pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score", "evidence"]),
@@ -186,6 +189,9 @@ class PharmacyRingDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
         rings = pharmacy_rings(context.lines, min_lines=self.min_lines, max_prescribers=self.max_prescribers)
+        n_pharmacies = int(context.lines.loc[context.lines["provider_type"] == "PHARMACY", "provider_id"].nunique())
+        rings["score"] = surprise(rings["z"].to_numpy(float), n_tested=n_pharmacies,
+                                  df=context.config.get("calibration.tail_df")) if len(rings) else rings["score"]
         scores, groups = [], []
         nominated = 0
         for r in rings.itertuples(index=False):
@@ -199,8 +205,8 @@ class PharmacyRingDetector(Detector):
             groups.append((gid, "PROVIDER", r.provider_id, "pharmacy", r.score, ev))
             for doc in r.prescribers:
                 pev = f"prescribes the ALD drugs pharmacy {r.provider_id} dispenses to patients without ALD"
-                groups.append((gid, "DOCTOR", doc, "prescriber", r.score * r.concentration, pev))
-                scores.append(("DOCTOR", doc, r.score * r.concentration, pev, 0.0))
+                groups.append((gid, "DOCTOR", doc, "prescriber", r.score, pev))
+                scores.append(("DOCTOR", doc, r.score, pev, 0.0))
         scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
         scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
             ["entity_type", "entity_id"])
