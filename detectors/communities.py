@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector
+from detectors.calibration import count_surprise
 from detectors.config import default
 
 __all__ = ["suspicion_graph", "louvain_partition", "stable_communities", "CommunityDetector"]
@@ -150,7 +151,8 @@ def stable_communities(G: nx.Graph, *, weight: str = "weight", seed: int | None 
     -------
     (communities, stats)
         Each community: ``members`` (sorted ids), ``stability``, ``weight_inside``
-        (sum of inside edge weights), ``shared_inside``; stats: modularity, n_communities.
+        (sum of inside edge weights), ``shared_inside``, ``expected_inside`` (what the
+        inside edges were expected to share); stats: modularity, n_communities.
     """
     base = 0 if seed is None else int(seed)
     parts = []
@@ -175,6 +177,7 @@ def stable_communities(G: nx.Graph, *, weight: str = "weight", seed: int | None 
             "stability": float(np.mean(agree)),
             "weight_inside": float(sub.size(weight=weight)),
             "shared_inside": int(sub.size(weight="shared")),
+            "expected_inside": float(sub.size(weight="expected")),
         })
     return out, {"modularity": modularity, "n_communities": len(groups)}
 
@@ -223,17 +226,22 @@ class CommunityDetector(Detector):
                                           max_size=self.max_size)
         groups, scores = [], []
         n = 0
+        cal = context.config.section("calibration")
+        n_providers = int(context.lines["provider_id"].nunique())
         for c in comms:
             if c["stability"] < self.min_stability:
                 continue
             n += 1
             gid = f"communities-{n:04d}"
+            score = float(count_surprise(c["shared_inside"], c["expected_inside"],
+                                         n_tested=n_providers * (n_providers - 1) // 2,
+                                         dispersion=cal["sharing_dispersion"]))
+            ev = (f"shares {c['shared_inside']} suspicious patients with {len(c['members']) - 1} other "
+                  f"providers of a stable community (stability {c['stability']:.2f}) where "
+                  f"{c['expected_inside']:.1f} were expected from where they live")
             for m in c["members"]:
-                strength = float(G.degree(m, weight="weight"))
-                ev = (f"shares {c['shared_inside']} suspicious patients with {len(c['members']) - 1} other "
-                      f"providers of a stable community (stability {c['stability']:.2f})")
-                groups.append((gid, "PROVIDER", m, "member", strength, ev))
-                scores.append(("PROVIDER", m, strength * c["stability"], ev, 0.0))
+                groups.append((gid, "PROVIDER", m, "member", score, ev))
+                scores.append(("PROVIDER", m, score, ev, 0.0))
         stats = {**stats, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(), "nominated": n}
         return (pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"]),
                 pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score", "evidence"]),

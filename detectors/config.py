@@ -97,7 +97,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("mills", "min_z", 5.0, "Robust z of the amount per patient needed to nominate a pair"),
     _p("mills", "min_centre_patients", 15, "Fewest patients sent by a centre's nominated pairs to nominate it"),
     # The one scale of every score (detectors.calibration).
-    _p("calibration", "tail_df", 8.0,
+    _p("calibration", "tail_df", 12.0,
        "Degrees of freedom of the Student t tail read from robust z-scores (0 = normal tail)"),
     _p("calibration", "min_scale", 0.1, "Smallest peer spread of a log-scale statistic"),
     _p("calibration", "sharing_dispersion", 1.0,
@@ -105,7 +105,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),
-    _p("rings", "alert_surprise", 2.0,
+    _p("rings", "alert_surprise", 1.0,
        "Rings whose surprise is below are not reported: a world without fraud flags none above it"),
 )
 

@@ -29,13 +29,20 @@ DISPENSING_TYPES: tuple[str, ...] = ("PHARMACY", "LAB", "IMAGING")
 
 
 def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.ndarray) -> np.ndarray:
-    """Expected shared patients of each (a, b) pair from their patients' home regions.
+    """Expected shared patients of each (a, b) pair from where their patients live and travel.
+
+    For two providers of one region ``s`` the patients of home region ``r`` are
+    spread over the providers of ``s`` that people of ``r`` use there:
+    ``sum_r n_a,r n_b,r / N_r,s`` (a patient who travels to a city for surgery uses
+    that city's lab); for providers of two regions, over everyone of ``r``:
+    ``sum_r n_a,r n_b,r / N_r``. The whole is scaled so that over all pairs it
+    adds up to the sharing the lines show.
 
     Parameters
     ----------
     lines : DataFrame
         Claim lines with ``beneficiary_id``, ``provider_id``, ``beneficiary_region``
-        (missing regions form one region of their own).
+        and ``provider_region`` (missing regions form one region of their own).
     provider_a, provider_b : array-like of str
         The pairs.
 
@@ -44,32 +51,51 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
     ndarray of float
         One expectation per pair (0 when a provider has no lines).
     """
-    pairs = lines[["provider_id", "beneficiary_id", "beneficiary_region"]].drop_duplicates(
+    pairs = lines[["provider_id", "beneficiary_id", "beneficiary_region", "provider_region"]].drop_duplicates(
         ["provider_id", "beneficiary_id"])
-    region = pairs["beneficiary_region"].astype(object).where(pairs["beneficiary_region"].notna(), "NA").astype(str)
+    home = _region(pairs["beneficiary_region"])
     prov_codes, prov_ids = pd.factorize(pairs["provider_id"].astype(str), sort=True)
-    reg_codes, _ = pd.factorize(region, sort=True)
-    counts = np.zeros((len(prov_ids), int(reg_codes.max()) + 1 if len(reg_codes) else 1))
-    np.add.at(counts, (prov_codes, reg_codes), 1.0)
-    people = lines[["beneficiary_id", "beneficiary_region"]].drop_duplicates("beneficiary_id")
-    preg = people["beneficiary_region"].astype(object).where(people["beneficiary_region"].notna(), "NA").astype(str)
-    n_region = preg.value_counts()
-    _, reg_names = pd.factorize(region, sort=True)
-    totals = n_region.reindex(reg_names).to_numpy(float)
+    prov_region = pd.Series(_region(pairs["provider_region"])).groupby(prov_codes).agg(
+        lambda x: x.value_counts().index[0]).to_numpy()
+    regions = np.unique(np.concatenate([home, prov_region]))
+    r_codes = np.searchsorted(regions, home)
+    s_of_provider = np.searchsorted(regions, prov_region)
+    n_reg = len(regions)
+    counts = np.zeros((len(prov_ids), n_reg))
+    np.add.at(counts, (prov_codes, r_codes), 1.0)
+    # N_r: people of r seen by anyone; N_rs: people of r seen by a provider of region s.
+    people = pd.DataFrame({"b": pairs["beneficiary_id"].to_numpy(), "r": r_codes,
+                           "s": s_of_provider[prov_codes]})
+    n_r = np.bincount(people.drop_duplicates("b")["r"].to_numpy(), minlength=n_reg).astype(float)
+    rs = people.drop_duplicates(["b", "s"])
+    n_rs = np.zeros((n_reg, n_reg))
+    np.add.at(n_rs, (rs["r"].to_numpy(), rs["s"].to_numpy()), 1.0)
+
     index = pd.Index(prov_ids)
     ia = index.get_indexer(np.asarray(provider_a, dtype=str))
     ib = index.get_indexer(np.asarray(provider_b, dtype=str))
     ok = (ia >= 0) & (ib >= 0)
     out = np.zeros(len(ia))
     if ok.any():
-        out[ok] = (counts[ia[ok]] * counts[ib[ok]] / np.maximum(totals, 1.0)).sum(axis=1)
-    # Over all pairs, independence predicts sum_r (S_r^2 - sum_a n_a,r^2) / 2 N_r shared patients; the lines
-    # show sum over patients of C(k, 2) (k: providers the patient saw).
-    sums, squares = counts.sum(axis=0), (counts ** 2).sum(axis=0)
-    predicted = float(((sums ** 2 - squares) / (2.0 * np.maximum(totals, 1.0))).sum())
+        a, b = ia[ok], ib[ok]
+        sa, sb = s_of_provider[a], s_of_provider[b]
+        denom = np.where((sa == sb)[:, None], n_rs.T[sa], n_r[None, :])
+        out[ok] = (counts[a] * counts[b] / np.maximum(denom, 1.0)).sum(axis=1)
+    # The same model summed over all pairs, against what the lines show (sum over patients of C(k, 2)).
+    block = np.zeros((n_reg, n_reg))  # block[s, r] = sum over providers of s of n_a,r
+    sq = np.zeros((n_reg, n_reg))
+    np.add.at(block, s_of_provider, counts)
+    np.add.at(sq, s_of_provider, counts ** 2)
+    within = ((block ** 2 - sq) / (2.0 * np.maximum(n_rs.T, 1.0))).sum()
+    across = (((block.sum(axis=0) ** 2 - (block ** 2).sum(axis=0)) / 2.0) / np.maximum(n_r, 1.0)).sum()
+    predicted = float(within + across)
     k = pairs.groupby("beneficiary_id").size().to_numpy(float)
     observed = float((k * (k - 1) / 2.0).sum())
     return out * (observed / predicted if predicted > 0 else 1.0)
+
+
+def _region(values: pd.Series) -> np.ndarray:
+    return values.astype(object).where(values.notna(), "NA").astype(str).to_numpy()
 
 
 def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
