@@ -10,13 +10,15 @@ parameter (a test fails when one is missing).
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ground.errors import ConfigError
 
-__all__ = ["Parameter", "PARAMETERS", "DetectionConfig", "default"]
+__all__ = ["Parameter", "PARAMETERS", "DetectionConfig", "default", "load_detection_config"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,24 @@ class DetectionConfig:
         for p in PARAMETERS:
             out.setdefault(p.section, {})[p.name] = self.get(p.key)
         return out
+
+
+def load_detection_config(path: str | Path | None) -> DetectionConfig:
+    """The configuration of a TOML file of overrides (``[rings]`` / ``alert_surprise = 1.5``); defaults when empty.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or names an undeclared parameter.
+    """
+    if not path:
+        return DetectionConfig()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"detection configuration {path}: {exc}") from None
+    return DetectionConfig.from_mapping(data)
 
 
 def _coerce(param: Parameter, value: Any) -> Any:
