@@ -15,6 +15,7 @@ import pandas as pd
 from detectors.base import DetectionContext, Detector, robust_z
 from detectors.calibration import surprise
 from detectors.config import default
+from detectors.findings import Rows
 
 __all__ = ["phantom_patients", "PhantomDetector"]
 
@@ -82,7 +83,7 @@ class PhantomDetector(Detector):
         self.min_phantoms = min_phantoms
         self.min_z = min_z
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         lines = context.lines
         per = phantom_patients(lines, min_age=self.min_age, min_traits=self.min_traits)
         patients = lines.groupby("provider_id")["beneficiary_id"].nunique()
@@ -117,6 +118,4 @@ class PhantomDetector(Detector):
             for b in sorted(mine):
                 groups.append((gid, "BENEFICIARY", b, "phantom_patient", score,
                                f"far, elderly, seen only by {pid}, surgery without consultation"))
-        return (pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"]),
-                pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score", "evidence"]),
-                {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated})
+        return scores, groups, {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated}

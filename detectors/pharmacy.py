@@ -14,6 +14,7 @@ import pandas as pd
 from detectors.base import DetectionContext, Detector, robust_z
 from detectors.calibration import surprise
 from detectors.config import default
+from detectors.findings import Rows
 
 __all__ = ["pharmacy_rings", "PharmacyRingDetector"]
 
@@ -81,7 +82,7 @@ class PharmacyRingDetector(Detector):
         self.min_z = min_z
         self.min_concentration = min_concentration
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         rings = pharmacy_rings(context.lines, min_lines=self.min_lines, max_prescribers=self.max_prescribers)
         n_pharmacies = int(context.lines.loc[context.lines["provider_type"] == "PHARMACY", "provider_id"].nunique())
         rings["score"] = surprise(rings["z"].to_numpy(float), n_tested=n_pharmacies,
@@ -101,9 +102,4 @@ class PharmacyRingDetector(Detector):
                 pev = f"prescribes the ALD drugs pharmacy {r.provider_id} dispenses to patients without ALD"
                 groups.append((gid, "DOCTOR", doc, "prescriber", r.score, pev))
                 scores.append(("DOCTOR", doc, r.score, pev, 0.0))
-        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-        scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
-            ["entity_type", "entity_id"])
-        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
-                                                      "evidence"]),
-                {"pharmacies": len(rings), "nominated": nominated})
+        return scores, groups, {"pharmacies": len(rings), "nominated": nominated}
