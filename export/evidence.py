@@ -26,6 +26,7 @@ INDICATOR_LABELS: dict[str, str] = {
     "non_ald_ald_drugs": "ALD drugs for non-ALD patients (share) / médicaments ALD hors ALD (part)",
     "surgery_without_consultation": "surgeries without prior consultation (share) / chirurgies sans consultation (part)",
     "far_tadamon_expensive": "expensive acts, Tadamon from elsewhere (share) / actes chers, Tadamon d'ailleurs (part)",
+    "volume": "dossiers billed / dossiers facturés",
 }
 
 _PROVIDER_SIDE = {t: ENTITY_COLUMNS[t] for t in ("PROVIDER", "DOCTOR")}

@@ -50,11 +50,10 @@ VERIFY_NOTE = (
 INDICATOR_NOTE_EN = (
     "The indicator detector's own figures: each member against the peer group it was scored in (same type, "
     "or specialty for doctors, and region; the type alone, then everyone, when the group is too small), over "
-    "the run's whole claims window; z is the robust z-score the detector used (capped, at least 0)."
+    "the run's whole claims window; z is the robust z-score the detector used (capped)."
 )
 INDICATOR_NOTE_FR = (
     "Les chiffres mêmes du détecteur d'indicateurs : chaque membre face au groupe de pairs auquel il a été "
     "comparé (même type, ou spécialité pour les médecins, et même région ; le type seul, puis tous, quand le "
-    "groupe est trop petit), sur toute la période de l'analyse ; z est le score robuste utilisé (plafonné, au "
-    "moins 0)."
+    "groupe est trop petit), sur toute la période de l'analyse ; z est le score robuste utilisé (plafonné)."
 )
