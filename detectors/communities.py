@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector
+from detectors.config import default
 
 __all__ = ["suspicion_graph", "louvain_partition", "stable_communities", "CommunityDetector"]
 
@@ -183,8 +184,16 @@ class CommunityDetector(Detector):
 
     name = "communities"
 
-    def __init__(self, seed: int = 42, n_seeds: int = 3, louvain_engine: str = "auto", min_lift: float = 2.0,
-                 min_shared: int = 2, min_stability: float = 0.6, max_size: int = 40):
+    def __init__(
+        self,
+        seed: int = 42,
+        n_seeds: int = default("communities.n_seeds"),
+        louvain_engine: str = "auto",
+        min_lift: float = default("communities.min_lift"),
+        min_shared: int = default("communities.min_shared"),
+        min_stability: float = default("communities.min_stability"),
+        max_size: int = default("communities.max_size"),
+    ):
         self.seed = seed
         self.n_seeds = n_seeds
         self.louvain_engine = louvain_engine

@@ -16,6 +16,7 @@ import pandas as pd
 
 from detectors.base import DetectionContext, Detector
 from detectors.communities import suspicion_graph
+from detectors.config import default
 
 __all__ = ["dense_cores", "referral_loops", "CoreDetector", "LoopDetector"]
 
@@ -141,8 +142,14 @@ class CoreDetector(Detector):
 
     name = "cores"
 
-    def __init__(self, min_lift: float = 3.0, min_shared: int = 3, max_size: int = 12, max_degree: int = 30,
-                 min_score: float = 3.0):
+    def __init__(
+        self,
+        min_lift: float = default("cores.min_lift"),
+        min_shared: int = default("cores.min_shared"),
+        max_size: int = default("cores.max_size"),
+        max_degree: int = default("cores.max_degree"),
+        min_score: float = default("cores.min_score"),
+    ):
         self.min_lift = min_lift
         self.min_shared = min_shared
         self.max_size = max_size
@@ -192,8 +199,13 @@ class LoopDetector(Detector):
 
     name = "loops"
 
-    def __init__(self, min_patients: int = 3, min_lift: float = 3.0, max_providers: int = 8,
-                 min_doctor_share: float = 0.1):
+    def __init__(
+        self,
+        min_patients: int = default("loops.min_patients"),
+        min_lift: float = default("loops.min_lift"),
+        max_providers: int = default("loops.max_providers"),
+        min_doctor_share: float = default("loops.min_doctor_share"),
+    ):
         self.min_patients = min_patients
         self.min_lift = min_lift
         self.max_providers = max_providers

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector
+from detectors.config import default
 
 __all__ = ["funnel_table", "FunnelDetector"]
 
@@ -104,7 +105,12 @@ class FunnelDetector(Detector):
 
     name = "funnels"
 
-    def __init__(self, min_beneficiaries: int = 3, min_share: float = 0.2, min_score: float = 2.0):
+    def __init__(
+        self,
+        min_beneficiaries: int = default("funnels.min_beneficiaries"),
+        min_share: float = default("funnels.min_share"),
+        min_score: float = default("funnels.min_score"),
+    ):
         self.min_beneficiaries = min_beneficiaries
         self.min_share = min_share
         self.min_score = min_score

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
+from detectors.config import default
 
 __all__ = ["mill_pairs", "MillDetector"]
 
@@ -63,7 +64,12 @@ class MillDetector(Detector):
 
     name = "mills"
 
-    def __init__(self, min_patients: int = 5, min_z: float = 5.0, min_centre_patients: int = 15):
+    def __init__(
+        self,
+        min_patients: int = default("mills.min_patients"),
+        min_z: float = default("mills.min_z"),
+        min_centre_patients: int = default("mills.min_centre_patients"),
+    ):
         self.min_patients = min_patients
         self.min_z = min_z
         self.min_centre_patients = min_centre_patients

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
+from detectors.config import default
 
 __all__ = ["phantom_patients", "pharmacy_rings", "PhantomDetector", "PharmacyRingDetector"]
 
@@ -104,7 +105,13 @@ class PhantomDetector(Detector):
 
     name = "phantoms"
 
-    def __init__(self, min_age: int = 60, min_traits: int = 4, min_phantoms: int = 6, min_z: float = 3.0):
+    def __init__(
+        self,
+        min_age: int = default("phantoms.min_age"),
+        min_traits: int = default("phantoms.min_traits"),
+        min_phantoms: int = default("phantoms.min_phantoms"),
+        min_z: float = default("phantoms.min_z"),
+    ):
         self.min_age = min_age
         self.min_traits = min_traits
         self.min_phantoms = min_phantoms
@@ -165,8 +172,13 @@ class PharmacyRingDetector(Detector):
 
     name = "pharmacy_rings"
 
-    def __init__(self, min_lines: int = 5, max_prescribers: int = 2, min_z: float = 3.0,
-                 min_concentration: float = 0.5):
+    def __init__(
+        self,
+        min_lines: int = default("pharmacy_rings.min_lines"),
+        max_prescribers: int = default("pharmacy_rings.max_prescribers"),
+        min_z: float = default("pharmacy_rings.min_z"),
+        min_concentration: float = default("pharmacy_rings.min_concentration"),
+    ):
         self.min_lines = min_lines
         self.max_prescribers = max_prescribers
         self.min_z = min_z

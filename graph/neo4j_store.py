@@ -25,7 +25,7 @@ from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable
 
 from graph.build import EDGE_COLUMNS, EDGE_TYPES, LABELS, ClaimsGraph
 from graph.store import Neighbourhood, iso_day, sort_heaviest, split_node_id, walk
-from shabaka.errors import ConfigError, NotFound, StoreError
+from ground.errors import ConfigError, NotFound, StoreError
 
 __all__ = [
     "Neo4jGraphStore",

@@ -16,8 +16,8 @@ import pandas as pd
 
 from graph.build import EDGE_COLUMNS, ClaimsGraph
 from graph.store import Neighbourhood, iso_day, sort_heaviest, split_node_id, walk
-from shabaka.errors import NotFound, StoreError
-from shabaka.sqlite import connect, transaction
+from ground.errors import NotFound, StoreError
+from ground.sqlite import connect, transaction
 
 __all__ = ["SqliteGraphStore", "DB_NAME"]
 

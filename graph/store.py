@@ -92,7 +92,7 @@ def iso_day(value: str | date | None) -> str | None:
     """A date or date string as ``YYYY-MM-DD`` (None stays None)."""
     if value is None or value == "":
         return None
-    from shabaka.errors import InputRefused
+    from ground.errors import InputRefused
 
     try:
         return pd.Timestamp(value).strftime("%Y-%m-%d")

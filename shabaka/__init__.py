@@ -1,8 +1,8 @@
 """Shabaka: find collusion rings in AMO health insurance claims.
 
 This package holds the command line, the settings and the jobs that tie
-``ingest``, ``graph``, ``detectors`` and ``web`` together. Only
-:mod:`shabaka.errors` is meant to be imported by those lower packages.
+``ingest``, ``graph``, ``detectors``, ``casework`` and ``web`` together. No lower
+package imports it.
 """
 
 __all__ = ["__version__"]

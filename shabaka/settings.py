@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shabaka.errors import ConfigError
+from ground.errors import ConfigError
 
 __all__ = ["Setting", "SETTINGS", "Settings", "load_settings", "ENV_PREFIX"]
 

@@ -25,9 +25,9 @@ import pandas as pd
 
 from shabaka import __version__
 from shabaka.changes import compare_with_history
-from shabaka.errors import InputRefused, ShabakaError
+from ground.errors import InputRefused, ShabakaError
 from shabaka.lock import RunLock
-from shabaka.runs import RunStore
+from casework.runs import RunStore
 from shabaka.settings import Settings
 
 __all__ = ["run_weekly", "WeeklyResult", "parse_week", "week_window", "EXIT_OK", "EXIT_FAILED",
@@ -310,7 +310,7 @@ def run_weekly(
 
 def _case_statuses(home: Path) -> dict[str, str]:
     """Every case's status by ring id, read once per run."""
-    from shabaka.cases import CaseStore
+    from casework.cases import CaseStore
 
     with CaseStore(home) as cases:
         return cases.statuses()

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from shabaka.errors import NotFound
+from ground.errors import NotFound
 from shabaka.settings import load_settings
 from web.context import close_stores, remember_pseudonyms, users
 from web.data import RingClaimsCache

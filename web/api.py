@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, current_app, request
 
-from shabaka.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
                          settings, show_frame, show_id)
 from web.data import split_node_id

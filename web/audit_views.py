@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 from web.context import audit, audit_log, require_role
 
 __all__ = ["bp"]

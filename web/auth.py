@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from web.context import audit, require_role, settings, users
-from web.users import ROLES
+from casework.users import ROLES
 
 __all__ = ["bp"]
 

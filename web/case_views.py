@@ -8,8 +8,8 @@ from pathlib import Path
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 
-from shabaka.cases import STATUSES
-from shabaka.errors import NotFound
+from casework.cases import STATUSES
+from ground.errors import NotFound
 from web.context import audit, cases, current_run_id, require_role, runs, settings
 
 __all__ = ["bp"]

@@ -12,14 +12,14 @@ from typing import Any
 import pandas as pd
 from flask import current_app, g
 
-from shabaka.audit import AuditLog
-from shabaka.cases import CaseStore
-from shabaka.errors import AccessDenied, NotFound
-from shabaka.runs import RunStore
+from casework.audit import AuditLog
+from casework.cases import CaseStore
+from ground.errors import AccessDenied, NotFound
+from casework.runs import RunStore
 from shabaka.settings import Settings
-from shabaka.sqlite import transaction
+from ground.sqlite import transaction
 from web.keys import PSEUDONYMISED_TYPES
-from web.users import UserStore
+from casework.users import UserStore
 
 __all__ = [
     "settings", "runs", "cases", "users", "audit_log", "claims_store", "graph_store", "close_stores",

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from shabaka.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound
 from web.context import audit, claims_store, graph_store, resolve_id, runs, show_id
 from web.data import TYPE_COLOURS, split_node_id
 from web.keys import PSEUDONYM_PREFIXES, PSEUDONYMISED_TYPES

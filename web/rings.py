@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, current_app, render_template, request
 
-from shabaka.cases import STATUSES
-from shabaka.errors import InputRefused, NotFound
+from casework.cases import STATUSES
+from ground.errors import InputRefused, NotFound
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
                          show_frame, show_id)
 from web.data import ring_claims, ring_elements, split_node_id, timeline_svg

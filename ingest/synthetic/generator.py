@@ -25,7 +25,7 @@ from ingest.synthetic.providers import Picker, build_providers, providers_frame
 from ingest.synthetic.rings import Ring, labels_frame, plant_rings, recruiter_frames
 from ingest.synthetic.scenarios import fraud_week
 from ingest.synthetic.writer import ClaimsCsvWriter, to_contract_dtypes, write_small_csv
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 
 __all__ = ["SyntheticData", "generate", "generate_frames", "FILES", "GROUND_TRUTH_FILES"]
 

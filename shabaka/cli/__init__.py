@@ -1,7 +1,7 @@
 """The ``shabaka`` command line.
 
 Each area's verbs live in their own module here and are gathered by :func:`main`.
-Errors of :mod:`shabaka.errors` are mapped to messages and exit codes in one
+Errors of :mod:`ground.errors` are mapped to messages and exit codes in one
 place, :func:`main`.
 """
 
@@ -14,7 +14,7 @@ import sys
 import click
 
 from shabaka import __version__
-from shabaka.errors import ShabakaError
+from ground.errors import ShabakaError
 from shabaka.settings import SETTINGS, load_settings
 
 __all__ = ["cli", "main"]

@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from shabaka.audit import AuditLog
-from shabaka.errors import InputRefused
+from casework.audit import AuditLog
+from ground.errors import InputRefused
 
 __all__ = ["COMMANDS", "serve", "users", "audit"]
 
@@ -42,7 +42,7 @@ def users() -> None:
 @click.pass_obj
 def users_add(settings, name: str, role: str, replace: bool) -> None:
     """Add an account; the password is read from standard input (prompted twice on a terminal)."""
-    from web.users import UserStore
+    from casework.users import UserStore
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)

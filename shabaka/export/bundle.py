@@ -20,8 +20,8 @@ import pandas as pd
 from graph.serialise import write_graph
 from ingest.schema import CLAIM_COLUMNS
 from shabaka import __version__
-from shabaka.audit import AuditLog
-from shabaka.errors import AccessDenied
+from casework.audit import AuditLog
+from ground.errors import AccessDenied
 from shabaka.export.cypher import load_script
 from shabaka.export.collect import RingEvidence, collect_ring, ring_graph
 from shabaka.export.evidence import provider_indicators, timeline

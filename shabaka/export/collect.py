@@ -12,12 +12,13 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
+from detectors.config import DetectionConfig
 from graph.build import build_graph, node_id
 from graph.intermediaries import infer_intermediaries
 from ingest.store import ClaimsStore
-from shabaka.errors import NotFound, StoreError
+from ground.errors import NotFound, StoreError
 from shabaka.export.evidence import ring_claims
-from shabaka.runs import RunStore
+from casework.runs import RunStore
 
 __all__ = ["RingEvidence", "collect_ring", "ring_graph", "run_batches", "SHARED_IDENTIFIERS"]
 
@@ -38,7 +39,8 @@ class RingEvidence:
     lines: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lines = ring_claims(self.window_claims, self.members)
+        self.lines = ring_claims(self.window_claims, self.members,
+                                 config=DetectionConfig.from_mapping((self.run.get("params") or {}).get("config")))
 
 
 def collect_ring(settings, ring_id: str, run_id: str | None = None) -> RingEvidence:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import line_flags
+from detectors.config import DetectionConfig
 from detectors.rings import at_risk_mask
 
 __all__ = ["ring_claims", "provider_indicators", "timeline", "INDICATORS"]
@@ -31,7 +32,8 @@ _PATIENT_SIDE = {
 }
 
 
-def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = True) -> pd.DataFrame:
+def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = True,
+                config: DetectionConfig | None = None) -> pd.DataFrame:
     """The claim lines behind a ring.
 
     A line ties the ring together when it was billed by a member provider or
@@ -51,6 +53,8 @@ def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = 
         The ring's members.csv rows.
     at_risk : bool
         Add and flag the lines at risk.
+    config : DetectionConfig, optional
+        The run's recorded detection configuration (its line flags decide what is suspicious).
 
     Returns
     -------
@@ -75,7 +79,7 @@ def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = 
         mask = pd.Series(False, index=claims.index)
     keep = mask.to_numpy(bool)
     if at_risk:
-        risky = at_risk_mask(line_flags(claims), members) if len(claims) else np.zeros(0, dtype=bool)
+        risky = at_risk_mask(line_flags(claims, config=config), members) if len(claims) else np.zeros(0, dtype=bool)
         keep = keep | risky
         out = claims[keep].assign(at_risk=risky[keep])
     else:

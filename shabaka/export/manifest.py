@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 
 __all__ = [
     "AUDIT_ENTRY",

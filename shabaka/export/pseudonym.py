@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from shabaka.errors import ConfigError
+from ground.errors import ConfigError
 
 __all__ = [
     "PERSONAL_COLUMNS",

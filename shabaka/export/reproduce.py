@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from detectors.config import DetectionConfig
 from detectors.pipeline import detect
 from ingest.store import ClaimsStore
-from shabaka.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound
 from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key
 
 __all__ = ["ReproduceResult", "reproduce_bundle", "read_provenance"]
@@ -117,7 +118,8 @@ def reproduce_bundle(bundle: str | Path, settings) -> ReproduceResult:
     result = detect(claims, seed=int(params.get("seed", 42)), max_rings=int(params.get("max_rings", 200)),
                     providers=providers if len(providers) else None,
                     louvain_engine=str(params.get("louvain_engine", "auto")),
-                    exclude=tuple(params.get("exclude") or ()))
+                    exclude=tuple(params.get("exclude") or ()),
+                    config=DetectionConfig.from_mapping(params.get("config")))
     notes = []
     if "detectors" in params and params["detectors"] != json.loads(json.dumps(result.params["detectors"],
                                                                                default=str)):

@@ -17,7 +17,7 @@ from graph.neo4j_store import (
     search_query,
 )
 from graph.store import open_graph_store
-from shabaka.errors import ConfigError, StoreError
+from ground.errors import ConfigError, StoreError
 
 
 def test_every_label_has_a_uniqueness_constraint_on_entity_id():

@@ -7,7 +7,7 @@ import pytest
 from graph.build import build_graph
 from graph.sqlite_store import SqliteGraphStore
 from graph.store import open_graph_store
-from shabaka.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound
 
 
 def test_one_hop_returns_every_edge_of_the_entity_heaviest_first(tiny_store):

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, ENUMS, LABEL_COLUMNS, PROVIDER_COLUMNS
 from ingest.synthetic import SCENARIOS, generate, generate_frames
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from detectors.pipeline import detect
 from ingest.store import ClaimsStore
 from shabaka import __version__
 from shabaka.export import export_ring
-from shabaka.runs import RunStore
+from casework.runs import RunStore
 
 
 @dataclass

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from ingest.schema import CLAIM_COLUMNS
-from shabaka.audit import AuditLog
-from shabaka.errors import AccessDenied, NotFound
+from casework.audit import AuditLog
+from ground.errors import AccessDenied, NotFound
 from shabaka.export import export_ring, verify_bundle
 from shabaka.export.manifest import payload_hash
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from shabaka.cli import cli
-from shabaka.errors import NotFound
+from ground.errors import NotFound
 from shabaka.export import reproduce_bundle
 
 

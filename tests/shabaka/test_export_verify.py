@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from shabaka.cli import cli
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 from shabaka.export import verify_bundle
 
 

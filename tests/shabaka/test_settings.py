@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from shabaka.errors import ConfigError
+from ground.errors import ConfigError
 from shabaka.settings import SETTINGS, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from shabaka.errors import InputRefused, NotFound
-from shabaka.sqlite import DB_NAME, HomeStore, connect, transaction
+from casework.store import HomeStore
+from ground.errors import InputRefused, NotFound
+from ground.sqlite import DB_NAME, connect, transaction
 
 __all__ = ["CaseStore", "case_status", "STATUSES"]
 

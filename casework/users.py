@@ -14,8 +14,9 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from shabaka.errors import InputRefused, NotFound
-from shabaka.sqlite import HomeStore, transaction
+from casework.store import HomeStore
+from ground.errors import InputRefused, NotFound
+from ground.sqlite import transaction
 
 __all__ = ["UserStore", "ROLES", "THROTTLE_WINDOW_S"]
 

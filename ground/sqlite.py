@@ -1,6 +1,6 @@
 """One way to open Shabaka's SQLite files: WAL, foreign keys, a busy timeout.
 
-WAL lets the viewer read while a weekly run writes. Like :mod:`shabaka.errors`,
+WAL lets the viewer read while a weekly run writes. Like :mod:`ground.errors`,
 this module imports nothing from the project, so every package may use it.
 """
 
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator
 
-__all__ = ["connect", "transaction", "HomeStore", "DB_NAME"]
+__all__ = ["connect", "transaction", "DB_NAME"]
 
 #: The SQLite file of HOME holding the claims catalogue, runs, findings, cases, users and audit.
 DB_NAME = "shabaka.sqlite"
@@ -58,30 +58,3 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.commit()
-
-
-class HomeStore:
-    """Base of the stores kept in ``HOME/shabaka.sqlite``: opens it, creates the subclass's
-    tables (``SCHEMA``, idempotent DDL), closes; usable as a context manager.
-
-    Parameters
-    ----------
-    home : path
-        ``SHABAKA_HOME``.
-    """
-
-    SCHEMA = ""
-
-    def __init__(self, home: str | Path):
-        self.path = Path(home) / DB_NAME
-        self.conn = connect(self.path)
-        self.conn.executescript(self.SCHEMA)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

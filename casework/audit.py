@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from shabaka.sqlite import HomeStore, transaction
+from casework.store import HomeStore
+from ground.sqlite import transaction
 
 __all__ = ["AuditLog", "AuditCheck", "entry_hash", "GENESIS"]
 

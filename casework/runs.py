@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from shabaka.errors import NotFound
-from shabaka.sqlite import DB_NAME, HomeStore, transaction
+from casework.store import HomeStore
+from ground.errors import NotFound
+from ground.sqlite import DB_NAME, transaction
 
 __all__ = ["RunStore", "DB_NAME", "SCHEMA"]
 
