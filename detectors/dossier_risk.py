@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["RiskIndex", "build_risk_index", "identifier_hasher", "WEIGHTS", "LEVELS", "SCORE_COLUMNS",
+__all__ = ["RiskIndex", "DossierScorer", "level_of", "build_risk_index", "identifier_hasher", "WEIGHTS", "LEVELS", "SCORE_COLUMNS",
            "HASHED_COLUMNS", "INDEX_KINDS"]
 
 #: Weight of each reason; a dossier counts the largest of each kind (see module notes).
@@ -64,7 +64,7 @@ HASHED_COLUMNS: dict[str, str] = {"beneficiary_id": "BENEFICIARY", "household_id
 INDEX_KINDS = ("watch", "provider", "doctor", "identifier", "beneficiary", "household", "indicator", "peer")
 _KIND_ORDER = ("provider", "doctor", "recruiter", "patient", "profile", "peers")
 _STAYS = ("SURGERY", "HOSPITAL_STAY")
-_CONTACTS = {"contact_phone": "phone", "payee_account": "payee account", "referrer_id": "referrer"}
+_TABLE_OF = {"BENEFICIARY": "beneficiary", "HOUSEHOLD": "household"}
 
 
 def identifier_hasher(key: bytes) -> Callable[[str, str], str]:
@@ -91,7 +91,8 @@ class RiskIndex:
         One dict per :data:`INDEX_KINDS`: ``watch`` keyed by ``(provider_id, act_family)``,
         ``peer`` by ``(provider_type, act_code)`` with ``(unit_limit, quantity_limit)``,
         ``identifier``/``beneficiary``/``household`` by keyed hash, the others by id;
-        values ``(weight, reason)`` (``watch``: ``(ring_id, since, reason)``).
+        values ``(weight, reason)``; ``watch`` holds a list of ``(ring_id, since, reason)``,
+        best ring first, so a ring whose case is dismissed later gives way to the next.
     """
 
     run_id: str
@@ -104,7 +105,7 @@ class RiskIndex:
             for key, value in sorted(self.tables[kind].items()):
                 flat = "\t".join(key) if isinstance(key, tuple) else key
                 if kind == "watch":
-                    out.append((kind, flat, 0.0, "\t".join(value)))
+                    out.extend((kind, f"{flat}\t{entry[0]}", 0.0, "\t".join(entry)) for entry in value)
                 elif kind == "peer":
                     out.append((kind, flat, float(value[0]), repr(float(value[1]))))
                 else:
@@ -117,7 +118,8 @@ class RiskIndex:
         index = cls(run_id)
         for kind, key, weight, text in rows:
             if kind == "watch":
-                index.tables[kind][tuple(key.split("\t"))] = tuple(text.split("\t", 2))
+                provider, family, _ = key.split("\t")
+                index.tables[kind].setdefault((provider, family), []).append(tuple(text.split("\t", 2)))
             elif kind == "peer":
                 index.tables[kind][tuple(key.split("\t"))] = (float(weight), float(text))
             else:
@@ -126,7 +128,7 @@ class RiskIndex:
 
     def score(self, columns: Mapping[str, Sequence[Any]], hasher: Callable[[str, str], str],
               *, closed_rings: frozenset[str] | set[str] = frozenset()) -> list[dict[str, Any]]:
-        """Score dossiers given as validated claim columns.
+        """Score dossiers given as validated claim columns (all their lines at once).
 
         Parameters
         ----------
@@ -143,33 +145,50 @@ class RiskIndex:
         list of dict
             One per dossier, in order of first line: :data:`SCORE_COLUMNS`.
         """
+        scorer = self.scorer(hasher, closed_rings=closed_rings)
+        scorer.add(columns)
+        return scorer.results()
+
+    def scorer(self, hasher: Callable[[str, str], str], *,
+               closed_rings: frozenset[str] | set[str] = frozenset()) -> DossierScorer:
+        """A :class:`DossierScorer` fed in chunks (a dossier's lines may span several)."""
+        return DossierScorer(self, hasher, closed_rings)
+
+
+class DossierScorer:
+    """Accumulates each dossier's heaviest reason of every kind over chunks of lines."""
+
+    def __init__(self, index: RiskIndex, hasher: Callable[[str, str], str], closed_rings=frozenset()):
+        self.tables = index.tables
+        self.hasher = hasher
+        self.closed = frozenset(closed_rings)
+        self.best: dict[str, dict[str, tuple[float, str]]] = {}
+        self.n_lines: dict[str, int] = {}
+        self._memo: dict[tuple[str, Any], str] = {}
+
+    def _hashed(self, kind: str, value: Any) -> str:
+        key = (kind, value)
+        digest = self._memo.get(key)
+        if digest is None:
+            if len(self._memo) > 500_000:  # a dossier's lines repeat values; a day's file need not stay
+                self._memo.clear()
+            digest = self._memo[key] = self.hasher(kind, str(value))
+        return digest
+
+    def add(self, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Add validated lines (see :meth:`RiskIndex.score` for ``columns``)."""
         n = len(columns["claim_id"])
-        col = {name: columns.get(name) or [None] * n for name in (
+        col = {name: list(columns[name]) if name in columns else [None] * n for name in (
             "claim_id", "provider_id", "provider_type", "act_family", "act_code", "doctor_id", "prior_auth_id",
             "quantity", "amount_claimed", "regime", "beneficiary_region", "provider_region", "channel",
             *HASHED_COLUMNS)}
         t = self.tables
-        memo: dict[tuple[str, str], str] = {}
-
-        def hashed(kind: str, value: Any) -> str | None:
-            if value is None:
-                return None
-            k = (kind, value)
-            h = memo.get(k)
-            if h is None:
-                h = memo[k] = hasher(kind, str(value))
-            return h
-
-        best: dict[str, dict[str, tuple[float, str]]] = {}
-        n_lines: dict[str, int] = {}
         for i in range(n):
             claim = col["claim_id"][i]
-            hits = best.setdefault(claim, {})
-            n_lines[claim] = n_lines.get(claim, 0) + 1
+            hits = self.best.setdefault(claim, {})
+            self.n_lines[claim] = self.n_lines.get(claim, 0) + 1
             provider, family = col["provider_id"][i], col["act_family"][i]
-            watch = t["watch"].get((provider, family))
-            if watch is not None and watch[0] in closed_rings:
-                watch = None
+            watch = next((w for w in t["watch"].get((provider, family), ()) if w[0] not in self.closed), None)
             provider_hit = False
             if watch is not None:
                 authorised = bool(col["prior_auth_id"][i])
@@ -188,16 +207,16 @@ class RiskIndex:
                 value = col[column][i]
                 if value is None or (column == "payee_account" and col["channel"][i] == "PROVIDER_DIRECT"):
                     continue
-                table = "beneficiary" if kind == "BENEFICIARY" else "household" if kind == "HOUSEHOLD" else "identifier"
-                found = t[table].get(hashed(kind, value))
+                table = _TABLE_OF.get(kind, "identifier")
+                found = t[table].get(self._hashed(kind, value))
                 if found is not None:
-                    _keep(hits, "patient" if table != "identifier" else "recruiter", *found)
+                    _keep(hits, "recruiter" if table == "identifier" else "patient", *found)
             if provider_hit and col["regime"][i] == "TADAMON":
-                far = (col["beneficiary_region"][i] is not None and col["provider_region"][i] is not None
-                       and col["beneficiary_region"][i] != col["provider_region"][i])
+                region, where = col["beneficiary_region"][i], col["provider_region"][i]
+                far = region is not None and where is not None and region != where
                 if far or family in _STAYS:
                     what = "from another region" if far else f"for {str(family).lower().replace('_', ' ')}"
-                    _keep(hits, "profile", WEIGHTS["profile"], f"Tadamon patient {what} at a watched provider")
+                    _keep(hits, "profile", WEIGHTS["profile"], f"Tadamon patient {what} at a ring provider")
             limits = t["peer"].get((col["provider_type"][i], col["act_code"][i]))
             quantity, amount = col["quantity"][i], col["amount_claimed"][i]
             if limits is not None and quantity and amount is not None:
@@ -205,16 +224,20 @@ class RiskIndex:
                 if unit > limits[0] or quantity > limits[1]:
                     _keep(hits, "peers", WEIGHTS["peer_line"],
                           f"{col['act_code'][i]} billed {quantity} x {unit:,.2f} MAD where "
-                          f"{str(col['provider_type'][i]).lower()} peers bill at most {limits[1]:g} x {limits[0]:,.2f}")
+                          f"{str(col['provider_type'][i]).lower()} peers bill at most {limits[1]:g} x "
+                          f"{limits[0]:,.2f}")
             indicator = t["indicator"].get(provider)
             if indicator is not None:
                 _keep(hits, "peers", *indicator)
+
+    def results(self) -> list[dict[str, Any]]:
+        """One row per dossier seen, in order of first line: :data:`SCORE_COLUMNS`."""
         out = []
-        for claim, hits in best.items():
+        for claim, hits in self.best.items():
             ordered = sorted(hits.items(), key=lambda kv: (-kv[1][0], _KIND_ORDER.index(kv[0])))
             score = round(sum(w for _, (w, _) in ordered), 2)
             out.append({"claim_id": claim, "level": level_of(score) if ordered else "none", "score": score,
-                        "reasons": "; ".join(text for _, (_, text) in ordered), "lines": n_lines[claim]})
+                        "reasons": "; ".join(text for _, (_, text) in ordered), "lines": self.n_lines[claim]})
         return out
 
 
@@ -305,11 +328,10 @@ def build_risk_index(
                                          f"patient is a {row.role.replace('_', ' ')} of {ring_text(rid)}")
     for row in watchlist.sort_values(["ring_rank", "provider_id", "act_family"], kind="mergesort").itertuples(
             index=False):
-        key = (str(row.provider_id), str(row.act_family))
-        if key not in t["watch"]:
-            t["watch"][key] = (str(row.ring_id), str(row.since),
-                               f"{str(row.act_family).lower().replace('_', ' ')} at watched provider "
-                               f"{row.provider_id} ({ring_text(str(row.ring_id))})")
+        since = str(row.since or "") or "this run"
+        t["watch"].setdefault((str(row.provider_id), str(row.act_family)), []).append(
+            (str(row.ring_id), since, f"{str(row.act_family).lower().replace('_', ' ')} at watched provider "
+                                      f"{row.provider_id} ({ring_text(str(row.ring_id))})"))
     if intermediaries is not None and len(intermediaries.links):
         _index_intermediaries(t, intermediaries, members, rank, hasher, name_intermediary, ring_text)
     if indicator_scores is not None and len(indicator_scores):

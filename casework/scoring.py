@@ -1,0 +1,241 @@
+"""Scoring incoming dossiers against the latest run, for the command line and the API alike.
+
+Dossiers go through the claims contract's own validation (:mod:`ingest.validate`):
+a line that breaks a rule is reported with its line, rule and reason and left out, the
+other lines of its dossier are scored; lines read = lines scored + lines refused. The
+latest run's index is read once per run and process (:func:`latest_index`); case
+statuses are read per call, so a case dismissed a minute ago no longer counts.
+Nothing personal is logged or returned: identifiers are looked up by keyed hash.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from casework.apriori import AprioriStore
+from casework.cases import CaseStore
+from casework.runs import RunStore
+from detectors.dossier_risk import SCORE_COLUMNS, DossierScorer, RiskIndex, identifier_hasher
+from detectors.watchlist import CLOSED_STATUSES, WATCHLIST_COLUMNS, listed_entries
+from ground.errors import ConfigError, InputRefused, NotFound
+
+__all__ = ["ScoreReport", "latest_index", "score_file", "score_records", "current_watchlist", "closed_rings",
+           "OUTPUT_COLUMNS", "REJECTED_COLUMNS", "LEVEL_NAMES"]
+
+log = logging.getLogger(__name__)
+
+#: Columns of the scores file: :data:`detectors.dossier_risk.SCORE_COLUMNS` and the lines refused.
+OUTPUT_COLUMNS = [*SCORE_COLUMNS, "rejected_lines"]
+#: Columns of the refused-lines report (no value of the line: they may be personal).
+REJECTED_COLUMNS = ["line", "claim_id", "rule", "reason", "message"]
+LEVEL_NAMES = ("high", "medium", "low", "none")
+_NEEDED = ("claim_id", "line_no", "provider_id", "provider_type", "act_family", "act_code", "doctor_id",
+           "prior_auth_id", "quantity", "amount_claimed", "regime", "beneficiary_region", "provider_region",
+           "channel", "beneficiary_id", "household_id", "contact_phone", "payee_account", "referrer_id",
+           "submission_point_id")
+_CACHE: dict[tuple[str, str], RiskIndex] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+@dataclass
+class ScoreReport:
+    """What one scoring call did: ``read == scored + rejected`` (lines), dossiers by level."""
+
+    run_id: str
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    dossiers: int = 0
+    by_level: dict[str, int] = field(default_factory=lambda: {k: 0 for k in LEVEL_NAMES})
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def latest_index(home: Path, key: bytes, key_id: str) -> RiskIndex:
+    """The risk index of the latest run, read from SQLite once per run and kept in memory.
+
+    Raises
+    ------
+    NotFound
+        No run yet, or the latest run left no index.
+    ConfigError
+        The index was hashed with another key than ``key_id`` names.
+    """
+    with RunStore(home) as runs:
+        run_id = runs.latest_run_id()
+    if run_id is None:
+        raise NotFound("no detection run yet: run 'shabaka run' or 'shabaka detect' first")
+    cache_key = (str(Path(home).resolve()), run_id)
+    with _CACHE_LOCK:
+        index = _CACHE.get(cache_key)
+        if index is None:
+            with AprioriStore(home) as store:
+                stored_key, rows = store.index_rows(run_id)
+            if stored_key != key_id:
+                raise ConfigError(f"run {run_id}'s risk index was hashed with another pseudonym key; "
+                                  "restore the key or run detection again")
+            index = RiskIndex.from_rows(run_id, rows)
+            for old in [k for k in _CACHE if k[0] == cache_key[0]]:
+                del _CACHE[old]
+            _CACHE[cache_key] = index
+    return index
+
+
+def closed_rings(home: Path) -> frozenset[str]:
+    """Rings whose case is now dismissed."""
+    with CaseStore(home) as cases:
+        return frozenset(r for r, s in cases.statuses().items() if s in CLOSED_STATUSES)
+
+
+def current_watchlist(home: Path) -> tuple[str, pd.DataFrame]:
+    """(run id, watchlist) of the latest run, with today's case statuses applied.
+
+    An entry whose ring's case was dismissed since the run leaves (or falls back to its
+    next ring not dismissed); the others keep the ``since`` the run gave them.
+    """
+    with RunStore(home) as runs:
+        run_id = runs.latest_run_id()
+    if run_id is None:
+        raise NotFound("no detection run yet: run 'shabaka run' or 'shabaka detect' first")
+    with AprioriStore(home) as store:
+        if not store.has_run(run_id):
+            raise NotFound(f"run {run_id!r} has no watchlist: it was stored before watchlists existed; run again")
+        candidates, listed = store.candidates(run_id), store.listed(run_id)
+    with CaseStore(home) as cases:
+        statuses = cases.statuses()
+    today = datetime.now(timezone.utc).date().isoformat()
+    current = listed_entries(candidates.drop(columns=["since", "since_run"]), statuses, previous=listed,
+                             run_id=run_id, listed_on=today)
+    return run_id, current.reindex(columns=WATCHLIST_COLUMNS)
+
+
+def score_records(index: RiskIndex, key: bytes, records: list[Mapping[str, Any]], *,
+                  closed: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], pd.DataFrame, ScoreReport]:
+    """Validate and score lines given as mappings (one per claim line, values as text or numbers).
+
+    Returns
+    -------
+    (results, rejected, report)
+        One result per dossier (:data:`OUTPUT_COLUMNS`), the refused lines
+        (:data:`REJECTED_COLUMNS`, ``line`` counting from 1 in ``records``) and the counts.
+    """
+    from ingest.schema import CLAIM_COLUMNS
+
+    table = pa.table({c: pa.array([_text(r.get(c)) for r in records], pa.string())
+                      for c in CLAIM_COLUMNS if any(c in r for r in records)})
+    scorer = index.scorer(identifier_hasher(key), closed_rings=closed)
+    report = ScoreReport(index.run_id)
+    rejected = _score_table(scorer, table, list(range(1, len(records) + 1)), [], set(), report)
+    return _finish(scorer, rejected, report)
+
+
+def score_file(home: Path, key: bytes, key_id: str, path: Path, out: Path, *, chunk_rows: int,
+               rejected_out: Path | None = None) -> ScoreReport:
+    """Score every dossier of a claims-contract file into ``out`` (CSV, written atomically).
+
+    Raises
+    ------
+    InputRefused
+        The file cannot be read as the contract (nothing written).
+    """
+    from ingest.read import open_source
+    from ingest.validate import table_of_strings
+
+    index = latest_index(home, key, key_id)
+    source = open_source(path)
+    scorer = index.scorer(identifier_hasher(key), closed_rings=closed_rings(home))
+    report = ScoreReport(index.run_id)
+    seen: set[tuple[str, int]] = set()
+    rejected: list[dict[str, Any]] = []
+    for chunk in source.raw_chunks(chunk_rows):
+        table = chunk.frame if isinstance(chunk.frame, pa.Table) else table_of_strings(chunk.frame)
+        rejected.extend(_score_table(scorer, table, chunk.lines.tolist(), chunk.bad_rows, seen, report))
+    results, rejected_frame, report = _finish(scorer, rejected, report)
+    _write_csv(pd.DataFrame(results, columns=OUTPUT_COLUMNS), Path(out))
+    if rejected_out is not None:
+        _write_csv(rejected_frame, Path(rejected_out))
+    log.info("scored %d dossiers (%d lines, %d refused) against run %s: %s", report.dossiers, report.scored,
+             report.rejected, report.run_id, report.by_level)
+    return report
+
+
+def _score_table(scorer: DossierScorer, table: pa.Table, lines: list[int],
+                 bad_rows: Iterable[tuple[int | None, str, str]], seen: set[tuple[str, int]],
+                 report: ScoreReport) -> list[dict[str, Any]]:
+    """Validate one chunk, feed its valid lines to ``scorer``; return its refused lines."""
+    from ingest.validate import validate_table
+
+    rejected = [{"line": line, "claim_id": None, "rule": "row shape", "reason": "BAD_ROW", "message": message}
+                for line, _, message in bad_rows]
+    report.read += table.num_rows + len(rejected)
+    checked = validate_table(table)
+    raw_claims = (table.column("claim_id").to_pylist() if "claim_id" in table.column_names
+                  else [None] * table.num_rows)
+    for pos, rule, reason, message in checked.issues[["pos", "rule", "reason", "message"]].itertuples(index=False):
+        rejected.append({"line": lines[pos], "claim_id": (raw_claims[pos] or "").strip() or None, "rule": rule,
+                         "reason": reason, "message": message})
+    valid = checked.valid
+    columns = {c: valid.column(c).to_pylist() for c in _NEEDED}
+    keep = []
+    for i, key in enumerate(zip(columns["claim_id"], columns["line_no"])):
+        if key in seen:
+            rejected.append({"line": lines[int(checked.valid_pos[i])], "claim_id": key[0],
+                             "rule": "(claim_id, line_no) unique", "reason": "DUPLICATE_KEY",
+                             "message": "(claim_id, line_no) already seen earlier in this input"})
+        else:
+            seen.add(key)
+            keep.append(i)
+    if len(keep) < len(columns["claim_id"]):
+        columns = {c: [v[i] for i in keep] for c, v in columns.items()}
+    scorer.add(columns)
+    report.scored += len(keep)
+    return rejected
+
+
+def _finish(scorer: DossierScorer, rejected: list[dict[str, Any]],
+            report: ScoreReport) -> tuple[list[dict[str, Any]], pd.DataFrame, ScoreReport]:
+    refused = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+    report.rejected = len(refused)
+    report.by_rule = {str(k): int(v) for k, v in refused["reason"].value_counts().sort_index().items()}
+    per_claim = refused["claim_id"].dropna().value_counts().to_dict()
+    results = scorer.results()
+    for row in results:
+        row["rejected_lines"] = int(per_claim.pop(row["claim_id"], 0))
+    for claim, count in per_claim.items():  # every line of these dossiers was refused
+        results.append({"claim_id": claim, "level": "none", "score": 0.0, "lines": 0, "rejected_lines": int(count),
+                        "reasons": f"not scored: its {count} line(s) were refused by validation"})
+    report.dossiers = len(results)
+    for row in results:
+        report.by_level[row["level"]] += 1
+    return results, refused, report
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _write_csv(frame: pd.DataFrame, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
