@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shabaka.errors import ConfigError
+from ground.errors import ConfigError
 
 __all__ = ["Parameter", "PARAMETERS", "DetectionConfig", "default"]
 

@@ -12,7 +12,7 @@ from detectors.base import build_context
 from detectors.config import PARAMETERS, DetectionConfig
 from detectors.pipeline import detect
 from detectors.registry import all_detectors
-from shabaka.errors import ConfigError
+from ground.errors import ConfigError
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "detectors.md"
 
