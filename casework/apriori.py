@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS risk_index (
     run_id  TEXT NOT NULL,
     kind    TEXT NOT NULL,                  -- watch, provider, doctor, identifier, beneficiary, ...
     key     TEXT NOT NULL,                  -- an id, or a keyed hash of a personal identifier
-    weight  REAL NOT NULL,
+    code    TEXT NOT NULL,                  -- the reason code (or a limit, a date)
     text    TEXT NOT NULL,
     PRIMARY KEY (run_id, kind, key)
 );
@@ -83,7 +83,7 @@ class AprioriStore(HomeStore):
     SCHEMA = _SCHEMA
 
     def save(self, run_id: str, *, candidates: pd.DataFrame, listed: pd.DataFrame,
-             index_rows: Sequence[tuple[str, str, float, str]], key_id: str) -> None:
+             index_rows: Sequence[tuple[str, str, str, str]], key_id: str) -> None:
         """Write (or replace) one run's candidates, listed watchlist and index, in one transaction."""
         since = {(str(r.provider_id), str(r.act_family)): (str(r.since), str(r.since_run))
                  for r in listed.itertuples(index=False)}
@@ -117,14 +117,14 @@ class AprioriStore(HomeStore):
             f"SELECT {', '.join(CANDIDATE_FIELDS)}, since, since_run FROM watchlist_candidates WHERE run_id = ?"
             " ORDER BY ring_rank, provider_id, act_family", self.conn, params=(run_id,))
 
-    def index_rows(self, run_id: str) -> tuple[str, list[tuple[str, str, float, str]]]:
+    def index_rows(self, run_id: str) -> tuple[str, list[tuple[str, str, str, str]]]:
         """(key fingerprint, index rows) of a run; NotFound when the run left none."""
         meta = self.conn.execute("SELECT key_id FROM risk_index_runs WHERE run_id = ?", (run_id,)).fetchone()
         if meta is None:
             raise NotFound(f"run {run_id!r} has no risk index: it was stored before a-priori scoring existed; "
                            "run 'shabaka run' or 'shabaka detect' again")
-        rows = self.conn.execute("SELECT kind, key, weight, text FROM risk_index WHERE run_id = ?", (run_id,))
-        return str(meta["key_id"]), [(r[0], r[1], float(r[2]), r[3]) for r in rows]
+        rows = self.conn.execute("SELECT kind, key, code, text FROM risk_index WHERE run_id = ?", (run_id,))
+        return str(meta["key_id"]), [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def _values(row: Any, fields: list[str]) -> list[Any]:

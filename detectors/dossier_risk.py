@@ -40,7 +40,7 @@ __all__ = ["RiskIndex", "DossierScorer", "level_of", "build_risk_index", "identi
 #: Weight of each reason; a dossier counts the largest of each kind (see module notes).
 WEIGHTS: dict[str, float] = {
     "watch_no_auth": 3.0,
-    "watch_auth": 2.0,
+    "watch": 2.0,
     "ring_provider": 1.5,
     "ring_doctor": 2.0,
     "recruiter_contact_ring": 3.0,
@@ -48,20 +48,21 @@ WEIGHTS: dict[str, float] = {
     "recruiter_point": 1.0,
     "recruited_beneficiary": 2.5,
     "recruited_household": 1.5,
-    "profile": 1.0,
+    "profile": 0.5,
     "peer_line": 1.0,
     "peer_indicators": 1.0,
 }
 #: Smallest score of each level, highest first; any reason at all makes a dossier at least ``low``.
-LEVELS: tuple[tuple[str, float], ...] = (("high", 5.0), ("medium", 3.0), ("low", 0.0))
+LEVELS: tuple[tuple[str, float], ...] = (("high", 4.0), ("medium", 2.5), ("low", 0.0))
 #: Columns of the scores file, one row per dossier.
 SCORE_COLUMNS = ["claim_id", "level", "score", "reasons", "lines"]
 #: Claims columns whose values are hashed before any lookup, with the identifier type hashed with them.
 HASHED_COLUMNS: dict[str, str] = {"beneficiary_id": "BENEFICIARY", "household_id": "HOUSEHOLD",
                                   "contact_phone": "PHONE", "payee_account": "ACCOUNT",
                                   "referrer_id": "REFERRER", "submission_point_id": "SUBMISSION_POINT"}
-#: The index's tables, each ``key -> (weight, reason)`` except ``peer`` (key -> limits).
-INDEX_KINDS = ("watch", "provider", "doctor", "identifier", "beneficiary", "household", "indicator", "peer")
+#: The index's tables (see :class:`RiskIndex`).
+INDEX_KINDS = ("watch", "provider", "doctor", "identifier", "beneficiary", "household", "indicator", "peer",
+               "authorised")
 _KIND_ORDER = ("provider", "doctor", "recruiter", "patient", "profile", "peers")
 _STAYS = ("SURGERY", "HOSPITAL_STAY")
 _TABLE_OF = {"BENEFICIARY": "beneficiary", "HOUSEHOLD": "household"}
@@ -91,39 +92,49 @@ class RiskIndex:
         One dict per :data:`INDEX_KINDS`: ``watch`` keyed by ``(provider_id, act_family)``,
         ``peer`` by ``(provider_type, act_code)`` with ``(unit_limit, quantity_limit)``,
         ``identifier``/``beneficiary``/``household`` by keyed hash, the others by id;
-        values ``(weight, reason)``; ``watch`` holds a list of ``(ring_id, since, reason)``,
-        best ring first, so a ring whose case is dismissed later gives way to the next.
+        values ``(reason code, reason)``, the code's weight read from :data:`WEIGHTS` when
+        scoring; ``watch`` holds a list of ``(ring_id, since, reason, rank)``, best ring
+        first, so a ring whose case is dismissed later gives way to the next;
+        ``authorised``: act family -> share of its lines carrying a prior authorisation.
     """
 
     run_id: str
     tables: dict[str, dict] = field(default_factory=lambda: {k: {} for k in INDEX_KINDS})
 
-    def rows(self) -> list[tuple[str, str, float, str]]:
-        """The index as ``(kind, key, weight, text)`` rows for storage (keys joined by a tab)."""
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """The index as ``(kind, key, code, text)`` rows for storage (tuple keys joined by a tab)."""
         out = []
         for kind in INDEX_KINDS:
             for key, value in sorted(self.tables[kind].items()):
                 flat = "\t".join(key) if isinstance(key, tuple) else key
                 if kind == "watch":
-                    out.extend((kind, f"{flat}\t{entry[0]}", 0.0, "\t".join(entry)) for entry in value)
+                    out.extend((kind, f"{flat}\t{entry[3]:06d}", entry[1], f"{entry[0]}\t{entry[2]}")
+                               for entry in value)
                 elif kind == "peer":
-                    out.append((kind, flat, float(value[0]), repr(float(value[1]))))
+                    out.append((kind, flat, repr(float(value[0])), repr(float(value[1]))))
+                elif kind == "authorised":
+                    out.append((kind, flat, repr(float(value)), ""))
                 else:
-                    out.append((kind, flat, float(value[0]), value[1]))
+                    out.append((kind, flat, value[0], value[1]))
         return out
 
     @classmethod
-    def from_rows(cls, run_id: str, rows: Sequence[tuple[str, str, float, str]]) -> RiskIndex:
+    def from_rows(cls, run_id: str, rows: Sequence[tuple[str, str, str, str]]) -> RiskIndex:
         """Rebuild the index from :meth:`rows`."""
         index = cls(run_id)
-        for kind, key, weight, text in rows:
+        for kind, key, code, text in rows:
             if kind == "watch":
-                provider, family, _ = key.split("\t")
-                index.tables[kind].setdefault((provider, family), []).append(tuple(text.split("\t", 2)))
+                provider, family, rank = key.split("\t")
+                ring, reason = text.split("\t", 1)
+                index.tables[kind].setdefault((provider, family), []).append((ring, code, reason, int(rank)))
             elif kind == "peer":
-                index.tables[kind][tuple(key.split("\t"))] = (float(weight), float(text))
+                index.tables[kind][tuple(key.split("\t"))] = (float(code), float(text))
+            elif kind == "authorised":
+                index.tables[kind][key] = float(code)
             else:
-                index.tables[kind][key] = (float(weight), text)
+                index.tables[kind][key] = (code, text)
+        for entries in index.tables["watch"].values():
+            entries.sort(key=lambda e: (e[3], e[0]))
         return index
 
     def score(self, columns: Mapping[str, Sequence[Any]], hasher: Callable[[str, str], str],
@@ -191,18 +202,19 @@ class DossierScorer:
             watch = next((w for w in t["watch"].get((provider, family), ()) if w[0] not in self.closed), None)
             provider_hit = False
             if watch is not None:
-                authorised = bool(col["prior_auth_id"][i])
-                weight = WEIGHTS["watch_auth" if authorised else "watch_no_auth"]
-                _keep(hits, "provider", weight, f"{watch[2]} ({'with' if authorised else 'without'} prior "
-                                                f"authorisation; on the watchlist since {watch[1]})")
+                if family in t["authorised"] and not col["prior_auth_id"][i]:
+                    weight, note = WEIGHTS["watch_no_auth"], "without the prior authorisation its peers carry, "
+                else:
+                    weight, note = WEIGHTS["watch"], ""
+                _keep(hits, "provider", weight, f"{watch[2]} ({note}on the watchlist since {watch[1]})")
                 provider_hit = True
             ring = t["provider"].get(provider)
             if ring is not None:
-                _keep(hits, "provider", *ring)
+                _keep(hits, "provider", WEIGHTS[ring[0]], ring[1])
                 provider_hit = True
             doctor = t["doctor"].get(col["doctor_id"][i])
             if doctor is not None:
-                _keep(hits, "doctor", *doctor)
+                _keep(hits, "doctor", WEIGHTS[doctor[0]], doctor[1])
             for column, kind in HASHED_COLUMNS.items():
                 value = col[column][i]
                 if value is None or (column == "payee_account" and col["channel"][i] == "PROVIDER_DIRECT"):
@@ -210,7 +222,7 @@ class DossierScorer:
                 table = _TABLE_OF.get(kind, "identifier")
                 found = t[table].get(self._hashed(kind, value))
                 if found is not None:
-                    _keep(hits, "recruiter" if table == "identifier" else "patient", *found)
+                    _keep(hits, "recruiter" if table == "identifier" else "patient", WEIGHTS[found[0]], found[1])
             if provider_hit and col["regime"][i] == "TADAMON":
                 region, where = col["beneficiary_region"][i], col["provider_region"][i]
                 far = region is not None and where is not None and region != where
@@ -227,8 +239,8 @@ class DossierScorer:
                           f"{str(col['provider_type'][i]).lower()} peers bill at most {limits[1]:g} x "
                           f"{limits[0]:,.2f}")
             indicator = t["indicator"].get(provider)
-            if indicator is not None:
-                _keep(hits, "peers", *indicator)
+            if indicator is not None:  # a provider-level reason: no more than its ring or watchlist entry
+                _keep(hits, "provider", WEIGHTS[indicator[0]], indicator[1])
 
     def results(self) -> list[dict[str, Any]]:
         """One row per dossier seen, in order of first line: :data:`SCORE_COLUMNS`."""
@@ -271,6 +283,7 @@ def build_risk_index(
     peer_quantile: float = 0.995,
     peer_margin: float = 1.25,
     min_peer_lines: int = 30,
+    authorised_share: float = 0.5,
 ) -> RiskIndex:
     """Build the lookup index of one run.
 
@@ -299,6 +312,9 @@ def build_risk_index(
         per unit (or quantity) for the same provider type and act code.
     min_peer_lines : int
         Fewest peer lines for an act code to be judged at all.
+    authorised_share : float
+        An act family whose lines carry a prior authorisation at least this often is one
+        where a watched provider's line without one weighs more.
 
     Returns
     -------
@@ -318,29 +334,32 @@ def build_risk_index(
     for row in ordered.itertuples(index=False):
         rid, etype, eid = str(row.ring_id), str(row.entity_type), str(row.entity_id)
         if etype == "PROVIDER" and eid not in t["provider"]:
-            t["provider"][eid] = (WEIGHTS["ring_provider"], f"provider {eid} is the {row.role} of {ring_text(rid)}")
+            t["provider"][eid] = ("ring_provider", f"provider {eid} is the {row.role} of {ring_text(rid)}")
         elif etype == "DOCTOR" and eid not in t["doctor"]:
-            t["doctor"][eid] = (WEIGHTS["ring_doctor"], f"doctor {eid} is a {row.role} of {ring_text(rid)}")
+            t["doctor"][eid] = ("ring_doctor", f"doctor {eid} is a {row.role} of {ring_text(rid)}")
         elif etype == "BENEFICIARY":
             key = hasher("BENEFICIARY", eid)
             if key not in t["beneficiary"]:
-                t["beneficiary"][key] = (WEIGHTS["recruited_beneficiary"],
+                t["beneficiary"][key] = ("recruited_beneficiary",
                                          f"patient is a {row.role.replace('_', ' ')} of {ring_text(rid)}")
     for row in watchlist.sort_values(["ring_rank", "provider_id", "act_family"], kind="mergesort").itertuples(
             index=False):
         since = str(row.since or "") or "this run"
         t["watch"].setdefault((str(row.provider_id), str(row.act_family)), []).append(
             (str(row.ring_id), since, f"{str(row.act_family).lower().replace('_', ' ')} at watched provider "
-                                      f"{row.provider_id} ({ring_text(str(row.ring_id))})"))
+                                      f"{row.provider_id} ({ring_text(str(row.ring_id))})", int(row.ring_rank)))
     if intermediaries is not None and len(intermediaries.links):
         _index_intermediaries(t, intermediaries, members, rank, hasher, name_intermediary, ring_text)
     if indicator_scores is not None and len(indicator_scores):
         strong = indicator_scores[(indicator_scores["entity_type"] == "PROVIDER")
                                   & (indicator_scores["score"] >= indicator_floor)]
         for row in strong.itertuples(index=False):
-            t["indicator"][str(row.entity_id)] = (WEIGHTS["peer_indicators"],
+            t["indicator"][str(row.entity_id)] = ("peer_indicators",
                                                   f"provider {row.entity_id} stands out from its peers: {row.evidence}")
     t["peer"].update(_peer_limits(lines, peer_quantile, peer_margin, min_peer_lines))
+    if len(lines) and "prior_auth_id" in lines:
+        share = lines["prior_auth_id"].notna().groupby(lines["act_family"].astype(str)).mean()
+        t["authorised"].update({str(f): round(float(v), 4) for f, v in share[share >= authorised_share].items()})
     return index
 
 
@@ -356,14 +375,14 @@ def _index_intermediaries(t: dict, found: Any, members: pd.DataFrame, rank: dict
         noun = {"PHONE": "phone", "ACCOUNT": "payee account", "REFERRER": "referrer",
                 "SUBMISSION_POINT": "submission point"}[kind]
         if kind == "SUBMISSION_POINT":
-            weight = WEIGHTS["recruiter_point"]
+            code = "recruiter_point"
         else:
-            weight = WEIGHTS["recruiter_contact_ring" if ring else "recruiter_contact"]
+            code = "recruiter_contact_ring" if ring else "recruiter_contact"
         text = f"{noun} used by inferred recruiter {name(inter)}" + (f" of {ring_text(ring)}" if ring else "")
         key = hasher(kind, str(row.identifier))
         held = t["identifier"].get(key)
-        if held is None or weight > held[0]:
-            t["identifier"][key] = (weight, text)
+        if held is None or WEIGHTS[code] > WEIGHTS[held[0]]:
+            t["identifier"][key] = (code, text)
     recruited = found.members.sort_values(["intermediary_id", "household_id", "beneficiary_id"], kind="mergesort")
     for row in recruited.itertuples(index=False):
         inter = str(row.intermediary_id)
@@ -371,10 +390,10 @@ def _index_intermediaries(t: dict, found: Any, members: pd.DataFrame, rank: dict
         by = f"inferred recruiter {name(inter)}" + (f" of {ring_text(ring)}" if ring else "")
         key = hasher("BENEFICIARY", str(row.beneficiary_id))
         if key not in t["beneficiary"]:
-            t["beneficiary"][key] = (WEIGHTS["recruited_beneficiary"], f"patient was recruited before by {by}")
+            t["beneficiary"][key] = ("recruited_beneficiary", f"patient was recruited before by {by}")
         key = hasher("HOUSEHOLD", str(row.household_id))
         if key not in t["household"]:
-            t["household"][key] = (WEIGHTS["recruited_household"], f"patient's household was recruited before by {by}")
+            t["household"][key] = ("recruited_household", f"patient's household was recruited before by {by}")
 
 
 def _peer_limits(lines: pd.DataFrame, quantile: float, margin: float, min_lines: int) -> dict:

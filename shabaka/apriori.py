@@ -35,7 +35,7 @@ class Apriori:
 
     candidates: pd.DataFrame
     listed: pd.DataFrame
-    index_rows: list[tuple[str, str, float, str]]
+    index_rows: list[tuple[str, str, str, str]]
     key_id: str
 
 
@@ -70,6 +70,8 @@ def prepare_apriori(settings: Settings, run_id: str, kind: str, result, claims: 
 
     home = settings.home_path
     lines = line_flags(claims, config=DetectionConfig.from_mapping(result.params.get("config")))
+    # the index learns which act families usually carry a prior authorisation
+    lines["prior_auth_id"] = claims["prior_auth_id"].reset_index(drop=True).to_numpy()
     candidates = watchlist_candidates(result.rings, result.members, lines)
     with CaseStore(home) as cases:
         statuses = cases.statuses()
