@@ -4,8 +4,9 @@
 dictionaries, so that scoring a dossier at submission is a handful of lookups per line:
 
 - ``provider``: the billing provider is on the prior-authorisation watchlist for the
-  line's act family (weighed more when the line carries no prior authorisation), or is a
-  member of a ring;
+  line's act family (weighed more when the line lacks the prior authorisation its family
+  usually carries), or is a member of a ring, or its control indicators stand out from its
+  peers (the ``indicators`` detector's score);
 - ``doctor``: the attending or prescribing doctor is a member of a ring;
 - ``recruiter``: the dossier's phone, payee account, referrer or submission point is an
   identifier an inferred recruiter uses (keyed hashes, never the values);
@@ -14,8 +15,7 @@ dictionaries, so that scoring a dossier at submission is a handful of lookups pe
 - ``profile``: at a watched or ring provider, a Tadamon patient from another region, or
   a surgery or stay for a Tadamon patient (the run's own rule for suspicious lines);
 - ``peers``: the line's amount per unit or quantity is above what the provider's peers
-  (same provider type) bill for that act code in the run's window, or the provider's
-  control indicators stand out from its peers.
+  (same provider type) bill for that act code in the run's window.
 
 A dossier's score is the sum, over these kinds, of the largest weight of a reason of
 that kind; its level is ``high``, ``medium``, ``low`` or ``none`` by :data:`LEVELS`.
