@@ -23,12 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from shabaka import __version__
+from ground import __version__
 from shabaka.changes import compare_with_history
 from ground.errors import InputRefused, ShabakaError
 from shabaka.lock import RunLock
 from casework.runs import RunStore
-from shabaka.settings import Settings
+from ground.settings import Settings
 
 __all__ = ["run_weekly", "WeeklyResult", "parse_week", "week_window", "EXIT_OK", "EXIT_FAILED",
            "EXIT_BAD_INPUT", "EXIT_NOTHING_NEW"]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
-from shabaka.settings import load_settings
+from ground.settings import load_settings
 
 RING_PROVIDERS = ("PRV-CLINIC-R", "PRV-LAB-R")
 RING_DOCTOR = "DOC-R"

@@ -16,7 +16,7 @@ from casework.audit import AuditLog
 from casework.cases import CaseStore
 from ground.errors import AccessDenied, NotFound
 from casework.runs import RunStore
-from shabaka.settings import Settings
+from ground.settings import Settings
 from ground.sqlite import transaction
 from web.keys import PSEUDONYMISED_TYPES
 from casework.users import UserStore

@@ -13,9 +13,9 @@ import sys
 
 import click
 
-from shabaka import __version__
+from ground import __version__
 from ground.errors import ShabakaError
-from shabaka.settings import SETTINGS, load_settings
+from ground.settings import SETTINGS, load_settings
 
 __all__ = ["cli", "main"]
 
@@ -58,11 +58,19 @@ def settings_cmd(settings, as_json: bool) -> None:
 
 def _register() -> None:
     from shabaka.cli import (
+<<<<<<< HEAD
         apriori_cmds, detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, run_cmd, web_cmds,
     )
 
     for module in (ingest_cmds, generate_cmd, graph_cmds, detect_cmds, run_cmd, web_cmds, export_cmds,
                    apriori_cmds):
+=======
+        detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, outcome_cmds, run_cmd, web_cmds,
+    )
+
+    for module in (ingest_cmds, generate_cmd, graph_cmds, detect_cmds, run_cmd, web_cmds, export_cmds,
+                   outcome_cmds):
+>>>>>>> main
         for command in module.COMMANDS:
             cli.add_command(command)
 

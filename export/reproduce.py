@@ -20,7 +20,7 @@ from detectors.config import DetectionConfig
 from detectors.pipeline import detect
 from ingest.store import ClaimsStore
 from ground.errors import InputRefused, NotFound
-from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key
+from export.pseudonym import Pseudonymiser, load_pseudonym_key
 
 __all__ = ["ReproduceResult", "reproduce_bundle", "read_provenance"]
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from shabaka.cli import cli
 from ground.errors import NotFound
-from shabaka.export import reproduce_bundle
+from export import reproduce_bundle
 
 
 def _edit_provenance(src, dst, edit):

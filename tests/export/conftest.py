@@ -17,8 +17,8 @@ import pytest
 
 from detectors.pipeline import detect
 from ingest.store import ClaimsStore
-from shabaka import __version__
-from shabaka.export import export_ring
+from ground import __version__
+from export import export_ring
 from casework.runs import RunStore
 
 

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from shabaka.export.report_model import format_mad
+from export.report_model import format_mad
 
 
 @pytest.fixture

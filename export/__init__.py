@@ -5,8 +5,8 @@ checks one on any machine, ``reproduce_bundle`` re-runs ring assembly on the
 recorded claim batches.
 """
 
-from shabaka.export.bundle import export_ring
-from shabaka.export.manifest import VerifyResult, verify_bundle
-from shabaka.export.reproduce import ReproduceResult, reproduce_bundle
+from export.bundle import export_ring
+from export.manifest import VerifyResult, verify_bundle
+from export.reproduce import ReproduceResult, reproduce_bundle
 
 __all__ = ["export_ring", "verify_bundle", "reproduce_bundle", "VerifyResult", "ReproduceResult"]
