@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RiskIndex", "DossierScorer", "level_of", "build_risk_index", "identifier_hasher", "WEIGHTS", "LEVELS", "SCORE_COLUMNS",
-           "HASHED_COLUMNS", "INDEX_KINDS"]
+           "HASHED_COLUMNS", "INDEX_KINDS", "key_fingerprint"]
 
 #: Weight of each reason; a dossier counts the largest of each kind (see module notes).
 WEIGHTS: dict[str, float] = {
@@ -66,6 +66,11 @@ INDEX_KINDS = ("watch", "provider", "doctor", "identifier", "beneficiary", "hous
 _KIND_ORDER = ("provider", "doctor", "recruiter", "patient", "profile", "peers")
 _STAYS = ("SURGERY", "HOSPITAL_STAY")
 _TABLE_OF = {"BENEFICIARY": "beneficiary", "HOUSEHOLD": "household"}
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Which key hashed an index's identifiers (a fingerprint, not the key)."""
+    return hashlib.sha256(b"shabaka-risk-index-key-id\x00" + key).hexdigest()[:16]
 
 
 def identifier_hasher(key: bytes) -> Callable[[str, str], str]:

@@ -9,7 +9,6 @@ the ``since`` of the previous run of the same kind when that run listed it too.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -21,9 +20,9 @@ import pandas as pd
 from casework.apriori import AprioriStore
 from casework.cases import CaseStore
 from casework.runs import RunStore
-from shabaka.settings import Settings
+from ground.settings import Settings
 
-__all__ = ["Apriori", "prepare_apriori", "store_apriori", "write_watchlist", "key_fingerprint", "WATCHLIST_FILE"]
+__all__ = ["Apriori", "prepare_apriori", "store_apriori", "write_watchlist", "WATCHLIST_FILE"]
 
 log = logging.getLogger(__name__)
 WATCHLIST_FILE = "watchlist.csv"
@@ -37,11 +36,6 @@ class Apriori:
     listed: pd.DataFrame
     index_rows: list[tuple[str, str, str, str]]
     key_id: str
-
-
-def key_fingerprint(key: bytes) -> str:
-    """Which key hashed an index's identifiers (not the key)."""
-    return hashlib.sha256(b"shabaka-risk-index-key-id\x00" + key).hexdigest()[:16]
 
 
 def prepare_apriori(settings: Settings, run_id: str, kind: str, result, claims: pd.DataFrame) -> Apriori:
@@ -64,9 +58,9 @@ def prepare_apriori(settings: Settings, run_id: str, kind: str, result, claims: 
     """
     from detectors.base import line_flags
     from detectors.config import DetectionConfig
-    from detectors.dossier_risk import build_risk_index, identifier_hasher
+    from detectors.dossier_risk import build_risk_index, identifier_hasher, key_fingerprint
     from detectors.watchlist import listed_entries, watchlist_candidates
-    from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key
+    from export.pseudonym import Pseudonymiser, load_pseudonym_key
 
     home = settings.home_path
     lines = line_flags(claims, config=DetectionConfig.from_mapping(result.params.get("config")))

@@ -54,8 +54,8 @@ def score(settings, path: Path, out: Path, rejected_out: Path | None, chunk_rows
     2 when the file is refused whole or no run has left an index.
     """
     from casework.scoring import score_file
-    from shabaka.apriori import key_fingerprint
-    from shabaka.export.pseudonym import load_pseudonym_key
+    from detectors.dossier_risk import key_fingerprint
+    from export.pseudonym import load_pseudonym_key
 
     key = load_pseudonym_key(settings)
     report = score_file(settings.home_path, key, key_fingerprint(key), path, out,

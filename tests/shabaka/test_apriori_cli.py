@@ -15,7 +15,7 @@ import pytest
 from casework.cases import CaseStore
 from detectors.watchlist import WATCHLIST_COLUMNS
 from tests.conftest import RING_PHONE, make_tiny_claims
-from tests.shabaka.conftest import write_claims_csv
+from tests.export.conftest import write_claims_csv
 
 SHABAKA = str(Path(sys.executable).with_name("shabaka"))
 SCORE_COLUMNS = ["claim_id", "level", "score", "reasons", "lines", "rejected_lines"]
