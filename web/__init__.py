@@ -19,6 +19,7 @@ from web.data import RingClaimsCache
 from web.errors import register_error_handlers
 from web.filters import register_filters
 from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser
+from web.score_api import TOKEN_ENDPOINTS, bearer_account
 
 __all__ = ["create_app", "PUBLIC_ENDPOINTS"]
 
@@ -61,11 +62,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["shabaka_ring_cache"] = RingClaimsCache()
     csrf.init_app(app)
 
-    from web import api, audit_views, auth, case_views, entities, rings, runs
+    from web import api, audit_views, auth, case_views, entities, rings, runs, score_api
 
-    for module in (auth, runs, rings, entities, case_views, audit_views, api):
+    for module in (auth, runs, rings, entities, case_views, audit_views, api, score_api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API is read-only (GET); forms carry the tokens
+    csrf.exempt(score_api.bp)  # token requests carry no session; session requests are checked in the view
 
     app.before_request(_load_user)
     app.after_request(_after)
@@ -78,6 +80,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _load_user():
     """Every request but login and static needs a signed-in, still existing account."""
     g.user = None
+    if request.endpoint in TOKEN_ENDPOINTS and request.headers.get("Authorization"):
+        g.user = bearer_account()
+        return None if g.user is not None else ({"error": "invalid or revoked API token"}, 401)
     name = session.get("user")
     if name:
         try:
