@@ -135,12 +135,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dossiers", type=int, default=60_000)
     parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--work", type=Path, default=None,
+                        help="Keep the world, home and day here; a folder prepared before is reused as is.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
         work = args.work or Path(tmp)
         env = {**os.environ, "SHABAKA_HOME": str(work / "home"), "SHABAKA_LOG_LEVEL": "WARNING"}
-        path, day = prepare(work, args.scale, args.seed, args.dossiers, env)
+        if (work / "day.csv").exists() and (work / "home" / "shabaka.sqlite").exists():
+            path = work / "day.csv"  # a --work folder prepared by an earlier run
+            day = pd.read_csv(path, dtype=str, keep_default_na=False)
+        else:
+            path, day = prepare(work, args.scale, args.seed, args.dossiers, env)
         result = bench_day(path, env, work / "scores.csv")
         api = bench_api(day, env, args.requests)
     r = result["report"]

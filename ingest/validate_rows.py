@@ -9,12 +9,11 @@ refused row gets the same first reason code (a test checks both on generated row
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
-
-import numpy as np
 
 from ingest.schema import CLAIM_COLUMNS, ENUMS, REQUIRED_CLAIM_COLUMNS
 
@@ -104,7 +103,7 @@ def _row(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
             problems.append((f"{column} decimal", "BAD_AMOUNT", f"{column}: expected a decimal number of dirhams"))
         if amount is not None and amount < 0:
             problems.append((f"{column} >= 0", "NEGATIVE_AMOUNT", f"{column}: expected an amount >= 0"))
-        typed[column] = None if amount is None else float(np.round(amount, 2))
+        typed[column] = None if amount is None else _cents(amount)
     for column, allowed in ENUMS.items():
         if clean[column] is not None and clean[column] not in allowed:
             problems.append((f"{column} in enum", "UNKNOWN_ENUM", f"{column}: expected one of {', '.join(allowed)}"))
@@ -113,6 +112,12 @@ def _row(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
         problems.append(("ald bool", "BAD_BOOL", "ald: expected true, false, 1 or 0"))
     typed["ald"] = None if ald is None else ald in _TRUE
     return typed, problems
+
+
+def _cents(amount: float) -> float:
+    """``numpy.round(amount, 2)`` without numpy's per-call cost: half-even on ``amount * 100``."""
+    scaled = amount * 100
+    return round(scaled) / 100 if math.isfinite(scaled) else amount
 
 
 def _date(text: str) -> date | None:

@@ -13,6 +13,7 @@ from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from ground.errors import NotFound
+from ground.sqlite import DB_NAME, connect
 from ground.settings import load_settings
 from web.context import close_stores, remember_pseudonyms, users
 from web.data import RingClaimsCache
@@ -59,6 +60,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.extensions["shabaka_pseudonymiser"] = make_pseudonymiser(settings)
+    # Held open for the app's life and never used: while one connection stays open, closing a
+    # request's connection does not checkpoint and delete the WAL, and the next request's first
+    # commit does not sync a new one (tens of milliseconds per request on this disk).
+    app.extensions["shabaka_wal_keeper"] = connect(home / DB_NAME)
     app.extensions["shabaka_ring_cache"] = RingClaimsCache()
     csrf.init_app(app)
 
