@@ -30,6 +30,7 @@ from casework.runs import RunStore
 from detectors.dossier_risk import SCORE_COLUMNS, DossierScorer, RiskIndex, identifier_hasher
 from detectors.watchlist import CLOSED_STATUSES, WATCHLIST_COLUMNS, listed_entries
 from ground.errors import ConfigError, NotFound
+from ground.sqlite import DB_NAME, connect
 
 __all__ = ["ScoreReport", "latest_index", "score_file", "score_records", "current_watchlist", "closed_rings",
            "OUTPUT_COLUMNS", "REJECTED_COLUMNS", "LEVEL_NAMES"]
@@ -84,18 +85,15 @@ def latest_index(home: Path, key: bytes, key_id: str, *, conn: sqlite3.Connectio
     ConfigError
         The index was hashed with another key than ``key_id`` names.
     """
-    runs = RunStore(home, conn=conn)
+    own = conn is None
+    conn = connect(Path(home) / DB_NAME) if own else conn
     try:
-        row = runs.conn.execute("SELECT run_id FROM runs WHERE status = 'ok'"
-                                " ORDER BY finished_at DESC, run_id DESC LIMIT 1").fetchone()
-        if row is None:
-            raise NotFound("no detection run yet: run 'shabaka run' or 'shabaka detect' first")
-        run_id = str(row[0])
+        run_id = _latest_run_id(conn)
         cache_key = (str(Path(home).resolve()), run_id)
         with _CACHE_LOCK:
             index = _CACHE.get(cache_key)
             if index is None:
-                stored_key, rows = AprioriStore(home, conn=runs.conn).index_rows(run_id)
+                stored_key, rows = AprioriStore(home, conn=conn).index_rows(run_id)
                 if stored_key != key_id:
                     raise ConfigError(f"run {run_id}'s risk index was hashed with another pseudonym key; "
                                       "restore the key or run detection again")
@@ -104,17 +102,37 @@ def latest_index(home: Path, key: bytes, key_id: str, *, conn: sqlite3.Connectio
                     del _CACHE[old]
                 _CACHE[cache_key] = index
     finally:
-        runs.close()
+        if own:
+            conn.close()
     return index
 
 
 def closed_rings(home: Path, *, conn: sqlite3.Connection | None = None) -> frozenset[str]:
-    """Rings whose case is now dismissed."""
-    cases = CaseStore(home, conn=conn)
+    """Rings whose case is now dismissed (none when no case was ever opened)."""
+    own = conn is None
+    conn = connect(Path(home) / DB_NAME) if own else conn
     try:
-        return frozenset(r for r, s in cases.statuses().items() if s in CLOSED_STATUSES)
+        marks = ",".join("?" * len(CLOSED_STATUSES))
+        rows = conn.execute(f"SELECT ring_id FROM cases WHERE status IN ({marks})", CLOSED_STATUSES).fetchall()
+    except sqlite3.OperationalError:  # no cases table yet: the schema is the case store's to create
+        rows = []
     finally:
-        cases.close()
+        if own:
+            conn.close()
+    return frozenset(str(r[0]) for r in rows)
+
+
+def _latest_run_id(conn: sqlite3.Connection) -> str:
+    """The id of the latest finished run (the order of ``RunStore.runs``), read without creating tables:
+    scoring a dossier must cost a few lookups."""
+    try:
+        row = conn.execute("SELECT run_id FROM runs WHERE status = 'ok' ORDER BY finished_at DESC, run_id DESC"
+                           " LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # no runs table: nothing was ever stored
+        row = None
+    if row is None:
+        raise NotFound("no detection run yet: run 'shabaka run' or 'shabaka detect' first")
+    return str(row[0])
 
 
 def current_watchlist(home: Path) -> tuple[str, pd.DataFrame]:
