@@ -231,12 +231,22 @@ def run_weekly(
     WeeklyResult
         Its ``exit_code`` is 0 (ok), 2 (an inbox file was refused; the rest ran)
         or 3 (nothing new since the last run of this week).
+
+    Raises
+    ------
+    InputRefused
+        ``inbox`` (or the inbox setting) names a folder that does not exist, or
+        ``week`` is not an ISO week.
     """
     from detectors.pipeline import detect
     from ingest.store import ClaimsStore
     from shabaka.apriori import prepare_apriori, store_apriori
 
     home = settings.home_path
+    if (inbox or settings.inbox) and not Path(inbox or settings.inbox).is_dir():
+        # A named inbox that is missing is a typo, not an empty week: say so instead of "nothing new".
+        given = "--inbox" if inbox else "the inbox setting"
+        raise InputRefused(f"{given} {inbox or settings.inbox}: no such folder; expected a folder of claim files")
     inbox = Path(inbox) if inbox else settings.inbox_path
     window_weeks = window_weeks or settings.window_weeks
     with RunLock(home / "run.lock"):

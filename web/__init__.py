@@ -19,7 +19,7 @@ from web.context import close_stores, remember_pseudonyms, users
 from web.data import RingClaimsCache
 from web.errors import register_error_handlers
 from web.filters import register_filters
-from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser
+from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser, search_key
 from web.score_api import TOKEN_ENDPOINTS, bearer_account
 
 __all__ = ["create_app", "PUBLIC_ENDPOINTS"]
@@ -60,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.extensions["shabaka_pseudonymiser"] = make_pseudonymiser(settings)
+    app.extensions["shabaka_search_key"] = search_key(settings)
     # Held open for the app's life and never used: while one connection stays open, closing a
     # request's connection does not checkpoint and delete the WAL, and the next request's first
     # commit does not sync a new one (tens of milliseconds per request on this disk).
