@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,7 +29,8 @@ from casework.cases import CaseStore
 from casework.runs import RunStore
 from detectors.dossier_risk import SCORE_COLUMNS, DossierScorer, RiskIndex, identifier_hasher
 from detectors.watchlist import CLOSED_STATUSES, WATCHLIST_COLUMNS, listed_entries
-from ground.errors import ConfigError, InputRefused, NotFound
+from ground.errors import ConfigError, NotFound
+from ground.sqlite import DB_NAME, connect
 
 __all__ = ["ScoreReport", "latest_index", "score_file", "score_records", "current_watchlist", "closed_rings",
            "OUTPUT_COLUMNS", "REJECTED_COLUMNS", "LEVEL_NAMES"]
@@ -63,8 +66,17 @@ class ScoreReport:
         return dict(self.__dict__)
 
 
-def latest_index(home: Path, key: bytes, key_id: str) -> RiskIndex:
+def latest_index(home: Path, key: bytes, key_id: str, *, conn: sqlite3.Connection | None = None) -> RiskIndex:
     """The risk index of the latest run, read from SQLite once per run and kept in memory.
+
+    Parameters
+    ----------
+    home : Path
+        ``SHABAKA_HOME``.
+    key, key_id : bytes, str
+        The fund's pseudonym key and :func:`detectors.dossier_risk.key_fingerprint` of it.
+    conn : sqlite3.Connection, optional
+        An open connection to ``HOME/shabaka.sqlite`` (the viewer's per-request one).
 
     Raises
     ------
@@ -73,30 +85,54 @@ def latest_index(home: Path, key: bytes, key_id: str) -> RiskIndex:
     ConfigError
         The index was hashed with another key than ``key_id`` names.
     """
-    with RunStore(home) as runs:
-        run_id = runs.latest_run_id()
-    if run_id is None:
-        raise NotFound("no detection run yet: run 'shabaka run' or 'shabaka detect' first")
-    cache_key = (str(Path(home).resolve()), run_id)
-    with _CACHE_LOCK:
-        index = _CACHE.get(cache_key)
-        if index is None:
-            with AprioriStore(home) as store:
-                stored_key, rows = store.index_rows(run_id)
-            if stored_key != key_id:
-                raise ConfigError(f"run {run_id}'s risk index was hashed with another pseudonym key; "
-                                  "restore the key or run detection again")
-            index = RiskIndex.from_rows(run_id, rows)
-            for old in [k for k in _CACHE if k[0] == cache_key[0]]:
-                del _CACHE[old]
-            _CACHE[cache_key] = index
+    own = conn is None
+    conn = connect(Path(home) / DB_NAME) if own else conn
+    try:
+        run_id = _latest_run_id(conn)
+        cache_key = (str(Path(home).resolve()), run_id)
+        with _CACHE_LOCK:
+            index = _CACHE.get(cache_key)
+            if index is None:
+                stored_key, rows = AprioriStore(home, conn=conn).index_rows(run_id)
+                if stored_key != key_id:
+                    raise ConfigError(f"run {run_id}'s risk index was hashed with another pseudonym key; "
+                                      "restore the key or run detection again")
+                index = RiskIndex.from_rows(run_id, rows)
+                for old in [k for k in _CACHE if k[0] == cache_key[0]]:
+                    del _CACHE[old]
+                _CACHE[cache_key] = index
+    finally:
+        if own:
+            conn.close()
     return index
 
 
-def closed_rings(home: Path) -> frozenset[str]:
-    """Rings whose case is now dismissed."""
-    with CaseStore(home) as cases:
-        return frozenset(r for r, s in cases.statuses().items() if s in CLOSED_STATUSES)
+def closed_rings(home: Path, *, conn: sqlite3.Connection | None = None) -> frozenset[str]:
+    """Rings whose case is now dismissed (none when no case was ever opened)."""
+    own = conn is None
+    conn = connect(Path(home) / DB_NAME) if own else conn
+    try:
+        marks = ",".join("?" * len(CLOSED_STATUSES))
+        rows = conn.execute(f"SELECT ring_id FROM cases WHERE status IN ({marks})", CLOSED_STATUSES).fetchall()
+    except sqlite3.OperationalError:  # no cases table yet: the schema is the case store's to create
+        rows = []
+    finally:
+        if own:
+            conn.close()
+    return frozenset(str(r[0]) for r in rows)
+
+
+def _latest_run_id(conn: sqlite3.Connection) -> str:
+    """The id of the latest finished run (the order of ``RunStore.runs``), read without creating tables:
+    scoring a dossier must cost a few lookups."""
+    try:
+        row = conn.execute("SELECT run_id FROM runs WHERE status = 'ok' ORDER BY finished_at DESC, run_id DESC"
+                           " LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # no runs table: nothing was ever stored
+        row = None
+    if row is None:
+        raise NotFound("no detection run yet: run 'shabaka run' or 'shabaka detect' first")
+    return str(row[0])
 
 
 def current_watchlist(home: Path) -> tuple[str, pd.DataFrame]:
@@ -122,23 +158,28 @@ def current_watchlist(home: Path) -> tuple[str, pd.DataFrame]:
 
 
 def score_records(index: RiskIndex, key: bytes, records: list[Mapping[str, Any]], *,
-                  closed: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], pd.DataFrame, ScoreReport]:
-    """Validate and score lines given as mappings (one per claim line, values as text or numbers).
+                  closed: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                                 ScoreReport]:
+    """Validate and score a few lines given as mappings (one dossier through the API).
+
+    The rows go through :func:`ingest.validate_rows.validate_records`, the contract's
+    rules in plain Python (the column validator's fixed cost is too high for one dossier).
 
     Returns
     -------
-    (results, rejected, report)
+    (results, refused, report)
         One result per dossier (:data:`OUTPUT_COLUMNS`), the refused lines
         (:data:`REJECTED_COLUMNS`, ``line`` counting from 1 in ``records``) and the counts.
     """
-    from ingest.schema import CLAIM_COLUMNS
+    from ingest.validate_rows import validate_records
 
-    table = pa.table({c: pa.array([_text(r.get(c)) for r in records], pa.string())
-                      for c in CLAIM_COLUMNS if any(c in r for r in records)})
+    valid, valid_pos, issues = validate_records(records)
     scorer = index.scorer(identifier_hasher(key), closed_rings=closed)
-    report = ScoreReport(index.run_id)
-    rejected = _score_table(scorer, table, list(range(1, len(records) + 1)), [], set(), report)
-    return _finish(scorer, rejected, report)
+    report = ScoreReport(index.run_id, read=len(records))
+    refused = [{"line": pos + 1, "claim_id": _claim_of(records[pos]), "rule": rule, "reason": reason,
+                "message": message} for pos, rule, reason, message in issues]
+    refused += _add_valid(scorer, {c: valid[c] for c in _NEEDED}, [p + 1 for p in valid_pos], set(), report)
+    return _finish(scorer, refused, report)
 
 
 def score_file(home: Path, key: bytes, key_id: str, path: Path, out: Path, *, chunk_rows: int,
@@ -162,10 +203,10 @@ def score_file(home: Path, key: bytes, key_id: str, path: Path, out: Path, *, ch
     for chunk in source.raw_chunks(chunk_rows):
         table = chunk.frame if isinstance(chunk.frame, pa.Table) else table_of_strings(chunk.frame)
         rejected.extend(_score_table(scorer, table, chunk.lines.tolist(), chunk.bad_rows, seen, report))
-    results, rejected_frame, report = _finish(scorer, rejected, report)
+    results, rejected, report = _finish(scorer, rejected, report)
     _write_csv(pd.DataFrame(results, columns=OUTPUT_COLUMNS), Path(out))
     if rejected_out is not None:
-        _write_csv(rejected_frame, Path(rejected_out))
+        _write_csv(pd.DataFrame(rejected, columns=REJECTED_COLUMNS), Path(rejected_out))
     log.info("scored %d dossiers (%d lines, %d refused) against run %s: %s", report.dossiers, report.scored,
              report.rejected, report.run_id, report.by_level)
     return report
@@ -183,16 +224,23 @@ def _score_table(scorer: DossierScorer, table: pa.Table, lines: list[int],
     checked = validate_table(table)
     raw_claims = (table.column("claim_id").to_pylist() if "claim_id" in table.column_names
                   else [None] * table.num_rows)
-    for pos, rule, reason, message in checked.issues[["pos", "rule", "reason", "message"]].itertuples(index=False):
+    for pos, rule, reason, message in zip(checked.issues["pos"].tolist(), checked.issues["rule"].tolist(),
+                                          checked.issues["reason"].tolist(), checked.issues["message"].tolist()):
         rejected.append({"line": lines[pos], "claim_id": (raw_claims[pos] or "").strip() or None, "rule": rule,
                          "reason": reason, "message": message})
-    valid = checked.valid
-    columns = {c: valid.column(c).to_pylist() for c in _NEEDED}
-    keep = []
+    columns = {c: checked.valid.column(c).to_pylist() for c in _NEEDED}
+    rejected += _add_valid(scorer, columns, [lines[p] for p in checked.valid_pos.tolist()], seen, report)
+    return rejected
+
+
+def _add_valid(scorer: DossierScorer, columns: dict[str, list[Any]], lines: list[int], seen: set[tuple[str, int]],
+               report: ScoreReport) -> list[dict[str, Any]]:
+    """Feed valid lines to ``scorer``, refusing a (claim_id, line_no) seen before; return those refused."""
+    rejected, keep = [], []
     for i, key in enumerate(zip(columns["claim_id"], columns["line_no"])):
         if key in seen:
-            rejected.append({"line": lines[int(checked.valid_pos[i])], "claim_id": key[0],
-                             "rule": "(claim_id, line_no) unique", "reason": "DUPLICATE_KEY",
+            rejected.append({"line": lines[i], "claim_id": key[0], "rule": "(claim_id, line_no) unique",
+                             "reason": "DUPLICATE_KEY",
                              "message": "(claim_id, line_no) already seen earlier in this input"})
         else:
             seen.add(key)
@@ -205,11 +253,10 @@ def _score_table(scorer: DossierScorer, table: pa.Table, lines: list[int],
 
 
 def _finish(scorer: DossierScorer, rejected: list[dict[str, Any]],
-            report: ScoreReport) -> tuple[list[dict[str, Any]], pd.DataFrame, ScoreReport]:
-    refused = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
-    report.rejected = len(refused)
-    report.by_rule = {str(k): int(v) for k, v in refused["reason"].value_counts().sort_index().items()}
-    per_claim = refused["claim_id"].dropna().value_counts().to_dict()
+            report: ScoreReport) -> tuple[list[dict[str, Any]], list[dict[str, Any]], ScoreReport]:
+    report.rejected = len(rejected)
+    report.by_rule = dict(sorted(Counter(r["reason"] for r in rejected).items()))
+    per_claim = Counter(r["claim_id"] for r in rejected if r["claim_id"] is not None)
     results = scorer.results()
     for row in results:
         row["rejected_lines"] = int(per_claim.pop(row["claim_id"], 0))
@@ -219,15 +266,12 @@ def _finish(scorer: DossierScorer, rejected: list[dict[str, Any]],
     report.dossiers = len(results)
     for row in results:
         report.by_level[row["level"]] += 1
-    return results, refused, report
+    return results, rejected, report
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _claim_of(record: Mapping[str, Any]) -> str | None:
+    value = record.get("claim_id")
+    return None if value is None else str(value).strip() or None
 
 
 def _write_csv(frame: pd.DataFrame, target: Path) -> None:

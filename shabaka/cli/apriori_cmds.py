@@ -1,4 +1,4 @@
-"""``shabaka watchlist`` and ``shabaka score``: the a-priori control at the fund's door."""
+"""``shabaka watchlist``, ``shabaka score`` and ``shabaka tokens``: the a-priori control at the fund's door."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["COMMANDS", "watchlist", "score"]
+__all__ = ["COMMANDS", "watchlist", "score", "tokens"]
 
 
 @click.command("watchlist")
@@ -70,4 +70,53 @@ def score(settings, path: Path, out: Path, rejected_out: Path | None, chunk_rows
     click.echo(f"{report.dossiers} dossiers against run {report.run_id}: {levels} -> {out}")
 
 
-COMMANDS: list[click.Command] = [watchlist, score]
+@click.group("tokens")
+def tokens() -> None:
+    """API tokens for machines scoring dossiers (POST /api/score only)."""
+
+
+@tokens.command("add")
+@click.argument("name")
+@click.option("--replace", is_flag=True, help="Replace an existing token of that name (the old one stops working).")
+@click.pass_obj
+def tokens_add(settings, name: str, replace: bool) -> None:
+    """Create an API token and print it once (it is stored hashed and cannot be shown again)."""
+    from casework.audit import AuditLog
+    from casework.tokens import TokenStore
+
+    with TokenStore(settings.home_path) as store:
+        token = store.add(name, created_by="cli", replace=replace)
+    with AuditLog(settings.home_path) as log:
+        log.append("cli", "token_add", {"token": name, "replace": replace})
+    click.echo(f"token {name} (POST /api/score only; shown once): {token}")
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def tokens_revoke(settings, name: str) -> None:
+    """Revoke an API token at once."""
+    from casework.audit import AuditLog
+    from casework.tokens import TokenStore
+
+    with TokenStore(settings.home_path) as store:
+        store.revoke(name)
+    with AuditLog(settings.home_path) as log:
+        log.append("cli", "token_revoke", {"token": name})
+    click.echo(f"token {name} revoked")
+
+
+@tokens.command("list")
+@click.pass_obj
+def tokens_list(settings) -> None:
+    """List API tokens (names and dates, never the tokens)."""
+    from casework.tokens import TokenStore
+
+    with TokenStore(settings.home_path) as store:
+        rows = store.tokens()
+    for r in rows:
+        state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "live"
+        click.echo(f"{r['name']:<24} created {r['created_at']} by {r['created_by']}, {state}")
+
+
+COMMANDS: list[click.Command] = [watchlist, score, tokens]
