@@ -1,6 +1,7 @@
 """Scoring incoming dossiers against the latest run, for the command line and the API alike.
 
-Dossiers go through the claims contract's own validation (:mod:`ingest.validate`):
+Dossiers go through the claims contract's own validation (:mod:`ingest.validate` for a
+file; for one dossier through the API, the same rules row by row, :mod:`ingest.validate_rows`):
 a line that breaks a rule is reported with its line, rule and reason and left out, the
 other lines of its dossier are scored; lines read = lines scored + lines refused. The
 latest run's index is read once per run and process (:func:`latest_index`); case
