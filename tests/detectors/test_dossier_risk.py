@@ -6,17 +6,21 @@ import pytest
 
 from detectors.base import line_flags
 from detectors.dossier_risk import RiskIndex, build_risk_index, identifier_hasher
+from detectors.config import DetectionConfig
 from detectors.pipeline import detect
 from detectors.watchlist import listed_entries, watchlist_candidates
 from tests.conftest import RING_ACCOUNT, RING_PHONE, make_tiny_claims
 
 KEY = b"test-key"
 
+# A ring of eight patients is below the calibrated alert threshold: report every candidate ring.
+EVERY_RING = DetectionConfig.from_mapping({"rings": {"alert_surprise": -1e9}})
+
 
 @pytest.fixture(scope="module")
 def index() -> RiskIndex:
     claims = make_tiny_claims()
-    result = detect(claims, seed=42)
+    result = detect(claims, seed=42, config=EVERY_RING)
     lines = line_flags(claims).assign(prior_auth_id=claims["prior_auth_id"].to_numpy())
     candidates = watchlist_candidates(result.rings, result.members, lines)
     since = listed_entries(candidates, {}, run_id="run-1", listed_on="2025-04-01")

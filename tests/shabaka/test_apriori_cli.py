@@ -22,7 +22,11 @@ SCORE_COLUMNS = ["claim_id", "level", "score", "reasons", "lines", "rejected_lin
 
 
 def _run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SHABAKA_HOME": str(home), "SHABAKA_LOG_LEVEL": "INFO"}
+    # a ring of eight patients is below the calibrated alert threshold: report every candidate ring
+    config = home.parent / "detection.toml"
+    config.write_text("[rings]\nalert_surprise = -1e9\n", encoding="utf-8")
+    env = {**os.environ, "SHABAKA_HOME": str(home), "SHABAKA_LOG_LEVEL": "INFO",
+           "SHABAKA_DETECTION_CONFIG": str(config)}
     done = subprocess.run([SHABAKA, *args], env=env, capture_output=True, text=True, timeout=300)
     if check:
         assert done.returncode == 0, done.stderr
@@ -83,7 +87,8 @@ def test_detect_writes_watchlist_csv_beside_the_findings(_template):
 def test_watchlist_prints_the_latest_runs_entries(home):
     data = _watchlist(home)
     pairs = {(e["provider_id"], e["act_family"]) for e in data["entries"]}
-    assert {("PRV-CLINIC-R", "SURGERY"), ("PRV-LAB-R", "BIOLOGY")} <= pairs
+    assert ("PRV-CLINIC-R", "SURGERY") in pairs
+    assert {p for p, _ in pairs} <= {"PRV-CLINIC-R", "PRV-LAB-R"}, "only the planted ring's providers"
     assert all(e["since_run"] == data["run_id"] for e in data["entries"])
     text = _run(home, "watchlist").stdout
     assert "PRV-CLINIC-R" in text and "SURGERY" in text

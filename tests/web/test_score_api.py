@@ -14,6 +14,7 @@ from casework.cases import CaseStore
 from casework.runs import RunStore
 from casework.tokens import TokenStore
 from casework.users import UserStore
+from detectors.config import DetectionConfig
 from detectors.pipeline import detect
 from ground import __version__
 from ground.settings import load_settings
@@ -32,6 +33,9 @@ PLAIN_LINE = {"line_no": 1, "beneficiary_id": "BEN-NEW-2", "regime": "SALARIES",
               "provider_type": "DOCTOR", "doctor_id": "DOC-1", "act_code": "C", "act_family": "CONSULTATION",
               "quantity": 1, "service_date": "2025-04-02", "submission_date": "2025-04-03", "amount_claimed": 150}
 
+# A ring of eight patients is below the calibrated alert threshold: report every candidate ring.
+EVERY_RING = DetectionConfig.from_mapping({"rings": {"alert_surprise": -1e9}})
+
 
 @pytest.fixture(scope="module")
 def _template(tmp_path_factory):
@@ -44,7 +48,7 @@ def _template(tmp_path_factory):
     with ClaimsStore(settings.home_path) as store:
         store.ingest([path])
         stored = store.claims()
-    result = detect(stored, seed=42)
+    result = detect(stored, seed=42, config=EVERY_RING)
     apriori = prepare_apriori(settings, "run-api-1", "detect", result, stored)
     store_apriori(settings.home_path, "run-api-1", apriori)
     with RunStore(settings.home_path) as runs:
