@@ -36,6 +36,7 @@ from ground.errors import InputRefused, ShabakaError
 from ground.settings import Settings
 from ingest.store import ClaimsStore
 from shabaka.changes import compare_with_history
+from shabaka.apriori import prepare_apriori, store_apriori, write_watchlist
 from shabaka.lock import RunLock
 
 __all__ = ["run_weekly", "WeeklyResult", "parse_week", "week_window", "EXIT_OK", "EXIT_FAILED",
@@ -75,6 +76,7 @@ class WeeklyResult:
     alerts: dict[str, int] = field(default_factory=dict)
     alerted: list[dict[str, Any]] = field(default_factory=list)
     findings_dir: str | None = None
+    watchlist: int = 0
     neo4j: str = "not configured"
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,7 +103,7 @@ class WeeklyResult:
         else:
             lines.append("No alert: nothing new or grown.")
         if self.findings_dir:
-            lines.append(f"Findings: {self.findings_dir}")
+            lines.append(f"Findings: {self.findings_dir} (prior-authorisation watchlist: {self.watchlist} entries)")
         lines.append(f"Neo4j: {self.neo4j}")
         return "\n".join(lines)
 
@@ -203,7 +205,8 @@ def _history(runs: RunStore, exclude: str) -> tuple[pd.DataFrame, pd.DataFrame, 
     return rings, members, previous
 
 
-def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json: dict, target: Path) -> None:
+def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json: dict, target: Path,
+                        watchlist: pd.DataFrame) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -212,6 +215,7 @@ def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json
             os.replace(tmp / "findings" / name, tmp / name)
         shutil.rmtree(tmp / "findings")
         alerts.to_csv(tmp / "alerts.csv", index=False)
+        write_watchlist(watchlist, tmp)
         (tmp / "summary.txt").write_text(summary + "\n", encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary_json, indent=2, default=str), encoding="utf-8")
         if target.exists():
@@ -332,7 +336,10 @@ def run_weekly(
 
             target = home / "runs" / run_id
             base.findings_dir = str(target)
-            _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target)
+            apriori = prepare_apriori(settings, run_id, "weekly", result, claims)
+            base.watchlist = len(apriori.listed)
+            _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target, apriori.listed)
+            store_apriori(home, run_id, apriori)
             runs.save_run(run_id, kind="weekly", version=__version__, params={**params, **result.params},
                           batches=batch_list,
                           rings=rings, members=members, entity_scores=result.entity_scores,

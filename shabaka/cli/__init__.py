@@ -18,7 +18,8 @@ from ground import __version__
 from ground.errors import ShabakaError
 from ground.settings import SETTINGS, load_settings
 from shabaka.cli import (
-    detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, outcome_cmds, run_cmd, web_cmds,
+    apriori_cmds, detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, outcome_cmds, run_cmd,
+    web_cmds,
 )
 
 __all__ = ["cli", "main", "run_cli", "EXIT_CODES"]
@@ -60,7 +61,7 @@ def settings_cmd(settings, as_json: bool) -> None:
 
 def _register() -> None:
     for module in (ingest_cmds, generate_cmd, graph_cmds, detect_cmds, run_cmd, web_cmds, export_cmds,
-                   outcome_cmds):
+                   outcome_cmds, apriori_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
