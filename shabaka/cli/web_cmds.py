@@ -57,6 +57,32 @@ def users_add(settings, name: str, role: str, replace: bool) -> None:
     click.echo(f"account {name} ({role}) saved")
 
 
+@users.command("disable")
+@click.argument("name")
+@click.pass_obj
+def users_disable(settings, name: str) -> None:
+    """Disable an account: its open sessions end at their next request and it cannot sign in."""
+    _set_active(settings, name, False)
+
+
+@users.command("enable")
+@click.argument("name")
+@click.pass_obj
+def users_enable(settings, name: str) -> None:
+    """Enable a disabled account again (its old sessions stay ended)."""
+    _set_active(settings, name, True)
+
+
+def _set_active(settings, name: str, active: bool) -> None:
+    from casework.users import UserStore
+
+    with UserStore(settings.home_path) as store:
+        store.set_active(name, active)
+    with AuditLog(settings.home_path) as log:
+        log.append("cli", "user_enable" if active else "user_disable", {"user": name})
+    click.echo(f"account {name} {'enabled' if active else 'disabled'}")
+
+
 @click.group("audit")
 def audit() -> None:
     """The audit log."""
