@@ -91,7 +91,9 @@ def login(port: int) -> str:
     if response.status != 302:
         raise RuntimeError(f"login failed: HTTP {response.status}")
     conn.close()
-    return response.getheader("Set-Cookie").split(";")[0]
+    # The session cookie, not the device cookie set beside it.
+    return next(value.split(";")[0] for key, value in response.getheaders()
+                if key.lower() == "set-cookie" and value.startswith("session="))
 
 
 def timed(port: int, cookie: str, paths: list[str], clients: int, expect: int = 200) -> list[float]:
