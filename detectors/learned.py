@@ -24,7 +24,6 @@ over the same labelled entities is reported as the baseline.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,7 +135,7 @@ def train_model(X: pd.DataFrame, y: pd.Series, *, seed: int = 42, params: dict[s
     from threadpoolctl import threadpool_limits
 
     clf = HistGradientBoostingClassifier(random_state=seed, **(params or MODEL_PARAMS))
-    data = X.to_numpy(float)
+    data = X.to_numpy(float, copy=True)
     # A feature unknown for every training row (no intermediary in the data) is constant: never split on.
     data[:, np.isnan(data).all(axis=0)] = 0.0
     # One OpenMP thread: the data are small, and on a busy machine spinning threads cost 50x the fit.
@@ -401,7 +400,3 @@ def rerank(rings: pd.DataFrame, members: pd.DataFrame, entity_scores: pd.DataFra
     out["rank"] = np.arange(1, len(out) + 1)
     return out.reset_index(drop=True), es.reset_index(drop=True)
 
-
-def canonical(doc: dict[str, Any]) -> bytes:
-    """The canonical JSON bytes a model is hashed and stored as."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
