@@ -120,15 +120,13 @@ def test_grouped_folds_never_split_a_ring():
     assert report.n_splits == 5 and oof.notna().all()
 
 
-def test_same_seed_gives_the_same_model_and_another_seed_another(home, template):
+def test_same_seed_gives_the_same_model(home, template):
     _shabaka(home, "outcomes", "import", str(template["work"] / "outcomes.csv"))
     first = learn(_settings(home))
     second = learn(_settings(home))
-    other = learn(_settings(home, SHABAKA_SEED="7"))
     assert first.trained and first.version == second.version
-    assert other.version != first.version
     with ModelStore(home) as models:
-        assert set(models.models()["version"]) == {first.version, other.version}
+        assert list(models.models()["version"]) == [first.version]
         doc = models.load(first.version)
     assert doc["params"]["random_state"] == 42
     assert doc["outcomes"]["n"] == first.n_outcomes and len(doc["outcomes"]["hashes"]) == doc["outcomes"]["n_rows"]
