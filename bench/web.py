@@ -34,7 +34,7 @@ from graph.store import open_graph_store  # noqa: E402
 from ingest.store import ClaimsStore  # noqa: E402
 from ingest.synthetic import generate_frames  # noqa: E402
 from casework.runs import RunStore  # noqa: E402
-from shabaka.settings import load_settings  # noqa: E402
+from ground.settings import load_settings  # noqa: E402
 from web import create_app  # noqa: E402
 from casework.users import UserStore  # noqa: E402
 

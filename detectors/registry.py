@@ -6,11 +6,13 @@ from detectors.base import Detector
 from detectors.centrality import CentralityDetector
 from detectors.communities import CommunityDetector
 from detectors.config import DetectionConfig
-from detectors.cores import CoreDetector, LoopDetector
+from detectors.cores import CoreDetector
 from detectors.funnels import FunnelDetector
 from detectors.indicators import IndicatorDetector
+from detectors.loops import LoopDetector
 from detectors.mills import MillDetector
-from detectors.patterns import PharmacyRingDetector, PhantomDetector
+from detectors.phantoms import PhantomDetector
+from detectors.pharmacy import PharmacyRingDetector
 
 __all__ = ["all_detectors", "DETECTOR_NAMES"]
 

@@ -1,6 +1,6 @@
 """The investigators' viewer (Flask).
 
-:func:`create_app` builds the application from a :class:`shabaka.settings.Settings`
+:func:`create_app` builds the application from a :class:`ground.settings.Settings`
 passed in its configuration (``SHABAKA_SETTINGS``); the viewer never reads the
 environment. One blueprint per area: auth, runs, rings, entities, cases, audit, api.
 """
@@ -13,7 +13,7 @@ from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from ground.errors import NotFound
-from shabaka.settings import load_settings
+from ground.settings import load_settings
 from web.context import close_stores, remember_pseudonyms, users
 from web.data import RingClaimsCache
 from web.errors import register_error_handlers

@@ -72,7 +72,7 @@ def comment(ring_id: str):
 def bundle(ring_id: str):
     """The ring's evidence bundle as a zip; analysts get it pseudonymised."""
     try:
-        from shabaka.export import export_ring
+        from export import export_ring
     except ImportError:
         raise NotFound("the evidence export is not installed in this version") from None
     run_id = current_run_id(request.form.get("run"))

@@ -1,6 +1,7 @@
 """Per-request state: stores opened lazily on ``g``, the signed-in user, audit, pseudonyms.
 
-Every store is opened at most once per request and closed on teardown.
+Every store is opened at most once per request and closed on teardown; the casework
+stores (runs, cases, users, audit) share one connection.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from flask import current_app, g
 
 from casework.audit import AuditLog
 from casework.cases import CaseStore
-from ground.errors import AccessDenied, NotFound
 from casework.runs import RunStore
-from shabaka.settings import Settings
+from casework.store import Casework
+from casework.users import UserStore
+from ground.errors import AccessDenied, NotFound
+from ground.settings import Settings
 from ground.sqlite import transaction
 from web.keys import PSEUDONYMISED_TYPES
-from casework.users import UserStore
 
 __all__ = [
-    "settings", "runs", "cases", "users", "audit_log", "claims_store", "graph_store", "close_stores",
+    "settings", "casework", "runs", "cases", "users", "audit_log", "claims_store", "graph_store", "close_stores",
     "audit", "require_role", "pseudonymous", "show_id", "show_frame", "resolve_id", "current_run_id",
     "CLAIM_PERSONAL_COLUMNS",
 ]
@@ -46,20 +48,25 @@ def _store(name: str, factory: Callable[[], Any]) -> Any:
     return stores[name]
 
 
+def casework() -> Casework:
+    """The request's one connection to ``HOME/shabaka.sqlite``, shared by the casework stores."""
+    return _store("casework", lambda: Casework(settings().home_path))
+
+
 def runs() -> RunStore:
-    return _store("runs", lambda: RunStore(settings().home_path))
+    return casework().store(RunStore)
 
 
 def cases() -> CaseStore:
-    return _store("cases", lambda: CaseStore(settings().home_path))
+    return casework().store(CaseStore)
 
 
 def users() -> UserStore:
-    return _store("users", lambda: UserStore(settings().home_path))
+    return casework().store(UserStore)
 
 
 def audit_log() -> AuditLog:
-    return _store("audit", lambda: AuditLog(settings().home_path))
+    return casework().store(AuditLog)
 
 
 def claims_store() -> Any | None:

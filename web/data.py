@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
-from shabaka.export.evidence import ring_claims as tying_claims
+from export.evidence import ring_claims as tying_claims
 
 __all__ = [
     "NODE_COLUMNS", "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_claims", "ring_elements",
@@ -77,7 +77,7 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
                 cache: RingClaimsCache | None = None, key: tuple | None = None) -> pd.DataFrame:
     """The claim lines that tie a ring's members together, newest first.
 
-    The rule of the evidence bundle (:func:`shabaka.export.evidence.ring_claims`):
+    The rule of the evidence bundle (:func:`export.evidence.ring_claims`):
     lines of the ring's beneficiaries (or phones, accounts, referrers, submission
     points) at the ring's providers and doctors; lines of its providers when the
     ring names no patient; lines of its patients when it names no provider.

@@ -2,7 +2,7 @@
 
 When the setting is empty, a random session key is generated once and kept in a
 file readable by its owner only (mode 0600), so sessions survive a restart.
-Pseudonyms use the fund's key and format of :mod:`shabaka.export.pseudonym`, so
+Pseudonyms use the fund's key and format of :mod:`export.pseudonym`, so
 an analyst sees the same pseudonym in the viewer and in a pseudonymised bundle.
 """
 
@@ -13,8 +13,8 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from shabaka.export.pseudonym import PERSONAL_ENTITY_TYPES, Pseudonymiser, load_pseudonym_key
-from shabaka.settings import Settings
+from export.pseudonym import PERSONAL_ENTITY_TYPES, Pseudonymiser, load_pseudonym_key
+from ground.settings import Settings
 
 __all__ = ["home_key", "make_pseudonymiser", "SECRET_KEY_FILE", "PSEUDONYMISED_TYPES", "PSEUDONYM_PREFIXES"]
 

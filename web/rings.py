@@ -131,7 +131,7 @@ def ring_page(ring_id: str):
 
 def _export_available() -> bool:
     try:
-        from shabaka.export import export_ring  # noqa: F401
+        from export import export_ring  # noqa: F401
     except ImportError:
         return False
     return True

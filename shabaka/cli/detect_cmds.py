@@ -29,7 +29,7 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
     from detectors.io import write_findings
     from detectors.pipeline import detect as run_detection
     from ingest.store import ClaimsStore
-    from shabaka import __version__
+    from ground import __version__
     from ground.errors import NotFound
     from casework.runs import RunStore
 

@@ -11,7 +11,7 @@ from graph.build import build_graph
 from graph.store import open_graph_store
 from ingest.store import ClaimsStore
 from casework.runs import RunStore
-from shabaka.settings import load_settings
+from ground.settings import load_settings
 from web import create_app
 from casework.users import UserStore
 

@@ -17,8 +17,8 @@ import pytest
 
 from detectors.pipeline import detect
 from ingest.store import ClaimsStore
-from shabaka import __version__
-from shabaka.export import export_ring
+from ground import __version__
+from export import export_ring
 from casework.runs import RunStore
 
 
@@ -88,3 +88,23 @@ def export_home(settings, tiny_claims, _export_template) -> ExportHome:
 def ring_bundle(export_home, tmp_path, _export_template) -> Path:
     """A copy of the bundle of the top ring, exported (audit entry included) from the template home."""
     return Path(shutil.copy(_export_template["bundle"], tmp_path / "ring.zip"))
+
+
+def forge_bundle(src: Path, dst: Path, edit) -> Path:
+    """A copy of bundle ``src`` whose ``data/`` files pass through ``edit(files)`` (path -> bytes, in place),
+    with manifests and the audit entry's payload hash recomputed: what a forger without the fund's key makes.
+    """
+    import json
+    import zipfile
+
+    from export.manifest import AUDIT_ENTRY, manifest_text, payload_hash, write_bag
+
+    with zipfile.ZipFile(src) as zf:
+        files = {n: zf.read(n) for n in zf.namelist() if n.startswith("data/")}
+        info = zf.read("bag-info.txt").decode("utf-8")
+    edit(files)
+    entry = json.loads(files[AUDIT_ENTRY])
+    entry["params"]["payload_sha256"] = payload_hash(manifest_text({n: d for n, d in files.items()}))
+    files[AUDIT_ENTRY] = json.dumps(entry).encode("utf-8")
+    bag_info = dict(line.split(": ", 1) for line in info.splitlines() if ": " in line)
+    return write_bag(dst, {n.removeprefix("data/"): d for n, d in files.items()}, bag_info)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from ground.errors import ConfigError
-from shabaka.settings import SETTINGS, load_settings
+from ground.settings import SETTINGS, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,8 +15,8 @@ import pytest
 from ingest.schema import CLAIM_COLUMNS
 from casework.audit import AuditLog
 from ground.errors import AccessDenied, NotFound
-from shabaka.export import export_ring, verify_bundle
-from shabaka.export.manifest import payload_hash
+from export import export_ring, verify_bundle
+from export.manifest import payload_hash
 
 CYTOSCAPE_SCHEMA = {
     "type": "object",

@@ -16,11 +16,11 @@ import pandas as pd
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from shabaka.export.evidence import INDICATORS
-from shabaka.export.report_model import (
+from export.evidence import INDICATORS
+from export.report_model import (
     ReportData, format_mad, format_number, params_text, summary_rows,
 )
-from shabaka.export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
+from export.texts import METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE
 
 __all__ = ["render_pdf"]
 

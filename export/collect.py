@@ -1,6 +1,6 @@
 """Gather what an evidence bundle needs about one ring from the Shabaka stores.
 
-Reading (stores) is kept apart from building the files (:mod:`shabaka.export.bundle`),
+Reading (stores) is kept apart from building the files (:mod:`export.bundle`),
 so a bundle can be built from plain frames too.
 """
 
@@ -17,7 +17,7 @@ from graph.build import build_graph, node_id
 from graph.intermediaries import infer_intermediaries
 from ingest.store import ClaimsStore
 from ground.errors import NotFound, StoreError
-from shabaka.export.evidence import ring_claims
+from export.evidence import ring_claims
 from casework.runs import RunStore
 
 __all__ = ["RingEvidence", "collect_ring", "ring_graph", "run_batches", "SHARED_IDENTIFIERS"]

@@ -1,13 +1,18 @@
 """Re-run ring assembly on the claim batches a bundle records and compare the members.
 
-The bundle's ``data/run.json`` holds the run's window, parameters, claim batch
-hashes and the ring's members. The local claims store must hold batches with
-those SHA-256 hashes (matched by hash, not by id, so a store rebuilt from the
-same files still matches).
+The bundle is verified against its manifests first: an altered bundle is reported
+as such and not re-run. The bundle's ``data/run.json`` holds the run's window,
+parameters and claim batch hashes; the members compared are the bundle's own
+``data/members.csv`` rows (what the prosecutor reads), which must also agree with
+the members ``run.json`` records. The local claims store must hold batches with
+the recorded SHA-256 hashes (matched by hash, not by id, so a store rebuilt from
+the same files still matches).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -18,13 +23,15 @@ import pandas as pd
 
 from detectors.config import DetectionConfig
 from detectors.pipeline import detect
-from ingest.store import ClaimsStore
+from export.manifest import verify_bundle
+from export.pseudonym import Pseudonymiser, load_pseudonym_key
 from ground.errors import InputRefused, NotFound
-from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key
+from ingest.store import ClaimsStore
 
 __all__ = ["ReproduceResult", "reproduce_bundle", "read_provenance"]
 
 _RUN_PATH = "data/run.json"
+_MEMBERS_PATH = "data/members.csv"
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,8 @@ class ReproduceResult:
     """What :func:`reproduce_bundle` found.
 
     ``missing_members`` are in the bundle but not in the re-run ring,
-    ``extra_members`` the other way round, as ``TYPE:id`` strings.
+    ``extra_members`` the other way round, as ``TYPE:id`` strings. ``altered``
+    lists what :func:`verify_bundle` found changed in the bundle (then nothing was re-run).
     """
 
     ring_id: str
@@ -42,9 +50,13 @@ class ReproduceResult:
     extra_members: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     n_members: int = 0
+    altered: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """Human-readable report."""
+        if self.altered:
+            return ["different: the bundle does not match its manifest, so it was not re-run"] + [
+                f"altered: {a}" for a in self.altered]
         if self.same:
             out = [f"same: the re-run on the recorded claim batches and parameters yields ring "
                    f"{self.matched_ring_id} with the same {self.n_members} members"]
@@ -94,10 +106,17 @@ def reproduce_bundle(bundle: str | Path, settings) -> ReproduceResult:
         Recorded claim batches are not in the local claims store (the message
         names them).
     InputRefused
-        The bundle has no provenance, or it was pseudonymised with another key.
+        The bundle is not a zip, has no manifest, provenance or members file,
+        or it was pseudonymised with another key.
     """
+    check = verify_bundle(bundle)
+    if not check.ok:
+        return ReproduceResult(ring_id=_ring_id_if_readable(bundle), matched_ring_id=None, same=False,
+                               altered=check.lines())
     prov = read_provenance(bundle)
     ring_id = str(prov["ring"]["ring_id"])
+    expected = _bundle_members(bundle, ring_id)
+    recorded_members = {f"{m['entity_type']}:{m['entity_id']}" for m in prov.get("members") or []}
     run, params = prov.get("run") or {}, prov.get("params") or {}
     recorded = list(prov.get("batches") or [])
     store = ClaimsStore(settings.home_path)
@@ -131,13 +150,36 @@ def reproduce_bundle(bundle: str | Path, settings) -> ReproduceResult:
             raise InputRefused(f"{bundle}: pseudonymised with key {prov.get('key_id')}, this home's key is "
                                f"{pseudonymiser.key_id}; reproduce where the fund's key is")
         members = pseudonymiser.members(members)
-    expected = {f"{m['entity_type']}:{m['entity_id']}" for m in prov.get("members") or []}
+    if recorded_members != expected:
+        notes.append(f"{_MEMBERS_PATH} and {_RUN_PATH} list different members: "
+                     + ", ".join(sorted(recorded_members ^ expected)))
     matched, found = _best_ring(members, ring_id, expected)
     return ReproduceResult(
-        ring_id=ring_id, matched_ring_id=matched, same=matched is not None and found == expected,
+        ring_id=ring_id, matched_ring_id=matched,
+        same=matched is not None and found == expected and recorded_members == expected,
         missing_members=sorted(expected - found), extra_members=sorted(found - expected), notes=notes,
         n_members=len(expected),
     )
+
+
+def _ring_id_if_readable(bundle: str | Path) -> str:
+    try:
+        return str(read_provenance(bundle)["ring"]["ring_id"])
+    except (InputRefused, KeyError, TypeError):
+        return "(unreadable)"
+
+
+def _bundle_members(bundle: str | Path, ring_id: str) -> set[str]:
+    """The ring's members as ``TYPE:id`` from the bundle's ``data/members.csv``."""
+    try:
+        with zipfile.ZipFile(bundle) as zf:
+            text = zf.read(_MEMBERS_PATH).decode("utf-8")
+    except (zipfile.BadZipFile, OSError, KeyError, UnicodeDecodeError) as exc:
+        raise InputRefused(f"{bundle}: no readable {_MEMBERS_PATH} ({exc})") from None
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if rows and not {"ring_id", "entity_type", "entity_id"} <= set(rows[0]):
+        raise InputRefused(f"{bundle}: {_MEMBERS_PATH} lacks ring_id, entity_type or entity_id columns")
+    return {f"{r['entity_type']}:{r['entity_id']}" for r in rows if r["ring_id"] == ring_id}
 
 
 def _best_ring(members: pd.DataFrame, ring_id: str, expected: set[str]) -> tuple[str | None, set[str]]:

@@ -8,8 +8,8 @@ import zipfile
 
 import pandas as pd
 
-from shabaka.export import export_ring, reproduce_bundle, verify_bundle
-from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key
+from export import export_ring, reproduce_bundle, verify_bundle
+from export.pseudonym import Pseudonymiser, load_pseudonym_key
 
 
 def test_no_raw_personal_identifier_in_any_file(export_home, ring_bundle, tiny_claims, planted_ring, tmp_path):

@@ -2,18 +2,27 @@
 
 Figures are made with :class:`matplotlib.figure.Figure` (no pyplot, no global
 backend) and saved without dates, so the same ring gives the same bytes.
+
+Ids come from claim files, so anyone billing the fund chooses them: every text is
+drawn as plain text (no mathtext, no TeX), made and saved under :data:`PLAIN_TEXT`,
+so an id such as ``$x^$`` is printed as written instead of failing the export.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from functools import wraps
 
 import matplotlib
 import networkx as nx
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["network_figure", "timeline_figure", "to_png", "to_svg", "NODE_COLOURS", "LAYOUT_SEED"]
+__all__ = ["network_figure", "timeline_figure", "to_png", "to_svg", "NODE_COLOURS", "LAYOUT_SEED", "PLAIN_TEXT"]
+
+#: Settings every figure is made and saved under: text is never parsed as math or TeX.
+PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
 
 LAYOUT_SEED = 7
 NODE_COLOURS: dict[str, str] = {
@@ -30,6 +39,16 @@ NODE_COLOURS: dict[str, str] = {
 _UNLABELLED = {"BENEFICIARY"}
 
 
+def _plain_text(draw: Callable) -> Callable:
+    """Run ``draw`` with :data:`PLAIN_TEXT` (texts read it when made; tick labels when drawn)."""
+    @wraps(draw)
+    def plain(*args, **kwargs):
+        with matplotlib.rc_context(PLAIN_TEXT):
+            return draw(*args, **kwargs)
+    return plain
+
+
+@_plain_text
 def network_figure(G: nx.Graph, *, title: str = "") -> Figure:
     """Draw ``G`` (node attr ``node_type``, ``entity_id``; edge attr ``weight``) with a seeded spring layout."""
     fig = Figure(figsize=(8, 6), dpi=110)
@@ -61,6 +80,7 @@ def network_figure(G: nx.Graph, *, title: str = "") -> Figure:
     return fig
 
 
+@_plain_text
 def timeline_figure(days: pd.DataFrame) -> Figure:
     """Bars of amount claimed per service day (``days`` from :func:`evidence.timeline`)."""
     fig = Figure(figsize=(8, 2.6), dpi=110)
@@ -77,6 +97,7 @@ def timeline_figure(days: pd.DataFrame) -> Figure:
     return fig
 
 
+@_plain_text
 def to_png(fig: Figure) -> bytes:
     """PNG bytes without software or date metadata."""
     buf = io.BytesIO()
@@ -84,6 +105,7 @@ def to_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+@_plain_text
 def to_svg(fig: Figure) -> str:
     """An ``<svg>`` element (no XML prolog), text kept as text, fixed ids, no date."""
     buf = io.BytesIO()

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from shabaka.cli import cli
 from ground.errors import InputRefused
-from shabaka.export import verify_bundle
+from export import verify_bundle
 
 
 @pytest.fixture

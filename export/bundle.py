@@ -1,7 +1,7 @@
 """Build the evidence bundle of one ring: graph files, CSVs, report, provenance, audit entry.
 
 :func:`export_ring` is what ``shabaka export`` and the viewer's button call.
-:func:`build_payload` turns a :class:`~shabaka.export.collect.RingEvidence` into
+:func:`build_payload` turns a :class:`~export.collect.RingEvidence` into
 the payload files, with no store involved.
 """
 
@@ -19,19 +19,19 @@ import pandas as pd
 
 from graph.serialise import write_graph
 from ingest.schema import CLAIM_COLUMNS
-from shabaka import __version__
+from ground import __version__
 from casework.audit import AuditLog
 from ground.errors import AccessDenied
-from shabaka.export.cypher import load_script
-from shabaka.export.collect import RingEvidence, collect_ring, ring_graph
-from shabaka.export.evidence import provider_indicators, timeline
-from shabaka.export.manifest import AUDIT_ENTRY, manifest_text, payload_hash, write_bag
-from shabaka.export.picture import network_figure, timeline_figure, to_png, to_svg
-from shabaka.export.pseudonym import Pseudonymiser, load_pseudonym_key, pseudonymise_graph
-from shabaka.export.report_html import render_html
-from shabaka.export.report_model import ReportData
-from shabaka.export.report_pdf import render_pdf
-from shabaka.export.texts import VERIFY_NOTE
+from export.cypher import load_script
+from export.collect import RingEvidence, collect_ring, ring_graph
+from export.evidence import provider_indicators, timeline
+from export.manifest import AUDIT_ENTRY, manifest_text, payload_hash, write_bag
+from export.picture import network_figure, timeline_figure, to_png, to_svg
+from export.pseudonym import Pseudonymiser, load_pseudonym_key, pseudonymise_graph
+from export.report_html import render_html
+from export.report_model import ReportData
+from export.report_pdf import render_pdf
+from export.texts import VERIFY_NOTE
 
 __all__ = ["export_ring", "build_payload", "IDENTITY_ROLES", "EXPORT_ROLES", "GRAPH_FILES", "RUN_FILE"]
 

@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import zipfile
 
+import pandas as pd
 import pytest
 
-from shabaka.export.report_model import format_mad
+from export.report_model import format_mad
 
 
 @pytest.fixture
@@ -45,3 +46,21 @@ def test_pdf_report_renders_and_states_the_amount(bundle, export_home, tmp_path)
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True).stdout.decode()
     assert format_mad(export_home.amount_at_risk) in text
     assert export_home.ring_id in text
+
+
+@pytest.mark.parametrize("hostile", ["PRV-$x^$", "DOC-$\\frac{$", "a_b^c$"])
+def test_ids_are_drawn_as_plain_text_never_as_math(hostile):
+    import networkx as nx
+
+    from export.picture import network_figure, timeline_figure, to_png, to_svg
+
+    G = nx.Graph()
+    G.add_node(f"PROVIDER:{hostile}", node_type="PROVIDER", entity_id=hostile)
+    G.add_node("DOCTOR:D", node_type="DOCTOR", entity_id="D")
+    G.add_edge(f"PROVIDER:{hostile}", "DOCTOR:D", weight=1.0)
+    figure = network_figure(G, title=f"ring {hostile}")
+    assert to_png(figure).startswith(b"\x89PNG")
+    svg = to_svg(figure)
+    assert hostile.replace("<", "&lt;") in svg
+    days = pd.DataFrame({"date": [hostile], "amount": [1.0]})
+    assert to_png(timeline_figure(days)).startswith(b"\x89PNG")
