@@ -20,8 +20,8 @@ from detectors.learned import MIN_OUTCOMES, TreeModel, cross_validate, export_mo
 from ground.errors import StoreError
 from ingest.store import ClaimsStore
 from ingest.synthetic import generate_frames
-from shabaka.export import export_ring
-from shabaka.export.reproduce import read_provenance, reproduce_bundle
+from export import export_ring
+from export.reproduce import read_provenance, reproduce_bundle
 from shabaka.learning import learn
 from shabaka.settings import load_settings
 from shabaka.weekly import run_weekly
