@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from shabaka import __version__
-from shabaka.settings import Settings
+from ground import __version__
+from ground.settings import Settings
 
 __all__ = ["learn", "LearnResult", "apply_model", "latest_model_version", "EXIT_TRAINED", "EXIT_NOT_ENOUGH"]
 

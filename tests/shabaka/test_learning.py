@@ -23,7 +23,7 @@ from ingest.synthetic import generate_frames
 from export import export_ring
 from export.reproduce import read_provenance, reproduce_bundle
 from shabaka.learning import learn
-from shabaka.settings import load_settings
+from ground.settings import load_settings
 from shabaka.weekly import run_weekly
 
 SHABAKA = str(Path(sys.executable).parent / "shabaka")
