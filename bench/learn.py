@@ -101,11 +101,13 @@ def run_generated(scale: float, seed: int, known: float, camouflage: float) -> d
         neg = lookalikes[lookalikes.get("group_id", pd.Series(dtype=str)).astype(str).isin(pick)]
         negatives = pd.DataFrame({"entity_type": neg["entity_type"], "entity_id": neg["entity_id"].astype(str)})
         dismissed_rings: set[str] = set()
+        n_dismissed = len(pick)
     else:
         false_rings = sorted(r for r in ranked if matched.get(r) is None)
         dismissed_rings = (set(rng.choice(false_rings, size=round(known * len(false_rings)), replace=False))
                            if false_rings else set())
         negatives = pd.DataFrame({"entity_type": "RING", "entity_id": sorted(dismissed_rings)})
+        n_dismissed = len(dismissed_rings)
     pos = labels[labels["ring_id"].isin(known_planted) & labels["entity_type"].isin(["PROVIDER", "DOCTOR",
                                                                                     "INTERMEDIARY"])]
     outcomes = pd.concat([pos[["entity_type", "entity_id"]].assign(outcome="confirmed"),
@@ -114,7 +116,8 @@ def run_generated(scale: float, seed: int, known: float, camouflage: float) -> d
     y = entity_labels(outcomes, result.members)
     y = y[y.index.isin(feats.table.index)]
     out = {"scale": scale, "seed": seed, "camouflage": camouflage, "n_planted": len(planted),
-           "known_planted": len(known_planted), "dismissed_rings": len(dismissed_rings),
+           "known_planted": len(known_planted), "dismissed_groups": n_dismissed,
+           "negatives_from": "lookalikes" if not dismissed_rings and n_dismissed else "false rings",
            "n_outcomes": len(y), "n_positive": int(y.sum())}
     # Measured on what the fund does not know yet: planted rings and flagged rings without an outcome.
     known_flagged = {f for f, p in matched.items() if p in known_planted} | dismissed_rings
@@ -178,7 +181,8 @@ def main(argv: list[str] | None = None) -> None:
             results["generated"].append(g)
             after = g["after"] or {}
             print(f"world seed={seed} scale={args.scale}: {g['n_planted']} planted rings, outcomes of "
-                  f"{g['known_planted']} planted and {g['dismissed_rings']} dismissed rings -> {g['n_outcomes']} "
+                  f"{g['known_planted']} planted rings and {g['dismissed_groups']} {g['negatives_from']} (dismissed) -> "
+                  f"{g['n_outcomes']} "
                   f"labelled entities ({g['n_positive']} positive)")
             print(f"  unknown rings, precision in top 2N (N={g['before']['n']}): before "
                   f"{g['before']['ring_precision']:.3f}, after "
