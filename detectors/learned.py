@@ -390,7 +390,8 @@ def rerank(rings: pd.DataFrame, members: pd.DataFrame, entity_scores: pd.DataFra
     ring_p = m.groupby("ring_id")["p"].mean()
     top_member = m.dropna(subset=["p"]).sort_values(["p", "key"], ascending=[False, True],
                                                     kind="mergesort").drop_duplicates("ring_id")
-    ring_reason = {r: f"{k.replace(':', ' ', 1)}: {reasons.get(k, '')}"
+    # The member is named by its type only: ring rows reach pseudonymised views and bundles.
+    ring_reason = {r: f"its most suspect {k.split(':', 1)[0].lower()}: {reasons.get(k, '')}"
                    for r, k in zip(top_member["ring_id"], top_member["key"])}
     out["unsupervised_rank"] = out["rank"].astype(int)
     out["learned_score"] = out["ring_id"].map(ring_p).fillna(0.0).round(6)

@@ -186,6 +186,8 @@ def test_weekly_run_reranks_with_the_model_keeps_the_unsupervised_scores_and_exp
         assert runs.run(after.run_id)["params"]["model"] == version
         top = runs.ring(after.run_id, rings["ring_id"][0])
     assert top["extra"]["model_version"] == version and top["extra"]["learned_reasons"]
+    member_ids = set(pd.read_csv(folder / "members.csv", dtype=str)["entity_id"])
+    assert not any(i in reason for reason in rings["learned_reasons"].dropna() for i in member_ids)
 
 
 def test_bundle_records_the_model_and_reproduce_still_finds_the_ring(home, template, tmp_path):
