@@ -140,9 +140,10 @@ def entity_features(claims: pd.DataFrame, result) -> EntityFeatures:
         table[f"is_{kind.lower()}"] = table.index.str.startswith(kind + ":").astype(float)
     table = table.join(_detector_scores(result.findings), how="left")
     scores = result.entity_scores
+    # NaN when unscored: the trees send it down a branch of its own.
     table["unsupervised_score"] = pd.Series(scores["score"].to_numpy(float),
                                             index=entity_key(scores["entity_type"], scores["entity_id"])
-                                            ).groupby(level=0).max().reindex(table.index).fillna(0.0)
+                                            ).groupby(level=0).max().reindex(table.index)
     table = table.join(_ring_features(result.rings, result.members), how="left")
     for col in ("n_rings",):
         table[col] = table[col].fillna(0.0)

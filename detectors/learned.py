@@ -348,7 +348,10 @@ def cross_validate(X: pd.DataFrame, y: pd.Series, groups: pd.Series, baseline: p
         oof.iloc[te] = p
         fold_auc.append(round(roc_auc(y.iloc[te].to_numpy(), p), 4))
     k = int(y.sum())
-    yy, base = y.to_numpy(int), baseline.reindex(X.index).fillna(0.0).to_numpy(float)
+    base = baseline.reindex(X.index)
+    # As detectors.evaluate does: an entity the detectors did not score ranks below every scored one.
+    base = base.fillna(base.min() - 1.0 if base.notna().any() else 0.0)
+    yy, base = y.to_numpy(int), base.to_numpy(float)
     report = CVReport(
         n_outcomes=len(y), n_positive=int(y.sum()), n_groups=n_groups, n_splits=splits,
         auc=round(roc_auc(yy, oof.to_numpy()), 4), ap=round(average_precision(yy, oof.to_numpy()), 4),
