@@ -158,6 +158,7 @@ def apply_model(settings: Settings, version: str, claims: pd.DataFrame, result) 
 
 
 def _detect(settings: Settings, start: str | None, end: str | None):
+    from detectors.config import load_detection_config
     from detectors.features import entity_features
     from detectors.pipeline import detect
     from ingest.store import ClaimsStore
@@ -167,8 +168,10 @@ def _detect(settings: Settings, start: str | None, end: str | None):
         providers = store.providers()
     if claims.empty:
         return claims, None, None
+    # The weekly run's detection, so the features the model learns are those it is applied to.
     result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
-                    providers=providers if len(providers) else None, louvain_engine=settings.louvain_engine)
+                    providers=providers if len(providers) else None, louvain_engine=settings.louvain_engine,
+                    config=load_detection_config(settings.detection_config))
     return claims, result, entity_features(claims, result)
 
 

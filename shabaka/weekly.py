@@ -237,6 +237,7 @@ def run_weekly(
         ``inbox`` (or the inbox setting) names a folder that does not exist, or
         ``week`` is not an ISO week.
     """
+    from detectors.config import load_detection_config
     from detectors.pipeline import detect
     from ingest.store import ClaimsStore
 
@@ -272,7 +273,10 @@ def run_weekly(
             model = latest_model_version(settings)
             if model:
                 params["model"] = model  # a newly trained model makes a new run of the same week
-            digest = hashlib.sha256(json.dumps([batch_list, params, __version__], sort_keys=True).encode())
+            config = load_detection_config(settings.detection_config)
+            # Other thresholds, another run: the configuration is part of what identifies it.
+            digest = hashlib.sha256(json.dumps([batch_list, params, config.as_dict(), __version__],
+                                               sort_keys=True).encode())
             run_id = f"{week_label}-{digest.hexdigest()[:8]}"
             rejected = any(f.status == "rejected" for f in files)
             base = WeeklyResult(run_id, week_label, start.isoformat(), end.isoformat(), "ok",
@@ -288,7 +292,8 @@ def run_weekly(
             log.info("week %s: %d claim lines in window %s..%s from %d batch(es)", week_label, len(claims),
                      start, end, len(batch_list))
             result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
-                            providers=store.providers(), louvain_engine=settings.louvain_engine)
+                            providers=store.providers(), louvain_engine=settings.louvain_engine,
+                            config=config)
             if model:
                 apply_model(settings, model, claims, result)
                 base.model = model
