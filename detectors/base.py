@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.findings import GROUP_COLUMNS, SCORE_COLUMNS, Findings
+from ingest.encode import encode_claims
 
 __all__ = [
     "DetectionContext",
@@ -98,15 +99,9 @@ def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None
 def line_flags(claims: pd.DataFrame) -> pd.DataFrame:
     """The claim lines detectors read, with the derived flags of :class:`DetectionContext`."""
     cols = [c for c in _LINE_COLUMNS if c in claims.columns]
-    lines = claims[cols].reset_index(drop=True).copy()
-    for col in ("claim_id", "beneficiary_id", "household_id", "provider_id", "doctor_id", "act_code",
-                "act_family", "provider_type", "regime", "doctor_specialty"):
-        if col in lines:
-            lines[col] = lines[col].astype(object).where(lines[col].notna(), None)
+    lines = encode_claims(claims[cols].reset_index(drop=True))
     lines["tadamon"] = (lines["regime"] == "TADAMON").to_numpy(bool)
-    same = lines["beneficiary_region"].astype(object) == lines["provider_region"].astype(object)
-    known = lines["beneficiary_region"].notna() & lines["provider_region"].notna()
-    lines["far"] = (known & ~same).to_numpy(bool)
+    lines["far"] = _differ(lines["beneficiary_region"], lines["provider_region"])
     top_decile = lines.groupby("act_family")["amount_claimed"].transform(lambda s: s.quantile(0.9))
     lines["expensive"] = (lines["act_family"].isin(EXPENSIVE_FAMILIES)
                           | ((lines["amount_claimed"] >= top_decile) & (lines["amount_claimed"] > 1000))).to_numpy(bool)
@@ -125,6 +120,14 @@ def line_flags(claims: pd.DataFrame) -> pd.DataFrame:
     lines["age"] = (year - lines["birth_year"].astype("Float64")).astype(float).fillna(-1).to_numpy()
     lines["suspicious"] = (lines["tadamon"] & (lines["expensive"] | lines["far"])) | lines["non_ald_ald_drug"]
     return lines
+
+
+def _differ(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Where two encoded columns both hold a value and the values differ (compared on codes)."""
+    union = a.cat.categories.union(b.cat.categories)
+    ca = a.cat.set_categories(union).cat.codes.to_numpy()
+    cb = b.cat.set_categories(union).cat.codes.to_numpy()
+    return (ca >= 0) & (cb >= 0) & (ca != cb)
 
 
 def robust_z(values: np.ndarray | pd.Series, *, min_scale: float = 1e-9) -> np.ndarray:
