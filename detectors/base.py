@@ -123,11 +123,14 @@ def line_flags(claims: pd.DataFrame) -> pd.DataFrame:
 
 
 def _differ(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Where two encoded columns both hold a value and the values differ (compared on codes)."""
+    """Where two columns both hold a value and the values differ (on codes when both are encoded)."""
+    known = (a.notna() & b.notna()).to_numpy(bool)
+    if not (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)):
+        return known & (a.astype(object) != b.astype(object)).to_numpy(bool)
     union = a.cat.categories.union(b.cat.categories)
     ca = a.cat.set_categories(union).cat.codes.to_numpy()
     cb = b.cat.set_categories(union).cat.codes.to_numpy()
-    return (ca >= 0) & (cb >= 0) & (ca != cb)
+    return known & (ca != cb)
 
 
 def robust_z(values: np.ndarray | pd.Series, *, min_scale: float = 1e-9) -> np.ndarray:
