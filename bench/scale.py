@@ -66,12 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     for name in sets:
         _generate(args.data, name)
-        out: dict = {"lines": _count_lines(args.data / name)}
+        out: dict = {}
         if not args.no_steps:
             child = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--child", name],
-                                   capture_output=True, text=True)
+                                   stdout=subprocess.PIPE, text=True)
             if child.returncode:
-                sys.stderr.write(child.stderr)
                 raise SystemExit(f"{name}: the step child failed ({child.returncode})")
             out.update(json.loads(child.stdout.strip().splitlines()[-1]))
         if not args.no_e2e:
@@ -96,17 +95,6 @@ def _generate(data: Path, name: str) -> None:
                     "--seed", "0", "--quiet"], check=True)
 
 
-def _count_lines(folder: Path) -> int:
-    marker = folder / "lines.txt"
-    if not marker.exists():
-        import pyarrow.csv as pacsv
-
-        n = pacsv.read_csv(folder / "claims.csv.gz", convert_options=pacsv.ConvertOptions(
-            include_columns=["line_no"])).num_rows
-        marker.write_text(str(n))
-    return int(marker.read_text())
-
-
 class _Meter:
     """Seconds and peak RSS of named steps of this process (Linux: VmHWM reset through clear_refs)."""
 
@@ -116,10 +104,10 @@ class _Meter:
     @contextmanager
     def __call__(self, name: str):
         _reset_peak()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         yield
-        self.steps[name] = {"seconds": round(time.perf_counter() - t0, 3), "peak_mb": _status("VmHWM"),
-                            "rss_after_mb": _status("VmRSS")}
+        self.steps[name] = {"seconds": round(time.perf_counter() - t0, 3), "cpu": round(time.process_time() - c0, 3),
+                            "peak_mb": _status("VmHWM"), "rss_after_mb": _status("VmRSS")}
         print(f"  {name}: {self.steps[name]}", file=sys.stderr, flush=True)
 
 
@@ -158,7 +146,7 @@ def _steps(data: Path, name: str) -> dict:
     refs["pyarrow_csv"] = round(time.perf_counter() - t0, 3)
     store = ClaimsStore(home)
     with meter("ingest"):
-        store.ingest([folder / "claims.csv.gz"], providers=folder / "providers.csv")
+        report = store.ingest([folder / "claims.csv.gz"], providers=folder / "providers.csv")
     batches = store.batches()
     last = date.fromisoformat(str(batches["max_service_date"].max())[:10]).isocalendar()
     start, end = week_window(last.year, last.week, SETS[name][2])
@@ -181,7 +169,8 @@ def _steps(data: Path, name: str) -> dict:
         embedded.write(graph)
         embedded.close()
     store.close()
-    return {"window": [start.isoformat(), end.isoformat()], "window_lines": len(claims), "refs": refs,
+    return {"lines": int(report.to_dict()["read"]), "window": [start.isoformat(), end.isoformat()],
+            "window_lines": len(claims), "refs": refs,
             "steps": meter.steps, "rings": len(result.rings)}
 
 
@@ -235,13 +224,13 @@ def _end_to_end(data: Path, name: str) -> dict:
 
 
 def _print(name: str, out: dict, before: dict | None) -> None:
-    print(f"\n== {name}: {out['lines']:,} lines in the file"
+    print(f"\n== {name}: {out.get('lines', 0):,} lines in the file"
           + (f", {out.get('window_lines', 0):,} in the window {out['window'][0]}..{out['window'][1]}"
              if "window" in out else ""))
     refs = out.get("refs", {})
     if refs:
         print("references: " + ", ".join(f"{k} {v} s" for k, v in refs.items() if v is not None))
-    header = f"{'step':<16}{'seconds':>9}{'peak MB':>9}{'x pyarrow read':>16}{'x duckdb':>10}"
+    header = f"{'step':<16}{'seconds':>9}{'cpu s':>8}{'peak MB':>9}{'x pyarrow read':>16}{'x duckdb':>10}"
     if before:
         header += f"{'before s':>10}{'before MB':>11}{'speed-up':>10}"
     print(header)
@@ -252,7 +241,7 @@ def _print(name: str, out: dict, before: dict | None) -> None:
             ratio = f"{m['seconds'] / refs['pyarrow_read']:.1f}" if refs.get("pyarrow_read") else "-"
         duck = f"{m['seconds'] / refs['duckdb_groupby']:.1f}" if refs.get("duckdb_groupby") and step != "ingest" \
             else "-"
-        row = f"{step:<16}{m['seconds']:>9.2f}{m['peak_mb']:>9.0f}{ratio:>16}{duck:>10}"
+        row = f"{step:<16}{m['seconds']:>9.2f}{m.get('cpu', float('nan')):>8.2f}{m['peak_mb']:>9.0f}{ratio:>16}{duck:>10}"
         old = (before or {}).get("steps", {}).get(step)
         if old:
             row += f"{old['seconds']:>10.2f}{old['peak_mb']:>11.0f}{old['seconds'] / max(m['seconds'], 1e-3):>9.1f}x"

@@ -255,7 +255,8 @@ def _as_date(value: date | str, what: str) -> date:
 
 
 def _typed(table: pa.Table, columns: list[str]) -> pd.DataFrame:
-    frame = table.to_pandas()
+    # Text straight into Arrow-backed strings: no Python string per cell on the way.
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     out = {}
     for col in columns:
         dtype = CLAIM_DTYPES[col]
