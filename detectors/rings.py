@@ -137,12 +137,16 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     # Only lines billed by some ring's provider can be at risk: filter once, not per ring.
     ring_providers = {i for ring in rings for t, i in ring["anchors"] if t == "PROVIDER"}
     lines = lines.loc[lines["provider_id"].isin(ring_providers)]
+    # Each ring reads only its own providers' lines (in window order, so sums add up the same way).
+    rows_of = lines.groupby("provider_id", sort=False, observed=True).indices
     ring_rows, member_rows = [], []
     for ring in rings:
         anchors = sorted(ring["anchors"])
         rid = ring_id(anchors)
         members = _members(ring, rid, susp, ptypes, specialty)
-        lines_at_risk = lines.loc[at_risk_mask(lines, members)]
+        own = [rows_of[m["entity_id"]] for m in members if m["entity_type"] == "PROVIDER" and m["entity_id"] in rows_of]
+        ring_lines = lines.iloc[np.sort(np.concatenate(own)) if own else np.array([], dtype=np.int64)]
+        lines_at_risk = ring_lines.loc[at_risk_mask(ring_lines, members)]
         amount = float(lines_at_risk["amount_claimed"].sum())
         anchor_susp = [susp.get(a, 0.0) for a in anchors]
         detectors = sorted(ring["detectors"] | ({"communities"} if support & _provider_set(anchors) else set()))
@@ -250,12 +254,14 @@ def _members(ring: dict, rid: str, susp: dict, ptypes: dict, specialty: dict) ->
     rows = pd.concat(ring["rows"], ignore_index=True).sort_values(
         ["score", "entity_type", "entity_id"], ascending=[False, True, True], kind="mergesort")
     best = rows.drop_duplicates(["entity_type", "entity_id"])
+    # Every role an entity was given by any of the ring's groups, collected in one pass.
+    roles: dict[tuple, set] = {}
+    for etype, eid, role in zip(rows["entity_type"], rows["entity_id"], rows["role"]):
+        roles.setdefault((etype, eid), set()).add(role)
     out = []
     for r in best.itertuples(index=False):
         key = (r.entity_type, str(r.entity_id))
-        role = _role(r.entity_type, str(r.entity_id), set(rows.loc[(rows["entity_type"] == r.entity_type)
-                                                                    & (rows["entity_id"] == r.entity_id), "role"]),
-                     ptypes, specialty)
+        role = _role(r.entity_type, str(r.entity_id), roles[(r.entity_type, r.entity_id)], ptypes, specialty)
         score = susp.get(key, float(r.score)) if r.entity_type in _ANCHOR_TYPES + ("INTERMEDIARY",) else float(r.score)
         out.append({"ring_id": rid, "entity_type": r.entity_type, "entity_id": str(r.entity_id), "role": role,
                     "score": round(float(score), 6), "evidence": str(r.evidence)})

@@ -40,3 +40,26 @@ def test_findings_are_the_same_with_encoded_and_python_object_claims(which, patt
     plain = _findings(detect(_as_python_objects(claims), seed=7))
     for name, frame in encoded.items():
         pd.testing.assert_frame_equal(frame, plain[name], check_dtype=False, obj=name)
+
+
+def test_graph_is_the_same_built_from_encoded_claims(small_world):
+    from graph.build import build_graph
+
+    encoded = build_graph(encode_claims(small_world))
+    plain = build_graph(_as_python_objects(small_world))
+    for name in ("nodes", "edges"):
+        pd.testing.assert_frame_equal(getattr(encoded, name).astype(object), getattr(plain, name).astype(object),
+                                      obj=name)
+
+
+def test_store_reads_encoded_claims_with_the_same_values(tmp_path, tiny_claims):
+    from ingest.store import ClaimsStore
+
+    path = tmp_path / "claims.parquet"
+    tiny_claims.to_parquet(path, index=False)
+    with ClaimsStore(tmp_path / "home") as store:
+        store.ingest([path])
+        plain = store.claims()
+        encoded = store.claims(encoded=True)
+    assert isinstance(encoded["regime"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(_as_python_objects(encoded), _as_python_objects(plain), check_dtype=False)
