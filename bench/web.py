@@ -33,10 +33,10 @@ from graph.build import build_graph  # noqa: E402
 from graph.store import open_graph_store  # noqa: E402
 from ingest.store import ClaimsStore  # noqa: E402
 from ingest.synthetic import generate_frames  # noqa: E402
-from shabaka.runs import RunStore  # noqa: E402
-from shabaka.settings import load_settings  # noqa: E402
+from casework.runs import RunStore  # noqa: E402
+from ground.settings import load_settings  # noqa: E402
 from web import create_app  # noqa: E402
-from web.users import UserStore  # noqa: E402
+from casework.users import UserStore  # noqa: E402
 
 
 def build_home(home: Path, scale: float) -> tuple[list[str], list[str]]:

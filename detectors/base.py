@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import abc
 import inspect
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from detectors.findings import GROUP_COLUMNS, SCORE_COLUMNS, Findings
+from detectors.config import DetectionConfig
+from detectors.findings import Findings, Rows
 from ingest.encode import encode_claims
 
 __all__ = [
     "DetectionContext",
     "Detector",
     "build_context",
+    "claims_fingerprint",
     "line_flags",
     "robust_z",
     "peer_z",
@@ -61,6 +64,13 @@ class DetectionContext:
     intermediaries : object
         ``graph.intermediaries.infer_intermediaries`` of the claims (``.table``,
         ``.links``, ``.members``).
+    providers : DataFrame, optional
+        The providers table, when known.
+    config : DetectionConfig
+        The thresholds the line flags and intermediaries were computed with.
+    fingerprint : str
+        :func:`claims_fingerprint` of the claims it was built from: ``fit`` refuses
+        a context built from other claims.
     """
 
     lines: pd.DataFrame
@@ -68,10 +78,13 @@ class DetectionContext:
     suspicious_projection: pd.DataFrame
     intermediaries: Any
     providers: pd.DataFrame | None = None
+    config: DetectionConfig = field(default_factory=DetectionConfig)
+    fingerprint: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
 
 
-def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None) -> DetectionContext:
+def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None,
+                  config: DetectionConfig | None = None) -> DetectionContext:
     """Derive the line flags, the projections and the intermediaries of ``claims``.
 
     Parameters
@@ -80,6 +93,9 @@ def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None
         Claims per the claims contract.
     providers : DataFrame, optional
         The providers table, when known.
+    config : DetectionConfig, optional
+        Thresholds of the line flags (section ``lines``) and of the intermediary
+        inference (section ``intermediaries``); the defaults when absent.
 
     Returns
     -------
@@ -88,23 +104,47 @@ def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None
     from graph.intermediaries import infer_intermediaries
     from graph.projections import provider_projection
 
-    lines = line_flags(claims)
+    config = config or DetectionConfig()
+    lines = line_flags(claims, config=config)
     projection = provider_projection(claims)
     suspicious = claims.loc[lines["suspicious"].to_numpy()]
     suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
-    intermediaries = infer_intermediaries(claims)
-    return DetectionContext(lines, projection, suspicious_projection, intermediaries, providers)
+    intermediaries = infer_intermediaries(claims, **config.section("intermediaries"))
+    context = DetectionContext(lines, projection, suspicious_projection, intermediaries, providers, config,
+                               claims_fingerprint(claims))
+    context.cache["claims"] = weakref.ref(claims)
+    return context
 
 
-def line_flags(claims: pd.DataFrame) -> pd.DataFrame:
-    """The claim lines detectors read, with the derived flags of :class:`DetectionContext`."""
+def claims_fingerprint(claims: pd.DataFrame) -> str:
+    """Row count and an order-free hash of the (claim_id, line_no) keys: which claims a context describes."""
+    keys = [c for c in ("claim_id", "line_no") if c in claims.columns]
+    if not keys or claims.empty:
+        return f"{len(claims)}:0"
+    hashed = pd.util.hash_pandas_object(claims[keys], index=False).to_numpy(np.uint64)
+    return f"{len(claims)}:{int(hashed.sum(dtype=np.uint64)):x}"
+
+
+def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -> pd.DataFrame:
+    """The claim lines detectors read, with the derived flags of :class:`DetectionContext`.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims per the claims contract.
+    config : DetectionConfig, optional
+        Its ``lines`` section sets the thresholds of ``expensive`` and ``ald_drug``.
+    """
+    flags = (config or DetectionConfig()).section("lines")
     cols = [c for c in _LINE_COLUMNS if c in claims.columns]
     lines = encode_claims(claims[cols].reset_index(drop=True))
     lines["tadamon"] = (lines["regime"] == "TADAMON").to_numpy(bool)
     lines["far"] = _differ(lines["beneficiary_region"], lines["provider_region"])
-    top_decile = lines.groupby("act_family")["amount_claimed"].transform(lambda s: s.quantile(0.9))
+    q = float(flags["expensive_quantile"])
+    top_decile = lines.groupby("act_family")["amount_claimed"].transform(lambda s: s.quantile(q))
     lines["expensive"] = (lines["act_family"].isin(EXPENSIVE_FAMILIES)
-                          | ((lines["amount_claimed"] >= top_decile) & (lines["amount_claimed"] > 1000))).to_numpy(bool)
+                          | ((lines["amount_claimed"] >= top_decile)
+                             & (lines["amount_claimed"] > float(flags["expensive_min_amount"])))).to_numpy(bool)
     ald = lines["ald"].astype("boolean").fillna(False).to_numpy(bool)
     lines["ald_patient"] = ald
     med = (lines["act_family"] == "MEDICATION").to_numpy(bool)
@@ -113,7 +153,8 @@ def line_flags(claims: pd.DataFrame) -> pd.DataFrame:
         # A drug is an "ALD drug" when most of its known patients have an ALD: learnt from the data,
         # so no drug list has to be maintained.
         share = pd.Series(ald[med]).groupby(lines.loc[med, "act_code"].to_numpy()).mean()
-        lines.loc[med, "ald_drug"] = lines.loc[med, "act_code"].map(share).to_numpy(float) >= 0.5
+        share_of_line = lines.loc[med, "act_code"].map(share).to_numpy(float)
+        lines.loc[med, "ald_drug"] = share_of_line >= float(flags["ald_drug_share"])
     lines["ald_drug"] = lines["ald_drug"].astype(bool)
     lines["non_ald_ald_drug"] = lines["ald_drug"] & ~lines["ald_patient"]
     year = lines["service_date"].dt.year
@@ -210,26 +251,23 @@ class Detector(abc.ABC):
         """
         if context is None:
             context = build_context(claims)
+        elif (context.fingerprint and _built_from(context) is not claims
+              and context.fingerprint != claims_fingerprint(claims)):
+            raise ValueError(f"{self.name}.fit: the context was built from other claims "
+                             f"({context.fingerprint.split(':')[0]} lines) than the {len(claims)} given")
         scores, groups, stats = self._run(context)
-        return Findings(
-            detector=self.name,
-            params=self.get_params(),
-            scores=_ensure(scores, SCORE_COLUMNS),
-            groups=_ensure(groups, GROUP_COLUMNS),
-            stats=stats,
-        )
+        return Findings(detector=self.name, params=self.get_params(), scores=scores, groups=groups, stats=stats)
 
     @abc.abstractmethod
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-        """Return (scores, groups, stats) as plain data."""
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | Rows | None, pd.DataFrame | Rows | None,
+                                                       dict[str, Any]]:
+        """Return (scores, groups, stats) as plain data; :class:`Findings` sorts and dedupes the scores."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
 
-def _ensure(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame:
-    if frame is None or frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in ("score", "amount_at_risk") else object)
-                             for c in columns})
-    return frame
+def _built_from(context: DetectionContext) -> Any:
+    ref = context.cache.get("claims")
+    return ref() if ref is not None else None

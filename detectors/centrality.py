@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
+from detectors.config import default
 
 __all__ = ["broker_graph", "broker_scores", "CentralityDetector"]
 
@@ -112,13 +113,19 @@ class CentralityDetector(Detector):
 
     name = "centrality"
 
-    def __init__(self, seed: int = 42, k: int = 200, cap: float = 12.0, min_suspicious: int = 1):
+    def __init__(
+        self,
+        seed: int = 42,
+        k: int = default("centrality.k"),
+        cap: float = default("centrality.cap"),
+        min_suspicious: int = default("centrality.min_suspicious"),
+    ):
         self.seed = seed
         self.k = k
         self.cap = cap
         self.min_suspicious = min_suspicious
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         G = broker_graph(context.lines, getattr(context.intermediaries, "members", None),
                          min_suspicious=self.min_suspicious)
         t = broker_scores(G, seed=self.seed, k=self.k)

@@ -1,9 +1,8 @@
-"""Dense patient x provider cores, and referral loops among clinics and doctors.
+"""Dense patient x provider cores.
 
 A core is a small set of providers whose suspicious patients are each seen by
 many of the same providers: the bipartite patient x provider graph is nearly
-complete there. Referral loops are doctors working across a small set of
-clinics that pass the same patients around.
+complete there.
 """
 
 from __future__ import annotations
@@ -16,11 +15,10 @@ import pandas as pd
 
 from detectors.base import DetectionContext, Detector
 from detectors.communities import suspicion_graph
+from detectors.config import default
+from detectors.findings import Rows
 
-__all__ = ["dense_cores", "referral_loops", "CoreDetector", "LoopDetector"]
-
-_CARE_TYPES = ("CLINIC", "HOSPITAL", "DOCTOR", "LAB", "IMAGING", "DENTIST")
-
+__all__ = ["dense_cores", "split_by_shared", "CoreDetector"]
 
 def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, weight: str = "weight", seed: int | None = None,
                 max_size: int = 12, max_degree: int = 30) -> list[dict[str, Any]]:
@@ -40,7 +38,7 @@ def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, weight: str = "weight", see
     """
     del seed
     H = G.subgraph([n for n in G if G.degree(n) <= max_degree]).copy()
-    comps = _split(H, max_size)
+    comps = split_by_shared(H, max_size)
     susp = lines.loc[lines["suspicious"], ["beneficiary_id", "provider_id"]].drop_duplicates()
     out = []
     for comp in comps:
@@ -58,7 +56,25 @@ def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, weight: str = "weight", see
     return sorted(out, key=lambda c: (-c["score"], c["providers"]))
 
 
-def _split(H: nx.Graph, max_size: int) -> list[list[str]]:
+def split_by_shared(H: nx.Graph, max_size: int) -> list[list[str]]:
+    """The connected components of ``H``, split until each has at most ``max_size`` nodes.
+
+    A component too large loses its edges of fewest ``shared`` patients, the
+    threshold rising one observed value at a time, until its pieces fit;
+    deterministic. Components of one node are dropped.
+
+    Parameters
+    ----------
+    H : networkx.Graph
+        Edges carry an integer ``shared`` attribute.
+    max_size : int
+        Largest component kept, in nodes.
+
+    Returns
+    -------
+    list of list of str
+        Each component's sorted nodes, the components sorted.
+    """
     done, todo = [], [(sorted(c), 0) for c in nx.connected_components(H)]
     while todo:
         comp, threshold = todo.pop()
@@ -78,52 +94,6 @@ def _split(H: nx.Graph, max_size: int) -> list[list[str]]:
     return sorted(done)
 
 
-def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: float = 3.0,
-                   max_providers: int = 8, min_doctor_share: float = 0.1) -> list[dict[str, Any]]:
-    """Small sets of providers that operate on the same patients, and the doctors who do it.
-
-    Only expensive lines (surgery, stays, top-decile amounts) count: a patient with a
-    consultation in one clinic and a test in another is ordinary; one operated on in
-    two or three clinics within weeks is what a kickback loop bills. Providers are
-    linked when at least ``min_patients`` patients had expensive acts at both, with a
-    lift over chance of at least ``min_lift``; connected sets (split deterministically
-    down to ``max_providers``) are the loops. A loop's doctors are those attending at
-    least ``min_doctor_share`` of its moved patients' expensive lines.
-
-    Returns
-    -------
-    list of dict
-        ``providers``, ``doctors`` (sorted), ``patients`` (moved: expensive acts at two
-        or more of the providers), ``lift`` (mean), ``amount`` (of those lines), ``score``.
-    """
-    from graph.projections import provider_projection
-
-    exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
-    if exp.empty:
-        return []
-    proj = provider_projection(exp, min_shared=min_patients)
-    proj = proj[proj["lift"] >= min_lift]
-    G = nx.Graph()
-    for a, b, shared, li in proj[["provider_a", "provider_b", "shared_patients", "lift"]].itertuples(index=False):
-        G.add_edge(str(a), str(b), shared=int(shared), lift=float(li))
-    out = []
-    for comp in _split(G, max_providers):
-        sub = exp[exp["provider_id"].isin(comp)]
-        seen = sub.groupby("beneficiary_id")["provider_id"].nunique()
-        moved = sorted(seen[seen >= 2].index)
-        if len(moved) < min_patients:
-            continue
-        mlines = sub[sub["beneficiary_id"].isin(set(moved))]
-        docs = mlines.groupby("doctor_id").size()
-        docs = sorted(docs[docs >= max(2, min_doctor_share * len(mlines))].index)
-        lifts = [d["lift"] for _, _, d in G.subgraph(comp).edges(data=True)]
-        lift = float(np.mean(lifts))
-        out.append({"providers": sorted(comp), "doctors": docs, "patients": moved, "lift": lift,
-                    "amount": float(mlines["amount_claimed"].sum()),
-                    "score": float(len(moved) * np.log1p(lift))})
-    return sorted(out, key=lambda c: (-c["score"], c["providers"]))
-
-
 class CoreDetector(Detector):
     """Dense patient x provider cores on the suspicion graph.
 
@@ -141,15 +111,21 @@ class CoreDetector(Detector):
 
     name = "cores"
 
-    def __init__(self, min_lift: float = 3.0, min_shared: int = 3, max_size: int = 12, max_degree: int = 30,
-                 min_score: float = 3.0):
+    def __init__(
+        self,
+        min_lift: float = default("cores.min_lift"),
+        min_shared: int = default("cores.min_shared"),
+        max_size: int = default("cores.max_size"),
+        max_degree: int = default("cores.max_degree"),
+        min_score: float = default("cores.min_score"),
+    ):
         self.min_lift = min_lift
         self.min_shared = min_shared
         self.max_size = max_size
         self.max_degree = max_degree
         self.min_score = min_score
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         G = suspicion_graph(context.projection, context.suspicious_projection,
                             min_lift=self.min_lift, min_shared=self.min_shared)
         cores = dense_cores(G, context.lines, max_size=self.max_size, max_degree=self.max_degree)
@@ -168,58 +144,4 @@ class CoreDetector(Detector):
             for b in c["patients"]:
                 groups.append((gid, "BENEFICIARY", b, "core_patient", c["score"] / 10,
                                f"seen by several providers of core {gid}"))
-        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-        scores = scores.drop_duplicates(["entity_type", "entity_id"])
-        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
-                                                      "evidence"]),
-                {"cores": len(cores), "nominated": n, "edges": G.number_of_edges()})
-
-
-class LoopDetector(Detector):
-    """Referral loops: a few providers operating on the same patients, and their doctors.
-
-    Parameters
-    ----------
-    min_patients : int
-        Fewest patients with expensive acts at both providers of a link.
-    min_lift : float
-        Lift over chance of a link.
-    max_providers : int
-        Largest loop, in providers.
-    min_doctor_share : float
-        Share of the loop's expensive lines a doctor must attend to be in it.
-    """
-
-    name = "loops"
-
-    def __init__(self, min_patients: int = 3, min_lift: float = 3.0, max_providers: int = 8,
-                 min_doctor_share: float = 0.1):
-        self.min_patients = min_patients
-        self.min_lift = min_lift
-        self.max_providers = max_providers
-        self.min_doctor_share = min_doctor_share
-
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-        loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
-                               max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
-        scores, groups = [], []
-        for r in loops:
-            gid = "loops-" + "+".join(r["providers"])
-            ev = (f"{len(r['patients'])} patients had surgery or stays at two or more of {len(r['providers'])} "
-                  f"providers (lift {r['lift']:.1f} over chance)")
-            for p in r["providers"]:
-                groups.append((gid, "PROVIDER", p, "loop_provider", r["score"], ev))
-                scores.append(("PROVIDER", p, r["score"], ev, r["amount"]))
-            for d in r["doctors"]:
-                dev = f"operates on patients moved between the {len(r['providers'])} providers of the loop"
-                groups.append((gid, "DOCTOR", d, "loop_doctor", r["score"], dev))
-                scores.append(("DOCTOR", d, r["score"], dev, 0.0))
-            for b in r["patients"]:
-                groups.append((gid, "BENEFICIARY", b, "looped_patient", r["score"] / 10,
-                               f"had expensive acts at several providers of loop {gid}"))
-        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-        scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
-            ["entity_type", "entity_id"])
-        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
-                                                      "evidence"]),
-                {"loops": len(loops)})
+        return scores, groups, {"cores": len(cores), "nominated": n, "edges": G.number_of_edges()}

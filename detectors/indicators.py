@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, peer_z
+from detectors.config import default
 
 __all__ = ["INDICATORS", "control_indicators", "score_indicators", "IndicatorDetector"]
 
@@ -195,12 +196,17 @@ class IndicatorDetector(Detector):
 
     name = "indicators"
 
-    def __init__(self, min_lines: int = 5, min_peers: int = 8, cap: float = 12.0):
+    def __init__(
+        self,
+        min_lines: int = default("indicators.min_lines"),
+        min_peers: int = default("indicators.min_peers"),
+        cap: float = default("indicators.cap"),
+    ):
         self.min_lines = min_lines
         self.min_peers = min_peers
         self.cap = cap
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         frames = []
         for by, etype in (("provider_id", "PROVIDER"), ("doctor_id", "DOCTOR")):
             table = control_indicators(context.lines, by=by)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from detectors.pipeline import ENTITY_SCORE_COLUMNS
 from detectors.rings import MEMBER_COLUMNS, RING_COLUMNS
-from shabaka.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound
 
 __all__ = ["write_findings", "read_findings", "FINDINGS_FILES"]
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from detectors.base import build_context
+from detectors.config import DetectionConfig
 from detectors.findings import Findings
 from detectors.registry import all_detectors
 from detectors.rings import assemble_rings, entity_suspicion
@@ -37,8 +38,8 @@ class DetectionResult:
 
 
 def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, providers: pd.DataFrame | None = None,
-           louvain_engine: str = "auto", exclude: tuple[str, ...] = (), step: StepHook | None = None
-           ) -> DetectionResult:
+           louvain_engine: str = "auto", exclude: tuple[str, ...] = (),
+           config: DetectionConfig | None = None, step: StepHook | None = None) -> DetectionResult:
     """Run every detector on ``claims`` and assemble the rings.
 
     Parameters
@@ -54,6 +55,9 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, provid
     louvain_engine : {"python-louvain", "igraph", "auto"}
     exclude : tuple of str
         Detector names left out (ablations).
+    config : DetectionConfig, optional
+        Every threshold (default: the declared defaults); recorded whole in
+        ``params["config"]``, and the intermediary inference's in ``params["intermediaries"]``.
     step : callable, optional
         :data:`StepHook` wrapped around each step (the bench measures them with it).
 
@@ -61,24 +65,27 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, provid
     -------
     DetectionResult
     """
+    config = config or DetectionConfig()
     step = step or (lambda name: nullcontext())
     with step("context"):
-        context = build_context(claims, providers=providers)
-    detectors = all_detectors(seed, louvain_engine=louvain_engine, exclude=exclude)
+        context = build_context(claims, providers=providers, config=config)
+    detectors = all_detectors(seed, louvain_engine=louvain_engine, exclude=exclude, config=config)
     findings = []
     for d in detectors:
         with step(d.name):
             findings.append(d.fit(claims, context=context))
     params = {"seed": seed, "max_rings": max_rings, "louvain_engine": louvain_engine, "exclude": list(exclude),
-              "detectors": {d.name: d.get_params() for d in detectors}}
+              "detectors": {d.name: d.get_params() for d in detectors}, "config": config.as_dict(),
+              "intermediaries": config.section("intermediaries")}
     with step("rings"):
-        result = summarise(findings, claims, lines=context.lines, max_rings=max_rings, params=params)
+        result = summarise(findings, claims, lines=context.lines, max_rings=max_rings, params=params, config=config)
     result.intermediaries = context.intermediaries
     return result
 
 
 def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataFrame | None = None,
-              max_rings: int = 200, params: dict[str, Any] | None = None) -> DetectionResult:
+              max_rings: int = 200, params: dict[str, Any] | None = None,
+              config: DetectionConfig | None = None) -> DetectionResult:
     """Rings and entity scores from detectors' findings (used by :func:`detect` and for ablations).
 
     Parameters
@@ -90,13 +97,17 @@ def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataF
     max_rings : int
     params : dict, optional
         Recorded as the result's parameters.
+    config : DetectionConfig, optional
+        Its ``rings`` section sets the ring rules.
 
     Returns
     -------
     DetectionResult
     """
-    rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=lines)
-    scores = _with_rings(entity_suspicion(findings), rings, members)
+    config = config or DetectionConfig()
+    rules = config.section("rings")
+    rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=lines, config=config)
+    scores = _with_rings(entity_suspicion(findings, cap=rules["suspicion_cap"]), rings, members)
     stats: dict[str, Any] = {f.detector: dict(f.stats) for f in findings}
     stats["claim_lines"] = len(claims)
     return DetectionResult(rings, members, scores[ENTITY_SCORE_COLUMNS].reset_index(drop=True), list(findings),

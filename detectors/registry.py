@@ -5,11 +5,14 @@ from __future__ import annotations
 from detectors.base import Detector
 from detectors.centrality import CentralityDetector
 from detectors.communities import CommunityDetector
-from detectors.cores import CoreDetector, LoopDetector
+from detectors.config import DetectionConfig
+from detectors.cores import CoreDetector
 from detectors.funnels import FunnelDetector
 from detectors.indicators import IndicatorDetector
+from detectors.loops import LoopDetector
 from detectors.mills import MillDetector
-from detectors.patterns import PharmacyRingDetector, PhantomDetector
+from detectors.phantoms import PhantomDetector
+from detectors.pharmacy import PharmacyRingDetector
 
 __all__ = ["all_detectors", "DETECTOR_NAMES"]
 
@@ -19,8 +22,9 @@ DETECTOR_NAMES: tuple[str, ...] = (
 )
 
 
-def all_detectors(seed: int = 42, *, louvain_engine: str = "auto", exclude: tuple[str, ...] = ()) -> list[Detector]:
-    """One instance of every detector with its default parameters.
+def all_detectors(seed: int = 42, *, louvain_engine: str = "auto", exclude: tuple[str, ...] = (),
+                  config: DetectionConfig | None = None) -> list[Detector]:
+    """One instance of every detector, with the parameters of ``config`` (default: every declared default).
 
     Parameters
     ----------
@@ -29,20 +33,23 @@ def all_detectors(seed: int = 42, *, louvain_engine: str = "auto", exclude: tupl
     louvain_engine : {"python-louvain", "igraph", "auto"}
     exclude : tuple of str
         Detector names left out (for ablations).
+    config : DetectionConfig, optional
+        Each detector takes the section of its name.
 
     Returns
     -------
     list of Detector
     """
+    c = config or DetectionConfig()
     detectors: list[Detector] = [
-        IndicatorDetector(),
-        CommunityDetector(seed=seed, louvain_engine=louvain_engine),
-        CentralityDetector(seed=seed),
-        FunnelDetector(),
-        CoreDetector(),
-        LoopDetector(),
-        PhantomDetector(),
-        PharmacyRingDetector(),
-        MillDetector(),
+        IndicatorDetector(**c.section("indicators")),
+        CommunityDetector(seed=seed, louvain_engine=louvain_engine, **c.section("communities")),
+        CentralityDetector(seed=seed, **c.section("centrality")),
+        FunnelDetector(**c.section("funnels")),
+        CoreDetector(**c.section("cores")),
+        LoopDetector(**c.section("loops")),
+        PhantomDetector(**c.section("phantoms")),
+        PharmacyRingDetector(**c.section("pharmacy_rings")),
+        MillDetector(**c.section("mills")),
     ]
     return [d for d in detectors if d.name not in exclude]

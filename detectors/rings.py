@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import robust_z
+from detectors.config import DetectionConfig, default
 from detectors.findings import Findings
 
 __all__ = ["assemble_rings", "at_risk_mask", "entity_suspicion", "ring_id", "RING_COLUMNS", "MEMBER_COLUMNS", "SCENARIOS"]
@@ -64,7 +65,7 @@ def ring_id(anchors: Sequence[tuple[str, str]]) -> str:
     return "RING-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10].upper()
 
 
-def entity_suspicion(findings: Sequence[Findings], *, cap: float = 10.0) -> pd.DataFrame:
+def entity_suspicion(findings: Sequence[Findings], *, cap: float = default("rings.suspicion_cap")) -> pd.DataFrame:
     """Combine every detector's entity scores into one suspicion per entity.
 
     Each detector's scores become robust z-scores over the entities it scored,
@@ -102,7 +103,8 @@ def entity_suspicion(findings: Sequence[Findings], *, cap: float = 10.0) -> pd.D
 
 
 def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_rings: int = 200,
-                   max_anchors: int = 15, lines: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   lines: pd.DataFrame | None = None,
+                   config: DetectionConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Assemble, score and rank rings from the detectors' findings.
 
     Parameters
@@ -112,25 +114,27 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
         The claims the findings were computed on.
     max_rings : int
         Most rings returned, best first.
-    max_anchors : int
-        Largest number of providers and doctors in one ring.
     lines : DataFrame, optional
         ``DetectionContext.lines`` when already computed (else derived from ``claims``).
+    config : DetectionConfig, optional
+        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``suspicion_cap``.
 
     Returns
     -------
     (rings, members)
         :data:`RING_COLUMNS` and :data:`MEMBER_COLUMNS` frames.
     """
+    config = config or DetectionConfig()
+    rules = config.section("rings")
     if lines is None:
         from detectors.base import line_flags
 
-        lines = line_flags(claims)
+        lines = line_flags(claims, config=config)
     # Seeded detectors (Louvain, sampled betweenness) never weigh on a ring: same data, same ring, any seed.
-    suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED])
+    suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED], cap=rules["suspicion_cap"])
     susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
     candidates = _candidates(findings)
-    rings = _merge(candidates, max_anchors)
+    rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"])
     support = _community_support(findings)
     ptypes = lines.groupby("provider_id")["provider_type"].first().to_dict()
     specialty = lines.loc[lines["doctor_id"].notna()].groupby("doctor_id")["doctor_specialty"].first().to_dict()
@@ -188,10 +192,10 @@ def _candidates(findings: Sequence[Findings]) -> list[dict]:
     return sorted(out, key=lambda c: (-c["score"], c["detector"], c["group_id"]))
 
 
-def _merge(candidates: list[dict], max_anchors: int) -> list[dict]:
+def _merge(candidates: list[dict], max_anchors: int, min_overlap: float) -> list[dict]:
     rings: list[dict] = []
     for c in candidates:
-        target = _best_overlap(c["anchors"], rings, max_anchors)
+        target = _best_overlap(c["anchors"], rings, max_anchors, min_overlap)
         if target is None:
             rings.append({"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "rows": [c["rows"]],
                           "groups": [c["group_id"]]})
@@ -203,7 +207,7 @@ def _merge(candidates: list[dict], max_anchors: int) -> list[dict]:
     while changed:
         changed = False
         for i, ring in enumerate(rings):
-            target = _best_overlap(ring["anchors"], rings[:i], max_anchors)
+            target = _best_overlap(ring["anchors"], rings[:i], max_anchors, min_overlap)
             if target is not None:
                 _absorb(target, ring)
                 del rings[i]
@@ -214,15 +218,15 @@ def _merge(candidates: list[dict], max_anchors: int) -> list[dict]:
     return rings
 
 
-def _best_overlap(anchors: set, rings: list[dict], max_anchors: int) -> dict | None:
-    """The ring sharing the most anchors with ``anchors`` (at least half of the smaller set), else None.
+def _best_overlap(anchors: set, rings: list[dict], max_anchors: int, min_overlap: float) -> dict | None:
+    """The ring sharing the most anchors with ``anchors`` (at least ``min_overlap`` of the smaller set), else None.
 
     Most, not first: a lab serving two rings joins, with its referring doctor, the ring of that doctor.
     """
     best, best_overlap = None, 0
     for ring in rings:
         overlap = len(ring["anchors"] & anchors)
-        if (overlap > best_overlap and overlap >= 0.5 * min(len(ring["anchors"]), len(anchors))
+        if (overlap > best_overlap and overlap >= min_overlap * min(len(ring["anchors"]), len(anchors))
                 and len(ring["anchors"] | anchors) <= max_anchors):
             best, best_overlap = ring, overlap
     return best

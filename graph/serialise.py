@@ -50,7 +50,7 @@ def write_graph(G: nx.Graph, fmt: str, out_path: str | Path) -> list[Path]:
     list of Path
         The files written.
     """
-    from shabaka.errors import InputRefused
+    from ground.errors import InputRefused
 
     if fmt not in FORMATS:
         raise InputRefused(f"graph format {fmt!r}: expected one of {', '.join(FORMATS)}")

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
 
-from shabaka.errors import Locked
-from shabaka.sqlite import DB_NAME
+from ground.errors import Locked
+from ground.sqlite import DB_NAME
 
 __all__ = ["SCHEMA", "DB_NAME", "CLAIMS_DIR", "init_schema", "ingest_lock", "clean_if_idle", "remove_orphans"]
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ingest.read import RawChunk, Source, csv_header, file_sha256, iter_csv_chunks
 from ingest.schema import LABEL_COLUMNS
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 
 __all__ = ["FORMAT", "kaggle_sources", "write_labels", "state_region"]
 

@@ -32,8 +32,8 @@ import pyarrow.parquet as pq
 
 from ingest.read import RawChunk, Source, file_sha256
 from ingest.validate import ARROW_SCHEMA, TableValidation, table_of_strings, validate_table
-from shabaka.errors import InputRefused
-from shabaka.sqlite import transaction
+from ground.errors import InputRefused
+from ground.sqlite import transaction
 
 __all__ = ["FileReport", "LoadReport", "PARQUET_SCHEMA", "load_source", "batch_id_for", "record_skipped"]
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ingest.read import open_source
 from ingest.schema import ENUMS, PROVIDER_COLUMNS, REGIONS, REQUIRED_PROVIDER_COLUMNS
-from shabaka.sqlite import transaction
+from ground.sqlite import transaction
 
 __all__ = ["load_providers", "validate_providers"]
 

@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.schema import REQUIRED_CLAIM_COLUMNS
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 
 __all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "iter_csv_chunks", "iter_csv_tables"]
 

@@ -21,8 +21,8 @@ from ingest.load import PARQUET_SCHEMA, LoadReport, load_source, record_skipped
 from ingest.providers import load_providers
 from ingest.read import Source, open_source
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, PROVIDER_COLUMNS
-from shabaka.errors import InputRefused, StoreError
-from shabaka.sqlite import connect
+from ground.errors import InputRefused, StoreError
+from ground.sqlite import connect
 
 __all__ = ["ClaimsStore", "LoadReport", "SOURCE_FORMATS"]
 

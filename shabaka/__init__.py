@@ -1,10 +1,6 @@
 """Shabaka: find collusion rings in AMO health insurance claims.
 
-This package holds the command line, the settings and the jobs that tie
-``ingest``, ``graph``, ``detectors`` and ``web`` together. Only
-:mod:`shabaka.errors` is meant to be imported by those lower packages.
+This package is the top floor: the command line and the weekly job that tie
+``ingest``, ``graph``, ``detectors``, ``casework``, ``export`` and ``web`` together.
+No other package imports it.
 """
-
-__all__ = ["__version__"]
-
-__version__ = "0.1.0"

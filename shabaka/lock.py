@@ -13,7 +13,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from shabaka.errors import Locked
+from ground.errors import Locked
 
 __all__ = ["RunLock"]
 

@@ -23,12 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from shabaka import __version__
+from ground import __version__
 from shabaka.changes import compare_with_history
-from shabaka.errors import InputRefused, ShabakaError
+from ground.errors import InputRefused, ShabakaError
 from shabaka.lock import RunLock
-from shabaka.runs import RunStore
-from shabaka.settings import Settings
+from casework.runs import RunStore
+from ground.settings import Settings
 
 __all__ = ["run_weekly", "WeeklyResult", "parse_week", "week_window", "EXIT_OK", "EXIT_FAILED",
            "EXIT_BAD_INPUT", "EXIT_NOTHING_NEW"]
@@ -227,11 +227,21 @@ def run_weekly(
     WeeklyResult
         Its ``exit_code`` is 0 (ok), 2 (an inbox file was refused; the rest ran)
         or 3 (nothing new since the last run of this week).
+
+    Raises
+    ------
+    InputRefused
+        ``inbox`` (or the inbox setting) names a folder that does not exist, or
+        ``week`` is not an ISO week.
     """
     from detectors.pipeline import detect
     from ingest.store import ClaimsStore
 
     home = settings.home_path
+    if (inbox or settings.inbox) and not Path(inbox or settings.inbox).is_dir():
+        # A named inbox that is missing is a typo, not an empty week: say so instead of "nothing new".
+        given = "--inbox" if inbox else "the inbox setting"
+        raise InputRefused(f"{given} {inbox or settings.inbox}: no such folder; expected a folder of claim files")
     inbox = Path(inbox) if inbox else settings.inbox_path
     window_weeks = window_weeks or settings.window_weeks
     with RunLock(home / "run.lock"):
@@ -310,7 +320,7 @@ def run_weekly(
 
 def _case_statuses(home: Path) -> dict[str, str]:
     """Every case's status by ring id, read once per run."""
-    from shabaka.cases import CaseStore
+    from casework.cases import CaseStore
 
     with CaseStore(home) as cases:
         return cases.statuses()

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
-from shabaka.settings import load_settings
+from ground.settings import load_settings
 
 RING_PROVIDERS = ("PRV-CLINIC-R", "PRV-LAB-R")
 RING_DOCTOR = "DOC-R"
@@ -85,3 +85,18 @@ def planted_ring() -> dict:
 def settings(tmp_path):
     """Settings with a fresh ``SHABAKA_HOME`` under ``tmp_path`` and no environment."""
     return load_settings(None, {"SHABAKA_HOME": str(tmp_path / "home")})
+
+
+@pytest.fixture(scope="session")
+def shabaka_cmd() -> str:
+    """The installed ``shabaka`` console script of the venv running the tests (not ``python -m``)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "shabaka"
+    if not script.is_file():
+        found = shutil.which("shabaka")
+        assert found, "the shabaka console script is not installed: run `make setup`"
+        script = Path(found)
+    return str(script)

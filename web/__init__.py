@@ -1,6 +1,6 @@
 """The investigators' viewer (Flask).
 
-:func:`create_app` builds the application from a :class:`shabaka.settings.Settings`
+:func:`create_app` builds the application from a :class:`ground.settings.Settings`
 passed in its configuration (``SHABAKA_SETTINGS``); the viewer never reads the
 environment. One blueprint per area: auth, runs, rings, entities, cases, audit, api.
 """
@@ -12,13 +12,13 @@ from typing import Any
 from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from shabaka.errors import NotFound
-from shabaka.settings import load_settings
+from ground.errors import NotFound
+from ground.settings import load_settings
 from web.context import close_stores, remember_pseudonyms, users
 from web.data import RingClaimsCache
 from web.errors import register_error_handlers
 from web.filters import register_filters
-from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser
+from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser, search_key
 
 __all__ = ["create_app", "PUBLIC_ENDPOINTS"]
 
@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.extensions["shabaka_pseudonymiser"] = make_pseudonymiser(settings)
+    app.extensions["shabaka_search_key"] = search_key(settings)
     app.extensions["shabaka_ring_cache"] = RingClaimsCache()
     csrf.init_app(app)
 

@@ -13,19 +13,15 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
-from shabaka.export.evidence import ring_claims as tying_claims
+from export.evidence import ring_claims as tying_claims
+from ground.errors import NotFound
+from ingest.schema import ENTITY_COLUMNS
 
 __all__ = [
-    "NODE_COLUMNS", "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_claims", "ring_elements",
+    "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_claims", "ring_elements",
     "timeline_svg", "RingClaimsCache",
 ]
 
-# Claims column holding each entity type's identifier.
-NODE_COLUMNS = {
-    "BENEFICIARY": "beneficiary_id", "PROVIDER": "provider_id", "DOCTOR": "doctor_id",
-    "PHONE": "contact_phone", "ACCOUNT": "payee_account", "SUBMISSION_POINT": "submission_point_id",
-    "REFERRER": "referrer_id",
-}
 # Which pairs of entities one claim line links (the claims graph's edge kinds).
 EDGE_PAIRS = (
     ("BENEFICIARY", "PROVIDER"), ("DOCTOR", "PROVIDER"), ("BENEFICIARY", "PHONE"),
@@ -43,11 +39,19 @@ CLAIM_VIEW_COLUMNS = [
 
 
 def split_node_id(node_id: str) -> tuple[str, str]:
-    """``"PROVIDER:PRV-1"`` -> ``("PROVIDER", "PRV-1")``; a bare id is taken as a provider."""
+    """``"PROVIDER:PRV-1"`` -> ``("PROVIDER", "PRV-1")``.
+
+    Raises
+    ------
+    NotFound
+        Without a known entity type before the colon, or without an id after it:
+        no such node can exist.
+    """
     kind, sep, ident = node_id.partition(":")
-    if sep and kind in TYPE_COLOURS:
-        return kind, ident
-    return "PROVIDER", node_id
+    if not sep or kind not in TYPE_COLOURS or not ident:
+        raise NotFound(f"entity {node_id[:80]!r} not found: expected TYPE:id with TYPE one of "
+                       f"{', '.join(TYPE_COLOURS)}")
+    return kind, ident
 
 
 class RingClaimsCache:
@@ -77,7 +81,7 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
                 cache: RingClaimsCache | None = None, key: tuple | None = None) -> pd.DataFrame:
     """The claim lines that tie a ring's members together, newest first.
 
-    The rule of the evidence bundle (:func:`shabaka.export.evidence.ring_claims`):
+    The rule of the evidence bundle (:func:`export.evidence.ring_claims`):
     lines of the ring's beneficiaries (or phones, accounts, referrers, submission
     points) at the ring's providers and doctors; lines of its providers when the
     ring names no patient; lines of its patients when it names no provider.
@@ -107,10 +111,9 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
 
     # Read only the lines of the ring's entities, then apply the one rule of the evidence bundle.
     practitioners = ids("PROVIDER", "DOCTOR")
-    claims = store.claims(window[0], window[1], columns=CLAIM_VIEW_COLUMNS, any_of={
-        "provider_id": practitioners, "doctor_id": practitioners, "beneficiary_id": ids("BENEFICIARY"),
-        "contact_phone": ids("PHONE"), "payee_account": ids("ACCOUNT"), "referrer_id": ids("REFERRER"),
-        "submission_point_id": ids("SUBMISSION_POINT")})
+    any_of = {column: practitioners if entity_type in ("PROVIDER", "DOCTOR") else ids(entity_type)
+              for entity_type, column in ENTITY_COLUMNS.items()}
+    claims = store.claims(window[0], window[1], columns=CLAIM_VIEW_COLUMNS, any_of=any_of)
     out = tying_claims(claims, members, at_risk=False).sort_values(
         ["service_date", "claim_id", "line_no"], ascending=[False, True, True]).reset_index(drop=True)
     if cache is not None and key is not None:
@@ -131,7 +134,7 @@ def ring_elements(members: pd.DataFrame, claims: pd.DataFrame,
     node_amount: dict[str, float] = {}
     edges: dict[tuple[str, str], dict[str, Any]] = {}
     for a, b in EDGE_PAIRS:
-        ca, cb = NODE_COLUMNS[a], NODE_COLUMNS[b]
+        ca, cb = ENTITY_COLUMNS[a], ENTITY_COLUMNS[b]
         if claims.empty or ca not in claims or cb not in claims:
             continue
         part = claims[[ca, cb, "claim_id", "amount_claimed"]].dropna(subset=[ca, cb])

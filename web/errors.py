@@ -7,7 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from shabaka.errors import AccessDenied, InputRefused, NotFound, ShabakaError
+from ground.errors import AccessDenied, InputRefused, NotFound, ShabakaError
 
 __all__ = ["register_error_handlers", "STATUS"]
 

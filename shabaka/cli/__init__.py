@@ -1,7 +1,7 @@
 """The ``shabaka`` command line.
 
 Each area's verbs live in their own module here and are gathered by :func:`main`.
-Errors of :mod:`shabaka.errors` are mapped to messages and exit codes in one
+Errors of :mod:`ground.errors` are mapped to messages and exit codes in one
 place, :func:`main`.
 """
 
@@ -13,11 +13,11 @@ import sys
 
 import click
 
-from shabaka import __version__
-from shabaka.errors import ShabakaError
-from shabaka.settings import SETTINGS, load_settings
+from ground import __version__
+from ground.errors import ShabakaError
+from ground.settings import SETTINGS, load_settings
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "run_cli", "EXIT_CODES"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -58,10 +58,11 @@ def settings_cmd(settings, as_json: bool) -> None:
 
 def _register() -> None:
     from shabaka.cli import (
-        detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, run_cmd, web_cmds,
+        detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, outcome_cmds, run_cmd, web_cmds,
     )
 
-    for module in (ingest_cmds, generate_cmd, graph_cmds, detect_cmds, run_cmd, web_cmds, export_cmds):
+    for module in (ingest_cmds, generate_cmd, graph_cmds, detect_cmds, run_cmd, web_cmds, export_cmds,
+                   outcome_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -69,19 +70,40 @@ def _register() -> None:
 _register()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script: runs the CLI, maps Shabaka errors to exit codes."""
+#: What each exit code of every verb means; :func:`run_cli` maps every outcome to one of them.
+EXIT_CODES: dict[int, str] = {
+    0: "done (verify: intact; reproduce: same members; run: completed)",
+    1: "failure, or a check that found a difference (verify, reproduce, audit verify), or another run holds the lock",
+    2: "bad input: a file, argument or option refused, or something asked for not found",
+    3: "run only: nothing new, this week's run on these claim batches was already done",
+    130: "interrupted (Ctrl-C)",
+}
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; the one place outcomes become exit codes.
+
+    A verb ends in one of four ways: it returns (0), it calls ``ctx.exit(code)``
+    (click hands the code back, as standalone mode is off so that the errors below
+    reach this function), it raises a :class:`ShabakaError` (its ``exit_code``,
+    message on stderr), or click refuses the command line (a usage error, 2). An
+    interrupt gives 130. Anything else is a bug and ends in a traceback (1).
+    """
     try:
-        cli.main(args=argv, prog_name="shabaka", standalone_mode=False)
+        returned = cli.main(args=argv, prog_name="shabaka", standalone_mode=False)
     except ShabakaError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("aborted", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    sys.exit(0)
+        return exc.exit_code
+    # Under standalone_mode=False click returns ctx.exit()'s code, or the callback's return value (None).
+    return returned if isinstance(returned, int) else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script: exits with :func:`run_cli`'s code."""
+    sys.exit(run_cli(argv))

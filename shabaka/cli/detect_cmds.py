@@ -29,9 +29,9 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
     from detectors.io import write_findings
     from detectors.pipeline import detect as run_detection
     from ingest.store import ClaimsStore
-    from shabaka import __version__
-    from shabaka.errors import NotFound
-    from shabaka.runs import RunStore
+    from ground import __version__
+    from ground.errors import NotFound
+    from casework.runs import RunStore
 
     seed = settings.seed if seed is None else seed
     max_rings = settings.max_rings if max_rings is None else max_rings
@@ -68,7 +68,7 @@ def evaluate(truth: str, findings_dir: str, as_json: bool) -> None:
     import pandas as pd
 
     from detectors.evaluate import evaluate as run_evaluation
-    from shabaka.errors import InputRefused
+    from ground.errors import InputRefused
 
     labels = pd.read_csv(truth, dtype=str, keep_default_na=False)
     missing = [c for c in ("entity_type", "entity_id", "ring_id") if c not in labels.columns]

@@ -20,7 +20,7 @@ __all__ = ["COMMANDS", "export", "verify", "reproduce"]
 @click.pass_obj
 def export(settings, ring_id: str, out_zip: str, run_id: str | None, pseudonymise: bool, actor: str) -> None:
     """Write the evidence bundle of RING_ID: graph files, claims, members, report (HTML, PDF), manifest."""
-    from shabaka.export import export_ring, verify_bundle
+    from export import export_ring, verify_bundle
 
     path = export_ring(settings, ring_id, out_zip, run_id=run_id, pseudonymise=pseudonymise, actor=actor)
     check = verify_bundle(path)
@@ -38,7 +38,7 @@ def verify(ctx: click.Context, bundle: str, as_json: bool) -> None:
     Needs no Shabaka store. Without Shabaka: unzip, then 'sha256sum -c manifest-sha256.txt'
     and 'sha256sum -c tagmanifest-sha256.txt' in the unzipped folder.
     """
-    from shabaka.export import verify_bundle
+    from export import verify_bundle
 
     result = verify_bundle(bundle)
     if as_json:
@@ -59,7 +59,7 @@ def reproduce(ctx: click.Context, bundle: str) -> None:
 
     The claim batches are taken from this home's claims store, matched by their SHA-256.
     """
-    from shabaka.export import reproduce_bundle
+    from export import reproduce_bundle
 
     result = reproduce_bundle(bundle, ctx.obj)
     for line in result.lines():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from shabaka.errors import ConfigError, InputRefused
+from ground.errors import ConfigError, InputRefused
 
 __all__ = ["COMMANDS", "graph_group"]
 

@@ -32,14 +32,22 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
     quarantined rows), 2 when a file was refused (nothing of it written).
     """
     from ingest.store import ClaimsStore
+    from ground.errors import InputRefused
 
     if labels_out is not None and source_format != "kaggle-provider-fraud":
         raise click.UsageError("--labels-out only applies to --format kaggle-provider-fraud")
     if progress is None:
         progress = not as_json and sys.stderr.isatty()
-    with ClaimsStore(settings.home_path) as store:
-        report = store.ingest(paths, providers=providers, chunk_rows=chunk_rows or settings.chunk_rows,
-                              progress=progress, source_format=source_format)
+    try:
+        with ClaimsStore(settings.home_path) as store:
+            report = store.ingest(paths, providers=providers, chunk_rows=chunk_rows or settings.chunk_rows,
+                                  progress=progress, source_format=source_format)
+    except InputRefused as exc:
+        if as_json:
+            # A script reading --json gets JSON for a refusal too; the exit code (2) still comes from main().
+            click.echo(json.dumps({"status": "refused", "error": str(exc), "read": 0, "loaded": 0,
+                                   "quarantined": 0, "files": []}, indent=2))
+        raise
     out = report.to_dict()
     if source_format == "kaggle-provider-fraud":
         from ingest.kaggle import write_labels

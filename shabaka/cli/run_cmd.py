@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 
 import click
 
@@ -22,14 +21,16 @@ __all__ = ["COMMANDS"]
 @click.option("--dry-run", is_flag=True, help="Detect and compare, but load, move and store nothing.")
 @click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
-@click.pass_obj
-def run(settings, inbox, week, window_weeks, providers, dry_run, quiet, as_json) -> None:
+@click.pass_context
+def run(ctx: click.Context, inbox, week, window_weeks, providers, dry_run, quiet, as_json) -> None:
     """Run the weekly job: ingest the inbox, detect over the window, alert on change.
 
     Exit codes: 0 ok, 1 failure, 2 bad input (a file or argument refused),
     3 nothing new since the last run of this week.
     """
     from shabaka.weekly import run_weekly
+
+    settings = ctx.obj
 
     if quiet:
         logging.getLogger().setLevel(logging.WARNING)
@@ -39,7 +40,7 @@ def run(settings, inbox, week, window_weeks, providers, dry_run, quiet, as_json)
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     elif not quiet:
         click.echo(result.summary_text())
-    sys.exit(result.exit_code)
+    ctx.exit(result.exit_code)
 
 
 COMMANDS = [run]

@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from shabaka.audit import AuditLog
-from shabaka.errors import InputRefused
+from casework.audit import AuditLog
+from ground.errors import InputRefused
 
 __all__ = ["COMMANDS", "serve", "users", "audit"]
 
@@ -42,7 +42,7 @@ def users() -> None:
 @click.pass_obj
 def users_add(settings, name: str, role: str, replace: bool) -> None:
     """Add an account; the password is read from standard input (prompted twice on a terminal)."""
-    from web.users import UserStore
+    from casework.users import UserStore
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -63,16 +63,16 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.pass_obj
-def audit_verify(settings) -> None:
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
     """Check the audit log's hash chain: exit 0 when intact, 1 naming the first bad entry."""
-    with AuditLog(settings.home_path) as log:
+    with AuditLog(ctx.obj.home_path) as log:
         check = log.verify()
     if check.ok:
         click.echo(f"audit log intact: {check.checked} entries verified")
         return
     click.echo(f"audit log BROKEN at entry {check.first_bad} ({check.checked} entries verified before it)", err=True)
-    sys.exit(1)
+    ctx.exit(1)
 
 
 @audit.command("list")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from ingest.store import ClaimsStore
 from shabaka.cli import cli
-from shabaka.runs import RunStore
+from casework.runs import RunStore
 
 
 def _load(settings, claims, tmp_path):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from detectors.io import read_findings, write_findings
-from shabaka.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound
 
 CONTRACT = {
     "rings.csv": ["ring_id", "rank", "score", "size", "amount_at_risk", "summary"],

@@ -8,11 +8,13 @@ import numpy as np
 from detectors.base import build_context, robust_z
 from detectors.centrality import CentralityDetector
 from detectors.communities import CommunityDetector, louvain_partition
-from detectors.cores import CoreDetector, LoopDetector
+from detectors.cores import CoreDetector
 from detectors.funnels import FunnelDetector
 from detectors.indicators import IndicatorDetector
+from detectors.loops import LoopDetector
 from detectors.mills import MillDetector
-from detectors.patterns import PharmacyRingDetector, PhantomDetector
+from detectors.phantoms import PhantomDetector
+from detectors.pharmacy import PharmacyRingDetector
 
 LOOP_CLINICS = ("PRV-CLINIC-K1", "PRV-CLINIC-K2")
 LOOP_DOCTORS = ("DOC-K1", "DOC-K2")

@@ -39,7 +39,7 @@ def test_build_then_show_the_ring_clinic_as_json(home):
 
 
 def test_build_with_a_window_keeps_only_its_claims(home):
-    from shabaka.errors import NotFound
+    from ground.errors import NotFound
 
     assert _run(home, "build", "--from", "2025-03-01", "--to", "2025-03-11").exit_code == 0
     data = json.loads(_run(home, "show", "PROVIDER:PRV-CLINIC-A").output)
@@ -59,7 +59,7 @@ def test_show_writes_graphml_to_a_file(home, tmp_path):
 
 
 def test_show_refuses_a_folder_format_without_out(home):
-    from shabaka.errors import InputRefused
+    from ground.errors import InputRefused
 
     _run(home, "build")
     with pytest.raises(InputRefused):
@@ -67,7 +67,7 @@ def test_show_refuses_a_folder_format_without_out(home):
 
 
 def test_push_without_neo4j_is_a_clear_config_error(home):
-    from shabaka.errors import ConfigError
+    from ground.errors import ConfigError
 
     with pytest.raises(ConfigError, match="SHABAKA_NEO4J_URI"):
         _run(home, "push")

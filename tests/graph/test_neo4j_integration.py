@@ -47,7 +47,7 @@ def test_time_window_and_search(neo4j_store, tiny_graph):
 
 def test_a_smaller_build_replaces_the_larger(neo4j_store, tiny_graph, tiny_claims):
     from graph.build import build_graph
-    from shabaka.errors import NotFound
+    from ground.errors import NotFound
 
     neo4j_store.write(tiny_graph)
     neo4j_store.write(build_graph(tiny_claims[tiny_claims["provider_id"] == "PRV-LAB-R"]))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from graph.serialise import coerce_attributes, to_cytoscape, write_graph
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 
 
 @pytest.fixture

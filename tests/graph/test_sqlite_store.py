@@ -7,7 +7,7 @@ import pytest
 from graph.build import build_graph
 from graph.sqlite_store import SqliteGraphStore
 from graph.store import open_graph_store
-from shabaka.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound
 
 
 def test_one_hop_returns_every_edge_of_the_entity_heaviest_first(tiny_store):
@@ -65,6 +65,14 @@ def test_search_by_id_prefix_and_label(tiny_store):
     assert tiny_store.search("INT-")["node_type"].eq("INTERMEDIARY").all()
     assert tiny_store.search("DOC-R").iloc[0]["node_id"] == "DOCTOR:DOC-R"
     assert tiny_store.search("   ").empty
+
+
+def test_search_compares_only_the_types_asked_for(tiny_store):
+    assert tiny_store.search("BEN-R")["node_type"].eq("BENEFICIARY").all()
+    assert len(tiny_store.search("BEN-R"))
+    assert tiny_store.search("BEN-R", types=["PROVIDER", "DOCTOR"]).empty
+    assert list(tiny_store.search("PRV-CLINIC-R", types=["PROVIDER"])["node_id"]) == ["PROVIDER:PRV-CLINIC-R"]
+    assert tiny_store.search("PRV_%", types=["PROVIDER"]).empty
 
 
 def test_writing_again_replaces_the_previous_build(tmp_path, tiny_claims, tiny_graph):

@@ -34,7 +34,7 @@ def test_ingest_exits_2_naming_the_file_when_refused(tmp_path, capsys):
     path.write_text("claim_id,comment\nC1,hello\n")
     code, out, err = _run(capsys, "--home", str(tmp_path / "home"), "ingest", str(path), "--json")
     assert code == 2
-    assert out == ""
+    assert json.loads(out)["status"] == "refused" and "notes.csv" in json.loads(out)["error"]
     assert "notes.csv" in err and "missing required column" in err
 
 

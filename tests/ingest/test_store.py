@@ -11,7 +11,7 @@ import pytest
 
 from ingest.schema import CLAIM_DTYPES, PROVIDER_COLUMNS
 from ingest.store import ClaimsStore
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 
 
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from ingest.schema import CLAIM_COLUMNS
 from shabaka.cli.generate_cmd import generate
-from shabaka.errors import InputRefused
+from ground.errors import InputRefused
 
 
 def test_generate_command_writes_claims_providers_and_labels(tmp_path):

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from shabaka.errors import Locked
+from ground.errors import Locked
 from shabaka.lock import RunLock
 
 

@@ -15,9 +15,9 @@ import pytest
 
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
 from ingest.synthetic import generate_frames
-from shabaka.errors import Locked
+from ground.errors import Locked
 from shabaka.lock import RunLock
-from shabaka.runs import RunStore
+from casework.runs import RunStore
 from shabaka.weekly import EXIT_BAD_INPUT, EXIT_NOTHING_NEW, EXIT_OK, run_weekly
 
 START = pd.Timestamp("2025-03-03")  # a Monday: ISO week 2025-W10

@@ -10,10 +10,10 @@ import pytest
 from graph.build import build_graph
 from graph.store import open_graph_store
 from ingest.store import ClaimsStore
-from shabaka.runs import RunStore
-from shabaka.settings import load_settings
+from casework.runs import RunStore
+from ground.settings import load_settings
 from web import create_app
-from web.users import UserStore
+from casework.users import UserStore
 
 PASSWORD = "correct-horse-battery"
 ROLES = ("analyst", "investigator", "admin")

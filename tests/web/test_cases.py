@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import zipfile
 
-import pytest
-
-from shabaka.cases import CaseStore, case_status
-from shabaka.errors import InputRefused, NotFound
+from casework.cases import case_status
 from tests.web.conftest import RING_ID, RUN_ID
 
 
@@ -36,19 +33,6 @@ def test_an_unknown_status_is_refused(as_role):
 
 def test_a_case_needs_an_existing_ring(as_role):
     assert as_role("investigator").post("/cases/NOPE/open").status_code == 404
-
-
-def test_case_store_refuses_empty_comments_and_missing_cases(filled):
-    with CaseStore(filled.home_path) as store:
-        with pytest.raises(NotFound):
-            store.comment("NOPE", author="a", body="x")
-        store.open_case(RING_ID, actor="a")
-        with pytest.raises(InputRefused):
-            store.comment(RING_ID, author="a", body="   ")
-
-
-def test_case_status_without_a_database_is_none(tmp_path):
-    assert case_status(tmp_path / "nothing", RING_ID) is None
 
 
 def test_the_bundle_button_returns_a_zip(as_role):

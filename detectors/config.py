@@ -1,0 +1,173 @@
+"""Every detection threshold, declared once: name, default, help.
+
+A :class:`DetectionConfig` holds one value per declared :class:`Parameter`
+(``section.name``: the line flags, the intermediary inference, each detector,
+the ring rules). Detector classes take their ``__init__`` defaults from here,
+:func:`detectors.pipeline.detect` records the whole configuration in each run's
+parameters (and so in every evidence bundle), and docs/detectors.md lists every
+parameter (a test fails when one is missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ground.errors import ConfigError
+
+__all__ = ["Parameter", "PARAMETERS", "DetectionConfig", "default"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One declared detection threshold."""
+
+    section: str
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+def _p(section: str, name: str, value: Any, help: str) -> Parameter:
+    return Parameter(section, name, value, help)
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    # Line flags computed once per run (DetectionContext.lines).
+    _p("lines", "expensive_quantile", 0.9,
+       "A line is 'expensive' when it is surgery or a stay, or its amount is at least this quantile of its act family"),
+    _p("lines", "expensive_min_amount", 1000.0,
+       "... and above this amount (MAD): a top-decile consultation is not expensive"),
+    _p("lines", "ald_drug_share", 0.5,
+       "A medication is an 'ALD drug' when at least this share of its known patients have an ALD"),
+    # Intermediary inference (graph.intermediaries.infer_intermediaries).
+    _p("intermediaries", "min_households", 3,
+       "Fewest households an identifier must join to link them, and an intermediary must have"),
+    _p("intermediaries", "max_households", 60,
+       "A phone, account or referrer used by more households is public and links nothing"),
+    _p("intermediaries", "max_point_households", 25,
+       "Same cap for submission points: only a small point says anything"),
+    _p("intermediaries", "min_score", 0.0, "Intermediaries scoring below are dropped"),
+    _p("intermediaries", "require_contact", True,
+       "Keep only groups tied by at least one phone, account or referrer"),
+    _p("intermediaries", "min_shared", 2,
+       "Fewest households writing two identifiers for them to belong to one intermediary"),
+    _p("intermediaries", "min_overlap", 0.25,
+       "... and the share of the less used identifier's households they must make"),
+    _p("intermediaries", "split_destinations", True,
+       "Split a group whose households form separate destination cohorts"),
+    # Detectors.
+    _p("indicators", "min_lines", 5, "Entities with fewer claim lines are not scored"),
+    _p("indicators", "min_peers", 8, "Smallest peer group (type x region); smaller ones fall back to type alone"),
+    _p("indicators", "cap", 12.0, "Cap on each indicator's robust z-score"),
+    _p("communities", "n_seeds", 3, "Louvain partitions compared for stability"),
+    _p("communities", "min_lift", 2.0, "Suspicion-graph edges need at least this lift over chance"),
+    _p("communities", "min_shared", 2, "... and at least this many suspicious shared patients"),
+    _p("communities", "min_stability", 0.6, "Less stable communities are not nominated"),
+    _p("communities", "max_size", 40, "Larger communities are geography, not rings"),
+    _p("centrality", "k", 200, "Betweenness sample size"),
+    _p("centrality", "cap", 12.0, "Cap on each centrality z-score"),
+    _p("centrality", "min_suspicious", 1, "Suspicious lines a doctor/intermediary-provider link needs"),
+    _p("funnels", "min_beneficiaries", 3, "Smallest number of an intermediary's beneficiaries with claims"),
+    _p("funnels", "min_share", 0.2, "Share of the patients' amount that makes a provider or doctor a destination"),
+    _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated"),
+    _p("cores", "min_lift", 3.0, "Core edges need at least this lift over chance"),
+    _p("cores", "min_shared", 3, "... and at least this many suspicious shared patients"),
+    _p("cores", "max_size", 12, "Largest core, in providers"),
+    _p("cores", "max_degree", 30, "Providers linked to more providers are hubs, left out of cores"),
+    _p("cores", "min_score", 3.0, "Cores scoring below are not nominated"),
+    _p("loops", "min_patients", 3, "Fewest patients with expensive acts at both providers of a link"),
+    _p("loops", "min_lift", 3.0, "Lift over chance of a loop link"),
+    _p("loops", "max_providers", 8, "Largest loop, in providers"),
+    _p("loops", "min_doctor_share", 0.1, "Share of the loop's expensive lines a doctor must attend to be in it"),
+    _p("phantoms", "min_age", 60, "Age from which a patient counts as elderly"),
+    _p("phantoms", "min_traits", 4, "Phantom traits (of five) a patient needs"),
+    _p("phantoms", "min_phantoms", 6, "Fewest phantom-like patients for a provider to be nominated"),
+    _p("phantoms", "min_z", 3.0, "Robust z of the phantom share among providers of its type needed to nominate"),
+    _p("pharmacy_rings", "min_lines", 5, "Fewest ALD-drug lines for non-ALD patients at the pharmacy"),
+    _p("pharmacy_rings", "max_prescribers", 2, "Prescribers kept as the ring's"),
+    _p("pharmacy_rings", "min_z", 3.0, "Robust z of the pharmacy's share among pharmacies needed to nominate"),
+    _p("pharmacy_rings", "min_concentration", 0.5, "Share of those lines the top prescribers must write"),
+    _p("mills", "min_patients", 5, "Fewest patients a doctor sends to a centre for the pair to be scored"),
+    _p("mills", "min_z", 5.0, "Robust z of the amount per patient needed to nominate a pair"),
+    _p("mills", "min_centre_patients", 15, "Fewest patients sent by a centre's nominated pairs to nominate it"),
+    # Ring rules (detectors.rings).
+    _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
+    _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),
+    _p("rings", "suspicion_cap", 10.0, "Cap on each detector's robust z in an entity's suspicion"),
+)
+
+_BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS}
+
+
+def default(key: str) -> Any:
+    """The declared default of ``section.name``."""
+    return _BY_KEY[key].default
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    """One value per declared parameter; unknown names are refused.
+
+    Build it with ``DetectionConfig()`` (every default) or
+    :meth:`from_mapping` (overrides, nested ``{"cores": {"min_lift": 4}}`` or flat
+    ``{"cores.min_lift": 4}``, e.g. as recorded in a run's parameters).
+    """
+
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        values = {}
+        for key, value in self.overrides.items():
+            if key not in _BY_KEY:
+                raise ConfigError(f"detection parameter {key!r} is not declared; known: {', '.join(_BY_KEY)}")
+            values[key] = _coerce(_BY_KEY[key], value)
+        object.__setattr__(self, "overrides", values)
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> DetectionConfig:
+        """Overrides from a flat or nested mapping (a recorded config reproduces its run)."""
+        flat: dict[str, Any] = {}
+        for key, value in (mapping or {}).items():
+            if isinstance(value, Mapping):
+                flat.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                flat[key] = value
+        return cls({k: v for k, v in flat.items() if k not in _BY_KEY or _BY_KEY[k].default != v})
+
+    def get(self, key: str) -> Any:
+        """The value of ``section.name``."""
+        if key not in _BY_KEY:
+            raise KeyError(key)
+        return self.overrides.get(key, _BY_KEY[key].default)
+
+    def section(self, section: str) -> dict[str, Any]:
+        """``{name: value}`` of one section (a detector's ``__init__`` keyword arguments)."""
+        return {p.name: self.get(p.key) for p in PARAMETERS if p.section == section}
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        """Every value, nested by section: what a run records."""
+        out: dict[str, dict[str, Any]] = {}
+        for p in PARAMETERS:
+            out.setdefault(p.section, {})[p.name] = self.get(p.key)
+        return out
+
+
+def _coerce(param: Parameter, value: Any) -> Any:
+    kind = type(param.default)
+    try:
+        if kind is bool:
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(text)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"detection parameter {param.key}: expected {kind.__name__}, got {value!r}") from None

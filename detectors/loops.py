@@ -1,0 +1,114 @@
+"""Referral loops: doctors working across a small set of clinics that pass the same patients around."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from detectors.base import DetectionContext, Detector
+from detectors.config import default
+from detectors.findings import Rows
+from detectors.cores import split_by_shared
+
+__all__ = ["referral_loops", "LoopDetector"]
+
+_CARE_TYPES = ("CLINIC", "HOSPITAL", "DOCTOR", "LAB", "IMAGING", "DENTIST")
+
+
+def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: float = 3.0,
+                   max_providers: int = 8, min_doctor_share: float = 0.1) -> list[dict[str, Any]]:
+    """Small sets of providers that operate on the same patients, and the doctors who do it.
+
+    Only expensive lines (surgery, stays, top-decile amounts) count: a patient with a
+    consultation in one clinic and a test in another is ordinary; one operated on in
+    two or three clinics within weeks is what a kickback loop bills. Providers are
+    linked when at least ``min_patients`` patients had expensive acts at both, with a
+    lift over chance of at least ``min_lift``; connected sets (split deterministically
+    down to ``max_providers``) are the loops. A loop's doctors are those attending at
+    least ``min_doctor_share`` of its moved patients' expensive lines.
+
+    Returns
+    -------
+    list of dict
+        ``providers``, ``doctors`` (sorted), ``patients`` (moved: expensive acts at two
+        or more of the providers), ``lift`` (mean), ``amount`` (of those lines), ``score``.
+    """
+    from graph.projections import provider_projection
+
+    exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
+    if exp.empty:
+        return []
+    proj = provider_projection(exp, min_shared=min_patients)
+    proj = proj[proj["lift"] >= min_lift]
+    G = nx.Graph()
+    for a, b, shared, li in proj[["provider_a", "provider_b", "shared_patients", "lift"]].itertuples(index=False):
+        G.add_edge(str(a), str(b), shared=int(shared), lift=float(li))
+    out = []
+    for comp in split_by_shared(G, max_providers):
+        sub = exp[exp["provider_id"].isin(comp)]
+        seen = sub.groupby("beneficiary_id")["provider_id"].nunique()
+        moved = sorted(seen[seen >= 2].index)
+        if len(moved) < min_patients:
+            continue
+        mlines = sub[sub["beneficiary_id"].isin(set(moved))]
+        docs = mlines.groupby("doctor_id").size()
+        docs = sorted(docs[docs >= max(2, min_doctor_share * len(mlines))].index)
+        lifts = [d["lift"] for _, _, d in G.subgraph(comp).edges(data=True)]
+        lift = float(np.mean(lifts))
+        out.append({"providers": sorted(comp), "doctors": docs, "patients": moved, "lift": lift,
+                    "amount": float(mlines["amount_claimed"].sum()),
+                    "score": float(len(moved) * np.log1p(lift))})
+    return sorted(out, key=lambda c: (-c["score"], c["providers"]))
+
+
+class LoopDetector(Detector):
+    """Referral loops: a few providers operating on the same patients, and their doctors.
+
+    Parameters
+    ----------
+    min_patients : int
+        Fewest patients with expensive acts at both providers of a link.
+    min_lift : float
+        Lift over chance of a link.
+    max_providers : int
+        Largest loop, in providers.
+    min_doctor_share : float
+        Share of the loop's expensive lines a doctor must attend to be in it.
+    """
+
+    name = "loops"
+
+    def __init__(
+        self,
+        min_patients: int = default("loops.min_patients"),
+        min_lift: float = default("loops.min_lift"),
+        max_providers: int = default("loops.max_providers"),
+        min_doctor_share: float = default("loops.min_doctor_share"),
+    ):
+        self.min_patients = min_patients
+        self.min_lift = min_lift
+        self.max_providers = max_providers
+        self.min_doctor_share = min_doctor_share
+
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
+        loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
+                               max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
+        scores, groups = [], []
+        for r in loops:
+            gid = "loops-" + "+".join(r["providers"])
+            ev = (f"{len(r['patients'])} patients had surgery or stays at two or more of {len(r['providers'])} "
+                  f"providers (lift {r['lift']:.1f} over chance)")
+            for p in r["providers"]:
+                groups.append((gid, "PROVIDER", p, "loop_provider", r["score"], ev))
+                scores.append(("PROVIDER", p, r["score"], ev, r["amount"]))
+            for d in r["doctors"]:
+                dev = f"operates on patients moved between the {len(r['providers'])} providers of the loop"
+                groups.append((gid, "DOCTOR", d, "loop_doctor", r["score"], dev))
+                scores.append(("DOCTOR", d, r["score"], dev, 0.0))
+            for b in r["patients"]:
+                groups.append((gid, "BENEFICIARY", b, "looped_patient", r["score"] / 10,
+                               f"had expensive acts at several providers of loop {gid}"))
+        return scores, groups, {"loops": len(loops)}

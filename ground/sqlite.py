@@ -1,0 +1,60 @@
+"""One way to open Shabaka's SQLite files: WAL, foreign keys, a busy timeout.
+
+WAL lets the viewer read while a weekly run writes. Like :mod:`ground.errors`,
+this module imports nothing from the project, so every package may use it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from collections.abc import Iterator
+
+__all__ = ["connect", "transaction", "DB_NAME"]
+
+#: The SQLite file of HOME holding the claims catalogue, runs, findings, cases, users and audit.
+DB_NAME = "shabaka.sqlite"
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (creating folders as needed) a SQLite database in WAL mode.
+
+    Parameters
+    ----------
+    path : path
+        The database file.
+    readonly : bool
+        Open with ``mode=ro``; the file must exist.
+
+    Returns
+    -------
+    sqlite3.Connection
+        Rows come back as :class:`sqlite3.Row`; autocommit is off, use
+        :func:`transaction`.
+    """
+    path = Path(path)
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction: all of it or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    else:
+        conn.commit()

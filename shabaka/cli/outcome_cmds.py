@@ -1,0 +1,81 @@
+"""``shabaka outcomes import`` and ``shabaka outcomes list``: the fund's inspection outcomes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+__all__ = ["COMMANDS", "outcomes"]
+
+
+@click.group("outcomes")
+def outcomes() -> None:
+    """Outcomes of inspections (confirmed, dismissed, referred) that train the learned ranker."""
+
+
+@outcomes.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--actor", default="cli", show_default=True, help="Who imports, as written to the audit log.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reconciliation as one JSON object.")
+@click.pass_obj
+def outcomes_import(settings, path: Path, actor: str, as_json: bool) -> None:
+    """Validate and load an outcomes CSV (entity_type, entity_id, outcome, decided_on, source).
+
+    Prints read = loaded + quarantined. Exits 0 when the load ran (even with
+    quarantined rows), 2 when the file was refused (nothing of it written).
+    Importing the same file again changes nothing.
+    """
+    from casework.outcomes import OutcomeStore
+    from casework.audit import AuditLog
+
+    with OutcomeStore(settings.home_path) as store:
+        report = store.import_file(path, actor=actor)
+    with AuditLog(settings.home_path) as log:
+        log.append(actor, "outcomes_import", report.to_dict())
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    if report.status == "already_loaded":
+        click.echo(f"{report.name}: already imported (same sha256), skipped, nothing read")
+        return
+    rules = ", ".join(f"{k} {v}" for k, v in report.by_rule.items()) or "none"
+    click.echo(f"{report.name}: read {report.read} = loaded {report.loaded} + quarantined {report.quarantined} "
+               f"(quarantine by rule: {rules})")
+    if report.quarantined:
+        click.echo("see the refused rows with: shabaka outcomes list --quarantine")
+
+
+@outcomes.command("list")
+@click.option("--quarantine", "show_quarantine", is_flag=True, help="List the refused rows instead.")
+@click.option("--limit", type=int, default=50, show_default=True, help="Rows printed (not with --json).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: counts and every row.")
+@click.pass_obj
+def outcomes_list(settings, show_quarantine: bool, limit: int, as_json: bool) -> None:
+    """List the outcomes, imported ones and the viewer's case dispositions, oldest first."""
+    from casework.outcomes import OutcomeStore
+
+    with OutcomeStore(settings.home_path) as store:
+        rows = store.quarantine() if show_quarantine else store.outcomes()
+    if as_json:
+        key = "quarantine" if show_quarantine else "outcomes"
+        counts = rows.groupby("reason" if show_quarantine else "outcome").size().to_dict() if len(rows) else {}
+        click.echo(json.dumps({"count": len(rows), "by": {str(k): int(v) for k, v in counts.items()},
+                               key: rows.to_dict("records")}, indent=2, default=str))
+        return
+    if show_quarantine:
+        click.echo(f"{len(rows)} quarantined outcome row(s)")
+        for r in rows.head(limit).itertuples(index=False):
+            click.echo(f"{r.source_name}:{r.line}  {r.reason:20} {r.message}")
+    else:
+        counts = rows["outcome"].value_counts().sort_index().to_dict() if len(rows) else {}
+        click.echo(f"{len(rows)} outcome(s)" + (": " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                                                 if counts else ""))
+        for r in rows.head(limit).itertuples(index=False):
+            click.echo(f"{r.decided_on}  {r.entity_type:12} {r.entity_id:24} {r.outcome:10} {r.source} ({r.origin})")
+    if len(rows) > limit:
+        click.echo(f"... {len(rows) - limit} more (use --json)")
+
+
+COMMANDS: list[click.Command] = [outcomes]
