@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/evaluate.py [--set tuning|held-out|both] [--scale 0.5] [--weeks 12]
+    .venv/bin/python bench/evaluate.py [--set tuning|held-out|both|none] [--scale 0.5] [--weeks 12]
                                        [--alert-score X] [--kaggle [DIR]] [--work DIR] [--json OUT]
 
 Each world of :data:`TUNING` and :data:`HELD_OUT` (named seeds, standard, camouflaged
@@ -205,7 +205,8 @@ def _summary(name: str, results: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", choices=("tuning", "held-out", "both"), default="both")
+    ap.add_argument("--set", choices=("tuning", "held-out", "both", "none"), default="both",
+                    help="Worlds to run ('none': only --kaggle).")
     ap.add_argument("--scale", type=float, default=0.5)
     ap.add_argument("--weeks", type=int, default=12)
     ap.add_argument("--alert-score", type=float, default=None,
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="shabaka-evaluate-"))
     results: dict = {"scale": args.scale, "weeks": args.weeks}
-    names = ("tuning", "held-out") if args.set == "both" else (args.set,)
+    names = {"both": ("tuning", "held-out"), "none": ()}.get(args.set, (args.set,))
     for name in names:
         print(f"{name} worlds (scale {args.scale}, {args.weeks} weeks):")
         rows = []

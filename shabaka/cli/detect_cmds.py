@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int | None,
            max_rings: int | None) -> None:
     """Run every detector on the stored claims, write the findings files and store the run."""
+    from detectors.config import load_detection_config
     from detectors.io import write_findings
     from detectors.pipeline import detect as run_detection
     from ingest.store import ClaimsStore
@@ -45,7 +46,8 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
     if claims.empty:
         raise NotFound(f"no claims in {settings.home_path} between {start or 'the start'} and {end or 'the end'}; "
                        "load some with 'shabaka ingest'")
-    result = run_detection(claims, seed=seed, max_rings=max_rings, louvain_engine=settings.louvain_engine)
+    result = run_detection(claims, seed=seed, max_rings=max_rings, louvain_engine=settings.louvain_engine,
+                           config=load_detection_config(settings.detection_config))
     write_findings(result, out_dir)
     run_id = "detect-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     batch_list = batches[["batch_id", "sha256", "rows"]].to_dict("records") if len(batches) else []
