@@ -231,8 +231,8 @@ def _end_to_end(data: Path, name: str) -> dict:
     proc.stderr.close()
     if out is not None:
         shutil.rmtree(out, ignore_errors=True)
-    result = {"command": cmd[3],
-              "exit": proc.returncode, "seconds": seconds, "peak_mb": round(usage.ru_maxrss / 1024, 1)}
+    result = {"command": cmd[3], "exit": proc.returncode, "seconds": seconds,
+              "cpu": round(usage.ru_utime + usage.ru_stime, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1)}
     if proc.returncode not in (0, 3):
         result["stderr"] = err
     return result
@@ -263,8 +263,8 @@ def _print(name: str, out: dict, before: dict | None) -> None:
         print(row)
     e2e = out.get("e2e")
     if e2e:
-        line = f"end to end: shabaka {e2e['command']}: {e2e.get('seconds')} s, peak {e2e.get('peak_mb')} MB, " \
-               f"exit {e2e.get('exit')}"
+        line = f"end to end: shabaka {e2e['command']}: {e2e.get('seconds')} s ({e2e.get('cpu', '-')} CPU s), " \
+               f"peak {e2e.get('peak_mb')} MB, exit {e2e.get('exit')}"
         old = (before or {}).get("e2e")
         if old and old.get("seconds"):
             line += f" (before {old['seconds']} s, {old['peak_mb']} MB)"
