@@ -319,7 +319,7 @@ def run_weekly(
                 log.info("run %s already done for these claim batches: nothing new", run_id)
                 return base
 
-            claims = store.claims(start, end)
+            claims = store.claims(start, end, encoded=True)
             base.claim_lines = len(claims)
             log.info("week %s: %d claim lines in window %s..%s from %d batch(es)", week_label, len(claims),
                      start, end, len(batch_list))
