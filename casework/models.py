@@ -42,12 +42,24 @@ CREATE TABLE IF NOT EXISTS models (
 
 
 def canonical_json(doc: dict[str, Any]) -> bytes:
-    """The bytes a model is hashed and stored as: sorted keys, no spaces, UTF-8."""
+    """The bytes a model is hashed and stored as: sorted keys, no spaces, UTF-8.
+
+    Parameters
+    ----------
+    doc
+        The model document (plain JSON data).
+    """
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def model_version(doc: dict[str, Any]) -> str:
-    """``M-`` and the first 12 hex digits of the SHA-256 of the model's canonical JSON."""
+    """``M-`` and the first 12 hex digits of the SHA-256 of the model's canonical JSON.
+
+    Parameters
+    ----------
+    doc
+        The model document (plain JSON data).
+    """
     return "M-" + hashlib.sha256(canonical_json(doc)).hexdigest()[:12]
 
 
@@ -68,6 +80,11 @@ class ModelStore(HomeStore):
 
     def save(self, doc: dict[str, Any]) -> str:
         """Write a model (atomically) and catalogue it; the same model saved again keeps its first date.
+
+        Parameters
+        ----------
+        doc
+            The model document (plain JSON data).
 
         Returns
         -------
@@ -103,6 +120,11 @@ class ModelStore(HomeStore):
 
     def load(self, version: str) -> dict[str, Any]:
         """The model document, after checking its file against the SHA-256 recorded when it was trained.
+
+        Parameters
+        ----------
+        version
+            A model version, ``M-`` and 12 hex digits.
 
         Raises
         ------

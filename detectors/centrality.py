@@ -131,6 +131,7 @@ def _igraph_betweenness(H: nx.Graph, *, k: int, seed: int | None) -> dict:
     (x2), then 1 / (k (n - 2)) for a node that is not a source and 1 / ((k - 1)(n - 2)) for
     one that is (a source cannot be an inner node of its own paths).
     """
+    # Imported here: igraph is only needed for large graphs (start-up time).
     import igraph as ig
 
     nodes = list(H.nodes)

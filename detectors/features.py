@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import sparse
 
 from detectors.registry import DETECTOR_NAMES
+from graph.projections import provider_projection
 
 __all__ = ["FEATURES", "EntityFeatures", "entity_features", "entity_key", "ring_groups"]
 
@@ -107,7 +108,15 @@ class EntityFeatures:
 
 
 def entity_key(entity_type: str | pd.Series, entity_id: str | pd.Series) -> str | pd.Series:
-    """The ``TYPE:id`` key of an entity (or of a column of them)."""
+    """The ``TYPE:id`` key of an entity (or of a column of them).
+
+    Parameters
+    ----------
+    entity_type
+        Entity type (PROVIDER, DOCTOR, INTERMEDIARY), a string or a column of them.
+    entity_id
+        The id as in claims, a string or a column of the same length.
+    """
     if isinstance(entity_type, pd.Series):
         return entity_type.astype(str) + ":" + pd.Series(entity_id, index=entity_type.index).astype(str)
     return f"{entity_type}:{entity_id}"
@@ -162,6 +171,13 @@ def ring_groups(keys: pd.Index, members: pd.DataFrame) -> pd.Series:
 
     Cross-validation folds are drawn by these groups, so the members of one ring are
     never split between training and testing.
+
+    Parameters
+    ----------
+    keys
+        ``TYPE:id`` keys of the entities to label.
+    members
+        members.csv rows (ring_id, entity_type, entity_id) of the run.
     """
     parent = {k: k for k in keys}
 
@@ -298,7 +314,6 @@ def _ring_features(rings: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
 
 
 def _projection_features(claims: pd.DataFrame) -> pd.DataFrame:
-    from graph.projections import provider_projection
 
     p = provider_projection(claims)
     if p.empty:
@@ -333,7 +348,6 @@ def _intermediary_links(lines: pd.DataFrame, inter) -> pd.DataFrame:
 
 
 def _entity_edges(lines: pd.DataFrame, claims: pd.DataFrame, inter_edges: pd.DataFrame) -> pd.DataFrame:
-    from graph.projections import provider_projection
 
     p = provider_projection(claims)
     pp = pd.DataFrame({"a": "PROVIDER:" + p["provider_a"].astype(str), "b": "PROVIDER:" + p["provider_b"].astype(str),

@@ -83,14 +83,26 @@ def entity_labels(outcomes: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
 
 
 def outcome_hashes(outcomes: pd.DataFrame) -> list[str]:
-    """SHA-256 of each outcome row (entity_type, entity_id, outcome, decided_on, source), sorted."""
+    """SHA-256 of each outcome row (entity_type, entity_id, outcome, decided_on, source), sorted.
+
+    Parameters
+    ----------
+    outcomes
+        Outcome rows with entity_type, entity_id, outcome, decided_on and source.
+    """
     cols = ["entity_type", "entity_id", "outcome", "decided_on", "source"]
     return sorted(hashlib.sha256("\x1f".join(map(str, r)).encode("utf-8")).hexdigest()
                   for r in outcomes[cols].itertuples(index=False))
 
 
 def enough_outcomes(y: pd.Series) -> str | None:
-    """None when ``y`` is enough to train on, else a sentence saying what is missing."""
+    """None when ``y`` is enough to train on, else a sentence saying what is missing.
+
+    Parameters
+    ----------
+    y
+        Labels of the training rows, 1 for confirmed or referred and 0 for dismissed.
+    """
     n, pos = len(y), int(y.sum())
     neg = n - pos
     if n >= MIN_OUTCOMES and pos >= MIN_PER_CLASS and neg >= MIN_PER_CLASS:
@@ -130,7 +142,20 @@ def neighbour_outcomes(edges: pd.DataFrame, keys: pd.Index, known: pd.Series, gr
 
 
 def train_model(X: pd.DataFrame, y: pd.Series, *, seed: int = 42, params: dict[str, Any] | None = None):
-    """Fit the classifier on the labelled rows; returns the scikit-learn estimator."""
+    """Fit the classifier on the labelled rows; returns the scikit-learn estimator.
+
+    Parameters
+    ----------
+    X
+        Feature matrix, one row per labelled entity.
+    y
+        Labels, 1 for fraud found and 0 for dismissed.
+    seed
+        Random seed of the classifier.
+    params
+        Classifier parameters; the module's defaults when None.
+    """
+    # Imported here: scikit-learn takes about a second to import and only training needs it (start-up time).
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
@@ -146,6 +171,15 @@ def train_model(X: pd.DataFrame, y: pd.Series, *, seed: int = 42, params: dict[s
 
 def export_model(clf, features: list[str], X_check: pd.DataFrame) -> dict[str, Any]:
     """The fitted trees as plain data (no code), checked against the estimator's own probabilities.
+
+    Parameters
+    ----------
+    clf
+        The fitted scikit-learn classifier.
+    features
+        Feature names, in the columns' order.
+    X_check
+        Rows on which the exported trees must reproduce the estimator's probabilities.
 
     Raises
     ------
@@ -172,6 +206,7 @@ def export_model(clf, features: list[str], X_check: pd.DataFrame) -> dict[str, A
 
 
 def _sk_proba(clf, X: pd.DataFrame) -> np.ndarray:
+    # Imported here: only prediction needs it, and the weekly run without a model should not pay for it (start-up time).
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="openmp"):
@@ -195,16 +230,34 @@ class TreeModel:
             t["mean"] = _node_means(t)
 
     def log_odds(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw score (log-odds of fraud found) of each row."""
+        """Raw score (log-odds of fraud found) of each row.
+
+        Parameters
+        ----------
+        X
+            Feature rows, columns by name.
+        """
         raw, _ = self._walk(X, explain=False)
         return raw
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Probability of fraud found for each row of ``X`` (columns by name)."""
+        """Probability of fraud found for each row of ``X`` (columns by name).
+
+        Parameters
+        ----------
+        X
+            Feature rows, columns by name.
+        """
         return 1.0 / (1.0 + np.exp(-self.log_odds(X)))
 
     def contributions(self, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """Per-feature contributions to each row's log-odds, and the bias; they sum to the log-odds."""
+        """Per-feature contributions to each row's log-odds, and the bias; they sum to the log-odds.
+
+        Parameters
+        ----------
+        X
+            Feature rows, columns by name.
+        """
         raw, contrib = self._walk(X, explain=True)
         bias = self.baseline + sum(float(t["mean"][0]) for t in self.trees)
         frame = pd.DataFrame(contrib, index=X.index, columns=self.features)
@@ -252,6 +305,15 @@ def explain(model: TreeModel, X: pd.DataFrame, *, top: int = 3) -> list[str]:
 
     E.g. ``"claimed 1,250,000 MAD (+0.84); 62% of its lines are for Tadamon patients (+0.40)"``;
     the numbers are the feature's contribution to the log-odds, signed.
+
+    Parameters
+    ----------
+    model
+        The exported model.
+    X
+        Feature rows to explain, columns by name.
+    top
+        How many features to name per row.
     """
     contrib, _ = model.contributions(X)
     values = X.reindex(columns=model.features)
@@ -276,7 +338,17 @@ def _words(name: str, value: float) -> str:
 
 
 def precision_at_k(y: np.ndarray, scores: np.ndarray, k: int) -> float:
-    """Share of positives among the ``k`` best scores (ties broken by position, stable)."""
+    """Share of positives among the ``k`` best scores (ties broken by position, stable).
+
+    Parameters
+    ----------
+    y
+        True labels, 1 for positive.
+    scores
+        Scores, higher first.
+    k
+        How many of the best scores to look at.
+    """
     k = max(1, min(int(k), len(y)))
     order = np.argsort(-np.asarray(scores, float), kind="mergesort")[:k]
     return float(np.asarray(y)[order].mean())
@@ -328,6 +400,7 @@ def cross_validate(X: pd.DataFrame, y: pd.Series, groups: pd.Series, baseline: p
     (CVReport, Series)
         The report and the out-of-fold probability of each labelled entity.
     """
+    # Imported here: scikit-learn takes about a second to import and only training needs it (start-up time).
     from sklearn.model_selection import StratifiedGroupKFold
 
     n_groups = int(groups.nunique())
@@ -373,6 +446,21 @@ def rerank(rings: pd.DataFrame, members: pd.DataFrame, entity_scores: pd.DataFra
     intermediaries), ``learned_reasons`` (its best-scored member's reasons),
     ``unsupervised_rank`` and ``model_version``, and ``rank`` follows the learned
     score (ties: the unsupervised score, then the ring id).
+
+    Parameters
+    ----------
+    rings
+        rings.csv rows of the run.
+    members
+        members.csv rows of the run.
+    entity_scores
+        entity_scores.csv rows of the run.
+    model
+        The exported model.
+    features
+        Feature rows per entity, indexed by ``TYPE:id`` key.
+    version
+        The model's version, written beside each learned score.
     """
     proba = pd.Series(model.predict_proba(features), index=features.index)
     reasons = pd.Series(explain(model, features), index=features.index)

@@ -73,6 +73,11 @@ def encoded_frame(table: pa.Table) -> pd.DataFrame:
 
     The text never becomes Python strings: Arrow builds the coded columns' dictionaries,
     and identifiers keep their Arrow buffers.
+
+    Parameters
+    ----------
+    table
+        Claims with the contract's columns (any subset), as read from the store.
     """
     out = {}
     for name in table.column_names:
@@ -107,6 +112,11 @@ def sorted_categorical(values: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     """Dictionary-encode Arrow strings into a Categorical whose categories are sorted.
 
     Nulls become the missing code -1.
+
+    Parameters
+    ----------
+    values
+        Arrow string array or chunked array; nulls stay missing.
     """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)

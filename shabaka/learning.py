@@ -19,6 +19,19 @@ import pandas as pd
 
 from ground import __version__
 from ground.settings import Settings
+from casework.audit import AuditLog
+from casework.models import ModelStore
+from casework.outcomes import OutcomeStore
+from detectors.config import load_detection_config
+from detectors.features import FEATURES, entity_features, entity_key, ring_groups
+from detectors.learned import (
+    MODEL_PARAMS, NEIGHBOUR_FEATURES, TreeModel, cross_validate, enough_outcomes, entity_labels, export_model,
+    neighbour_outcomes, outcome_hashes, rerank, train_model,
+)
+from detectors.pipeline import detect
+from ground.errors import NotFound
+from ingest.store import ClaimsStore
+from casework.runs import RunStore
 
 __all__ = ["learn", "LearnResult", "apply_model", "latest_model_version", "EXIT_TRAINED", "EXIT_NOT_ENOUGH"]
 
@@ -76,14 +89,6 @@ def learn(settings: Settings, *, start: str | None = None, end: str | None = Non
         ``trained`` False (exit code 3) when there are fewer outcomes than
         :data:`detectors.learned.MIN_OUTCOMES`: nothing is stored then.
     """
-    from casework.audit import AuditLog
-    from casework.models import ModelStore
-    from detectors.features import ring_groups
-    from detectors.learned import (
-        MODEL_PARAMS, NEIGHBOUR_FEATURES, TreeModel, cross_validate, enough_outcomes, export_model,
-        neighbour_outcomes, outcome_hashes, train_model,
-    )
-    from ground.errors import NotFound
 
     claims, result, feats = _detect(settings, start, end)
     if claims.empty:
@@ -127,8 +132,13 @@ def learn(settings: Settings, *, start: str | None = None, end: str | None = Non
 
 
 def latest_model_version(settings: Settings) -> str | None:
-    """The newest stored model's version, or None."""
-    from casework.models import ModelStore
+    """The newest stored model's version, or None.
+
+    Parameters
+    ----------
+    settings
+        Settings naming the Shabaka home.
+    """
 
     with ModelStore(settings.home_path) as models:
         return models.latest_version()
@@ -141,10 +151,18 @@ def apply_model(settings: Settings, version: str, claims: pd.DataFrame, result) 
     ``score`` columns stay; ``learned_score``, ``learned_reasons`` (and for rings
     ``unsupervised_rank`` and ``model_version``) are added, and ``rank`` follows the
     learned score.
+
+    Parameters
+    ----------
+    settings
+        Settings naming the Shabaka home.
+    version
+        The stored model's version.
+    claims
+        The claims the run detected on.
+    result
+        The run's detection result, changed in place.
     """
-    from casework.models import ModelStore
-    from detectors.features import entity_features, ring_groups
-    from detectors.learned import NEIGHBOUR_FEATURES, TreeModel, neighbour_outcomes, rerank
 
     with ModelStore(settings.home_path) as models:
         model = TreeModel(models.load(version))
@@ -158,10 +176,6 @@ def apply_model(settings: Settings, version: str, claims: pd.DataFrame, result) 
 
 
 def _detect(settings: Settings, start: str | None, end: str | None):
-    from detectors.config import load_detection_config
-    from detectors.features import entity_features
-    from detectors.pipeline import detect
-    from ingest.store import ClaimsStore
 
     with ClaimsStore(settings.home_path) as store:
         claims = store.claims(start, end)
@@ -177,10 +191,6 @@ def _detect(settings: Settings, start: str | None, end: str | None):
 
 def _labels(settings: Settings, result, keys: pd.Index) -> tuple[pd.DataFrame, pd.Series]:
     """Every outcome (``used`` True when it labels an entity of ``keys``), and the labels of ``keys``."""
-    from casework.outcomes import OutcomeStore
-    from casework.runs import RunStore
-    from detectors.features import entity_key
-    from detectors.learned import entity_labels
 
     with OutcomeStore(settings.home_path) as store:
         outcomes = store.outcomes()
@@ -208,7 +218,6 @@ def _labels(settings: Settings, result, keys: pd.Index) -> tuple[pd.DataFrame, p
 
 def _importance(model, X: pd.DataFrame, top: int = 10) -> list[dict[str, Any]]:
     """Mean absolute contribution of each feature over the training entities, largest first."""
-    from detectors.features import FEATURES
 
     contrib, _ = model.contributions(X)
     mean = contrib.abs().mean().sort_values(ascending=False, kind="mergesort").head(top)

@@ -101,6 +101,7 @@ def learn_cmd(settings, start, end, show_report: bool, actor: str, as_json: bool
     model was trained, 3 too few outcomes (nothing trained: the unsupervised ranking
     stands alone), 2 bad input.
     """
+    # Imported here: learning pulls in scikit-learn, which other verbs should not load (start-up time).
     from shabaka.learning import learn
 
     result = learn(settings, start=start, end=end, actor=actor)
