@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.read import RawChunk, Source, file_sha256
+from ingest.schema import MAX_FIELD_CHARS
 from ingest.validate import ARROW_SCHEMA, TableValidation, table_of_strings, validate_table
 from ground.errors import InputRefused
 from ground.sqlite import transaction
@@ -250,10 +251,20 @@ def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, table: pa.Table, res
 
 
 def _raw_rows(as_read: pa.Table | pd.DataFrame, pos: np.ndarray) -> list[dict]:
-    """The rows at ``pos`` with their values as read, one dict each."""
+    """The rows at ``pos`` with their values as read, one dict each.
+
+    A value longer than :data:`MAX_FIELD_CHARS` is cut there and marked, so one huge
+    field does not bloat the quarantine.
+    """
     if isinstance(as_read, pa.Table):
-        return as_read.take(pa.array(pos, type=pa.int64())).to_pylist()
-    return as_read.iloc[pos].to_dict("records")
+        rows = as_read.take(pa.array(pos, type=pa.int64())).to_pylist()
+    else:
+        rows = as_read.iloc[pos].to_dict("records")
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                row[key] = f"{value[:MAX_FIELD_CHARS]}... [cut: {len(value)} characters]"
+    return rows
 
 
 def _stage_keys(conn: sqlite3.Connection, valid: pa.Table, lines: np.ndarray) -> tuple[np.ndarray, list[str]]:

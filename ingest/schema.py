@@ -16,6 +16,9 @@ __all__ = [
     "REQUIRED_PROVIDER_COLUMNS",
     "LABEL_COLUMNS",
     "ENTITY_TYPES",
+    "ID_COLUMNS",
+    "MAX_ID_CHARS",
+    "MAX_FIELD_CHARS",
 ]
 
 REGIONS: dict[str, str] = {
@@ -96,3 +99,13 @@ LABEL_COLUMNS: tuple[str, ...] = ("entity_type", "entity_id", "ring_id", "role",
 ENTITY_TYPES: tuple[str, ...] = (
     "BENEFICIARY", "PROVIDER", "DOCTOR", "INTERMEDIARY", "PHONE", "ACCOUNT", "SUBMISSION_POINT", "REFERRER",
 )
+
+#: Identifier columns: a value longer than :data:`MAX_ID_CHARS` is quarantined (ID_TOO_LONG).
+ID_COLUMNS: tuple[str, ...] = (
+    "claim_id", "beneficiary_id", "household_id", "provider_id", "doctor_id", "prior_auth_id",
+    "submission_point_id", "contact_phone", "payee_account", "referrer_id",
+)
+#: Longest identifier accepted, in characters.
+MAX_ID_CHARS = 64
+#: Longest value of any column accepted, in characters; a longer one quarantines its row (FIELD_TOO_LONG).
+MAX_FIELD_CHARS = 1000
