@@ -123,7 +123,7 @@ def open_source(path: str | Path, required: tuple[str, ...] = REQUIRED_CLAIM_COL
     path = Path(path)
     name = path.name
     if not path.is_file():
-        raise InputRefused(f"{path}: no such file")
+        raise InputRefused(f"{path}: no such file; expected a claims file (.csv, .csv.gz or .parquet)")
     lower = name.lower()
     if lower.endswith(".parquet"):
         return _open_parquet(path, required)
@@ -185,7 +185,8 @@ def scan_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], int]:
     except UnicodeDecodeError:
         raise InputRefused(f"{name}: line {line}: ends inside a UTF-8 character; expected UTF-8 text") from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputRefused(f"{name}: cannot be read as {'gzip-compressed ' if _is_gz(path) else ''}CSV ({exc})") from None
+        raise InputRefused(f"{name}: cannot be read as {'gzip-compressed ' if _is_gz(path) else ''}CSV ({exc}); "
+                           f"expected {'a complete gzip file of ' if _is_gz(path) else ''}UTF-8 CSV text") from None
     cut = _first_break(head)
     first = (head if cut < 0 else head[:cut]).decode("utf-8", errors="replace")
     if "\x00" in first:
@@ -251,7 +252,8 @@ def iter_csv_python(
                     if on_progress is not None:
                         on_progress(raw.tell())
         except (csv.Error, OSError, EOFError, zlib.error) as exc:
-            raise InputRefused(f"{path.name}: line {line} or after: cannot be parsed as CSV ({exc})") from None
+            raise InputRefused(f"{path.name}: line {line} or after: cannot be parsed as CSV ({exc}); "
+                               "expected comma-separated rows, quotes closed") from None
     if lines or bad:
         yield RawChunk(_string_table(header, columns), np.asarray(lines, dtype=np.int64), bad)
     if on_progress is not None:
@@ -341,7 +343,8 @@ def iter_csv_tables(
             if on_progress is not None:
                 on_progress(raw.tell())
         except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
-            raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc})") from None
+            raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc}); "
+                               "expected comma-separated rows, quotes closed") from None
     if bad:
         yield RawChunk(_empty_table(header), np.zeros(0, np.int64), bad)
 
@@ -431,7 +434,7 @@ def _open_parquet(path: Path, required: tuple[str, ...]) -> Source:
         names = list(meta.schema_arrow.names)
         n_rows = meta.metadata.num_rows
     except (pa.ArrowException, OSError) as exc:
-        raise InputRefused(f"{name}: cannot be read as Parquet ({exc})") from None
+        raise InputRefused(f"{name}: cannot be read as Parquet ({exc}); expected an undamaged Parquet file") from None
     lowered = [c.strip().lower() for c in names]
     missing = [c for c in required if c not in lowered]
     if missing:
@@ -450,7 +453,8 @@ def _iter_parquet(path: Path, names: list[str], lowered: list[str], chunk_rows: 
         try:
             batch = next(batches, None)
         except (pa.ArrowException, OSError) as exc:  # a damaged page is met only when it is read
-            raise InputRefused(f"{path.name}: rows after {done} cannot be read as Parquet ({exc})") from None
+            raise InputRefused(f"{path.name}: rows after {done} cannot be read as Parquet ({exc}); "
+                               "expected an undamaged Parquet file") from None
         if batch is None:
             return
         columns = {}
