@@ -34,6 +34,7 @@ from ingest.read import RawChunk, Source, file_sha256
 from ingest.schema import MAX_FIELD_CHARS
 from ingest.validate import ARROW_SCHEMA, TableValidation, table_of_strings, validate_table
 from ground.errors import InputRefused
+from ground.files import create_private
 from ground.sqlite import transaction
 
 __all__ = ["FileReport", "LoadReport", "PARQUET_SCHEMA", "load_source", "batch_id_for", "record_skipped"]
@@ -145,7 +146,7 @@ def load_source(
     report = FileReport(source.name, source.sha256, "loaded", batch_id=batch_id)
     by_rule: Counter[str] = Counter()
     min_date = max_date = None
-    writer = pq.ParquetWriter(tmp, PARQUET_SCHEMA)
+    writer = pq.ParquetWriter(create_private(tmp), PARQUET_SCHEMA)
     chunks = _Prefetch(_validated(source.raw_chunks(chunk_rows, on_progress)))
     # Parquet encoding releases the GIL: it runs beside the next chunk's validation, one write at a time.
     writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")

@@ -26,6 +26,7 @@ import pandas as pd
 from ground import __version__
 from shabaka.changes import compare_with_history
 from ground.errors import InputRefused, ShabakaError
+from ground.files import PRIVATE_FILE, make_private, open_private, private_dir
 from shabaka.lock import RunLock
 from casework.runs import RunStore
 from ground.settings import Settings
@@ -124,13 +125,15 @@ def _inbox_files(inbox: Path) -> list[Path]:
 
 def _move(path: Path, folder: Path, note: dict[str, Any]) -> None:
     """Move an inbox file into ``folder`` with its reconciliation beside it, never overwriting."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     target = folder / path.name
     n = 1
     while target.exists():
         target = folder / f"{path.name}.{n}"
         n += 1
-    (folder / f"{target.name}.json").write_text(json.dumps(note, indent=2, default=str), encoding="utf-8")
+    with open_private(folder / f"{target.name}.json", encoding="utf-8") as handle:
+        handle.write(json.dumps(note, indent=2, default=str))
+    os.chmod(path, PRIVATE_FILE)  # claims with personal data, now kept in HOME
     os.replace(path, target)
 
 
@@ -186,7 +189,7 @@ def _history(runs: RunStore, exclude: str) -> tuple[pd.DataFrame, pd.DataFrame, 
 def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json: dict, target: Path) -> None:
     from detectors.io import write_findings
 
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         write_findings(result, tmp / "findings")
@@ -196,6 +199,7 @@ def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json
         alerts.to_csv(tmp / "alerts.csv", index=False)
         (tmp / "summary.txt").write_text(summary + "\n", encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary_json, indent=2, default=str), encoding="utf-8")
+        make_private(tmp)  # written inside mkdtemp's 0700 folder, so never readable by others
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
