@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.config import DetectionConfig
-from detectors.findings import GROUP_COLUMNS, SCORE_COLUMNS, Findings
+from detectors.findings import Findings, Rows
 
 __all__ = [
     "DetectionContext",
@@ -250,17 +250,12 @@ class Detector(abc.ABC):
             raise ValueError(f"{self.name}.fit: the context was built from other claims "
                              f"({context.fingerprint.split(':')[0]} lines) than the {len(claims)} given")
         scores, groups, stats = self._run(context)
-        return Findings(
-            detector=self.name,
-            params=self.get_params(),
-            scores=_ensure(scores, SCORE_COLUMNS),
-            groups=_ensure(groups, GROUP_COLUMNS),
-            stats=stats,
-        )
+        return Findings(detector=self.name, params=self.get_params(), scores=scores, groups=groups, stats=stats)
 
     @abc.abstractmethod
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-        """Return (scores, groups, stats) as plain data."""
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | Rows | None, pd.DataFrame | Rows | None,
+                                                       dict[str, Any]]:
+        """Return (scores, groups, stats) as plain data; :class:`Findings` sorts and dedupes the scores."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -270,10 +265,3 @@ class Detector(abc.ABC):
 def _built_from(context: DetectionContext) -> Any:
     ref = context.cache.get("claims")
     return ref() if ref is not None else None
-
-
-def _ensure(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame:
-    if frame is None or frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in ("score", "amount_at_risk") else object)
-                             for c in columns})
-    return frame

@@ -125,7 +125,7 @@ class CentralityDetector(Detector):
         self.cap = cap
         self.min_suspicious = min_suspicious
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         G = broker_graph(context.lines, getattr(context.intermediaries, "members", None),
                          min_suspicious=self.min_suspicious)
         t = broker_scores(G, seed=self.seed, k=self.k)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from detectors.base import DetectionContext, Detector
 from detectors.config import default
+from detectors.findings import Rows
 
 __all__ = ["suspicion_graph", "louvain_partition", "stable_communities", "CommunityDetector"]
 
@@ -202,7 +203,7 @@ class CommunityDetector(Detector):
         self.min_stability = min_stability
         self.max_size = max_size
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         G = suspicion_graph(context.projection, context.suspicious_projection,
                             min_lift=self.min_lift, min_shared=self.min_shared)
         comms, stats = stable_communities(G, seed=self.seed, n_seeds=self.n_seeds, engine=self.louvain_engine,
@@ -221,6 +222,4 @@ class CommunityDetector(Detector):
                 groups.append((gid, "PROVIDER", m, "member", strength, ev))
                 scores.append(("PROVIDER", m, strength * c["stability"], ev, 0.0))
         stats = {**stats, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(), "nominated": n}
-        return (pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"]),
-                pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score", "evidence"]),
-                stats)
+        return scores, groups, stats

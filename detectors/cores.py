@@ -16,6 +16,7 @@ import pandas as pd
 from detectors.base import DetectionContext, Detector
 from detectors.communities import suspicion_graph
 from detectors.config import default
+from detectors.findings import Rows
 
 __all__ = ["dense_cores", "split_by_shared", "CoreDetector"]
 
@@ -124,7 +125,7 @@ class CoreDetector(Detector):
         self.max_degree = max_degree
         self.min_score = min_score
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         G = suspicion_graph(context.projection, context.suspicious_projection,
                             min_lift=self.min_lift, min_shared=self.min_shared)
         cores = dense_cores(G, context.lines, max_size=self.max_size, max_degree=self.max_degree)
@@ -143,8 +144,4 @@ class CoreDetector(Detector):
             for b in c["patients"]:
                 groups.append((gid, "BENEFICIARY", b, "core_patient", c["score"] / 10,
                                f"seen by several providers of core {gid}"))
-        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-        scores = scores.drop_duplicates(["entity_type", "entity_id"])
-        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
-                                                      "evidence"]),
-                {"cores": len(cores), "nominated": n, "edges": G.number_of_edges()})
+        return scores, groups, {"cores": len(cores), "nominated": n, "edges": G.number_of_edges()}

@@ -14,6 +14,7 @@ import pandas as pd
 
 from detectors.base import DetectionContext, Detector
 from detectors.config import default
+from detectors.findings import Rows
 
 __all__ = ["funnel_table", "FunnelDetector"]
 
@@ -115,7 +116,7 @@ class FunnelDetector(Detector):
         self.min_share = min_share
         self.min_score = min_score
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
         funnels, dest = funnel_table(context.lines, members, min_beneficiaries=self.min_beneficiaries,
                                      min_share=self.min_share)
@@ -147,9 +148,4 @@ class FunnelDetector(Detector):
                 if b in far_tad:
                     groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.score / 10,
                                    f"linked to intermediary {f.intermediary_id} and sent to its destination"))
-        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-        scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
-            ["entity_type", "entity_id"])
-        return (scores,
-                pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score", "evidence"]),
-                {"funnels": len(funnels), "nominated": nominated})
+        return scores, groups, {"funnels": len(funnels), "nominated": nominated}

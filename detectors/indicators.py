@@ -206,7 +206,7 @@ class IndicatorDetector(Detector):
         self.min_peers = min_peers
         self.cap = cap
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         frames = []
         for by, etype in (("provider_id", "PROVIDER"), ("doctor_id", "DOCTOR")):
             table = control_indicators(context.lines, by=by)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from detectors.base import DetectionContext, Detector
 from detectors.config import default
+from detectors.findings import Rows
 from detectors.cores import split_by_shared
 
 __all__ = ["referral_loops", "LoopDetector"]
@@ -92,7 +93,7 @@ class LoopDetector(Detector):
         self.max_providers = max_providers
         self.min_doctor_share = min_doctor_share
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
                                max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
         scores, groups = [], []
@@ -110,9 +111,4 @@ class LoopDetector(Detector):
             for b in r["patients"]:
                 groups.append((gid, "BENEFICIARY", b, "looped_patient", r["score"] / 10,
                                f"had expensive acts at several providers of loop {gid}"))
-        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-        scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
-            ["entity_type", "entity_id"])
-        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
-                                                      "evidence"]),
-                {"loops": len(loops)})
+        return scores, groups, {"loops": len(loops)}

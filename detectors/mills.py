@@ -14,6 +14,7 @@ import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
 from detectors.config import default
+from detectors.findings import Rows
 
 __all__ = ["mill_pairs", "MillDetector"]
 
@@ -74,7 +75,7 @@ class MillDetector(Detector):
         self.min_z = min_z
         self.min_centre_patients = min_centre_patients
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         pairs = mill_pairs(context.lines, min_patients=self.min_patients)
         scores, groups = [], []
         flagged = pairs[pairs["z"] >= self.min_z]
@@ -93,9 +94,4 @@ class MillDetector(Detector):
                 groups.append((gid, "PROVIDER", centre, "centre", total, ev))
                 groups.append((gid, "DOCTOR", r.doctor_id, "prescriber", r.score, dev))
                 scores.append(("DOCTOR", r.doctor_id, r.score, dev, r.amount))
-        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-        scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
-            ["entity_type", "entity_id"])
-        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
-                                                      "evidence"]),
-                {"pairs": len(pairs), "nominated": int(scores["entity_type"].eq("PROVIDER").sum()) if len(scores) else 0})
+        return scores, groups, {"pairs": len(pairs), "nominated": sum(s[0] == "PROVIDER" for s in scores)}

@@ -14,6 +14,7 @@ import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
 from detectors.config import default
+from detectors.findings import Rows
 
 __all__ = ["phantom_patients", "PhantomDetector"]
 
@@ -81,7 +82,7 @@ class PhantomDetector(Detector):
         self.min_phantoms = min_phantoms
         self.min_z = min_z
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         lines = context.lines
         per = phantom_patients(lines, min_age=self.min_age, min_traits=self.min_traits)
         patients = lines.groupby("provider_id")["beneficiary_id"].nunique()
@@ -114,6 +115,4 @@ class PhantomDetector(Detector):
             for b in sorted(mine):
                 groups.append((gid, "BENEFICIARY", b, "phantom_patient", score / 10,
                                f"far, elderly, seen only by {pid}, surgery without consultation"))
-        return (pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"]),
-                pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score", "evidence"]),
-                {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated})
+        return scores, groups, {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated}

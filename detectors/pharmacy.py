@@ -13,6 +13,7 @@ import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
 from detectors.config import default
+from detectors.findings import Rows
 
 __all__ = ["pharmacy_rings", "PharmacyRingDetector"]
 
@@ -80,7 +81,7 @@ class PharmacyRingDetector(Detector):
         self.min_z = min_z
         self.min_concentration = min_concentration
 
-    def _run(self, context: DetectionContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         rings = pharmacy_rings(context.lines, min_lines=self.min_lines, max_prescribers=self.max_prescribers)
         scores, groups = [], []
         nominated = 0
@@ -97,9 +98,4 @@ class PharmacyRingDetector(Detector):
                 pev = f"prescribes the ALD drugs pharmacy {r.provider_id} dispenses to patients without ALD"
                 groups.append((gid, "DOCTOR", doc, "prescriber", r.score * r.concentration, pev))
                 scores.append(("DOCTOR", doc, r.score * r.concentration, pev, 0.0))
-        scores = pd.DataFrame(scores, columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
-        scores = scores.sort_values("score", ascending=False, kind="mergesort").drop_duplicates(
-            ["entity_type", "entity_id"])
-        return (scores, pd.DataFrame(groups, columns=["group_id", "entity_type", "entity_id", "role", "score",
-                                                      "evidence"]),
-                {"pharmacies": len(rings), "nominated": nominated})
+        return scores, groups, {"pharmacies": len(rings), "nominated": nominated}

@@ -11,6 +11,7 @@ import pandas as pd
 from detectors.base import line_flags
 from detectors.config import DetectionConfig
 from detectors.rings import at_risk_mask
+from ingest.schema import ENTITY_COLUMNS
 
 __all__ = ["ring_claims", "provider_indicators", "timeline", "INDICATORS"]
 
@@ -22,14 +23,8 @@ INDICATORS: dict[str, str] = {
     "amount_per_patient": "amount per patient (MAD) / montant par patient (MAD)",
 }
 
-_PROVIDER_SIDE = {"PROVIDER": "provider_id", "DOCTOR": "doctor_id"}
-_PATIENT_SIDE = {
-    "BENEFICIARY": "beneficiary_id",
-    "PHONE": "contact_phone",
-    "ACCOUNT": "payee_account",
-    "REFERRER": "referrer_id",
-    "SUBMISSION_POINT": "submission_point_id",
-}
+_PROVIDER_SIDE = {t: ENTITY_COLUMNS[t] for t in ("PROVIDER", "DOCTOR")}
+_PATIENT_SIDE = {t: ENTITY_COLUMNS[t] for t in ("BENEFICIARY", "PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT")}
 
 
 def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = True,

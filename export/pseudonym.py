@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ground.errors import ConfigError
+from ingest.schema import ENTITY_COLUMNS
 
 __all__ = [
     "PERSONAL_COLUMNS",
@@ -28,15 +29,7 @@ __all__ = [
     "pseudonymise_graph",
 ]
 
-#: Claims columns holding identifiers of people, and the pseudonym prefix of each.
-PERSONAL_COLUMNS: dict[str, str] = {
-    "beneficiary_id": "BEN",
-    "household_id": "BEN",
-    "contact_phone": "TEL",
-    "payee_account": "RIB",
-    "referrer_id": "REF",
-}
-#: Member entity types whose ids are personal, with the same prefixes. An inferred
+#: Member entity types whose ids are personal, and the pseudonym prefix of each. An inferred
 #: intermediary's id is an unkeyed hash of its phones and accounts, which can be
 #: brute-forced over the space of phone numbers, so it is pseudonymised too.
 PERSONAL_ENTITY_TYPES: dict[str, str] = {
@@ -45,6 +38,12 @@ PERSONAL_ENTITY_TYPES: dict[str, str] = {
     "ACCOUNT": "RIB",
     "REFERRER": "REF",
     "INTERMEDIARY": "INT",
+}
+#: Claims columns holding identifiers of people, with the same prefixes; a household is
+#: keyed like a beneficiary.
+PERSONAL_COLUMNS: dict[str, str] = {
+    **{ENTITY_COLUMNS[t]: prefix for t, prefix in PERSONAL_ENTITY_TYPES.items() if t in ENTITY_COLUMNS},
+    "household_id": PERSONAL_ENTITY_TYPES["BENEFICIARY"],
 }
 _KEY_FILE = Path("keys") / "pseudonym.key"
 

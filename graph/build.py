@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ingest.schema import ENUMS
+from ingest.schema import ENTITY_COLUMNS, ENUMS
 
 if TYPE_CHECKING:
     from graph.intermediaries import Intermediaries
@@ -45,10 +45,9 @@ FAMILY_COLUMNS: tuple[str, ...] = tuple(f"amount_{f.lower()}" for f in FAMILIES)
 
 #: identifier node type -> (claims column, edge type from a beneficiary)
 IDENTIFIER_COLUMNS: dict[str, tuple[str, str]] = {
-    "PHONE": ("contact_phone", "USED_PHONE"),
-    "ACCOUNT": ("payee_account", "PAID_TO"),
-    "SUBMISSION_POINT": ("submission_point_id", "SUBMITTED_AT"),
-    "REFERRER": ("referrer_id", "REFERRED_BY"),
+    node_type: (ENTITY_COLUMNS[node_type], edge_type) for node_type, edge_type in (
+        ("PHONE", "USED_PHONE"), ("ACCOUNT", "PAID_TO"), ("SUBMISSION_POINT", "SUBMITTED_AT"),
+        ("REFERRER", "REFERRED_BY"))
 }
 
 #: edge type -> (source node type, target node type or "IDENTIFIER")

@@ -16,6 +16,7 @@ __all__ = [
     "REQUIRED_PROVIDER_COLUMNS",
     "LABEL_COLUMNS",
     "ENTITY_TYPES",
+    "ENTITY_COLUMNS",
     "ID_COLUMNS",
     "MAX_ID_CHARS",
     "MAX_FIELD_CHARS",
@@ -99,6 +100,18 @@ LABEL_COLUMNS: tuple[str, ...] = ("entity_type", "entity_id", "ring_id", "role",
 ENTITY_TYPES: tuple[str, ...] = (
     "BENEFICIARY", "PROVIDER", "DOCTOR", "INTERMEDIARY", "PHONE", "ACCOUNT", "SUBMISSION_POINT", "REFERRER",
 )
+
+#: Entity type -> the claims column holding its identifier, the one map every package uses.
+#: INTERMEDIARY has no column: intermediaries are inferred from shared identifiers.
+ENTITY_COLUMNS: dict[str, str] = {
+    "BENEFICIARY": "beneficiary_id",
+    "PROVIDER": "provider_id",
+    "DOCTOR": "doctor_id",
+    "PHONE": "contact_phone",
+    "ACCOUNT": "payee_account",
+    "SUBMISSION_POINT": "submission_point_id",
+    "REFERRER": "referrer_id",
+}
 
 #: Identifier columns: a value longer than :data:`MAX_ID_CHARS` is quarantined (ID_TOO_LONG).
 ID_COLUMNS: tuple[str, ...] = (

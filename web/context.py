@@ -21,7 +21,8 @@ from casework.users import UserStore
 from ground.errors import AccessDenied, NotFound
 from ground.settings import Settings
 from ground.sqlite import transaction
-from web.keys import PSEUDONYMISED_TYPES
+from export.pseudonym import PERSONAL_COLUMNS
+from web.keys import PSEUDONYM_PREFIXES, PSEUDONYMISED_TYPES
 
 __all__ = [
     "settings", "casework", "runs", "cases", "users", "audit_log", "claims_store", "graph_store", "close_stores",
@@ -30,10 +31,7 @@ __all__ = [
 ]
 
 # Claims columns that identify a person, with the entity type their pseudonym is keyed on.
-CLAIM_PERSONAL_COLUMNS = {
-    "beneficiary_id": "BENEFICIARY", "household_id": "BENEFICIARY",
-    "contact_phone": "PHONE", "payee_account": "ACCOUNT", "referrer_id": "REFERRER",
-}
+CLAIM_PERSONAL_COLUMNS = {column: PSEUDONYM_PREFIXES[prefix] for column, prefix in PERSONAL_COLUMNS.items()}
 _UNAVAILABLE = object()
 
 

@@ -14,18 +14,13 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from export.evidence import ring_claims as tying_claims
+from ingest.schema import ENTITY_COLUMNS
 
 __all__ = [
-    "NODE_COLUMNS", "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_claims", "ring_elements",
+    "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_claims", "ring_elements",
     "timeline_svg", "RingClaimsCache",
 ]
 
-# Claims column holding each entity type's identifier.
-NODE_COLUMNS = {
-    "BENEFICIARY": "beneficiary_id", "PROVIDER": "provider_id", "DOCTOR": "doctor_id",
-    "PHONE": "contact_phone", "ACCOUNT": "payee_account", "SUBMISSION_POINT": "submission_point_id",
-    "REFERRER": "referrer_id",
-}
 # Which pairs of entities one claim line links (the claims graph's edge kinds).
 EDGE_PAIRS = (
     ("BENEFICIARY", "PROVIDER"), ("DOCTOR", "PROVIDER"), ("BENEFICIARY", "PHONE"),
@@ -107,10 +102,9 @@ def ring_claims(store: Any, members: pd.DataFrame, *, window: tuple[str | None, 
 
     # Read only the lines of the ring's entities, then apply the one rule of the evidence bundle.
     practitioners = ids("PROVIDER", "DOCTOR")
-    claims = store.claims(window[0], window[1], columns=CLAIM_VIEW_COLUMNS, any_of={
-        "provider_id": practitioners, "doctor_id": practitioners, "beneficiary_id": ids("BENEFICIARY"),
-        "contact_phone": ids("PHONE"), "payee_account": ids("ACCOUNT"), "referrer_id": ids("REFERRER"),
-        "submission_point_id": ids("SUBMISSION_POINT")})
+    any_of = {column: practitioners if entity_type in ("PROVIDER", "DOCTOR") else ids(entity_type)
+              for entity_type, column in ENTITY_COLUMNS.items()}
+    claims = store.claims(window[0], window[1], columns=CLAIM_VIEW_COLUMNS, any_of=any_of)
     out = tying_claims(claims, members, at_risk=False).sort_values(
         ["service_date", "claim_id", "line_no"], ascending=[False, True, True]).reset_index(drop=True)
     if cache is not None and key is not None:
@@ -131,7 +125,7 @@ def ring_elements(members: pd.DataFrame, claims: pd.DataFrame,
     node_amount: dict[str, float] = {}
     edges: dict[tuple[str, str], dict[str, Any]] = {}
     for a, b in EDGE_PAIRS:
-        ca, cb = NODE_COLUMNS[a], NODE_COLUMNS[b]
+        ca, cb = ENTITY_COLUMNS[a], ENTITY_COLUMNS[b]
         if claims.empty or ca not in claims or cb not in claims:
             continue
         part = claims[[ca, cb, "claim_id", "amount_claimed"]].dropna(subset=[ca, cb])

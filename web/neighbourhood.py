@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from web.data import EDGE_PAIRS, NODE_COLUMNS, TYPE_COLOURS, split_node_id
+from ingest.schema import ENTITY_COLUMNS
+from web.data import EDGE_PAIRS, TYPE_COLOURS, split_node_id
 
 __all__ = ["neighbourhood_from_graph", "neighbourhood_from_claims"]
 
@@ -45,7 +46,7 @@ def neighbourhood_from_claims(claims: pd.DataFrame, node_id: str, *, hops: int, 
         for a, b in EDGE_PAIRS:
             for here, there in ((a, b), (b, a)):
                 keys = [i for t, i in frontier if t == here]
-                col_here, col_there = NODE_COLUMNS[here], NODE_COLUMNS[there]
+                col_here, col_there = ENTITY_COLUMNS[here], ENTITY_COLUMNS[there]
                 if not keys or col_here not in claims or col_there not in claims:
                     continue
                 part = claims.loc[claims[col_here].isin(keys), [col_here, col_there, "claim_id", "amount_claimed",

@@ -98,7 +98,8 @@ class Acts:
     price : float ndarray, tariff in dirhams for quantity 1
     consult : dict name -> index of the consultation and stay codes
     key_base : dict letter -> index of coefficient 0 of that key (``key_base["K"] + 50`` is K50)
-    drugs, ald_drugs, injectables : int ndarrays of act indices of medication codes
+    drugs, ald_drugs, injectables, oncology : int ndarrays of act indices of medication codes
+        (oncology: chemotherapy and biologics of 3,000-18,000 MAD dispensed to ALD patients)
     """
 
     code: np.ndarray
@@ -109,6 +110,7 @@ class Acts:
     drugs: np.ndarray
     ald_drugs: np.ndarray
     injectables: np.ndarray
+    oncology: np.ndarray
 
     def coef(self, key: str, coefficients: np.ndarray) -> np.ndarray:
         """Act indices of ``key`` with the given coefficients (clipped to the nomenclature)."""
@@ -135,6 +137,7 @@ def _build_acts() -> Acts:
         "PJ_HOSPITAL": add("PJ2", "HOSPITAL_STAY", 450.0),
         "PJ_ICU": add("PJR", "HOSPITAL_STAY", 2500.0),
         "AMI": add("AMI", "OTHER", 40.0),
+        "HD": add("HD", "OTHER", 850.0),
     }
     key_base = {}
     for key, unit in _UNIT.items():
@@ -143,14 +146,16 @@ def _build_acts() -> Acts:
             add(f"{key}{c}", _FAMILY_OF_KEY[key], unit * c)
     # Drug codes: pseudo-random 7-digit numbers, stable across runs (fixed seed).
     rng = np.random.default_rng(20250106)
-    numbers = rng.choice(9_000_000, size=180, replace=False) + 1_000_000
+    numbers = rng.choice(9_000_000, size=200, replace=False) + 1_000_000
     drug_prices = np.round(np.exp(rng.normal(3.7, 0.7, size=100)), 2)  # ordinary drugs ~ 15-300 MAD
     ald_prices = np.round(np.exp(rng.normal(5.6, 0.6, size=50)), 2)  # chronic treatments ~ 100-900 MAD
     inj_prices = np.round(np.exp(rng.normal(8.2, 0.4, size=30)), 2)  # injectables, biologics ~ 2,000-8,000 MAD
+    # Chemotherapy and biologics dispensed for ALD patients: 3,000-18,000 MAD a box.
+    onc_prices = np.round(np.clip(np.exp(rng.normal(8.9, 0.45, size=20)), 3000, 18000), 2)
     start = len(codes)
-    for n, p in zip(numbers, np.concatenate([drug_prices, ald_prices, inj_prices])):
+    for n, p in zip(numbers, np.concatenate([drug_prices, ald_prices, inj_prices, onc_prices])):
         add(f"MED{n}", "MEDICATION", float(p))
-    idx = np.arange(start, start + 180)
+    idx = np.arange(start, start + 200)
     return Acts(
         code=np.array(codes, dtype=object),
         family=np.array([FAMILIES.index(f) for f in families], dtype=np.int8),
@@ -159,7 +164,8 @@ def _build_acts() -> Acts:
         key_base=key_base,
         drugs=idx[:100],
         ald_drugs=idx[100:150],
-        injectables=idx[150:],
+        injectables=idx[150:180],
+        oncology=idx[180:],
     )
 
 

@@ -12,15 +12,21 @@ import numpy as np
 
 __all__ = [
     "beneficiary_ids", "provider_ids", "phone_ids", "account_ids", "referrer_ids", "point_ids",
-    "PHONE_PERSONAL", "PHONE_RECRUITER", "ACCOUNT_PROVIDER", "ACCOUNT_RECRUITER", "REFERRER_RECRUITER",
+    "PHONE_PERSONAL", "PHONE_RECRUITER", "PHONE_VILLAGE", "PHONE_SERVICE", "ACCOUNT_PROVIDER", "ACCOUNT_RECRUITER",
+    "ACCOUNT_SHARED", "REFERRER_RECRUITER", "REFERRER_NGO", "REFERRER_SOCIAL",
 ]
 
 # Offsets that keep the kinds of phone / account / referrer in disjoint index ranges.
 PHONE_PERSONAL = 20_000_000
 PHONE_RECRUITER = 90_000_000
+PHONE_VILLAGE = 95_000_000
+PHONE_SERVICE = 96_000_000
 ACCOUNT_PROVIDER = 5_000_000_000
 ACCOUNT_RECRUITER = 9_000_000_000
+ACCOUNT_SHARED = 9_500_000_000
 REFERRER_RECRUITER = 900_000_000
+REFERRER_NGO = 950_000_000
+REFERRER_SOCIAL = 960_000_000
 
 
 def _scramble(idx: np.ndarray, modulus: int, mult: int, add: int) -> np.ndarray:

@@ -9,6 +9,8 @@ random tie-break, so a fraudulent dossier's id says nothing about how it was mad
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ingest.synthetic.catalogue import ACTS, FAMILIES, PROVIDER_TYPES, REGIMES, REGION_CODES
@@ -16,18 +18,37 @@ from ingest.synthetic.ids import (
     ACCOUNT_PROVIDER, PHONE_PERSONAL, account_ids, beneficiary_ids, phone_ids, point_ids, provider_ids,
     referrer_ids,
 )
+from ingest.synthetic.noise import Noise, apply_noise
 from ingest.synthetic.population import TADAMON, Population
 from ingest.synthetic.providers import ProviderTable
 
-__all__ = ["WeekBuilder", "AGENCY", "PROXIMITY_POINT", "ONLINE", "PROVIDER_DIRECT", "CHANNELS"]
+__all__ = ["Week", "WeekBuilder", "AGENCY", "PROXIMITY_POINT", "ONLINE", "PROVIDER_DIRECT", "CHANNELS"]
 
 CHANNELS = ("AGENCY", "PROXIMITY_POINT", "ONLINE", "PROVIDER_DIRECT")
 AGENCY, PROXIMITY_POINT, ONLINE, PROVIDER_DIRECT = range(4)
 _FAM = {name: i for i, name in enumerate(FAMILIES)}
 # Share of the tariff the insurer pays, by act family (ALD patients get 90% at least).
 _RATE = np.array([0.7, 0.9, 0.8, 0.8, 0.7, 0.9, 0.7, 0.7])
-_DOSSIER_FIELDS = ("bene", "day", "channel", "point", "phone", "account", "referrer", "lag", "tag")
+_DOSSIER_FIELDS = ("bene", "day", "channel", "point", "phone", "account", "referrer", "lag", "tag", "lk")
 _LINE_FIELDS = ("dossier", "provider", "doctor", "act", "qty", "stay", "offset", "factor", "prior")
+
+
+class Week(NamedTuple):
+    """One week of contract rows.
+
+    ``columns``: contract column -> numpy array (strings as objects with None, -1 for no
+    stay, ``ald`` 1/0/-1 for unknown once noise applies); ``claim_ids`` one id per dossier
+    in builder order; ``tags`` the dossiers' fraud tags and ``lookalikes`` their
+    look-alike group indices (-1 for none); the claim and prior-authorisation counters
+    after this week.
+    """
+
+    columns: dict
+    claim_ids: np.ndarray
+    tags: np.ndarray
+    lookalikes: np.ndarray
+    claim_counter: int
+    pa_counter: int
 
 
 class WeekBuilder:
@@ -39,10 +60,16 @@ class WeekBuilder:
     start : first day of the data (day 0)
     last_day : last day of the data; later service days (a lab line a few days after the
         visit, at the end of the window) are brought back to it
+    noise : how each provider and point writes its dossiers (None: everything canonical)
+    mixed_group : look-alike index given to ordinary dossiers with lines of three or more
+        providers (-1: not recorded)
     """
 
-    def __init__(self, pop: Population, providers: ProviderTable, start: np.datetime64, last_day: int) -> None:
+    def __init__(self, pop: Population, providers: ProviderTable, start: np.datetime64, last_day: int,
+                 noise: Noise | None = None, mixed_group: int = -1) -> None:
         self.pop = pop
+        self.noise = noise
+        self.mixed_group = mixed_group
         self.prov = providers
         self.start = start
         self.last_day = last_day
@@ -52,13 +79,15 @@ class WeekBuilder:
 
     def add_dossiers(self, bene: np.ndarray, day: np.ndarray, *, channel: np.ndarray, point: np.ndarray,
                      phone: np.ndarray, account: np.ndarray, lag: np.ndarray,
-                     referrer: np.ndarray | None = None, tag: int | np.ndarray = -1) -> np.ndarray:
-        """Add dossiers (one per entry) and return their builder indices."""
+                     referrer: np.ndarray | None = None, tag: int | np.ndarray = -1,
+                     lk: int | np.ndarray = -1) -> np.ndarray:
+        """Add dossiers (one per entry) and return their builder indices; ``tag`` is a fraud
+        ring's tag, ``lk`` a look-alike group index (-1 for none)."""
         n = len(bene)
         values = {
             "bene": bene, "day": day, "channel": channel, "point": point, "phone": phone, "account": account,
             "referrer": np.full(n, -1) if referrer is None else referrer, "lag": lag,
-            "tag": np.broadcast_to(np.asarray(tag), (n,)),
+            "tag": np.broadcast_to(np.asarray(tag), (n,)), "lk": np.broadcast_to(np.asarray(lk), (n,)),
         }
         for key, value in values.items():
             self._d[key].append(np.asarray(value, dtype=np.int64))
@@ -110,18 +139,8 @@ class WeekBuilder:
         return {"channel": channel, "point": point, "phone": phone, "account": account, "referrer": referrer,
                 "lag": lag}
 
-    def finish(self, rng: np.random.Generator, claim_counter: int, pa_counter: int
-               ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, int, int]:
-        """Contract rows of the week, in claim id then line order.
-
-        Returns
-        -------
-        columns : contract column -> numpy array (strings as objects with None, -1 for no stay);
-            ``synthetic.writer`` turns them into files or contract dtypes
-        claim_ids : one id per dossier, in builder order
-        tags : the dossiers' tags (-1 ordinary, else a fraud tag index)
-        claim_counter, pa_counter : the counters after this week
-        """
+    def finish(self, rng: np.random.Generator, claim_counter: int, pa_counter: int) -> Week:
+        """Contract rows of the week, in claim id then line order (see :class:`Week`)."""
         d = {k: np.concatenate(v) if v else np.empty(0, np.int64) for k, v in self._d.items()}
         ln = {k: np.concatenate(v) if v else np.empty(0) for k, v in self._l.items()}
         nd = self.n_dossiers
@@ -196,4 +215,29 @@ class WeekBuilder:
             "payee_account": account_ids(d["account"][dos]),
             "referrer_id": referrer_ids(d["referrer"][dos]),
         }
-        return columns, claim_ids, d["tag"], claim_counter + nd, pa_counter + int(has_prior.sum())
+        lks = d["lk"].copy()
+        if self.mixed_group >= 0 and len(dos):
+            pairs = np.unique(dos * prov.n + provider)
+            n_providers = np.bincount(pairs // prov.n, minlength=nd)
+            lks[(lks < 0) & (d["tag"] < 0) & (n_providers >= 3)] = self.mixed_group
+        if self.noise is not None:
+            columns["ald"] = ald.astype(np.int8)
+            apply_noise(self.noise, columns, provider, doctor, self._phone_formats(rng, d, dos, provider, first)[dos])
+        return Week(columns, claim_ids, d["tag"], lks, claim_counter + nd, pa_counter + int(has_prior.sum()))
+
+    def _phone_formats(self, rng: np.random.Generator, d: dict[str, np.ndarray], dos: np.ndarray,
+                       provider: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """One phone format per dossier: its submission point's, its billing provider's, or
+        the online form's."""
+        noise = self.noise
+        nd = self.n_dossiers
+        first_provider = np.zeros(nd, np.int64)
+        first_provider[dos[first]] = provider[first]
+        channel, point = d["channel"], d["point"]
+        fmt = np.zeros(nd, np.int8)
+        at_point = (channel <= PROXIMITY_POINT) & (point >= 0)
+        fmt[at_point] = noise.point_format[point[at_point]]
+        fmt[(channel == ONLINE) & (rng.random(nd) < noise.online_share)] = 1
+        direct = channel == PROVIDER_DIRECT
+        fmt[direct] = noise.provider_format[first_provider[direct]]
+        return fmt

@@ -101,7 +101,8 @@ class Population:
         self.hh_pharmacy = pharmacy
 
 
-def build_population(rng: np.random.Generator, n_people: int, ref_year: int) -> Population:
+def build_population(rng: np.random.Generator, n_people: int, ref_year: int, *, tadamon_share: float = 0.43,
+                     tadamon_cash_share: float = 0.5, phone_share: float = 0.93) -> Population:
     """Draw ``n_people`` persons in households, regions, regimes, ages, ALD status.
 
     Parameters
@@ -109,6 +110,9 @@ def build_population(rng: np.random.Generator, n_people: int, ref_year: int) -> 
     rng : the generator's random stream for the population
     n_people : persons to create (at least a few hundred)
     ref_year : year used to turn ages into birth years
+    tadamon_share : share of households under AMO Tadamon (the other regimes keep their proportions)
+    tadamon_cash_share : share of Tadamon households with no bank account
+    phone_share : share of households with a family phone
     """
     sizes = rng.choice(_SIZES, size=int(n_people / 3.0) + 50, p=_SIZE_P)
     ends = np.cumsum(sizes)
@@ -122,7 +126,11 @@ def build_population(rng: np.random.Generator, n_people: int, ref_year: int) -> 
     rank = np.arange(n_people) - starts[hh]  # 0 principal, 1 spouse, 2+ children
 
     hh_region = rng.choice(12, size=n_hh, p=REGION_WEIGHTS).astype(np.int8)
-    hh_regime = rng.choice(len(REGIMES), size=n_hh, p=REGIME_WEIGHTS).astype(np.int8)
+    weights = REGIME_WEIGHTS.copy()
+    others = np.arange(len(REGIMES)) != TADAMON
+    weights[others] *= (1.0 - tadamon_share) / weights[others].sum()
+    weights[TADAMON] = tadamon_share
+    hh_regime = rng.choice(len(REGIMES), size=n_hh, p=weights).astype(np.int8)
     retired = hh_regime == PENSIONNES
     p_age = np.where(retired, rng.integers(60, 92, n_hh), np.clip(rng.normal(45, 13, n_hh), 21, 88)).astype(int)
     p_female = rng.random(n_hh) < np.where(retired, 0.3, 0.35)
@@ -147,8 +155,8 @@ def build_population(rng: np.random.Generator, n_people: int, ref_year: int) -> 
     care_weight = np.select([age < 5, age < 18, age < 45, age < 65], [2.0, 0.8, 0.8, 1.3], 2.0)
     care_weight = care_weight * np.where(female & (age >= 18) & (age < 45), 1.4, 1.0) * np.where(ald, 1.6, 1.0)
 
-    has_phone = rng.random(n_hh) < 0.93
-    has_account = rng.random(n_hh) < np.where(hh_regime == TADAMON, 0.5, 0.92)
+    has_phone = rng.random(n_hh) < phone_share
+    has_account = rng.random(n_hh) < np.where(hh_regime == TADAMON, 1.0 - tadamon_cash_share, 0.92)
 
     # Agencies (~1 per 8,000 households) and proximity points (~1 per 1,500 households)
     # per region; each household has one of each, big points drawing thousands.

@@ -70,6 +70,35 @@ class ProviderTable:
         """Doctors attached to a clinic or hospital."""
         return self.fac_doctors[self.fac_ptr[facility]:self.fac_ptr[facility + 1]]
 
+    def append(self, ptype: str, near: int, count: int = 1, *, specialty: str | None = None, role: str = "",
+               popularity: float = 1.0, attach_to: int | None = None) -> np.ndarray:
+        """Add ``count`` providers of ``ptype`` in the city of provider ``near`` (a few hundred
+        metres away), optionally attached to facility ``attach_to``; returns their indices."""
+        new = np.arange(self.n, self.n + count)
+        self.ptype = np.concatenate([self.ptype, np.full(count, TYPE[ptype], np.int8)])
+        self.region = np.concatenate([self.region, np.full(count, self.region[near], np.int8)])
+        self.city = np.concatenate([self.city, np.full(count, self.city[near], dtype=object)])
+        offsets = (np.arange(1, count + 1) * 0.003).round(5)
+        self.lat = np.concatenate([self.lat, np.round(self.lat[near] + offsets, 5)])
+        self.lon = np.concatenate([self.lon, np.round(self.lon[near] - offsets, 5)])
+        self.popularity = np.concatenate([self.popularity, np.full(count, popularity)])
+        self.specialty = np.concatenate([self.specialty, np.full(count, specialty, dtype=object)])
+        self.role = np.concatenate([self.role, np.full(count, role, dtype=object)])
+        self.fac_ptr = np.concatenate([self.fac_ptr, np.full(count, self.fac_ptr[-1])])
+        if attach_to is not None:
+            self.attach(new, attach_to)
+        return new
+
+    def attach(self, doctors: np.ndarray, facility: int) -> None:
+        """Attach doctors to a clinic or hospital (they appear as ``doctor_id`` on its lines)."""
+        counts = np.diff(self.fac_ptr)
+        fac = np.repeat(np.arange(len(counts)), counts)
+        fac = np.concatenate([fac, np.full(len(doctors), facility)])
+        doc = np.concatenate([self.fac_doctors, np.asarray(doctors, np.int64)])
+        pairs = np.unique(np.stack([fac, doc], axis=1), axis=0)
+        self.fac_ptr = np.concatenate([[0], np.cumsum(np.bincount(pairs[:, 0], minlength=self.n))])
+        self.fac_doctors = pairs[:, 1]
+
     def pick_attached(self, rng: np.random.Generator, facilities: np.ndarray) -> np.ndarray:
         """One attached doctor per facility line (-1 where a facility has none)."""
         start = self.fac_ptr[facilities]

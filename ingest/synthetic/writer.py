@@ -24,11 +24,14 @@ _INT_NA = ("birth_year", "stay_days")
 
 def to_contract_dtypes(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     """Concatenate the builder's weekly columns into a frame with :data:`ingest.schema.CLAIM_DTYPES`
-    (negative stays become NA)."""
+    (negative stays and an ``ald`` of -1 become NA)."""
     out = {}
     for col, dtype in CLAIM_DTYPES.items():
         values = np.concatenate([c[col] for c in chunks]) if chunks else np.empty(0)
-        if col in _INT_NA:
+        if col == "ald":
+            arr = values.astype(np.int8)
+            out[col] = pd.arrays.BooleanArray(arr == 1, arr < 0)
+        elif col in _INT_NA:
             arr = values.astype(np.int64)
             out[col] = pd.arrays.IntegerArray(np.where(arr < 0, 0, arr), arr < 0)
         elif dtype == "string":
@@ -51,7 +54,8 @@ def _arrow(columns: dict[str, np.ndarray]) -> pa.Table:
     for field in _SCHEMA:
         col = columns[field.name]
         if field.name == "ald":
-            arrays.append(pa.array(np.where(col.astype(bool), "true", "false")))
+            flag = col.astype(np.int8)
+            arrays.append(pa.array(np.where(flag == 1, "true", "false"), mask=flag < 0))
         elif field.name in _INT_NA:
             arr = col.astype(np.int64)
             arrays.append(pa.array(arr, mask=arr < 0))

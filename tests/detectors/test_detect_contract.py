@@ -33,6 +33,7 @@ def test_detector_keeps_the_contract(detector, pattern_claims, tmp_path, monkeyp
     scores = first.scores
     assert not scores.empty or not first.groups.empty or detector.name in ("centrality",)
     assert scores["score"].is_monotonic_decreasing  # higher = more suspicious, best first
+    assert not scores.duplicated(["entity_type", "entity_id"]).any()
     assert (scores["evidence"].astype(str).str.len() > 0).all()
     assert (first.groups["evidence"].astype(str).str.len() > 0).all()
     cols = ["entity_type", "entity_id", "score", "evidence"]
@@ -46,3 +47,29 @@ def test_detector_keeps_the_contract(detector, pattern_claims, tmp_path, monkeyp
 @pytest.mark.parametrize("detector", DETECTORS, ids=lambda d: d.name)
 def test_fit_builds_its_own_context_when_none_is_given(detector, tiny_claims):
     assert isinstance(detector.fit(tiny_claims), Findings)
+
+
+def test_findings_keep_each_entity_once_at_its_highest_score_best_first():
+    found = Findings("demo", {}, scores=[
+        ("DOCTOR", "D1", 1.0, "low", 0.0),
+        ("PROVIDER", "P1", 2.0, "first of two equal", 10.0),
+        ("DOCTOR", "D1", 3.0, "high", 0.0),
+        ("PROVIDER", "P1", 2.0, "second of two equal", 20.0),
+        ("PROVIDER", "P0", 2.0, "same score, smaller id", 5.0),
+    ], groups=[("g1", "PROVIDER", "P1", "member", 2.0, "in g1")])
+    assert list(found.scores.columns) == ["entity_type", "entity_id", "score", "evidence", "amount_at_risk"]
+    assert found.scores[["entity_id", "evidence"]].values.tolist() == [
+        ["D1", "high"], ["P0", "same score, smaller id"], ["P1", "first of two equal"]]
+    assert found.groups.to_dict("records") == [{"group_id": "g1", "entity_type": "PROVIDER", "entity_id": "P1",
+                                               "role": "member", "score": 2.0, "evidence": "in g1"}]
+
+
+def test_findings_without_rows_have_typed_empty_frames():
+    found = Findings("demo", {})
+    assert found.scores.empty and found.groups.empty
+    assert str(found.scores["score"].dtype) == "float64" and list(found.groups.columns)[0] == "group_id"
+
+
+def test_a_score_without_evidence_is_refused():
+    with pytest.raises(ValueError, match="evidence"):
+        Findings("demo", {}, scores=[("PROVIDER", "P1", 1.0, " ", 0.0)])

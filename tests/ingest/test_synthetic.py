@@ -51,7 +51,8 @@ def test_written_files_hold_the_same_rows_as_the_frames(tmp_path):
     assert read.claim_id.tolist() == frames.claims.claim_id.tolist()
     assert np.allclose(read.amount_claimed.astype(float), frames.claims.amount_claimed)
     assert read.service_date.tolist() == frames.claims.service_date.dt.strftime("%Y-%m-%d").tolist()
-    assert set(read.ald) <= {"true", "false"}
+    assert set(read.ald) <= {"true", "false", ""}
+    assert (read.ald == "").tolist() == frames.claims.ald.isna().tolist()
     providers = pd.read_csv(paths["providers"], dtype=str)
     labels = pd.read_csv(paths["labels"], dtype=str, keep_default_na=False)
     assert tuple(providers.columns) == PROVIDER_COLUMNS
