@@ -3,9 +3,14 @@ remember the run, and alert only on material change.
 
 Order of writes, so that a run killed at any point leaves the previous results
 intact and the next run completes: claim files are loaded (each atomically) and
-moved out of the inbox; the findings folder is written under a temporary name and
-renamed; the run is stored in SQLite in one transaction; only then does
-``runs/latest`` point at it.
+moved out of the inbox; the embedded graph is refreshed (one transaction) and
+pushed to Neo4j when configured; the findings folder is written under a temporary
+name and renamed; the run is stored in SQLite in one transaction; only then does
+``runs/latest`` point at it. So a run stored in SQLite has every output it promises,
+and a run killed before that is done again, whole, by the next one. What can still
+be left undone is finished by the next run of the same claims ("nothing new"):
+``runs/latest`` repointed, a failed Neo4j push retried. Temporary folders of a
+killed run (``runs/.<run>.<random>/``) are removed when the next run starts.
 """
 
 from __future__ import annotations
@@ -249,6 +254,7 @@ def run_weekly(
     inbox = Path(inbox) if inbox else settings.inbox_path
     window_weeks = window_weeks or settings.window_weeks
     with RunLock(home / "run.lock"):
+        _remove_debris(home / "runs")
         store = ClaimsStore(home)
         runs = RunStore(home)
         try:
@@ -279,6 +285,7 @@ def run_weekly(
                 base.status, base.exit_code = "nothing_new", (EXIT_BAD_INPUT if rejected else EXIT_NOTHING_NEW)
                 base.findings_dir = str(home / "runs" / run_id)
                 log.info("run %s already done for these claim batches: nothing new", run_id)
+                _finish(settings, runs, run_id, base)
                 return base
 
             claims = store.claims(start, end)
@@ -303,6 +310,7 @@ def run_weekly(
 
             target = home / "runs" / run_id
             base.findings_dir = str(target)
+            _write_graph(settings, claims, result.intermediaries, base)
             _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target)
             runs.save_run(run_id, kind="weekly", version=__version__, params={**params, **result.params},
                           batches=batch_list,
@@ -311,15 +319,53 @@ def run_weekly(
                           window=(start.isoformat(), end.isoformat()),
                           stats={"claim_lines": len(claims), "alerts": base.alerts})
             _point_latest(home / "runs", run_id)
-            _write_graph(settings, claims, result.intermediaries, base)
-            (target / "summary.txt").write_text(base.summary_text() + "\n", encoding="utf-8")
-            (target / "summary.json").write_text(json.dumps(base.to_dict(), indent=2, default=str),
-                                                 encoding="utf-8")
             log.info("run %s stored: %d rings, alerts %s", run_id, len(rings), base.alerts)
             return base
         finally:
             runs.close()
             store.close()
+
+
+def _remove_debris(runs_dir: Path) -> None:
+    """Delete what a killed run left under ``runs/``: its temporary folder and latest link (call under the lock)."""
+    if not runs_dir.is_dir():
+        return
+    for path in runs_dir.iterdir():
+        if not path.name.startswith("."):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        log.info("removed %s left by an interrupted run", path.name)
+
+
+def _finish(settings: Settings, runs: RunStore, run_id: str, result: WeeklyResult) -> None:
+    """Finish what a stored run left undone: point ``runs/latest`` at it if it is the newest
+    weekly run, and retry its Neo4j push if that had failed (then the exit code is the push's)."""
+    runs_dir = settings.home_path / "runs"
+    if runs.latest_run_id("weekly") == run_id and (runs_dir / run_id).is_dir():
+        latest = runs_dir / "latest"
+        if not latest.is_symlink() or os.readlink(latest) != run_id:
+            _point_latest(runs_dir, run_id)
+            log.info("runs/latest pointed at %s, which an interrupted run had stored", run_id)
+    summary_path = runs_dir / run_id / "summary.json"
+    if not settings.neo4j_uri or not summary_path.is_file():
+        return
+    stored = json.loads(summary_path.read_text(encoding="utf-8"))
+    if stored.get("neo4j") == "pushed":
+        result.neo4j = "pushed"
+        return
+    from graph.sqlite_store import SqliteGraphStore
+
+    with SqliteGraphStore(settings.home_path) as embedded:
+        graph = embedded.load_graph()
+    if result.exit_code == EXIT_NOTHING_NEW:
+        result.exit_code = EXIT_OK  # the push is new work
+    _push_neo4j(settings, graph, result)
+    stored["neo4j"] = result.neo4j
+    with open_private(summary_path, encoding="utf-8") as handle:
+        handle.write(json.dumps(stored, indent=2, default=str))
 
 
 def _case_statuses(home: Path) -> dict[str, str]:
@@ -338,7 +384,6 @@ def _write_graph(settings: Settings, claims: pd.DataFrame, intermediaries, resul
     """
     from graph.build import build_graph
     from graph.sqlite_store import SqliteGraphStore
-    from graph.store import open_graph_store
 
     graph = build_graph(claims, intermediaries=intermediaries)
     embedded = SqliteGraphStore(settings.home_path)
@@ -346,6 +391,13 @@ def _write_graph(settings: Settings, claims: pd.DataFrame, intermediaries, resul
         embedded.write(graph)
     finally:
         embedded.close()
+    _push_neo4j(settings, graph, result)
+
+
+def _push_neo4j(settings: Settings, graph, result: WeeklyResult) -> None:
+    """Write ``graph`` to Neo4j when configured; a failure sets the result's exit code to 1."""
+    from graph.store import open_graph_store
+
     if not settings.neo4j_uri:
         return
     try:
