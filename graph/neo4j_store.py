@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
@@ -25,6 +26,7 @@ from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable
 
 from graph.build import EDGE_COLUMNS, EDGE_TYPES, LABELS, ClaimsGraph
 from graph.store import Neighbourhood, iso_day, sort_heaviest, split_node_id, walk
+from ingest.schema import ENTITY_TYPES
 from ground.errors import ConfigError, NotFound, StoreError
 
 __all__ = [
@@ -115,16 +117,17 @@ def nodes_query(node_ids: list[str]) -> tuple[Query, dict]:
             {"ids": list(node_ids)})
 
 
-def search_query(text: str, limit: int) -> tuple[Query, dict]:
-    """Nodes whose entity id starts with ``text`` or providers/doctors/intermediaries whose label contains it."""
+def search_query(text: str, limit: int, types: Iterable[str] | None = None) -> tuple[Query, dict]:
+    """Nodes (of ``types``, default all) whose entity id starts with ``text`` or providers/doctors/intermediaries
+    whose label contains it."""
     query = Query(
-        "MATCH (n:Entity) WHERE n.entity_id STARTS WITH $text "
-        "OR (n.node_type IN ['PROVIDER', 'DOCTOR', 'INTERMEDIARY'] AND toLower(n.label) CONTAINS toLower($text)) "
+        "MATCH (n:Entity) WHERE n.node_type IN $types AND (n.entity_id STARTS WITH $text "
+        "OR (n.node_type IN ['PROVIDER', 'DOCTOR', 'INTERMEDIARY'] AND toLower(n.label) CONTAINS toLower($text))) "
         "RETURN n.node_id AS node_id, n.node_type AS node_type, n.entity_id AS entity_id, n.label AS label, "
         "n.n_lines AS n_lines, n.amount AS amount "
         "ORDER BY n.entity_id <> $text, node_type, entity_id LIMIT $limit"
     )
-    return query, {"text": text, "limit": int(limit)}
+    return query, {"text": text, "limit": int(limit), "types": list(ENTITY_TYPES if types is None else types)}
 
 
 class Neo4jGraphStore:
@@ -186,13 +189,18 @@ class Neo4jGraphStore:
             raise StoreError(f"Neo4j at {self.uri} refused the write: {exc.code}: {exc.message}") from None
         return build_id
 
+    def resolve(self, entity_id: str) -> list[str]:
+        """Node ids meant by ``entity_id`` (a node id, or a bare entity id of any type); NotFound when none."""
+        origin = [r["node_id"] for r in self._read(*resolve_query(entity_id))]
+        if not origin:
+            raise NotFound(f"Neo4j at {self.uri}: no node with id {entity_id!r}")
+        return origin
+
     def neighbourhood(self, entity_id: str, *, hops: int = 1, limit: int = 200,
                       start: str | date | None = None, end: str | date | None = None) -> Neighbourhood:
         """Same contract as :meth:`graph.sqlite_store.SqliteGraphStore.neighbourhood`, in Cypher."""
         first, last = iso_day(start), iso_day(end)
-        origin = [r["node_id"] for r in self._read(*resolve_query(entity_id))]
-        if not origin:
-            raise NotFound(f"Neo4j at {self.uri}: no node with id {entity_id!r}")
+        origin = self.resolve(entity_id)
 
         def fetch(frontier, seen, room):
             records = self._read(*incident_edges_query(frontier, [list(k) for k in sorted(seen)], room, first, last))
@@ -207,10 +215,11 @@ class Neo4jGraphStore:
             nodes = nodes.iloc[np.argsort([order[n] for n in nodes["node_id"]], kind="stable")]
         return Neighbourhood(nodes=nodes.reset_index(drop=True), edges=edges, omitted=omitted, start=origin)
 
-    def search(self, text: str, limit: int = 20) -> pd.DataFrame:
-        """Nodes whose entity id starts with ``text`` or whose provider/doctor label contains it."""
+    def search(self, text: str, limit: int = 20, *, types: Iterable[str] | None = None) -> pd.DataFrame:
+        """Nodes (of ``types``, default all) whose entity id starts with ``text`` or whose provider/doctor label
+        contains it."""
         _, bare = split_node_id(text.strip())
-        rows = self._read(*search_query(bare, limit)) if bare else []
+        rows = self._read(*search_query(bare, limit, types)) if bare else []
         return pd.DataFrame([dict(r) for r in rows],
                             columns=["node_id", "node_type", "entity_id", "label", "n_lines", "amount"])
 

@@ -8,6 +8,7 @@ Edges are indexed by each end and amount, which is what a neighbourhood asks.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from graph.build import EDGE_COLUMNS, ClaimsGraph
 from graph.store import Neighbourhood, iso_day, sort_heaviest, split_node_id, walk
 from ground.errors import NotFound, StoreError
 from ground.sqlite import connect, transaction
+from ingest.schema import ENTITY_TYPES
 
 __all__ = ["SqliteGraphStore", "DB_NAME"]
 
@@ -147,8 +149,15 @@ class SqliteGraphStore:
         nodes = self._nodes_by_id(node_ids)
         return Neighbourhood(nodes=nodes, edges=edges, omitted=omitted, start=origin)
 
-    def search(self, text: str, limit: int = 20) -> pd.DataFrame:
+    def search(self, text: str, limit: int = 20, *, types: Iterable[str] | None = None) -> pd.DataFrame:
         """Nodes whose entity id starts with ``text``, or providers/doctors/intermediaries whose label contains it.
+
+        Parameters
+        ----------
+        text : str
+        limit : int
+        types : iterable of str, optional
+            Only nodes of these types are matched (the others are never compared with ``text``).
 
         Returns
         -------
@@ -160,12 +169,14 @@ class SqliteGraphStore:
             return pd.DataFrame(columns=list(_FIXED_NODE))
         _, bare = split_node_id(text)
         upper = bare + "\U0010ffff"
+        kinds = list(ENTITY_TYPES if types is None else types)
+        marks = ", ".join("?" for _ in kinds)
         rows = self._conn.execute(
             "SELECT node_id, node_type, entity_id, label, n_lines, amount FROM nodes"
-            " WHERE (entity_id >= ? AND entity_id < ?)"
-            " OR (node_type IN ('PROVIDER', 'DOCTOR', 'INTERMEDIARY') AND label LIKE ? ESCAPE '\\')"
+            f" WHERE node_type IN ({marks}) AND ((entity_id >= ? AND entity_id < ?)"
+            " OR (node_type IN ('PROVIDER', 'DOCTOR', 'INTERMEDIARY') AND label LIKE ? ESCAPE '\\'))"
             " ORDER BY entity_id <> ?, node_type, entity_id LIMIT ?",
-            (bare, upper, "%" + _like_escape(bare) + "%", bare, int(limit)),
+            (*kinds, bare, upper, "%" + _like_escape(bare) + "%", bare, int(limit)),
         ).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=list(_FIXED_NODE))
 

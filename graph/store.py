@@ -9,7 +9,7 @@ so a hub clinic never returns 40,000 patients.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -58,12 +58,15 @@ class GraphStore(Protocol):
     def write(self, graph: ClaimsGraph) -> None:
         """Replace the stored graph with ``graph``."""
 
+    def resolve(self, entity_id: str) -> list[str]:
+        """Node ids meant by a node id or a bare entity id; NotFound when none."""
+
     def neighbourhood(self, entity_id: str, *, hops: int = 1, limit: int = 200,
                       start: str | date | None = None, end: str | date | None = None) -> Neighbourhood:
         """The subgraph within ``hops`` of an entity, at most ``limit`` edges, heaviest first."""
 
-    def search(self, text: str, limit: int = 20) -> pd.DataFrame:
-        """Nodes whose id starts with ``text`` or whose label contains it."""
+    def search(self, text: str, limit: int = 20, *, types: Iterable[str] | None = None) -> pd.DataFrame:
+        """Nodes (of ``types``, default all) whose id starts with ``text`` or whose label contains it."""
 
     def close(self) -> None:
         """Release the connection."""

@@ -18,7 +18,7 @@ from web.context import close_stores, remember_pseudonyms, users
 from web.data import RingClaimsCache
 from web.errors import register_error_handlers
 from web.filters import register_filters
-from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser
+from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser, search_key
 
 __all__ = ["create_app", "PUBLIC_ENDPOINTS"]
 
@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.extensions["shabaka_pseudonymiser"] = make_pseudonymiser(settings)
+    app.extensions["shabaka_search_key"] = search_key(settings)
     app.extensions["shabaka_ring_cache"] = RingClaimsCache()
     csrf.init_app(app)
 

@@ -9,20 +9,23 @@ import math
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 
-from ground.errors import InputRefused, NotFound
-from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
-                         settings, show_frame, show_id)
+from ground.errors import NotFound
+from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store,
+                         query_for_audit, runs, settings, show_case, show_frame, show_id)
 from web.data import split_node_id
-from web.entities import real_node_id, search_entities
+from web.entities import known_entity, real_node_id, search_entities
 from web.neighbourhood import neighbourhood_from_claims, neighbourhood_from_graph
-from web.rings import RING_FILTERS, filter_rings, load_ring, page_of, ring_graph
+from web.params import PARAMS, arg
+from web.rings import filter_rings, load_ring, page_of, ring_filters, ring_graph
 
 __all__ = ["bp"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-MAX_HOPS = 3
+PARAMS_LIMIT_MAX = PARAMS["limit"][1].hi
+NEIGHBOURHOOD_COLUMNS = ["claim_id", "service_date", "amount_claimed", "beneficiary_id", "provider_id", "doctor_id",
+                         "contact_phone", "payee_account", "submission_point_id", "referrer_id"]
 
 
 @bp.route("/runs")
@@ -33,10 +36,10 @@ def api_runs():
 
 @bp.route("/rings")
 def api_rings():
-    run_id = current_run_id(request.args.get("run"))
-    args = {k: request.args.get(k, "").strip() for k in RING_FILTERS}
-    kept = filter_rings(runs().rings(run_id), args, cases().statuses())
-    page, paging = page_of(kept.drop(columns=["extra_json"], errors="ignore"), request.args.get("page"),
+    run_id = current_run_id(arg("run"))
+    filters = ring_filters()
+    kept = filter_rings(runs().rings(run_id), filters, cases().statuses())
+    page, paging = page_of(kept.drop(columns=["extra_json"], errors="ignore"), arg("page", 1),
                            current_app.config["PAGE_SIZE"])
     audit("api_rings", run_id=run_id, page=paging["page"])
     return {"run_id": run_id, "rings": _records(page), **paging}
@@ -44,20 +47,21 @@ def api_rings():
 
 @bp.route("/rings/<ring_id>")
 def api_ring(ring_id: str):
-    run_id = current_run_id(request.args.get("run"))
+    run_id = current_run_id(arg("run"))
     ring, members, claims = load_ring(run_id, ring_id)
     audit("api_ring", run_id=run_id, ring_id=ring_id)
     return {"run_id": run_id, "ring": _clean(ring),
             "members": _records(show_frame(members, type_column="entity_type", id_column="entity_id")),
-            "elements": ring_graph(members, claims), "case": cases().get(ring_id)}
+            "elements": ring_graph(members, claims), "case": show_case(cases().get(ring_id))}
 
 
 @bp.route("/rings/<ring_id>/claims")
 def api_ring_claims(ring_id: str):
-    run_id = current_run_id(request.args.get("run"))
+    run_id = current_run_id(arg("run"))
+    size = arg("size", current_app.config["PAGE_SIZE"])
+    page_no = arg("page", 1)
     _, _, claims = load_ring(run_id, ring_id)
-    size = min(_int_arg("size", current_app.config["PAGE_SIZE"]), 500)
-    page, paging = page_of(claims, request.args.get("page"), size)
+    page, paging = page_of(claims, page_no, size)
     audit("api_ring_claims", run_id=run_id, ring_id=ring_id, page=paging["page"])
     return {"run_id": run_id, "ring_id": ring_id, "claims": _records(show_frame(page, CLAIM_PERSONAL_COLUMNS)),
             **paging}
@@ -65,31 +69,25 @@ def api_ring_claims(ring_id: str):
 
 @bp.route("/entities/<path:node_id>/neighbourhood")
 def api_neighbourhood(node_id: str):
-    """A node's neighbourhood: ``hops`` (1-3), ``limit`` edges, ``from``/``to`` dates."""
+    """A node's neighbourhood: ``hops`` (1-3), ``limit`` edges, ``from``/``to`` dates.
+
+    Answered from the graph store; an entity of the findings that the graph lacks
+    is answered from its own claim lines; any other id is a 404 before any claim is read.
+    """
+    hops, limit = arg("hops", 1), arg("limit", min(int(settings().neighbourhood_limit), PARAMS_LIMIT_MAX))
+    start, end = arg("from"), arg("to")
     real = real_node_id(node_id)
-    hops = min(max(_int_arg("hops", 1), 1), MAX_HOPS)
-    limit = min(max(_int_arg("limit", int(settings().neighbourhood_limit)), 1), 2000)
-    start, end = (request.args.get(k) or None for k in ("from", "to"))
-    for value in (start, end):
-        if value is not None:
-            try:
-                pd.Timestamp(value)
-            except ValueError:
-                raise InputRefused(f"date {value!r}: expected YYYY-MM-DD") from None
-    store = graph_store()
-    nb = None
-    if store is not None:
-        try:
-            nb = neighbourhood_from_graph(store, real, hops=hops, limit=limit, start=start, end=end)
-            source = "graph"
-        except NotFound:
-            # Not in the stored graph (built from another window, or not built yet): ask the claims.
-            if claims_store() is None:
-                raise
-    if nb is None:
-        claims = claims_store()
-        frame = claims.claims(start, end) if claims is not None else pd.DataFrame()
-        nb = neighbourhood_from_claims(frame, real, hops=hops, limit=limit)
+    source = known_entity(real)
+    if source == "graph":
+        nb = neighbourhood_from_graph(graph_store(), real, hops=hops, limit=limit, start=start, end=end)
+    else:
+        store = claims_store()
+        if store is None:
+            raise NotFound(f"{node_id[:80]!r}: not in the stored graph, and no claims store to compute it from")
+
+        def read(any_of: dict[str, set[str]]) -> pd.DataFrame:
+            return store.claims(start, end, columns=NEIGHBOURHOOD_COLUMNS, any_of=any_of)
+        nb = neighbourhood_from_claims(read, real, hops=hops, limit=limit)
         source = "claims"
     audit("api_neighbourhood", node_id=real, hops=hops, limit=limit, start=start, end=end)
     return {"node_id": node_id, "source": source, "omitted": nb["omitted"],
@@ -98,15 +96,17 @@ def api_neighbourhood(node_id: str):
 
 @bp.route("/search")
 def api_search():
-    results = search_entities(request.args.get("q", ""), limit=min(_int_arg("limit", 20), 100))
-    audit("api_search", n_results=len(results))
+    text = arg("q", "")
+    results = search_entities(text, limit=arg("search_limit", 20))
+    audit("api_search", n_results=len(results), **query_for_audit(text, results))
     return {"results": results}
 
 
 @bp.route("/cases")
 def api_cases():
-    audit("api_cases")
-    return {"cases": cases().cases(request.args.get("status") or None)}
+    status = arg("status")
+    audit("api_cases", status=status)
+    return {"cases": [show_case(c) for c in cases().cases(status)]}
 
 
 def _shown_node_id(node_id: str) -> str:
@@ -123,16 +123,6 @@ def _show_node(node: dict[str, Any]) -> dict[str, Any]:
 def _show_edge(edge: dict[str, Any]) -> dict[str, Any]:
     source, target = _shown_node_id(edge["source"]), _shown_node_id(edge["target"])
     return {**edge, "id": f"{source}|{target}", "source": source, "target": target}
-
-
-def _int_arg(name: str, default: int) -> int:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InputRefused(f"{name} {value!r}: expected a whole number") from None
 
 
 def _clean(value: Any) -> Any:

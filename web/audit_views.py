@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 
-from ground.errors import InputRefused
 from web.context import audit, audit_log, require_role
+from web.params import arg
 
 __all__ = ["bp"]
 
@@ -16,12 +16,7 @@ PAGE = 50
 @bp.route("/admin/audit")
 @require_role("admin")
 def audit_page():
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        raise InputRefused("page: expected a positive whole number") from None
-    actor = request.args.get("actor", "").strip() or None
-    action = request.args.get("action", "").strip() or None
+    page, actor, action = arg("page", 1), arg("actor"), arg("action")
     audit("view_audit", page=page, actor=actor, action_filter=action)
     log = audit_log()
     entries = log.entries(limit=PAGE, offset=(page - 1) * PAGE, actor=actor, action=action)

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 
 from web.context import audit, require_role, settings, users
 from casework.users import ROLES
+from web.params import arg, field
 
 __all__ = ["bp"]
 
@@ -18,9 +19,9 @@ bp = Blueprint("auth", __name__)
 def login():
     """The sign-in form; failed attempts are throttled per account and address."""
     if request.method == "GET":
-        return render_template("login.html", next=request.args.get("next", ""))
-    name = request.form.get("name", "").strip()
-    password = request.form.get("password", "")
+        return render_template("login.html", next=arg("next", ""))
+    name = field("name", "")
+    password = request.form.get("password", "")[:1024]
     address = request.remote_addr or "unknown"
     store = users()
     if store.failures(name, address) >= int(settings().login_attempts):
@@ -38,7 +39,7 @@ def login():
     session.permanent = True
     g.user = account
     audit("login", role=account["role"])
-    return redirect(_safe_next(request.form.get("next", "")) or url_for("runs.overview"))
+    return redirect(_safe_next(field("next", "")) or url_for("runs.overview"))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -54,9 +55,8 @@ def logout():
 def accounts():
     """List accounts; add or reset one."""
     if request.method == "POST":
-        name = request.form.get("name", "")
-        role = request.form.get("role", "")
-        users().add(name, role, request.form.get("password", ""), replace=bool(request.form.get("replace")))
+        name, role = field("name", ""), field("role", "")
+        users().add(name, role, field("password", ""), replace=bool(request.form.get("replace")))
         audit("user_add", user=name, role=role)
         flash(f"Account {name} saved.")
         return redirect(url_for("auth.accounts"))

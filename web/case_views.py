@@ -10,7 +10,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, send_
 
 from casework.cases import STATUSES
 from ground.errors import NotFound
-from web.context import audit, cases, current_run_id, require_role, runs, settings
+from web.context import audit, cases, current_run_id, require_role, runs, settings, show_case
+from web.params import arg, check_id, field
 
 __all__ = ["bp"]
 
@@ -21,8 +22,8 @@ EDITORS = ("investigator", "admin")
 @bp.route("/cases")
 def case_list():
     """Every case, most recently updated first; filter by status."""
-    status = request.args.get("status", "").strip() or None
-    rows = cases().cases(status)
+    status = arg("status") or None
+    rows = [show_case(c) for c in cases().cases(status)]
     latest = runs().latest_run_id()
     ranks = {}
     if latest:
@@ -33,7 +34,7 @@ def case_list():
 
 @bp.route("/cases/<ring_id>")
 def case_page(ring_id: str):
-    case = cases().case(ring_id)
+    case = show_case(cases().case(check_id("case", ring_id)))
     audit("view_case", ring_id=ring_id)
     return render_template("case.html", case=case, statuses=STATUSES, can_edit=g.user["role"] in EDITORS)
 
@@ -41,8 +42,8 @@ def case_page(ring_id: str):
 @bp.route("/cases/<ring_id>/open", methods=["POST"])
 @require_role(*EDITORS)
 def open_case(ring_id: str):
-    run_id = current_run_id(request.form.get("run"))
-    runs().ring(run_id, ring_id)
+    run_id = current_run_id(field("run"))
+    runs().ring(run_id, check_id("ring", ring_id))
     cases().open_case(ring_id, actor=g.user["name"], run_id=run_id)
     audit("case_open", ring_id=ring_id, run_id=run_id)
     flash("Case opened.")
@@ -52,9 +53,8 @@ def open_case(ring_id: str):
 @bp.route("/cases/<ring_id>/update", methods=["POST"])
 @require_role(*EDITORS)
 def update_case(ring_id: str):
-    form = request.form
-    changes = {k: form[k] for k in ("status", "assignee", "disposition") if k in form}
-    cases().update(ring_id, **changes)
+    changes = {k: field(k) for k in ("status", "assignee", "disposition") if k in request.form}
+    cases().update(check_id("case", ring_id), **changes)
     audit("case_update", ring_id=ring_id, **changes)
     flash("Case updated.")
     return redirect(url_for("cases.case_page", ring_id=ring_id))
@@ -63,7 +63,7 @@ def update_case(ring_id: str):
 @bp.route("/cases/<ring_id>/comment", methods=["POST"])
 @require_role(*EDITORS)
 def comment(ring_id: str):
-    cases().comment(ring_id, author=g.user["name"], body=request.form.get("body", ""))
+    cases().comment(check_id("case", ring_id), author=g.user["name"], body=field("body", ""))
     audit("case_comment", ring_id=ring_id)
     return redirect(url_for("cases.case_page", ring_id=ring_id) + "#comments")
 
@@ -75,8 +75,8 @@ def bundle(ring_id: str):
         from export import export_ring
     except ImportError:
         raise NotFound("the evidence export is not installed in this version") from None
-    run_id = current_run_id(request.form.get("run"))
-    runs().ring(run_id, ring_id)
+    run_id = current_run_id(field("run"))
+    runs().ring(run_id, check_id("ring", ring_id))
     pseudonymise = g.user["role"] == "analyst"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{ring_id}.zip"

@@ -7,6 +7,9 @@ stores (runs, cases, users, audit) share one connection.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,7 +30,7 @@ from web.keys import PSEUDONYM_PREFIXES, PSEUDONYMISED_TYPES
 __all__ = [
     "settings", "casework", "runs", "cases", "users", "audit_log", "claims_store", "graph_store", "close_stores",
     "audit", "require_role", "pseudonymous", "show_id", "show_frame", "resolve_id", "current_run_id",
-    "CLAIM_PERSONAL_COLUMNS",
+    "CLAIM_PERSONAL_COLUMNS", "lookup_pseudonym", "show_case", "show_text", "query_for_audit",
 ]
 
 # Claims columns that identify a person, with the entity type their pseudonym is keyed on.
@@ -164,18 +167,82 @@ def remember_pseudonyms() -> None:
                       [(p, t, i) for p, (t, i) in shown.items()])
 
 
-def resolve_id(entity_type: str, shown: str) -> str:
-    """The real identifier behind what the user sees; analysts can only use pseudonyms."""
-    if entity_type not in PSEUDONYMISED_TYPES or not pseudonymous():
-        return shown
+def lookup_pseudonym(entity_type: str, pseudonym: str) -> str | None:
+    """The real identifier behind a pseudonym this viewer has shown, or None."""
     conn = runs().conn
     conn.execute("CREATE TABLE IF NOT EXISTS pseudonyms (pseudonym TEXT PRIMARY KEY, entity_type TEXT NOT NULL,"
                  " entity_id TEXT NOT NULL)")
     row = conn.execute("SELECT entity_id FROM pseudonyms WHERE pseudonym = ? AND entity_type = ?",
-                       (shown, entity_type)).fetchone()
-    if row is None:
+                       (pseudonym, entity_type)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def resolve_id(entity_type: str, shown: str) -> str:
+    """The real identifier behind what the user sees; analysts can only use pseudonyms."""
+    if entity_type not in PSEUDONYMISED_TYPES or not pseudonymous():
+        return shown
+    real = lookup_pseudonym(entity_type, shown)
+    if real is None:
         raise NotFound(f"{entity_type.lower()} {shown!r} not found")
-    return str(row[0])
+    return real
+
+
+def show_case(case: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A case as this user may see it: its free text (disposition, comments) pseudonymised for analysts."""
+    if case is None or not pseudonymous():
+        return case
+    out = dict(case)
+    if out.get("disposition"):
+        out["disposition"] = show_text(out["disposition"])
+    if "comments" in out:
+        out["comments"] = [{**c, "body": show_text(c["body"])} for c in out["comments"]]
+    return out
+
+
+def show_text(text: str) -> str:
+    """Free text as this user may see it.
+
+    For analysts, every word that is a stored personal identifier (a beneficiary,
+    phone, account, referrer or intermediary of the graph or of a finding) becomes
+    its pseudonym, and what is left of any run of six or more digits (a phone or
+    an id typed with spaces, one the stores do not know) is hidden. Provider,
+    doctor and submission point ids stay as written; ISO dates are kept.
+    """
+    if not pseudonymous() or not text:
+        return text
+    words = [(m.start(), m.end(), m.group(0).rstrip(".,;:!?")) for m in _WORD.finditer(text)]
+    kinds = _stored_types({w for _, _, w in words})
+    out, plain_from = [], 0
+    for start, end, word in words:
+        types = kinds.get(word)
+        if not types:
+            continue
+        out.append(_hide_numbers(text[plain_from:start]))
+        personal = sorted(types & PSEUDONYMISED_TYPES)
+        out.append(show_id(personal[0], word) if personal else word)
+        plain_from = start + len(word)
+    out.append(_hide_numbers(text[plain_from:]))
+    return "".join(out)
+
+
+def query_for_audit(text: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """How a search text is written to the audit log.
+
+    In clear when it is a pseudonym or part of a provider, doctor or submission
+    point id or name the search returned (nothing personal); otherwise as a keyed
+    hash (HMAC-SHA256 with the pseudonym key), so the log never holds a typed
+    personal id yet an admin holding the key can test whether a given text was searched.
+    """
+    prefix, _, rest = text.partition("~")
+    lowered = text.lower()
+    public = (prefix in PSEUDONYM_PREFIXES and rest) or any(
+        r["type"] not in PSEUDONYMISED_TYPES and (lowered in str(r["entity_id"]).lower()
+                                                   or lowered in str(r["label"]).lower())
+        for r in results)
+    if public:
+        return {"q": text}
+    digest = hmac.new(current_app.extensions["shabaka_search_key"], text.encode("utf-8"), hashlib.sha256)
+    return {"q_hmac": digest.hexdigest(), "q_length": len(text)}
 
 
 def current_run_id(requested: str | None) -> str:
@@ -187,6 +254,42 @@ def current_run_id(requested: str | None) -> str:
     if latest is None:
         raise NotFound("no detection run yet: run `shabaka run` or `shabaka detect` first")
     return latest
+
+
+_WORD = re.compile(r"[^\s,;()\[\]{}<>\"']+")
+_NUMBER = re.compile(r"\+?\d(?:[ .\-/]?\d){5,}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MAX_WORDS = 2000
+
+
+def _stored_types(words: set[str]) -> dict[str, set[str]]:
+    """word -> entity types a stored node or finding has with that id (words of 3+ characters)."""
+    words = {w for w in words if 3 <= len(w) <= 200}
+    found: dict[str, set[str]] = {}
+    conn = runs().conn
+    chunked = sorted(words)[:_MAX_WORDS]
+    for i in range(0, len(chunked), 400):
+        chunk = chunked[i:i + 400]
+        marks = ", ".join("?" for _ in chunk)
+        for row in conn.execute(f"SELECT entity_type, entity_id FROM members WHERE entity_id IN ({marks}) UNION "
+                                f"SELECT entity_type, entity_id FROM entity_scores WHERE entity_id IN ({marks})",
+                                (*chunk, *chunk)):
+            found.setdefault(str(row[1]), set()).add(str(row[0]))
+    store = graph_store()
+    if store is not None:
+        for word in chunked:
+            try:
+                node_ids = store.resolve(word)
+            except NotFound:
+                continue
+            found.setdefault(word, set()).update(n.partition(":")[0] for n in node_ids)
+    return found
+
+
+def _hide_numbers(text: str) -> str:
+    def hide(m: re.Match) -> str:
+        return m.group(0) if _ISO_DAY.fullmatch(m.group(0)) else "[number hidden]"
+    return _NUMBER.sub(hide, text)
 
 
 def unique(values: Iterable[Any]) -> list[Any]:

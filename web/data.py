@@ -14,6 +14,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from export.evidence import ring_claims as tying_claims
+from ground.errors import NotFound
 from ingest.schema import ENTITY_COLUMNS
 
 __all__ = [
@@ -38,11 +39,19 @@ CLAIM_VIEW_COLUMNS = [
 
 
 def split_node_id(node_id: str) -> tuple[str, str]:
-    """``"PROVIDER:PRV-1"`` -> ``("PROVIDER", "PRV-1")``; a bare id is taken as a provider."""
+    """``"PROVIDER:PRV-1"`` -> ``("PROVIDER", "PRV-1")``.
+
+    Raises
+    ------
+    NotFound
+        Without a known entity type before the colon, or without an id after it:
+        no such node can exist.
+    """
     kind, sep, ident = node_id.partition(":")
-    if sep and kind in TYPE_COLOURS:
-        return kind, ident
-    return "PROVIDER", node_id
+    if not sep or kind not in TYPE_COLOURS or not ident:
+        raise NotFound(f"entity {node_id[:80]!r} not found: expected TYPE:id with TYPE one of "
+                       f"{', '.join(TYPE_COLOURS)}")
+    return kind, ident
 
 
 class RingClaimsCache:

@@ -1,62 +1,97 @@
-"""Entity search (by id or name) and an entity's page with its expandable neighbourhood."""
+"""Entity search (by id, pseudonym or name) and an entity's page with its expandable neighbourhood."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 
 from ground.errors import InputRefused, NotFound
-from web.context import audit, claims_store, graph_store, resolve_id, runs, show_id
+from web.context import (audit, claims_store, graph_store, lookup_pseudonym, pseudonymous, query_for_audit,
+                         resolve_id, runs, show_id)
 from web.data import TYPE_COLOURS, split_node_id
 from web.keys import PSEUDONYM_PREFIXES, PSEUDONYMISED_TYPES
+from web.params import arg, check_id
 
-__all__ = ["bp", "search_entities", "real_node_id"]
+__all__ = ["bp", "search_entities", "real_node_id", "known_entity", "PUBLIC_TYPES"]
 
 bp = Blueprint("entities", __name__)
+#: Entity types whose ids anyone signed in may see and search; the others only through their pseudonyms.
+PUBLIC_TYPES = tuple(t for t in TYPE_COLOURS if t not in PSEUDONYMISED_TYPES)
 
 
 def real_node_id(shown_node_id: str) -> str:
-    """The stored node id behind the one in a URL (a pseudonym for analysts)."""
-    kind, ident = split_node_id(shown_node_id)
+    """The stored node id behind the one in a URL (a pseudonym for analysts); NotFound for a malformed one."""
+    kind, ident = split_node_id(check_id("entity", shown_node_id))
     return f"{kind}:{resolve_id(kind, ident)}"
 
 
-def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Entities whose id or name contains ``text``: graph store first, then findings and providers.
+def known_entity(node_id: str) -> str:
+    """Where a real node id is stored: ``"graph"`` (the graph store) or ``"findings"`` (a run's members or scores).
 
-    Results are shown as the user may see them; a pseudonym finds its entity.
+    Asks the graph store's node table and the findings' indexes only, never the claims.
+
+    Raises
+    ------
+    NotFound
+        Neither knows it.
+    """
+    kind, ident = split_node_id(node_id)
+    store = graph_store()
+    if store is not None:
+        try:
+            store.resolve(node_id)
+            return "graph"
+        except NotFound:
+            pass
+    row = runs().conn.execute(
+        "SELECT 1 FROM members WHERE entity_id = ? AND entity_type = ? UNION ALL "
+        "SELECT 1 FROM entity_scores WHERE entity_id = ? AND entity_type = ? LIMIT 1",
+        (ident, kind, ident, kind)).fetchone()
+    if row is None:
+        raise NotFound(f"{kind.lower()} {show_id(kind, ident)!r} not found in the graph or the findings")
+    return "findings"
+
+
+def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Entities whose id or name contains ``text``: pseudonyms, graph store, findings, providers file.
+
+    Analysts' searches compare ``text`` with provider, doctor and submission point
+    ids and provider names only, and with pseudonyms already shown (exactly);
+    personal ids are never compared with what an analyst types, so no answer
+    depends on them. Results are shown as the user may see them.
     """
     text = text.strip()
     if len(text) < 2:
-        raise InputRefused("search: expected at least 2 characters")
+        raise InputRefused("q: expected at least 2 characters")
+    types = PUBLIC_TYPES if pseudonymous() else tuple(TYPE_COLOURS)
     found: dict[str, dict[str, Any]] = {}
     prefix, _, rest = text.partition("~")
     if prefix in PSEUDONYM_PREFIXES and rest:
         kind = PSEUDONYM_PREFIXES[prefix]
-        try:
-            found[f"{kind}:{resolve_id(kind, text)}"] = {"type": kind, "entity_id": resolve_id(kind, text),
-                                                         "label": None}
-        except NotFound:
-            pass
+        real = lookup_pseudonym(kind, text)
+        if real is not None:
+            found[f"{kind}:{real}"] = {"type": kind, "entity_id": real, "label": None}
     store = graph_store()
     if store is not None:
-        for rec in store.search(text, limit=limit).to_dict("records"):
-            kind = str(rec.get("node_type") or split_node_id(str(rec["node_id"]))[0])
-            ident = str(rec.get("entity_id") or split_node_id(str(rec["node_id"]))[1])
+        for rec in store.search(text, limit=limit, types=types).to_dict("records"):
+            kind, ident = str(rec["node_type"]), str(rec["entity_id"])
             found.setdefault(f"{kind}:{ident}", {"type": kind, "entity_id": ident, "label": rec.get("label")})
-    like = f"%{text}%"
+    like = "%" + like_escape(text) + "%"
+    marks = ", ".join("?" for _ in types)
     for row in runs().conn.execute(
-            "SELECT DISTINCT entity_type, entity_id FROM members WHERE entity_id LIKE ? "
-            "UNION SELECT DISTINCT entity_type, entity_id FROM entity_scores WHERE entity_id LIKE ? LIMIT ?",
-            (like, like, limit)):
+            f"SELECT DISTINCT entity_type, entity_id FROM members WHERE entity_type IN ({marks})"
+            " AND entity_id LIKE ? ESCAPE '\\' UNION SELECT DISTINCT entity_type, entity_id FROM entity_scores"
+            f" WHERE entity_type IN ({marks}) AND entity_id LIKE ? ESCAPE '\\' LIMIT ?",
+            (*types, like, *types, like, limit)):
         found.setdefault(f"{row[0]}:{row[1]}", {"type": row[0], "entity_id": row[1], "label": None})
     claims = claims_store()
     if claims is not None and len(found) < limit:
         providers = claims.providers()
         if not providers.empty:
-            hay = providers["provider_id"].astype(str) + " " + providers.get("name", pd.Series("", index=providers.index)).fillna("").astype(str)
+            names = providers["name"] if "name" in providers else pd.Series("", index=providers.index)
+            hay = providers["provider_id"].astype(str) + " " + names.fillna("").astype(str)
             for rec in providers[hay.str.contains(text, case=False, regex=False)].head(limit).to_dict("records"):
                 kind = "DOCTOR" if str(rec.get("provider_type")) == "DOCTOR" else "PROVIDER"
                 found.setdefault(f"{kind}:{rec['provider_id']}", {"type": kind, "entity_id": str(rec["provider_id"]),
@@ -71,12 +106,17 @@ def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
     return out
 
 
+def like_escape(text: str) -> str:
+    """``text`` with LIKE's wildcards and the escape character escaped (for ``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @bp.route("/entities")
 def search():
     """Search page; a single exact hit goes straight to the entity."""
-    text = request.args.get("q", "").strip()
+    text = arg("q", "")
     results = search_entities(text) if text else []
-    audit("search", n_results=len(results))
+    audit("search", n_results=len(results), **(query_for_audit(text, results) if text else {}))
     if len(results) == 1 and results[0]["entity_id"] == text:
         return redirect(url_for("entities.entity", node_id=results[0]["node_id"]))
     return render_template("search.html", q=text, results=results)
@@ -86,6 +126,7 @@ def search():
 def entity(node_id: str):
     """An entity: its scores and rings in the latest run, and its neighbourhood (entity.js)."""
     real = real_node_id(node_id)
+    known_entity(real)
     kind, ident = split_node_id(real)
     run_id = runs().latest_run_id()
     rings, score = [], None

@@ -8,6 +8,8 @@ an analyst sees the same pseudonym in the viewer and in a pseudonymised bundle.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from pathlib import Path
 from export.pseudonym import PERSONAL_ENTITY_TYPES, Pseudonymiser, load_pseudonym_key
 from ground.settings import Settings
 
-__all__ = ["home_key", "make_pseudonymiser", "SECRET_KEY_FILE", "PSEUDONYMISED_TYPES", "PSEUDONYM_PREFIXES"]
+__all__ = ["home_key", "make_pseudonymiser", "search_key", "SECRET_KEY_FILE", "PSEUDONYMISED_TYPES", "PSEUDONYM_PREFIXES"]
 
 SECRET_KEY_FILE = "secret_key"
 # Entity types that identify a person (or their phone, account, accompanying person).
@@ -56,3 +58,12 @@ def make_pseudonymiser(settings: Settings) -> Callable[[str, str], str]:
     def pseudonym(entity_type: str, entity_id: str) -> str:
         return inner.pseudonym(entity_id, PERSONAL_ENTITY_TYPES[entity_type])
     return pseudonym
+
+
+def search_key(settings: Settings) -> bytes:
+    """The key of the keyed hash that stands for a search text in the audit log.
+
+    Derived from the pseudonym key (a separate purpose, so a search hash never
+    equals a pseudonym), so whoever holds that key can test whether a text was searched.
+    """
+    return hmac.new(load_pseudonym_key(settings), b"shabaka audit search", hashlib.sha256).digest()

@@ -1,13 +1,14 @@
 """An entity's neighbourhood for the viewer: from the graph store, else from the claims.
 
 The graph store answers with the heaviest edges first and says how many it left
-out; when no graph store is available the same answer is computed from the
-claims store, so the entity page works either way. Nodes and edges come back as
+out; for an entity of the findings that the stored graph lacks (built from
+another window), the same answer is computed from that entity's claim lines. Nodes and edges come back as
 plain dicts ready for Cytoscape.js.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -30,11 +31,14 @@ def neighbourhood_from_graph(store: Any, node_id: str, *, hops: int, limit: int,
     return {"nodes": nodes, "edges": edges, "omitted": int(nb.omitted)}
 
 
-def neighbourhood_from_claims(claims: pd.DataFrame, node_id: str, *, hops: int, limit: int) -> dict[str, Any]:
-    """A node's neighbourhood computed from claim lines (already filtered to the time window).
+def neighbourhood_from_claims(read: Callable[[dict[str, set[str]]], pd.DataFrame], node_id: str, *, hops: int,
+                              limit: int) -> dict[str, Any]:
+    """A node's neighbourhood computed from claim lines, for a node the graph store does not hold.
 
     Breadth-first, ``hops`` deep; at most ``limit`` edges, heaviest (by amount)
-    first; ``omitted`` counts the edges left out.
+    first; ``omitted`` counts the edges left out. Each hop reads only the lines
+    of the nodes it reached (``read({column: ids})`` returns the lines where one
+    of those columns holds one of those ids), never the whole claims window.
     """
     kind, ident = split_node_id(node_id)
     frontier = {(kind, ident)}
@@ -42,6 +46,11 @@ def neighbourhood_from_claims(claims: pd.DataFrame, node_id: str, *, hops: int, 
     edges: dict[tuple[str, str], dict[str, Any]] = {}
     omitted = 0
     for _ in range(max(1, hops)):
+        wanted: dict[str, set[str]] = {}
+        for t, i in frontier:
+            if t in ENTITY_COLUMNS:
+                wanted.setdefault(ENTITY_COLUMNS[t], set()).add(i)
+        claims = read(wanted) if wanted else pd.DataFrame()
         found: list[dict[str, Any]] = []
         for a, b in EDGE_PAIRS:
             for here, there in ((a, b), (b, a)):

@@ -6,51 +6,54 @@ import math
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 
 from casework.cases import STATUSES
-from ground.errors import InputRefused, NotFound
+from ground.errors import NotFound
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
-                         show_frame, show_id)
+                         show_case, show_frame, show_id)
 from web.data import ring_claims, ring_elements, split_node_id, timeline_svg
+from web.params import arg, check_id
 
-__all__ = ["bp", "filter_rings", "load_ring", "ring_graph", "page_of", "RING_FILTERS"]
+__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "page_of", "RING_FILTERS"]
 
 bp = Blueprint("rings", __name__)
 RING_FILTERS = ("min_score", "region", "regime", "scenario", "status")
 
 
-def filter_rings(rings: pd.DataFrame, args: dict[str, str], statuses: dict[str, str]) -> pd.DataFrame:
+def ring_filters() -> dict[str, Any]:
+    """The ring filters of this request's query string, checked (:mod:`web.params`); absent ones left out."""
+    values = {name: arg(name) for name in RING_FILTERS}
+    return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def filter_rings(rings: pd.DataFrame, filters: dict[str, Any], statuses: dict[str, str]) -> pd.DataFrame:
     """Rings kept by the filters (min_score, region, regime, scenario, status), with a ``case_status`` column.
 
     ``status`` ``none`` keeps rings without a case.
     """
     out = rings.assign(case_status=[statuses.get(r) for r in rings["ring_id"]])
-    if args.get("min_score"):
-        try:
-            out = out[out["score"] >= float(args["min_score"])]
-        except ValueError:
-            raise InputRefused(f"min_score {args['min_score']!r}: expected a number") from None
+    if filters.get("min_score") is not None:
+        out = out[out["score"] >= float(filters["min_score"])]
     for name in ("region", "regime"):
-        if args.get(name):
+        if filters.get(name):
             col = out[name + "s"].fillna("")
-            out = out[[args[name] in str(v).split(",") for v in col]]
-    if args.get("scenario"):
-        out = out[out["scenario"].fillna("") == args["scenario"]]
-    if args.get("status"):
-        if args["status"] == "none":
+            out = out[[filters[name] in str(v).split(",") for v in col]]
+    if filters.get("scenario"):
+        out = out[out["scenario"].fillna("") == filters["scenario"]]
+    if filters.get("status"):
+        if filters["status"] == "none":
             out = out[out["case_status"].isna()]
         else:
-            out = out[out["case_status"] == args["status"]]
+            out = out[out["case_status"] == filters["status"]]
     return out
 
 
-def page_of(frame: pd.DataFrame, page: Any, size: int) -> tuple[pd.DataFrame, dict[str, int]]:
-    """One page of a frame, and {page, pages, total, size}."""
-    try:
-        page = max(1, int(page or 1))
-    except (TypeError, ValueError):
-        raise InputRefused(f"page {page!r}: expected a positive whole number") from None
+def page_of(frame: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One page of a frame (a page past the last shows the last), and {page, pages, total, size}.
+
+    ``page`` and ``size`` come checked from :func:`web.params.arg` (both at least 1).
+    """
     total = len(frame)
     pages = max(1, math.ceil(total / size))
     page = min(page, pages)
@@ -59,7 +62,7 @@ def page_of(frame: pd.DataFrame, page: Any, size: int) -> tuple[pd.DataFrame, di
 
 def load_ring(run_id: str, ring_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """(ring, members, claims) of one ring, unpseudonymised; claims cached per claims-store state."""
-    ring = runs().ring(run_id, ring_id)
+    ring = runs().ring(run_id, check_id("ring", ring_id))
     members = runs().members(run_id, ring_id)
     run = runs().run(run_id)
     claims = ring_claims(claims_store(), members, window=(run.get("window_from"), run.get("window_to")),
@@ -95,18 +98,20 @@ def _show_edges(edges: pd.DataFrame) -> pd.DataFrame:
 @bp.route("/rings")
 def ring_list():
     """Ranked rings of a run (latest by default), filtered and paged."""
-    run_id = current_run_id(request.args.get("run"))
+    run_id = current_run_id(arg("run"))
+    filters = ring_filters()
+    page_no = arg("page", 1)
     rings = runs().rings(run_id)
-    args = {k: request.args.get(k, "").strip() for k in RING_FILTERS}
-    kept = filter_rings(rings, args, cases().statuses())
-    page, paging = page_of(kept, request.args.get("page"), current_app.config["PAGE_SIZE"])
+    kept = filter_rings(rings, filters, cases().statuses())
+    page, paging = page_of(kept, page_no, current_app.config["PAGE_SIZE"])
     choices = {
         "regions": sorted({r for v in rings["regions"].dropna() for r in str(v).split(",") if r}),
         "regimes": sorted({r for v in rings["regimes"].dropna() for r in str(v).split(",") if r}),
         "scenarios": sorted(rings["scenario"].dropna().unique()),
         "statuses": STATUSES,
     }
-    audit("view_rings", run_id=run_id, filters={k: v for k, v in args.items() if v}, page=paging["page"])
+    audit("view_rings", run_id=run_id, filters=filters, page=paging["page"])
+    args = {k: ("" if filters.get(k) is None else filters[k]) for k in RING_FILTERS}
     return render_template("rings.html", run_id=run_id, rings=page.to_dict("records"), paging=paging,
                            args=args, choices=choices, total_rings=len(rings))
 
@@ -114,11 +119,12 @@ def ring_list():
 @bp.route("/rings/<ring_id>")
 def ring_page(ring_id: str):
     """One ring: graph (drawn by ring.js from the API), members, timeline, claims, case."""
-    run_id = current_run_id(request.args.get("run"))
+    run_id = current_run_id(arg("run"))
+    page_no = arg("cpage", 1)
     ring, members, claims = load_ring(run_id, ring_id)
     shown_claims = show_frame(claims, CLAIM_PERSONAL_COLUMNS)
-    page, paging = page_of(shown_claims, request.args.get("cpage"), current_app.config["PAGE_SIZE"])
-    case = cases().get(ring_id)
+    page, paging = page_of(shown_claims, page_no, current_app.config["PAGE_SIZE"])
+    case = show_case(cases().get(ring_id))
     audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=paging["page"])
     return render_template(
         "ring.html", run_id=run_id, ring=ring,

@@ -77,9 +77,9 @@ def test_neighbourhood_query_orders_heaviest_first_and_counts_all():
 
 
 def test_search_query_is_parameterised():
-    query, params = search_query("Clin'ique", 7)
-    assert "Clin'ique" not in query.text
-    assert params == {"text": "Clin'ique", "limit": 7}
+    query, params = search_query("Clin'ique", 7, ["PROVIDER"])
+    assert "Clin'ique" not in query.text and "PROVIDER'" not in query.text.split("WHERE")[1].split("AND")[0]
+    assert params == {"text": "Clin'ique", "limit": 7, "types": ["PROVIDER"]}
 
 
 def test_neo4j_is_chosen_when_its_uri_is_set(settings):

@@ -67,6 +67,14 @@ def test_search_by_id_prefix_and_label(tiny_store):
     assert tiny_store.search("   ").empty
 
 
+def test_search_compares_only_the_types_asked_for(tiny_store):
+    assert tiny_store.search("BEN-R")["node_type"].eq("BENEFICIARY").all()
+    assert len(tiny_store.search("BEN-R"))
+    assert tiny_store.search("BEN-R", types=["PROVIDER", "DOCTOR"]).empty
+    assert list(tiny_store.search("PRV-CLINIC-R", types=["PROVIDER"])["node_id"]) == ["PROVIDER:PRV-CLINIC-R"]
+    assert tiny_store.search("PRV_%", types=["PROVIDER"]).empty
+
+
 def test_writing_again_replaces_the_previous_build(tmp_path, tiny_claims, tiny_graph):
     with SqliteGraphStore(tmp_path / "home") as store:
         store.write(tiny_graph)
