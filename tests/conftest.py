@@ -141,6 +141,7 @@ def pytest_terminal_summary(terminalreporter):
     """Say at the end which system commands were missing, how many tests that skipped, and what to install."""
     if not _MISSING_TOOLS:
         return
-    terminalreporter.section("missing system tools (tests skipped)", yellow=True)
+    terminalreporter.section("missing system tools", yellow=True)
     for tool, tests in sorted(_MISSING_TOOLS.items()):
-        terminalreporter.write_line(f"{tool}: {len(tests)} test(s) skipped; apt-get install {SYSTEM_TOOLS.get(tool, tool)}")
+        terminalreporter.write_line(f"{tool}: needed by {len(tests)} test(s), not run; "
+                                    f"apt-get install {SYSTEM_TOOLS.get(tool, tool)}")
