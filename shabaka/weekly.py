@@ -344,11 +344,12 @@ def _finish(settings: Settings, runs: RunStore, run_id: str, result: WeeklyResul
     """Finish what a stored run left undone: point ``runs/latest`` at it if it is the newest
     weekly run, and retry its Neo4j push if that had failed (then the exit code is the push's)."""
     runs_dir = settings.home_path / "runs"
-    if runs.latest_run_id("weekly") == run_id and (runs_dir / run_id).is_dir():
-        latest = runs_dir / "latest"
-        if not latest.is_symlink() or os.readlink(latest) != run_id:
-            _point_latest(runs_dir, run_id)
-            log.info("runs/latest pointed at %s, which an interrupted run had stored", run_id)
+    if runs.latest_run_id("weekly") != run_id or not (runs_dir / run_id).is_dir():
+        return  # an older run: the embedded graph and runs/latest belong to a newer one
+    latest = runs_dir / "latest"
+    if not latest.is_symlink() or os.readlink(latest) != run_id:
+        _point_latest(runs_dir, run_id)
+        log.info("runs/latest pointed at %s, which an interrupted run had stored", run_id)
     summary_path = runs_dir / run_id / "summary.json"
     if not settings.neo4j_uri or not summary_path.is_file():
         return
