@@ -433,9 +433,12 @@ def _open_parquet(path: Path, required: tuple[str, ...]) -> Source:
         meta = pq.ParquetFile(path)
         names = list(meta.schema_arrow.names)
         n_rows = meta.metadata.num_rows
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise InputRefused(f"{name}: cannot be read as Parquet ({exc}); expected an undamaged Parquet file") from None
     lowered = [c.strip().lower() for c in names]
+    twice = sorted({c for c in lowered if lowered.count(c) > 1})
+    if twice:
+        raise InputRefused(f"{name}: column(s) {', '.join(twice)} appear twice; expected each column once")
     missing = [c for c in required if c not in lowered]
     if missing:
         raise InputRefused(f"{name}: missing required column(s) {', '.join(missing)}; expected {', '.join(required)}")
@@ -466,6 +469,11 @@ def _iter_parquet(path: Path, names: list[str], lowered: list[str], chunk_rows: 
                     f"{path.name}: column {raw_name!r} of type {batch.schema.field(raw_name).type} "
                     "cannot be read as text; expected strings, numbers, booleans or dates"
                 ) from None
+            try:
+                values.validate(full=True)  # Parquet does not check that strings are UTF-8; the kernels do
+            except pa.ArrowInvalid:
+                raise InputRefused(f"{path.name}: column {raw_name!r}, rows {done + 1} to {done + batch.num_rows}: "
+                                   "bytes that are not UTF-8 text; expected UTF-8 strings") from None
             columns[col] = values.fill_null("")
         frame = pa.table(columns)
         lines = np.arange(done + 1, done + batch.num_rows + 1, dtype=np.int64)

@@ -119,7 +119,8 @@ def _parquet_bytes(claims_lines) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("damage", ["parquet bit flips", "parquet list column", "gzip truncated", "gzip flipped",
+@pytest.mark.parametrize("damage", ["parquet bit flips", "parquet list column", "parquet not utf-8",
+                                    "gzip truncated", "gzip flipped",
                                     "latin-1", "utf-16", "duplicated column", "missing column"])
 def test_broken_files_are_refused_with_exit_2_naming_the_file(shabaka_cmd, claims_lines, tmp_path, damage):
     text = "\n".join(claims_lines) + "\n"
@@ -135,6 +136,16 @@ def test_broken_files_are_refused_with_exit_2_naming_the_file(shabaka_cmd, claim
         table = pa.Table.from_pandas(frame, preserve_index=False)
         table = table.set_column(table.column_names.index("quantity"), "quantity",
                                  pa.array([[1]] * table.num_rows, pa.list_(pa.int64())))
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        name, data = "week.parquet", buf.getvalue()
+    elif damage == "parquet not utf-8":
+        import pandas as pd
+
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        raw = pa.array([b"CLINIC\xff\xfe"] * table.num_rows, pa.binary()).view(pa.string())
+        table = table.set_column(table.column_names.index("provider_type"), "provider_type", raw)
         buf = io.BytesIO()
         pq.write_table(table, buf)
         name, data = "week.parquet", buf.getvalue()
