@@ -1,122 +1,244 @@
-"""Detection quality on generated data (and the Kaggle provider-fraud data), with ablations.
+"""Detection quality under the blind protocol of ``docs/evaluation.md``.
 
 Usage::
 
-    .venv/bin/python bench/evaluate.py [--scale 0.5] [--seeds 0 1] [--camouflage 0 0.6]
-                                       [--no-ablation] [--kaggle DIR --kaggle-home DIR] [--json OUT]
+    .venv/bin/python bench/evaluate.py [--set tuning|held-out|both|none] [--scale 0.5] [--weeks 12]
+                                       [--alert-score X] [--kaggle [DIR]] [--work DIR] [--json OUT]
 
-For each (camouflage, seed) the generator's claims go through every detector once;
-the full result and one result per left-out detector (the ablation: rings and scores
-re-assembled without that detector's findings) are scored by
-``detectors.evaluate.evaluate`` against the generator's labels. With ``--kaggle``,
-the Kaggle claims are ingested with the project's adapter into ``--kaggle-home``
-(kept, so a second run skips ingesting) and provider AP and ROC AUC are measured
-against PotentialFraud over the Train providers.
+Each world of :data:`TUNING` and :data:`HELD_OUT` (named seeds, standard, camouflaged
+and fraud-free) goes through the installed command exactly as a user runs it:
+``shabaka generate`` -> ``shabaka ingest`` -> ``shabaka detect``; the findings are then
+scored with the definitions of ``shabaka evaluate`` (``detectors.evaluate``: top 2N
+flagged rings, Jaccard >= 0.5 over providers and doctors) against ``labels.csv`` and
+``lookalikes.csv``, which detection never reads. Thresholds are chosen on the tuning
+worlds only; the held-out worlds are run once the thresholds are frozen.
+
+``--kaggle`` ingests the Kaggle provider-fraud dataset with the project's adapter
+(``--labels-out`` writes the labels, which detection never reads) and prints the ROC
+AUC of the provider scores over the Train providers with inpatient claims.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from detectors.base import build_context  # noqa: E402
-from detectors.evaluate import evaluate  # noqa: E402
-from detectors.pipeline import summarise  # noqa: E402
-from detectors.registry import all_detectors  # noqa: E402
+from detectors.evaluate import NOISE_KINDS, evaluate, match_rings, roc_auc  # noqa: E402
+from detectors.io import read_findings  # noqa: E402
 
-KEYS = ("ring_recall", "ring_precision", "ring_precision_at_n", "recruited_recall", "provider_ap", "provider_auc",
-        "provider_recall_at_k")
+SHABAKA = Path(sys.executable).with_name("shabaka")
+KAGGLE = Path("/work/shared/datasets/kaggle-provider-fraud")
 
 
-def run_generated(scale: float, seed: int, camouflage: float, ablation: bool) -> dict:
-    from ingest.synthetic import generate_frames
+@dataclass(frozen=True)
+class World:
+    """One generated world of the protocol."""
 
-    data = generate_frames(scale=scale, seed=seed, camouflage=camouflage)
-    t0 = time.perf_counter()
-    context = build_context(data.claims)
-    findings = [d.fit(data.claims, context=context) for d in all_detectors(seed=42)]
-    full = summarise(findings, data.claims, lines=context.lines)
-    seconds = time.perf_counter() - t0
-    out = {"scale": scale, "seed": seed, "camouflage": camouflage, "claim_lines": len(data.claims),
-           "seconds": round(seconds, 1), "full": _metrics(evaluate(data.labels, full))}
-    if ablation:
-        out["without"] = {}
-        for f in findings:
-            rest = [g for g in findings if g.detector != f.detector]
-            out["without"][f.detector] = _metrics(evaluate(data.labels, summarise(rest, data.claims,
-                                                                                 lines=context.lines)))
+    name: str
+    seed: int
+    camouflage: float = 0.0
+    fraud: bool = True
+
+    @property
+    def kind(self) -> str:
+        """standard, camouflaged or fraud-free."""
+        if not self.fraud:
+            return "fraud-free"
+        return "camouflaged" if self.camouflage > 0 else "standard"
+
+
+# Tuning worlds: look at them as much as you like while choosing thresholds.
+TUNING = (World("tune-std-1", 101), World("tune-std-2", 102), World("tune-cam-1", 103, 0.6),
+          World("tune-cam-2", 104, 0.6), World("tune-clean", 105, fraud=False))
+# Held-out worlds: other seeds, so other parameter draws; run only once thresholds are frozen.
+HELD_OUT = (World("held-std-1", 90_001), World("held-std-2", 90_002), World("held-cam-1", 90_003, 0.6),
+            World("held-cam-2", 90_004, 0.6), World("held-clean", 90_005, fraud=False))
+SETS = {"tuning": TUNING, "held-out": HELD_OUT}
+_KEYS = ("ring_recall", "ring_precision", "recruited_recall", "provider_ap")
+
+
+def run_world(world: World, work: Path, scale: float, weeks: int, alert: float | None) -> dict:
+    """Generate, ingest and detect one world through the CLI, then score it."""
+    folder = work / world.name
+    shutil.rmtree(folder, ignore_errors=True)
+    gen, home, found = folder / "gen", folder / "home", folder / "findings"
+    seconds = {}
+    args = ["generate", "--out", str(gen), "--scale", str(scale), "--weeks", str(weeks), "--seed", str(world.seed),
+            "--camouflage", str(world.camouflage), "--quiet"] + ([] if world.fraud else ["--no-fraud"])
+    seconds["generate"] = _shabaka(args)
+    seconds["ingest"] = _shabaka(["--home", str(home), "ingest", str(gen / "claims.csv.gz"),
+                                  "--providers", str(gen / "providers.csv")])
+    seconds["detect"] = _shabaka(["--home", str(home), "detect", "--out", str(found)])
+    labels = pd.read_csv(gen / "labels.csv", dtype=str, keep_default_na=False)
+    lookalikes = pd.read_csv(gen / "lookalikes.csv", dtype=str, keep_default_na=False)
+    frames = read_findings(found)
+    report = evaluate(labels, frames, lookalikes=lookalikes)
+    rings = frames["rings"].sort_values("rank", kind="mergesort")
+    out = {"world": world.name, "kind": world.kind, "seed": world.seed, "camouflage": world.camouflage,
+           "seconds": {k: round(v, 1) for k, v in seconds.items()},
+           "claim_lines": int(sum(1 for _ in _lines(gen / "claims.csv.gz"))),
+           "n_flagged": int(len(rings)), "lookalikes": report["lookalikes"]}
+    if world.fraud:
+        out |= {k: round(float(report[k]), 3) for k in _KEYS}
+        out |= {"n_planted": report["n_planted"], "scenarios": _scenario_ranks(labels, frames),
+                "upcoder_ranks": _upcoder_ranks(labels, frames)}
+    scores = rings["score"].astype(float).round(3).tolist() if "score" in rings else []
+    out["top_scores"] = scores[:10]
+    if alert is not None:
+        out["above_alert"] = int(sum(s >= alert for s in scores))
     return out
 
 
-def run_kaggle(folder: Path, home: Path) -> dict:
-    from detectors.pipeline import detect
-    from ingest.kaggle import write_labels
-    from ingest.store import ClaimsStore
-
-    labels_path = home / "labels.csv"
-    with ClaimsStore(home) as store:
-        if store.batches().empty:
-            store.ingest([folder], source_format="kaggle-provider-fraud")
-        claims = store.claims()
-    write_labels(folder, labels_path)
+def run_kaggle(folder: Path, work: Path) -> dict:
+    """Ingest the Kaggle data with the adapter, detect, and score providers against the labels."""
+    home, found, labels_path = work / "kaggle" / "home", work / "kaggle" / "findings", work / "kaggle" / "labels.csv"
+    seconds = {}
+    if not (home / "shabaka.sqlite").exists():
+        seconds["ingest"] = _shabaka(["--home", str(home), "ingest", str(folder), "--format", "kaggle-provider-fraud",
+                                      "--labels-out", str(labels_path)])
+    seconds["detect"] = _shabaka(["--home", str(home), "detect", "--out", str(found)])
     labels = pd.read_csv(labels_path, dtype=str, keep_default_na=False)
-    train = pd.read_csv(next(folder.glob("Train-*.csv")), dtype=str)
+    train = pd.read_csv(next(folder.glob("Train-*.csv")), dtype=str)["Provider"]
+    inpatient = pd.read_csv(next(folder.glob("Train_Inpatientdata-*.csv*")), dtype=str, usecols=["Provider"])
+    universe = sorted(set(train) & set(inpatient["Provider"]))
+    report = evaluate(labels, read_findings(found), universe=universe)
+    # Reference only: how far one plain number (inpatient claims per provider) goes.
+    counts = inpatient["Provider"].value_counts()
+    positives = set(labels["entity_id"])
+    reference = roc_auc([int(p in positives) for p in universe], [int(counts.get(p, 0)) for p in universe])
+    return {"seconds": {k: round(v, 1) for k, v in seconds.items()}, "providers": len(universe),
+            "positives": int(sum(p in positives for p in universe)), "provider_auc": round(report["provider_auc"], 3),
+            "provider_ap": round(report["provider_ap"], 3), "claim_count_auc": round(reference, 3)}
+
+
+def _shabaka(args: list[str]) -> float:
     t0 = time.perf_counter()
-    result = detect(claims, seed=42)
-    seconds = time.perf_counter() - t0
-    report = evaluate(labels, result, universe=train["Provider"])
-    return {"claim_lines": len(claims), "seconds": round(seconds, 1), "provider_ap": report["provider_ap"],
-            "provider_auc": report["provider_auc"], "provider_recall_at_k": report["provider_recall_at_k"],
-            "n_providers": report["n_providers"],
-            "n_positive_providers": report["n_positive_providers"],
-            "base_rate": report["n_positive_providers"] / max(report["n_providers"], 1)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHABAKA_")}
+    done = subprocess.run([str(SHABAKA), *args], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"shabaka {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return time.perf_counter() - t0
 
 
-def _metrics(report: dict) -> dict:
-    return {k: round(float(report[k]), 3) for k in KEYS} | {"n_planted": report["n_planted"],
-                                                           "n_flagged": report["n_flagged"],
-                                                           "per_scenario": report["per_scenario"]}
+def _lines(path: Path):
+    import gzip
+
+    with gzip.open(path, "rt") as fh:
+        next(fh)
+        yield from fh
+
+
+def _scenario_ranks(labels: pd.DataFrame, frames: dict) -> list[dict]:
+    """Each planted ring: its scenario, the rank of the flagged ring matching it (any rank), found in the top 2N."""
+    anchors = labels[(labels["ring_id"] != "") & labels["entity_type"].isin(("PROVIDER", "DOCTOR"))]
+    planted = {rid: set(g["entity_id"]) for rid, g in anchors.groupby("ring_id")}
+    scenario = labels[labels["ring_id"] != ""].groupby("ring_id")["scenario"].first()
+    rings = frames["rings"].sort_values("rank", kind="mergesort")["ring_id"].astype(str).tolist()
+    members = frames["members"]
+    members = members[members["entity_type"].isin(("PROVIDER", "DOCTOR"))]
+    sets = {r: set(g["entity_id"].astype(str)) for r, g in members.groupby(members["ring_id"].astype(str))}
+    rank_of = {}
+    for i, (_fid, pid, _j) in enumerate(match_rings(planted, [(r, sets.get(r, set())) for r in rings])):
+        if pid is not None:
+            rank_of[pid] = i + 1
+    top = 2 * len(planted)
+    return [{"ring_id": rid, "scenario": scenario[rid], "rank": rank_of.get(rid),
+             "found": rank_of.get(rid, top + 1) <= top} for rid in sorted(planted)]
+
+
+def _upcoder_ranks(labels: pd.DataFrame, frames: dict) -> list[int | None]:
+    """Rank of each lone upcoder among scored providers (None when unscored)."""
+    ids = labels.loc[(labels["scenario"] == "upcoder") & (labels["entity_type"] == "PROVIDER"), "entity_id"]
+    scores = frames["entity_scores"]
+    scores = scores[scores["entity_type"] == "PROVIDER"].sort_values("score", ascending=False, kind="mergesort")
+    order = {e: i + 1 for i, e in enumerate(scores["entity_id"].astype(str))}
+    return [order.get(e) for e in sorted(ids)]
+
+
+def _print_world(r: dict) -> None:
+    secs = " ".join(f"{k} {v}s" for k, v in r["seconds"].items())
+    la = r["lookalikes"]
+    print(f"  {r['world']:12} seed {r['seed']:>6} {r['kind']:11} {r['claim_lines']:>7} lines  ({secs})")
+    if r["kind"] == "fraud-free":
+        alert = f", {r['above_alert']} above the alert score" if "above_alert" in r else ""
+        print(f"      rings flagged {r['n_flagged']}{alert}; best scores {r['top_scores']}")
+    else:
+        print(f"      ring recall {r['ring_recall']:.2f}  precision(top 2N) {r['ring_precision']:.2f}  "
+              f"listed patients {r['recruited_recall']:.2f}  provider AP {r['provider_ap']:.2f}  "
+              f"upcoder rank {r['upcoder_ranks']}")
+        print("      " + ", ".join(f"{s['scenario']} {'found' if s['found'] else 'MISSED'}"
+                                   f"{'' if s['rank'] is None else ' @' + str(s['rank'])}" for s in r["scenarios"]))
+    care = {k: d["rings"] for k, d in la["per_kind"].items() if d["rings"] and k not in NOISE_KINDS}
+    noise = {k: d["rings"] for k, d in la["per_kind"].items() if d["rings"] and k in NOISE_KINDS}
+    print(f"      look-alikes in the top {la['top']} rings: {la['rings_with_lookalike']} ring(s) {care or ''}"
+          f"  (data-quality kinds, ordinary providers: {noise or 'none'})")
+
+
+def _summary(name: str, results: list[dict]) -> None:
+    print(f"{name}:")
+    for kind in ("standard", "camouflaged"):
+        rows = [r for r in results if r["kind"] == kind]
+        if rows:
+            means = "  ".join(f"{k} {np.nanmean([r[k] for r in rows]):.2f}" for k in _KEYS)
+            best = [min((u for u in r["upcoder_ranks"] if u is not None), default=None) for r in rows]
+            la = sum(r["lookalikes"]["rings_with_lookalike"] for r in rows)
+            print(f"  {kind:11} ({len(rows)} worlds)  {means}  best upcoder rank {best}  "
+                  f"top-2N rings with a look-alike {la}")
+    for r in results:
+        if r["kind"] == "fraud-free":
+            print(f"  fraud-free  {r['n_flagged']} rings flagged, best scores {r['top_scores'][:5]}")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", choices=("tuning", "held-out", "both", "none"), default="both",
+                    help="Worlds to run ('none': only --kaggle).")
     ap.add_argument("--scale", type=float, default=0.5)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--camouflage", type=float, nargs="+", default=[0.0, 0.6])
-    ap.add_argument("--no-ablation", action="store_true")
-    ap.add_argument("--kaggle", type=Path, default=None, help="Folder of the Kaggle provider-fraud files.")
-    ap.add_argument("--kaggle-home", type=Path, default=Path("/tmp/shabaka-kaggle-home"))
+    ap.add_argument("--weeks", type=int, default=12)
+    ap.add_argument("--alert-score", type=float, default=None,
+                    help="Ring score from which a ring is alerted; counts the fraud-free world's rings above it.")
+    ap.add_argument("--kaggle", nargs="?", type=Path, const=KAGGLE, default=None,
+                    help=f"Also score the Kaggle provider-fraud data (default folder {KAGGLE}).")
+    ap.add_argument("--work", type=Path, default=None, help="Keep every world's files here (default: a temp folder).")
     ap.add_argument("--json", type=Path, default=None, help="Also write every number to this file.")
     args = ap.parse_args(argv)
 
-    results = {"generated": [], "kaggle": None}
-    for cam in args.camouflage:
-        for seed in args.seeds:
-            r = run_generated(args.scale, seed, cam, not args.no_ablation)
-            results["generated"].append(r)
-            m = r["full"]
-            print(f"camouflage={cam} seed={seed} lines={r['claim_lines']} time={r['seconds']}s  "
-                  + "  ".join(f"{k}={m[k]}" for k in KEYS) + f"  flagged={m['n_flagged']}/{m['n_planted']} planted")
-            print("    found per scenario: " + ", ".join(f"{name} {d['found']}/{d['planted']}"
-                                                        for name, d in m["per_scenario"].items()))
-            for name, w in r.get("without", {}).items():
-                print(f"    without {name:15} " + "  ".join(f"{k}={w[k]}" for k in KEYS))
+    work = args.work or Path(tempfile.mkdtemp(prefix="shabaka-evaluate-"))
+    results: dict = {"scale": args.scale, "weeks": args.weeks}
+    names = {"both": ("tuning", "held-out"), "none": ()}.get(args.set, (args.set,))
+    for name in names:
+        print(f"{name} worlds (scale {args.scale}, {args.weeks} weeks):")
+        rows = []
+        for world in SETS[name]:
+            rows.append(run_world(world, work, args.scale, args.weeks, args.alert_score))
+            _print_world(rows[-1])
+        results[name] = rows
+    for name in names:
+        _summary(name, results[name])
     if args.kaggle:
-        k = run_kaggle(args.kaggle, args.kaggle_home)
+        k = run_kaggle(args.kaggle, work)
         results["kaggle"] = k
-        print(f"kaggle: lines={k['claim_lines']} time={k['seconds']}s provider_ap={k['provider_ap']:.3f} "
-              f"(base rate {k['base_rate']:.3f}) provider_auc={k['provider_auc']:.3f} "
-              f"recall@K={k['provider_recall_at_k']:.3f} over {k['n_providers']} Train providers")
+        print(f"kaggle (inpatient Train providers: {k['providers']}, {k['positives']} flagged): "
+              f"provider AUC {k['provider_auc']:.3f}, AP {k['provider_ap']:.3f} "
+              f"(reference, inpatient claim count alone: AUC {k['claim_count_auc']:.3f}) {k['seconds']}")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,10 @@ class DetectionContext:
         ``tadamon``, ``far`` (patient lives in another region than the
         provider), ``expensive`` (surgery, hospital stay or an amount in the
         top decile of its act family), ``ald_drug`` (a medication mostly given
-        to ALD patients), ``non_ald_ald_drug`` and integer ``age``.
+        to ALD patients), ``ald_care`` (an act mostly given to ALD patients, on an
+        ALD patient: expected chronic care, never suspicious), ``non_ald_ald_drug``
+        (an ALD drug for a patient known to have no ALD; an unknown flag is not
+        "no"), ``suspicious`` and integer ``age``.
     projection : DataFrame
         ``graph.projections.provider_projection`` of the claims.
     suspicious_projection : DataFrame
@@ -67,6 +70,9 @@ class DetectionContext:
         The providers table, when known.
     config : DetectionConfig
         The thresholds the line flags and intermediaries were computed with.
+    prescriptions : set of (str, str)
+        Provider pairs whose sharing a prescription flow explains
+        (:func:`detectors.sharing.prescription_pairs`).
     fingerprint : str
         :func:`claims_fingerprint` of the claims it was built from: ``fit`` refuses
         a context built from other claims.
@@ -79,6 +85,7 @@ class DetectionContext:
     providers: pd.DataFrame | None = None
     config: DetectionConfig = field(default_factory=DetectionConfig)
     fingerprint: str = ""
+    prescriptions: set = field(default_factory=set)
     cache: dict[str, Any] = field(default_factory=dict)
 
 
@@ -101,16 +108,17 @@ def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None
     DetectionContext
     """
     from graph.intermediaries import infer_intermediaries
+    from detectors.sharing import prescription_pairs, with_local_lift
     from graph.projections import provider_projection
 
     config = config or DetectionConfig()
     lines = line_flags(claims, config=config)
-    projection = provider_projection(claims)
+    projection = with_local_lift(provider_projection(claims), lines)
     suspicious = claims.loc[lines["suspicious"].to_numpy()]
     suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
     intermediaries = infer_intermediaries(claims, **config.section("intermediaries"))
     context = DetectionContext(lines, projection, suspicious_projection, intermediaries, providers, config,
-                               claims_fingerprint(claims))
+                               claims_fingerprint(claims), prescription_pairs(lines))
     context.cache["claims"] = weakref.ref(claims)
     return context
 
@@ -150,21 +158,25 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     lines["expensive"] = (lines["act_family"].isin(EXPENSIVE_FAMILIES)
                           | ((lines["amount_claimed"] >= top_decile)
                              & (lines["amount_claimed"] > float(flags["expensive_min_amount"])))).to_numpy(bool)
-    ald = lines["ald"].astype("boolean").fillna(False).to_numpy(bool)
+    ald_col = lines["ald"].astype("boolean") if "ald" in lines else pd.Series(pd.NA, index=lines.index,
+                                                                                dtype="boolean")
+    ald = ald_col.fillna(False).to_numpy(bool)
+    # An unknown ALD flag is unknown, not "no ALD": only a known non-ALD patient can get an ALD drug wrongly.
+    ald_known = ald_col.notna().to_numpy(bool)
     lines["ald_patient"] = ald
+    # An act is "ALD care" when most of its known patients have an ALD: learnt from the data (injectables,
+    # dialysis sessions, chemotherapy), so no list has to be maintained. On an ALD patient it is expected care.
+    codes = lines["act_code"].to_numpy(object)
+    share = pd.Series(ald[ald_known]).groupby(codes[ald_known]).mean()
+    ald_act = lines["act_code"].map(share).to_numpy(float) >= float(flags["ald_drug_share"])
     med = (lines["act_family"] == "MEDICATION").to_numpy(bool)
-    lines["ald_drug"] = False
-    if med.any():
-        # A drug is an "ALD drug" when most of its known patients have an ALD: learnt from the data,
-        # so no drug list has to be maintained.
-        share = pd.Series(ald[med]).groupby(lines.loc[med, "act_code"].to_numpy()).mean()
-        share_of_line = lines.loc[med, "act_code"].map(share).to_numpy(float)
-        lines.loc[med, "ald_drug"] = share_of_line >= float(flags["ald_drug_share"])
-    lines["ald_drug"] = lines["ald_drug"].astype(bool)
-    lines["non_ald_ald_drug"] = lines["ald_drug"] & ~lines["ald_patient"]
+    lines["ald_drug"] = ald_act & med
+    lines["ald_care"] = ald_act & ald
+    lines["non_ald_ald_drug"] = lines["ald_drug"] & ald_known & ~ald
     year = lines["service_date"].dt.year
     lines["age"] = (year - lines["birth_year"].astype("Float64")).astype(float).fillna(-1).to_numpy()
-    lines["suspicious"] = (lines["tadamon"] & (lines["expensive"] | lines["far"])) | lines["non_ald_ald_drug"]
+    lines["suspicious"] = ((lines["tadamon"] & (lines["expensive"] | lines["far"]) & ~lines["ald_care"])
+                           | lines["non_ald_ald_drug"])
     return lines
 
 

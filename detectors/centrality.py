@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
+from detectors.calibration import surprise
 from detectors.config import default
 
 __all__ = ["broker_graph", "broker_scores", "CentralityDetector"]
@@ -132,7 +133,9 @@ class CentralityDetector(Detector):
         t = t[t["node_type"] != "PROVIDER"]
         zp = np.clip(t["z_pagerank"].to_numpy(float), 0, self.cap)
         zb = np.clip(t["z_betweenness"].to_numpy(float), 0, self.cap)
-        score = np.maximum(zp, zb)
+        n_type = t.groupby("node_type")["node"].transform("size").to_numpy(float)
+        # The better of two statistics: twice the entities looked at.
+        score = surprise(np.maximum(zp, zb), n_tested=2 * n_type, df=context.config.get("calibration.tail_df"))
         evidence = [
             f"bridges {d} providers; PageRank z={a:.1f}, betweenness z={b:.1f} against other {ty.lower()}s"
             for d, a, b, ty in zip(t["degree"], t["z_pagerank"], t["z_betweenness"], t["node_type"])

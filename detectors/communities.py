@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector
+from detectors.calibration import count_surprise
 from detectors.config import default
 from detectors.findings import Rows
 
@@ -26,31 +27,45 @@ __all__ = ["suspicion_graph", "louvain_partition", "stable_communities", "Commun
 
 
 def suspicion_graph(projection: pd.DataFrame, suspicious_projection: pd.DataFrame, *,
-                    min_lift: float = 2.0, min_shared: int = 2) -> nx.Graph:
+                    min_lift: float = 2.0, min_shared: int = 2,
+                    explained: set[tuple[str, str]] | None = None) -> nx.Graph:
     """Provider graph whose edge ``weight`` is suspicious shared patients x log(1 + lift).
 
     Parameters
     ----------
     projection, suspicious_projection : DataFrame
-        ``provider_projection`` of all claims and of the suspicious lines only.
+        ``provider_projection`` of all claims and of the suspicious lines only. The
+        lift is ``local_lift`` when the projection has it (sharing against what the
+        patients' home regions predict, :mod:`detectors.sharing`), else the global one.
     min_lift, min_shared : float, int
         Edges below either threshold are dropped.
+    explained : set of (a, b), optional
+        Pairs whose sharing is explained by a prescription flow (a pharmacy and the
+        doctor next door whose prescriptions it fills); left out.
 
     Returns
     -------
     networkx.Graph
-        Nodes are provider ids; edges carry ``weight``, ``shared``, ``lift``.
+        Nodes are provider ids; edges carry ``weight``, ``shared``, ``lift`` and
+        ``expected`` (suspicious patients the pair would share at its neighbourhood's rate).
     """
-    lift = projection.set_index(["provider_a", "provider_b"])["lift"]
+    local = "local_lift" in projection.columns
+    indexed = projection.set_index(["provider_a", "provider_b"])
     sp = suspicious_projection[["provider_a", "provider_b", "shared_patients"]]
     sp = sp.loc[sp["shared_patients"] >= min_shared]
     keys = pd.MultiIndex.from_frame(sp[["provider_a", "provider_b"]])
-    lifts = lift.reindex(keys).to_numpy(float)
+    lifts = indexed[("local_lift" if local else "lift")].reindex(keys).to_numpy(float)
+    # What the pair would share of these suspicious patients if it shared at the rate its neighbourhood predicts.
+    expected = (indexed["local_expected" if local else "expected"].reindex(keys).to_numpy(float)
+                * sp["shared_patients"].to_numpy(float) / indexed["shared_patients"].reindex(keys).to_numpy(float))
     keep = lifts >= min_lift
+    if explained:
+        keep &= ~np.fromiter(((str(a), str(b)) in explained for a, b in keys), dtype=bool, count=len(keys))
     G = nx.Graph()
-    rows = sp.loc[keep].assign(lift=lifts[keep]).sort_values(["provider_a", "provider_b"])
-    for a, b, s, li in rows.itertuples(index=False):
-        G.add_edge(str(a), str(b), weight=float(s) * float(np.log1p(li)), shared=int(s), lift=float(li))
+    rows = sp.loc[keep].assign(lift=lifts[keep], expected=expected[keep]).sort_values(["provider_a", "provider_b"])
+    for a, b, s, li, e in rows.itertuples(index=False):
+        G.add_edge(str(a), str(b), weight=float(s) * float(np.log1p(li)), shared=int(s), lift=float(li),
+                   expected=float(e))
     return G
 
 
@@ -137,7 +152,8 @@ def stable_communities(G: nx.Graph, *, weight: str = "weight", seed: int | None 
     -------
     (communities, stats)
         Each community: ``members`` (sorted ids), ``stability``, ``weight_inside``
-        (sum of inside edge weights), ``shared_inside``; stats: modularity, n_communities.
+        (sum of inside edge weights), ``shared_inside``, ``expected_inside`` (what the
+        inside edges were expected to share); stats: modularity, n_communities.
     """
     base = 0 if seed is None else int(seed)
     parts = []
@@ -162,6 +178,7 @@ def stable_communities(G: nx.Graph, *, weight: str = "weight", seed: int | None 
             "stability": float(np.mean(agree)),
             "weight_inside": float(sub.size(weight=weight)),
             "shared_inside": int(sub.size(weight="shared")),
+            "expected_inside": float(sub.size(weight="expected")),
         })
     return out, {"modularity": modularity, "n_communities": len(groups)}
 
@@ -205,21 +222,26 @@ class CommunityDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         G = suspicion_graph(context.projection, context.suspicious_projection,
-                            min_lift=self.min_lift, min_shared=self.min_shared)
+                            min_lift=self.min_lift, min_shared=self.min_shared, explained=context.prescriptions)
         comms, stats = stable_communities(G, seed=self.seed, n_seeds=self.n_seeds, engine=self.louvain_engine,
                                           max_size=self.max_size)
         groups, scores = [], []
         n = 0
+        cal = context.config.section("calibration")
+        n_providers = int(context.lines["provider_id"].nunique())
         for c in comms:
             if c["stability"] < self.min_stability:
                 continue
             n += 1
             gid = f"communities-{n:04d}"
+            score = float(count_surprise(c["shared_inside"], c["expected_inside"],
+                                         n_tested=n_providers * (n_providers - 1) // 2,
+                                         dispersion=cal["sharing_dispersion"]))
+            ev = (f"shares {c['shared_inside']} suspicious patients with {len(c['members']) - 1} other "
+                  f"providers of a stable community (stability {c['stability']:.2f}) where "
+                  f"{c['expected_inside']:.1f} were expected from where they live")
             for m in c["members"]:
-                strength = float(G.degree(m, weight="weight"))
-                ev = (f"shares {c['shared_inside']} suspicious patients with {len(c['members']) - 1} other "
-                      f"providers of a stable community (stability {c['stability']:.2f})")
-                groups.append((gid, "PROVIDER", m, "member", strength, ev))
-                scores.append(("PROVIDER", m, strength * c["stability"], ev, 0.0))
+                groups.append((gid, "PROVIDER", m, "member", score, ev))
+                scores.append(("PROVIDER", m, score, ev, 0.0))
         stats = {**stats, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(), "nominated": n}
         return scores, groups, stats

@@ -10,13 +10,15 @@ parameter (a test fails when one is missing).
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ground.errors import ConfigError
 
-__all__ = ["Parameter", "PARAMETERS", "DetectionConfig", "default"]
+__all__ = ["Parameter", "PARAMETERS", "DetectionConfig", "default", "load_detection_config"]
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,17 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("mills", "min_patients", 5, "Fewest patients a doctor sends to a centre for the pair to be scored"),
     _p("mills", "min_z", 5.0, "Robust z of the amount per patient needed to nominate a pair"),
     _p("mills", "min_centre_patients", 15, "Fewest patients sent by a centre's nominated pairs to nominate it"),
+    # The one scale of every score (detectors.calibration).
+    _p("calibration", "tail_df", 12.0,
+       "Degrees of freedom of the Student t tail read from robust z-scores (0 = normal tail)"),
+    _p("calibration", "min_scale", 0.1, "Smallest peer spread of a log-scale statistic"),
+    _p("calibration", "sharing_dispersion", 1.0,
+       "Shape of the negative binomial tail of shared-patient counts (1 = geometric; larger = less overdispersed)"),
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),
-    _p("rings", "suspicion_cap", 10.0, "Cap on each detector's robust z in an entity's suspicion"),
+    _p("rings", "alert_surprise", 1.0,
+       "Rings whose surprise is below are not reported: a world without fraud flags none above it"),
 )
 
 _BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS}
@@ -156,6 +165,24 @@ class DetectionConfig:
         for p in PARAMETERS:
             out.setdefault(p.section, {})[p.name] = self.get(p.key)
         return out
+
+
+def load_detection_config(path: str | Path | None) -> DetectionConfig:
+    """The configuration of a TOML file of overrides (``[rings]`` / ``alert_surprise = 1.5``); defaults when empty.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or names an undeclared parameter.
+    """
+    if not path:
+        return DetectionConfig()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"detection configuration {path}: {exc}") from None
+    return DetectionConfig.from_mapping(data)
 
 
 def _coerce(param: Parameter, value: Any) -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector
+from detectors.calibration import count_surprise
 from detectors.communities import suspicion_graph
 from detectors.config import default
 from detectors.findings import Rows
@@ -51,8 +52,9 @@ def dense_cores(G: nx.Graph, lines: pd.DataFrame, *, weight: str = "weight", see
         lifts = [d["lift"] for _, _, d in H.subgraph(comp).edges(data=True)]
         lift = float(np.mean(lifts)) if lifts else 1.0
         score = len(core_patients) * density * np.log1p(lift)
+        expected = float(sum(d.get("expected", 0.0) for _, _, d in H.subgraph(comp).edges(data=True)))
         out.append({"providers": sorted(comp), "patients": core_patients, "density": density, "lift": lift,
-                    "score": float(score)})
+                    "expected": expected, "score": float(score)})
     return sorted(out, key=lambda c: (-c["score"], c["providers"]))
 
 
@@ -127,21 +129,26 @@ class CoreDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         G = suspicion_graph(context.projection, context.suspicious_projection,
-                            min_lift=self.min_lift, min_shared=self.min_shared)
+                            min_lift=self.min_lift, min_shared=self.min_shared, explained=context.prescriptions)
         cores = dense_cores(G, context.lines, max_size=self.max_size, max_degree=self.max_degree)
+        cal = context.config.section("calibration")
+        n_providers = int(context.lines["provider_id"].nunique())
         scores, groups = [], []
         n = 0
         for c in cores:
             if c["score"] < self.min_score:
                 continue
             n += 1
+            c["score"] = float(count_surprise(len(c["patients"]), c["expected"],
+                                              n_tested=n_providers * (n_providers - 1) // 2,
+                                              dispersion=cal["sharing_dispersion"]))
             gid = "cores-" + "+".join(c["providers"])
             ev = (f"{len(c['patients'])} suspicious patients each seen by {c['density']:.0%} of "
-                  f"{len(c['providers'])} providers (lift {c['lift']:.1f} over chance)")
+                  f"{len(c['providers'])} providers, where {c['expected']:.1f} were expected from where they live")
             for p in c["providers"]:
                 groups.append((gid, "PROVIDER", p, "core_provider", c["score"], ev))
                 scores.append(("PROVIDER", p, c["score"], ev, 0.0))
             for b in c["patients"]:
-                groups.append((gid, "BENEFICIARY", b, "core_patient", c["score"] / 10,
+                groups.append((gid, "BENEFICIARY", b, "core_patient", c["score"],
                                f"seen by several providers of core {gid}"))
         return scores, groups, {"cores": len(cores), "nominated": n, "edges": G.number_of_edges()}

@@ -24,6 +24,14 @@ Definitions (N = number of planted rings, i.e. distinct non-empty ``ring_id`` of
 - ``provider_recall_at_k``: share of labelled providers among the top K scored,
   K being the number of labelled providers (R-precision): the recall a
   classifier flagging as many providers as there are positives would have.
+- Look-alike contamination (when the generator's ``lookalikes.csv`` is given): a
+  flagged ring *contains* a look-alike group when one of its PROVIDER or DOCTOR
+  members is one of the group's providers or doctors (ids compared whatever their
+  type), or one of its BENEFICIARY members is one of the group's patients. Counted
+  over the top 2N rings (every flagged ring when nothing is planted), per kind;
+  ``rings_with_lookalike`` counts the rings containing a group of a care kind (every
+  kind but the data-quality ones, whose providers are ordinary providers writing
+  their fields differently).
 """
 
 from __future__ import annotations
@@ -35,9 +43,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["evaluate", "average_precision", "roc_auc", "recall_at_k", "match_rings"]
+__all__ = ["evaluate", "average_precision", "roc_auc", "recall_at_k", "match_rings", "lookalike_report",
+           "NOISE_KINDS"]
 
 _ANCHORS = ("PROVIDER", "DOCTOR")
+# Look-alike kinds that are data quality, not a care pattern: left out of the headline count.
+NOISE_KINDS = ("specialty_spelling", "missing_fields", "phone_format")
 
 
 def average_precision(y_true: Iterable[int], scores: Iterable[float]) -> float:
@@ -127,7 +138,7 @@ def match_rings(planted: dict[str, set], flagged: list[tuple[str, set]], *,
 
 
 def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
-             universe: Iterable[str] | None = None) -> dict[str, Any]:
+             universe: Iterable[str] | None = None, lookalikes: pd.DataFrame | None = None) -> dict[str, Any]:
     """Score findings against labels.
 
     Parameters
@@ -140,13 +151,16 @@ def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
     min_jaccard : float
     universe : iterable of str, optional
         Exactly the provider ids to rank (default: those scored or labelled).
+    lookalikes : DataFrame, optional
+        The generator's look-alikes (kind, entity_type, entity_id, group_id, role); adds
+        ``lookalikes`` (see :func:`lookalike_report`) over the top 2N rings.
 
     Returns
     -------
     dict
         n_planted, n_flagged, ring_recall, ring_precision, ring_precision_at_n,
         recruited_recall, provider_ap, provider_auc, provider_recall_at_k, n_providers, n_positive_providers,
-        per_scenario recall, and the matches.
+        per_scenario recall, the matches, and ``lookalikes`` when given.
     """
     frames = _frames(findings)
     rings, members, scores = frames["rings"], frames["members"], frames["entity_scores"]
@@ -189,7 +203,10 @@ def evaluate(labels: pd.DataFrame, findings: Any, *, min_jaccard: float = 0.5,
         d["found"] += int(rid in found)
     k2 = len(top2n)
     kn = min(n, len(ranked))
-    return {
+    extra = {}
+    if lookalikes is not None:
+        extra["lookalikes"] = lookalike_report(lookalikes, frames, top=2 * n if n else None)
+    return extra | {
         "n_planted": n,
         "n_flagged": len(ranked),
         "ring_recall": hits / n if n else float("nan"),
@@ -214,3 +231,52 @@ def _frames(findings: Any) -> dict[str, pd.DataFrame]:
     if isinstance(findings, dict):
         return findings
     return {"rings": findings.rings, "members": findings.members, "entity_scores": findings.entity_scores}
+
+
+def lookalike_report(lookalikes: pd.DataFrame, findings: Any, *, top: int | None = None) -> dict[str, Any]:
+    """How many of the best flagged rings contain a legitimate look-alike, per kind.
+
+    Parameters
+    ----------
+    lookalikes : DataFrame
+        kind, entity_type, entity_id, group_id (the generator's ``lookalikes.csv``).
+    findings : path, DetectionResult or dict of frames
+    top : int, optional
+        Rings read, best first (default: every flagged ring).
+
+    Returns
+    -------
+    dict
+        ``top`` (rings read), ``rings_with_lookalike`` (rings containing a group of a care
+        kind), ``rings`` (those ring ids) and ``per_kind``: kind -> ``groups`` planted,
+        ``groups_in_rings`` and ``rings`` (rings containing one of its groups).
+    """
+    frames = _frames(findings)
+    ranked = frames["rings"].sort_values("rank", kind="mergesort")["ring_id"].astype(str).tolist()
+    read = ranked if top is None else ranked[:top]
+    members = frames["members"]
+    members = members[members["ring_id"].astype(str).isin(set(read))]
+    la = lookalikes.astype({"entity_id": str})
+    people = la["entity_type"].isin(_ANCHORS)
+    patients = la["entity_type"] == "BENEFICIARY"
+    ring_of: dict[tuple[str, str], set[str]] = {}
+    for rid, etype, eid in zip(members["ring_id"].astype(str), members["entity_type"], members["entity_id"].astype(str)):
+        key = ("ANCHOR" if etype in _ANCHORS else str(etype), eid)
+        ring_of.setdefault(key, set()).add(rid)
+    per_kind: dict[str, dict[str, int]] = {}
+    care_rings: set[str] = set()
+    for kind, rows in la.groupby("kind", sort=True):
+        hit_rings: set[str] = set()
+        hit_groups: set[str] = set()
+        sel = rows[people.loc[rows.index] | patients.loc[rows.index]]
+        for gid, etype, eid in zip(sel["group_id"], sel["entity_type"], sel["entity_id"]):
+            rings = ring_of.get(("ANCHOR" if etype in _ANCHORS else "BENEFICIARY", eid))
+            if rings:
+                hit_rings |= rings
+                hit_groups.add(str(gid))
+        per_kind[str(kind)] = {"groups": int(rows["group_id"].nunique()), "groups_in_rings": len(hit_groups),
+                               "rings": len(hit_rings)}
+        if kind not in NOISE_KINDS:
+            care_rings |= hit_rings
+    return {"top": len(read), "rings_with_lookalike": len(care_rings),
+            "rings": [r for r in read if r in care_rings], "per_kind": per_kind}

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector
+from detectors.calibration import surprise, z_against
 from detectors.config import default
 from detectors.findings import Rows
 
@@ -122,6 +123,12 @@ class FunnelDetector(Detector):
                                      min_share=self.min_share)
         if funnels.empty:
             return None, None, {"funnels": 0, "nominated": 0}
+        # The funnel strength of each intermediary against every other one's: most shared phones and
+        # accounts are families and village numbers whose households go anywhere.
+        strength = np.log1p(funnels["score"].to_numpy(float))
+        cal = context.config.section("calibration")
+        funnels["z"] = z_against(strength, strength, min_scale=cal["min_scale"])
+        funnels["surprise"] = surprise(funnels["z"].to_numpy(), n_tested=len(funnels), df=cal["tail_df"])
         scores, groups = [], []
         m = members[["intermediary_id", "beneficiary_id"]].drop_duplicates().astype(str)
         benes_of = m.groupby("intermediary_id")["beneficiary_id"].apply(sorted)
@@ -132,20 +139,20 @@ class FunnelDetector(Detector):
             ev = (f"{f.n_beneficiaries} linked beneficiaries, {f.concentration:.0%} of their amount to one provider, "
                   f"{f.cohort:.0%} in same-day cohorts, {f.far:.0%} from another region, {f.tadamon:.0%} Tadamon, "
                   f"{f.expensive:.0%} expensive acts")
-            scores.append(("INTERMEDIARY", f.intermediary_id, f.score, ev, f.amount))
+            scores.append(("INTERMEDIARY", f.intermediary_id, f.surprise, ev, f.amount))
             if f.score < self.min_score:
                 continue
             nominated += 1
             gid = f"funnels-{f.intermediary_id}"
-            groups.append((gid, "INTERMEDIARY", f.intermediary_id, "recruiter", f.score, ev))
+            groups.append((gid, "INTERMEDIARY", f.intermediary_id, "recruiter", f.surprise, ev))
             for d in dest[dest["intermediary_id"] == f.intermediary_id].itertuples(index=False):
                 role = "destination" if d.entity_type == "PROVIDER" else "attending"
                 dev = f"receives {d.share:.0%} of the amount of intermediary {f.intermediary_id}'s patients"
-                groups.append((gid, d.entity_type, d.entity_id, role, f.score * d.share, dev))
+                groups.append((gid, d.entity_type, d.entity_id, role, f.surprise, dev))
                 if d.entity_type == "PROVIDER" or d.share >= 0.5:
-                    scores.append((d.entity_type, d.entity_id, f.score * d.share, dev, d.amount))
+                    scores.append((d.entity_type, d.entity_id, f.surprise, dev, d.amount))
             for b in benes_of.get(f.intermediary_id, []):
                 if b in far_tad:
-                    groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.score / 10,
+                    groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise,
                                    f"linked to intermediary {f.intermediary_id} and sent to its destination"))
         return scores, groups, {"funnels": len(funnels), "nominated": nominated}

@@ -15,7 +15,14 @@ specialty) and region:
 - ``surgery_without_consultation``: share of surgeries whose patient has no
   consultation anywhere before it in the window;
 - ``far_tadamon_expensive``: share of the amount billed for Tadamon patients from
-  another region on expensive acts.
+  another region on expensive acts;
+- ``volume``: dossiers billed (compared on a log scale).
+
+Visits and amounts per patient leave out expected chronic care (``ald_care`` lines:
+dialysis sessions, ALD injectables for ALD patients), which is legitimately frequent
+and dear. Each indicator's robust z becomes a surprise (:mod:`detectors.calibration`),
+corrected for the number of entities and indicators looked at; an entity's score
+combines its two most surprising indicators.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, peer_z
+from detectors.calibration import combine, tail_log10
 from detectors.config import default
 
 __all__ = ["INDICATORS", "control_indicators", "score_indicators", "IndicatorDetector"]
@@ -40,6 +48,7 @@ INDICATORS: dict[str, str] = {
     "non_ald_ald_drugs": "{v:.0%} of its medication lines are ALD drugs for patients without ALD (z={z:.1f})",
     "surgery_without_consultation": "{v:.0%} of its surgeries have no prior consultation (z={z:.1f})",
     "far_tadamon_expensive": "{v:.0%} of its amount is expensive acts for Tadamon patients from elsewhere (z={z:.1f})",
+    "volume": "{v:,.0f} dossiers billed, z={z:.1f} against its peers",
 }
 
 
@@ -47,13 +56,13 @@ INDICATORS: dict[str, str] = {
 MIN_SCALE: dict[str, float] = {
     "visits_per_beneficiary": 0.25, "amount_per_beneficiary": 0.1, "quantity_per_stay": 0.5, "revenue_growth": 0.25,
     "expensive_growth": 0.25,
-    "non_ald_ald_drugs": 0.05, "surgery_without_consultation": 0.05, "far_tadamon_expensive": 0.05,
+    "non_ald_ald_drugs": 0.05, "surgery_without_consultation": 0.05, "far_tadamon_expensive": 0.05, "volume": 0.25,
 }
 
 
 #: indicators compared on a log scale: costs per patient are skewed, and being twice as dear
 #: as the peers is what matters
-LOG_SCALE: tuple[str, ...] = ("amount_per_beneficiary",)
+LOG_SCALE: tuple[str, ...] = ("amount_per_beneficiary", "volume")
 
 
 def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.DataFrame:
@@ -84,8 +93,15 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
     peer_col = "doctor_specialty" if by == "doctor_id" else "provider_type"
     out["peer_type"] = _most_common(df, peer_col).reindex(out.index).fillna("NA")
     out["region"] = _most_common(df, "provider_region").reindex(out.index).fillna("NA")
-    out["visits_per_beneficiary"] = out["n_dossiers"] / out["n_patients"].clip(lower=1)
-    out["amount_per_beneficiary"] = out["amount"] / out["n_patients"].clip(lower=1)
+    # Chronic care of ALD patients is frequent and dear by nature: the per-patient ratios leave it out.
+    acute = df.loc[~df["ald_care"].to_numpy(bool)] if "ald_care" in df else df
+    ga = acute.groupby("entity_id", sort=True)
+    acute_patients = ga["beneficiary_id"].nunique().reindex(out.index).fillna(0)
+    out["visits_per_beneficiary"] = (ga["claim_id"].nunique().reindex(out.index).fillna(0)
+                                     / acute_patients.clip(lower=1))
+    out["amount_per_beneficiary"] = (ga["amount_claimed"].sum().reindex(out.index).fillna(0)
+                                     / acute_patients.clip(lower=1))
+    out["volume"] = out["n_dossiers"].astype(float)
 
     stays = df[df["act_family"] == "HOSPITAL_STAY"]
     per_stay = stays.groupby("entity_id")["quantity"].mean()
@@ -141,12 +157,14 @@ def _surgery_without_consultation(lines: pd.DataFrame, df: pd.DataFrame) -> pd.S
 
 
 def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 5,
-                     min_peers: int = 8, cap: float = 12.0) -> pd.DataFrame:
-    """Robust z of every indicator within peers, and one score per entity.
+                     min_peers: int = 8, cap: float = 12.0, tail_df: float = 8.0) -> pd.DataFrame:
+    """Robust z of every indicator within peers, its surprise, and one score per entity.
 
-    The score is the sum of the two largest positive z-scores, each capped at
-    ``cap`` so that one degenerate indicator cannot dominate; entities with
-    fewer than ``min_lines`` lines are not scored.
+    Each indicator's z (capped at ``cap``) becomes a surprise against the number of
+    entities x indicators looked at (:func:`detectors.calibration.surprise`); the
+    score combines the two most surprising by Fisher's method (an entity with
+    nothing surprising keeps its best, negative, surprise so that the ranking goes
+    on below zero). Entities with fewer than ``min_lines`` lines are not scored.
 
     Returns
     -------
@@ -161,11 +179,13 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
     logged = t.assign(**{name: np.log1p(t[name]) for name in LOG_SCALE})
     for name in INDICATORS:
         zs[name] = np.clip(np.nan_to_num(peer_z(logged, name, ["peer_type", "region"], min_peers=min_peers,
-                                         min_scale=MIN_SCALE[name])), 0, cap)
+                                         min_scale=MIN_SCALE[name])), -cap, cap)
     z = pd.DataFrame(zs)
-    top2 = np.sort(z.to_numpy(), axis=1)[:, -2:].sum(axis=1)
-    best = z.to_numpy().argmax(axis=1)
     names = list(INDICATORS)
+    unclipped = -(tail_log10(z.to_numpy(), df=tail_df) + np.log10(len(t) * len(names)))
+    top = np.sort(unclipped, axis=1)[:, ::-1]
+    score = np.array([combine([a, b] if b > 0 else [a]) if a > 0 else a for a, b in top[:, :2]])
+    best = unclipped.argmax(axis=1)
     evidence = [
         INDICATORS[names[b]].format(v=float(t.at[i, names[b]]), z=float(z.iat[i, b]))
         for i, b in enumerate(best)
@@ -173,7 +193,7 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
     out = pd.DataFrame({
         "entity_type": entity_type,
         "entity_id": t["entity_id"].astype(str),
-        "score": np.round(top2, 6),
+        "score": np.round(score, 6),
         "evidence": evidence,
         "amount_at_risk": np.round(t["amount"] * t["far_tadamon_expensive"].clip(0, 1), 2),
         "top_indicator": [names[b] for b in best],
@@ -211,7 +231,8 @@ class IndicatorDetector(Detector):
         for by, etype in (("provider_id", "PROVIDER"), ("doctor_id", "DOCTOR")):
             table = control_indicators(context.lines, by=by)
             frames.append(score_indicators(table, entity_type=etype, min_lines=self.min_lines,
-                                           min_peers=self.min_peers, cap=self.cap))
+                                           min_peers=self.min_peers, cap=self.cap,
+                                           tail_df=context.config.get("calibration.tail_df")))
         scores = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
         n = 0 if scores is None else len(scores)
         return scores, None, {"scored": n}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector
+from detectors.calibration import count_surprise
 from detectors.config import default
 from detectors.findings import Rows
 from detectors.cores import split_by_shared
@@ -34,17 +35,25 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     -------
     list of dict
         ``providers``, ``doctors`` (sorted), ``patients`` (moved: expensive acts at two
-        or more of the providers), ``lift`` (mean), ``amount`` (of those lines), ``score``.
+        or more of the providers), ``lift`` (mean, against the patients' home regions),
+        ``amount`` (of those lines), ``expected`` (moved patients the links' home regions
+        predict), ``n_pairs`` (provider pairs that could have formed a link), ``score``
+        (moved x log(1 + lift), the order of nomination).
     """
+    from detectors.sharing import with_local_lift
     from graph.projections import provider_projection
 
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     if exp.empty:
         return []
-    proj = provider_projection(exp, min_shared=min_patients)
-    proj = proj[proj["lift"] >= min_lift]
+    proj = with_local_lift(provider_projection(exp, min_shared=min_patients), exp)
+    proj = proj[proj["local_lift"] >= min_lift]
+    expected = {(str(a), str(b)): e for a, b, e in proj[["provider_a", "provider_b", "local_expected"]].itertuples(
+        index=False)}
+    n_care = exp["provider_id"].nunique()
     G = nx.Graph()
-    for a, b, shared, li in proj[["provider_a", "provider_b", "shared_patients", "lift"]].itertuples(index=False):
+    for a, b, shared, li in proj[["provider_a", "provider_b", "shared_patients", "local_lift"]].itertuples(
+            index=False):
         G.add_edge(str(a), str(b), shared=int(shared), lift=float(li))
     out = []
     for comp in split_by_shared(G, max_providers):
@@ -58,8 +67,11 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
         docs = sorted(docs[docs >= max(2, min_doctor_share * len(mlines))].index)
         lifts = [d["lift"] for _, _, d in G.subgraph(comp).edges(data=True)]
         lift = float(np.mean(lifts))
+        # Moved patients against what the loop's links predict from the patients' home regions.
+        exp_moved = sum(expected.get((min(a, b), max(a, b)), 0.0) for a, b in G.subgraph(comp).edges())
         out.append({"providers": sorted(comp), "doctors": docs, "patients": moved, "lift": lift,
-                    "amount": float(mlines["amount_claimed"].sum()),
+                    "amount": float(mlines["amount_claimed"].sum()), "expected": float(exp_moved),
+                    "n_pairs": n_care * (n_care - 1) // 2,
                     "score": float(len(moved) * np.log1p(lift))})
     return sorted(out, key=lambda c: (-c["score"], c["providers"]))
 
@@ -96,11 +108,14 @@ class LoopDetector(Detector):
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
                                max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
+        cal = context.config.section("calibration")
         scores, groups = [], []
         for r in loops:
+            r["score"] = float(count_surprise(len(r["patients"]), r["expected"], n_tested=r["n_pairs"],
+                                              dispersion=cal["sharing_dispersion"]))
             gid = "loops-" + "+".join(r["providers"])
             ev = (f"{len(r['patients'])} patients had surgery or stays at two or more of {len(r['providers'])} "
-                  f"providers (lift {r['lift']:.1f} over chance)")
+                  f"providers where {r['expected']:.1f} were expected from where they live")
             for p in r["providers"]:
                 groups.append((gid, "PROVIDER", p, "loop_provider", r["score"], ev))
                 scores.append(("PROVIDER", p, r["score"], ev, r["amount"]))
@@ -109,6 +124,6 @@ class LoopDetector(Detector):
                 groups.append((gid, "DOCTOR", d, "loop_doctor", r["score"], dev))
                 scores.append(("DOCTOR", d, r["score"], dev, 0.0))
             for b in r["patients"]:
-                groups.append((gid, "BENEFICIARY", b, "looped_patient", r["score"] / 10,
+                groups.append((gid, "BENEFICIARY", b, "looped_patient", r["score"],
                                f"had expensive acts at several providers of loop {gid}"))
         return scores, groups, {"loops": len(loops)}

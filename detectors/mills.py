@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
+from detectors.calibration import surprise
 from detectors.config import default
 from detectors.findings import Rows
 
@@ -77,12 +78,15 @@ class MillDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         pairs = mill_pairs(context.lines, min_patients=self.min_patients)
+        if len(pairs):
+            pairs["score"] = surprise(pairs["z"].to_numpy(float), n_tested=len(pairs),
+                                      df=context.config.get("calibration.tail_df"))
         scores, groups = [], []
         flagged = pairs[pairs["z"] >= self.min_z]
         for centre, sub in flagged.groupby("provider_id", sort=True):
             if sub["n_patients"].sum() < self.min_centre_patients:
                 continue
-            total = float(sub["score"].sum())
+            total = float(sub["score"].max())
             ev = (f"{len(sub)} referring doctor(s) send {int(sub['n_patients'].sum())} patients for "
                   f"{sub['amount_per_patient'].mean():,.0f} MAD of tests each (z up to {sub['z'].max():.1f})")
             scores.append(("PROVIDER", centre, total, ev, float(sub["amount"].sum())))

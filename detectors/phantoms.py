@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
+from detectors.calibration import surprise
 from detectors.config import default
 from detectors.findings import Rows
 
@@ -88,7 +89,9 @@ class PhantomDetector(Detector):
         patients = lines.groupby("provider_id")["beneficiary_id"].nunique()
         ph = per[per["phantom"]]
         n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0)
-        share = n_ph / patients
+        # Shrunk towards zero by min_phantoms pseudo-patients: one odd patient of a tiny practice is no pattern.
+        share = n_ph / (patients + self.min_phantoms)
+        df = context.config.get("calibration.tail_df")
         ptype = lines.groupby("provider_id")["provider_type"].first().reindex(patients.index)
         z = pd.Series(np.nan, index=patients.index)
         for _, idx in share.groupby(ptype.to_numpy()).groups.items():
@@ -100,7 +103,7 @@ class PhantomDetector(Detector):
             amount = float(ph.loc[ph["provider_id"] == pid, "amount"].sum())
             ev = (f"{k} of its {int(patients[pid])} patients look like phantoms (far, elderly, seen nowhere else, "
                   f"surgery without consultation), z={zz:.1f} against its peers")
-            score = max(zz, 0.0) * np.log1p(k)
+            score = float(surprise(zz, n_tested=len(patients), df=df))
             scores.append(("PROVIDER", pid, score, ev, amount))
             if k < self.min_phantoms or zz < self.min_z:
                 continue
@@ -110,9 +113,9 @@ class PhantomDetector(Detector):
             mine = ph[ph["provider_id"] == pid]["beneficiary_id"]
             docs = lines[lines["beneficiary_id"].isin(set(mine)) & lines["doctor_id"].notna()].groupby("doctor_id").size()
             for doc, c in docs[docs >= max(2, 0.2 * docs.sum())].sort_index().items():
-                groups.append((gid, "DOCTOR", doc, "attending", score * c / docs.sum(),
+                groups.append((gid, "DOCTOR", doc, "attending", score,
                                f"attends {c} acts billed for phantom-like patients of {pid}"))
             for b in sorted(mine):
-                groups.append((gid, "BENEFICIARY", b, "phantom_patient", score / 10,
+                groups.append((gid, "BENEFICIARY", b, "phantom_patient", score,
                                f"far, elderly, seen only by {pid}, surgery without consultation"))
         return scores, groups, {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated}

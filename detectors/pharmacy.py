@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import DetectionContext, Detector, robust_z
+from detectors.calibration import surprise
 from detectors.config import default
 from detectors.findings import Rows
 
@@ -83,6 +84,9 @@ class PharmacyRingDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         rings = pharmacy_rings(context.lines, min_lines=self.min_lines, max_prescribers=self.max_prescribers)
+        n_pharmacies = int(context.lines.loc[context.lines["provider_type"] == "PHARMACY", "provider_id"].nunique())
+        rings["score"] = surprise(rings["z"].to_numpy(float), n_tested=n_pharmacies,
+                                  df=context.config.get("calibration.tail_df")) if len(rings) else rings["score"]
         scores, groups = [], []
         nominated = 0
         for r in rings.itertuples(index=False):
@@ -96,6 +100,6 @@ class PharmacyRingDetector(Detector):
             groups.append((gid, "PROVIDER", r.provider_id, "pharmacy", r.score, ev))
             for doc in r.prescribers:
                 pev = f"prescribes the ALD drugs pharmacy {r.provider_id} dispenses to patients without ALD"
-                groups.append((gid, "DOCTOR", doc, "prescriber", r.score * r.concentration, pev))
-                scores.append(("DOCTOR", doc, r.score * r.concentration, pev, 0.0))
+                groups.append((gid, "DOCTOR", doc, "prescriber", r.score, pev))
+                scores.append(("DOCTOR", doc, r.score, pev, 0.0))
         return scores, groups, {"pharmacies": len(rings), "nominated": nominated}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from detectors.base import build_context
@@ -91,9 +92,8 @@ def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataF
     DetectionResult
     """
     config = config or DetectionConfig()
-    rules = config.section("rings")
     rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=lines, config=config)
-    scores = _with_rings(entity_suspicion(findings, cap=rules["suspicion_cap"]), rings, members)
+    scores = _with_rings(entity_suspicion(findings), rings, members)
     stats: dict[str, Any] = {f.detector: dict(f.stats) for f in findings}
     stats["claim_lines"] = len(claims)
     return DetectionResult(rings, members, scores[ENTITY_SCORE_COLUMNS].reset_index(drop=True), list(findings),
@@ -101,10 +101,11 @@ def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataF
 
 
 def _with_rings(suspicion: pd.DataFrame, rings: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Add to each entity's suspicion the score of the best ring it is a member of.
+    """Raise each entity's surprise to that of the best ring it is a member of.
 
     Being a member of a ring assembled by the rules is evidence on its own: a lab with
     ordinary indicators that every patient of a funnel passes through ranks with the ring.
+    Both are surprises (one scale), so the larger is kept.
     """
     kinds = ("PROVIDER", "DOCTOR", "INTERMEDIARY")
     out = suspicion[suspicion["entity_type"].isin(kinds)].copy()
@@ -119,11 +120,16 @@ def _with_rings(suspicion: pd.DataFrame, rings: pd.DataFrame, members: pd.DataFr
     out["score"] = out["score"].fillna(0.0)
     hit = out.index.isin(best.index)
     ring_of = best.reindex(out.index[hit])
-    out.loc[hit, "score"] = out.loc[hit, "score"].to_numpy() + ring_of["ring_score"].to_numpy()
-    out.loc[hit, "top_reason"] = [
-        f"member ({role}) of ring {rid} ranked {int(rank)}: {ev}"
-        for role, rid, rank, ev in zip(ring_of["role"], ring_of["ring_id"], ring_of["rank"], ring_of["evidence"])
-    ]
+    own = out.loc[hit, "score"].to_numpy(float)
+    ring_score = ring_of["ring_score"].to_numpy(float)
+    raised = ring_score > own
+    out.loc[hit, "score"] = np.maximum(own, ring_score)
+    reasons = out.loc[hit, "top_reason"].to_numpy(object).copy()
+    for i, (role, rid, rank, ev) in enumerate(zip(ring_of["role"], ring_of["ring_id"], ring_of["rank"],
+                                                    ring_of["evidence"])):
+        if raised[i]:
+            reasons[i] = f"member ({role}) of ring {rid} ranked {int(rank)}: {ev}"
+    out.loc[hit, "top_reason"] = reasons
     out = out.reset_index()
     return out.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True],
                            kind="mergesort").reset_index(drop=True)

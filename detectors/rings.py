@@ -31,8 +31,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from detectors.base import robust_z
-from detectors.config import DetectionConfig, default
+from detectors.calibration import combine, combine_many
+from detectors.config import DetectionConfig
 from detectors.findings import Findings
 
 __all__ = ["assemble_rings", "at_risk_mask", "entity_suspicion", "ring_id", "RING_COLUMNS", "MEMBER_COLUMNS", "SCENARIOS"]
@@ -65,13 +65,14 @@ def ring_id(anchors: Sequence[tuple[str, str]]) -> str:
     return "RING-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10].upper()
 
 
-def entity_suspicion(findings: Sequence[Findings], *, cap: float = default("rings.suspicion_cap")) -> pd.DataFrame:
-    """Combine every detector's entity scores into one suspicion per entity.
+def entity_suspicion(findings: Sequence[Findings]) -> pd.DataFrame:
+    """Combine every detector's entity scores into one surprise per entity.
 
-    Each detector's scores become robust z-scores over the entities it scored,
-    with a spread of at least a tenth of its largest score (so a detector that
-    flags three entities gives them up to ``cap``, not infinity), clipped to
-    [0, cap]; an entity's suspicion is the sum of its two best.
+    Every detector scores on the one scale of :mod:`detectors.calibration` (a
+    surprise: -log10 of a multiplicity-corrected tail probability against peers);
+    an entity's surprise is Fisher's combination of its positive ones, one per
+    detector, or its best one when none is positive (so the ranking goes on below
+    zero for the unremarkable).
 
     Returns
     -------
@@ -80,24 +81,27 @@ def entity_suspicion(findings: Sequence[Findings], *, cap: float = default("ring
     """
     parts = []
     for f in findings:
-        s = f.scores
-        if s.empty:
+        sc = f.scores
+        if sc.empty:
             continue
-        raw = s["score"].to_numpy(float)
-        z = np.clip(robust_z(raw, min_scale=0.1 * float(np.abs(raw).max())), 0, cap)
-        parts.append(pd.DataFrame({"entity_type": s["entity_type"].astype(str).to_numpy(),
-                                   "entity_id": s["entity_id"].astype(str).to_numpy(),
-                                   "z": z, "reason": s["evidence"].astype(str).to_numpy(), "detector": f.detector}))
+        parts.append(pd.DataFrame({"entity_type": sc["entity_type"].astype(str).to_numpy(),
+                                   "entity_id": sc["entity_id"].astype(str).to_numpy(),
+                                   "z": sc["score"].to_numpy(float), "reason": sc["evidence"].astype(str).to_numpy(),
+                                   "detector": f.detector}))
     if not parts:
         return pd.DataFrame(columns=["entity_type", "entity_id", "score", "top_reason", "top_detector"])
     allz = pd.concat(parts, ignore_index=True).sort_values(
         ["entity_type", "entity_id", "z", "detector"], ascending=[True, True, False, True], kind="mergesort")
     allz = allz.drop_duplicates(["entity_type", "entity_id", "detector"])
-    allz["k"] = allz.groupby(["entity_type", "entity_id"]).cumcount()
-    top = allz[allz["k"] < 2].groupby(["entity_type", "entity_id"], sort=True)["z"].sum()
-    best = allz[allz["k"] == 0].set_index(["entity_type", "entity_id"])
-    out = pd.DataFrame({"score": top.round(6), "top_reason": best["reason"].reindex(top.index),
-                        "top_detector": best["detector"].reindex(top.index)}).reset_index()
+    keys = ["entity_type", "entity_id"]
+    best = allz.drop_duplicates(keys).set_index(keys)
+    positive = allz[allz["z"] > 0]
+    fisher = positive.groupby(keys, sort=True)["z"].agg(["sum", "size"])
+    combined = pd.Series(combine_many(fisher["sum"].to_numpy(), fisher["size"].to_numpy()), index=fisher.index)
+    score = best["z"].copy()
+    score.loc[combined.index] = combined.to_numpy()
+    out = pd.DataFrame({"score": score.round(6), "top_reason": best["reason"],
+                        "top_detector": best["detector"]}).reset_index()
     return out.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True],
                            kind="mergesort").reset_index(drop=True)
 
@@ -117,7 +121,7 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     lines : DataFrame, optional
         ``DetectionContext.lines`` when already computed (else derived from ``claims``).
     config : DetectionConfig, optional
-        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``suspicion_cap``.
+        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``alert_surprise``.
 
     Returns
     -------
@@ -131,13 +135,16 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
 
         lines = line_flags(claims, config=config)
     # Seeded detectors (Louvain, sampled betweenness) never weigh on a ring: same data, same ring, any seed.
-    suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED], cap=rules["suspicion_cap"])
+    suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED])
     susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
     candidates = _candidates(findings)
     rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"])
     support = _community_support(findings)
     ptypes = lines.groupby("provider_id")["provider_type"].first().to_dict()
-    specialty = lines.loc[lines["doctor_id"].notna()].groupby("doctor_id")["doctor_specialty"].first().to_dict()
+    surgery = lines["act_family"] == "SURGERY"
+    # A surgeon is whoever performs or bills surgery, whatever the specialty's spelling.
+    surgeons = set(lines.loc[surgery, "doctor_id"].dropna().astype(str)) | set(
+        lines.loc[surgery & (lines["provider_type"] == "DOCTOR"), "provider_id"].astype(str))
     # Only lines billed by some ring's provider can be at risk: filter once, not per ring.
     ring_providers = {i for ring in rings for t, i in ring["anchors"] if t == "PROVIDER"}
     lines = lines.loc[lines["provider_id"].isin(ring_providers)]
@@ -145,13 +152,15 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     for ring in rings:
         anchors = sorted(ring["anchors"])
         rid = ring_id(anchors)
-        members = _members(ring, rid, susp, ptypes, specialty)
+        members = _members(ring, rid, susp, ptypes, surgeons)
         lines_at_risk = lines.loc[at_risk_mask(lines, members)]
         amount = float(lines_at_risk["amount_claimed"].sum())
-        anchor_susp = [susp.get(a, 0.0) for a in anchors]
         detectors = sorted(ring["detectors"] | ({"communities"} if support & _provider_set(anchors) else set()))
+        # One surprise per rule-based detector that found it (its best group), combined by Fisher's method.
         # Louvain support is listed but not scored, so no seed can move a ring's rank.
-        score = float(np.mean(anchor_susp)) + (len(ring["detectors"]) - 1) + np.log10(1.0 + amount)
+        score = combine([v for v in ring["by_detector"].values() if v > 0]) or max(ring["by_detector"].values())
+        if score < rules["alert_surprise"]:
+            continue
         regions = sorted(set(lines_at_risk["provider_region"].dropna().astype(str))
                          | set(lines_at_risk["beneficiary_region"].dropna().astype(str)))
         regimes = sorted(set(lines_at_risk["regime"].dropna().astype(str)))
@@ -164,7 +173,8 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     if not ring_rows:
         return pd.DataFrame(columns=RING_COLUMNS), pd.DataFrame(columns=MEMBER_COLUMNS)
     out = pd.DataFrame(ring_rows).drop_duplicates("ring_id")
-    out = out.sort_values(["score", "ring_id"], ascending=[False, True], kind="mergesort").head(max_rings)
+    out = out.sort_values(["score", "amount_at_risk", "ring_id"], ascending=[False, False, True],
+                          kind="mergesort").head(max_rings)
     out["rank"] = np.arange(1, len(out) + 1)
     members = pd.DataFrame(member_rows, columns=MEMBER_COLUMNS)
     members = members[members["ring_id"].isin(set(out["ring_id"]))].drop_duplicates(
@@ -192,12 +202,12 @@ def _merge(candidates: list[dict], max_anchors: int, min_overlap: float) -> list
     rings: list[dict] = []
     for c in candidates:
         target = _best_overlap(c["anchors"], rings, max_anchors, min_overlap)
+        ring = {"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "rows": [c["rows"]],
+                "groups": [c["group_id"]], "by_detector": {c["detector"]: c["score"]}}
         if target is None:
-            rings.append({"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "rows": [c["rows"]],
-                          "groups": [c["group_id"]]})
+            rings.append(ring)
         else:
-            _absorb(target, {"anchors": c["anchors"], "detectors": {c["detector"]}, "rows": [c["rows"]],
-                             "groups": [c["group_id"]]})
+            _absorb(target, ring)
     # Then rings that grew into each other merge, to a fixed point.
     changed = True
     while changed:
@@ -221,8 +231,12 @@ def _best_overlap(anchors: set, rings: list[dict], max_anchors: int, min_overlap
     """
     best, best_overlap = None, 0
     for ring in rings:
-        overlap = len(ring["anchors"] & anchors)
-        if (overlap > best_overlap and overlap >= min_overlap * min(len(ring["anchors"]), len(anchors))
+        common = ring["anchors"] & anchors
+        overlap = len(common)
+        # One shared doctor is not enough to tie two patterns (a mill's referrer who also prescribes at a
+        # pharmacy): they must share a provider, or two anchors.
+        tied = overlap >= 2 or any(t == "PROVIDER" for t, _ in common)
+        if (tied and overlap > best_overlap and overlap >= min_overlap * min(len(ring["anchors"]), len(anchors))
                 and len(ring["anchors"] | anchors) <= max_anchors):
             best, best_overlap = ring, overlap
     return best
@@ -233,6 +247,8 @@ def _absorb(ring: dict, other: dict) -> None:
     ring["detectors"] |= other["detectors"]
     ring["rows"].extend(other["rows"])
     ring["groups"].extend(other["groups"])
+    for name, value in other["by_detector"].items():
+        ring["by_detector"][name] = max(value, ring["by_detector"].get(name, value))
 
 
 def _community_support(findings: Sequence[Findings]) -> set:
@@ -250,34 +266,39 @@ def _provider_set(anchors: list[tuple[str, str]]) -> set:
     return {provs} if len(provs) >= 2 else set()
 
 
-def _members(ring: dict, rid: str, susp: dict, ptypes: dict, specialty: dict) -> list[dict]:
+def _members(ring: dict, rid: str, susp: dict, ptypes: dict, surgeons: set) -> list[dict]:
     rows = pd.concat(ring["rows"], ignore_index=True).sort_values(
         ["score", "entity_type", "entity_id"], ascending=[False, True, True], kind="mergesort")
     best = rows.drop_duplicates(["entity_type", "entity_id"])
+    roles_of = rows.groupby(["entity_type", rows["entity_id"].astype(str)])["role"].agg(set).to_dict()
     out = []
     for r in best.itertuples(index=False):
         key = (r.entity_type, str(r.entity_id))
-        role = _role(r.entity_type, str(r.entity_id), set(rows.loc[(rows["entity_type"] == r.entity_type)
-                                                                    & (rows["entity_id"] == r.entity_id), "role"]),
-                     ptypes, specialty)
+        role = _role(r.entity_type, str(r.entity_id), roles_of.get(key, set()), ptypes, surgeons)
         score = susp.get(key, float(r.score)) if r.entity_type in _ANCHOR_TYPES + ("INTERMEDIARY",) else float(r.score)
         out.append({"ring_id": rid, "entity_type": r.entity_type, "entity_id": str(r.entity_id), "role": role,
                     "score": round(float(score), 6), "evidence": str(r.evidence)})
     return out
 
 
-def _role(etype: str, eid: str, roles: set, ptypes: dict, specialty: dict) -> str:
+#: Patient roles, most specific first: a patient's role is the first its evidence gives.
+_PATIENT_ROLES = ("phantom_patient", "recruited_patient", "looped_patient", "core_patient")
+
+
+def _role(etype: str, eid: str, roles: set, ptypes: dict, surgeons: set) -> str:
+    """A member's role from its evidence: what it billed, performed or was found doing."""
     if etype == "PROVIDER":
         return _PROVIDER_ROLES.get(ptypes.get(eid), "provider")
     if etype == "DOCTOR":
-        if "CHIRURG" in str(specialty.get(eid) or "").upper():
+        if eid in surgeons:
             return "surgeon"
         return "prescriber" if "prescriber" in roles else "doctor"
     if etype == "INTERMEDIARY":
         return "recruiter"
-    if "phantom_patient" in roles:
-        return "phantom_patient"
-    return "recruited_patient"
+    for role in _PATIENT_ROLES:
+        if role in roles:
+            return role
+    return sorted(roles)[0] if roles else "patient"
 
 
 def at_risk_mask(lines: pd.DataFrame, members: pd.DataFrame | Sequence[dict]) -> np.ndarray:

@@ -68,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alert_growth", 0.25, "Relative rise in a ring's amount at risk that makes it 'grown' and re-alerted.", float),
     Setting("alert_min_amount", 5000.0, "Smallest rise in amount at risk (MAD) that counts as material.", float),
     Setting("max_rings", 200, "Most rings a run keeps, best first.", int),
+    Setting("detection_config", "", "TOML file overriding detection thresholds (docs/detectors.md); empty means the defaults."),
     Setting("neighbourhood_limit", 200, "Default cap on edges returned by a neighbourhood query.", int),
     Setting("neo4j_uri", "", "Bolt URI of a Neo4j server (e.g. neo4j://localhost:7687); empty disables Neo4j."),
     Setting("neo4j_user", "neo4j", "Neo4j user name."),

@@ -243,6 +243,7 @@ def run_weekly(
         ``inbox`` (or the inbox setting) names a folder that does not exist, or
         ``week`` is not an ISO week.
     """
+    from detectors.config import load_detection_config
     from detectors.pipeline import detect
     from ingest.store import ClaimsStore
 
@@ -276,7 +277,10 @@ def run_weekly(
             params = {"window_weeks": window_weeks, "seed": settings.seed, "max_rings": settings.max_rings,
                       "alert_growth": settings.alert_growth, "alert_min_amount": settings.alert_min_amount,
                       "louvain_engine": settings.louvain_engine}
-            digest = hashlib.sha256(json.dumps([batch_list, params, __version__], sort_keys=True).encode())
+            config = load_detection_config(settings.detection_config)
+            # Other thresholds, another run: the configuration is part of what identifies it.
+            digest = hashlib.sha256(json.dumps([batch_list, params, config.as_dict(), __version__],
+                                               sort_keys=True).encode())
             run_id = f"{week_label}-{digest.hexdigest()[:8]}"
             rejected = any(f.status == "rejected" for f in files)
             base = WeeklyResult(run_id, week_label, start.isoformat(), end.isoformat(), "ok",
@@ -293,7 +297,8 @@ def run_weekly(
             log.info("week %s: %d claim lines in window %s..%s from %d batch(es)", week_label, len(claims),
                      start, end, len(batch_list))
             result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
-                            providers=store.providers(), louvain_engine=settings.louvain_engine)
+                            providers=store.providers(), louvain_engine=settings.louvain_engine,
+                            config=config)
             hist_rings, hist_members, previous = _history(runs, exclude=run_id)
             rings, members, alerts = compare_with_history(
                 result.rings, result.members, hist_rings, hist_members, previous,

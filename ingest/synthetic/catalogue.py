@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "REGION_CODES", "REGION_WEIGHTS", "CITIES", "REGION_CENTRES", "FAR_KM",
+    "REGION_CODES", "REGION_WEIGHTS", "CITIES", "REGION_CENTRES",
     "REGIMES", "REGIME_WEIGHTS", "PROVIDER_TYPES", "PROVIDERS_PER_UNIT",
     "FAMILIES", "GP_SPECIALTY", "SPECIALISTS", "SURGEONS", "ANAESTHETIST",
     "Acts", "ACTS", "region_distance_km",
@@ -52,8 +52,6 @@ CITIES: dict[str, tuple[tuple[str, float, float, float], ...]] = {
     "12": (("Dakhla", 23.68, -15.96, 5), ("Aousserd", 22.55, -14.33, 0.3)),
 }
 REGION_CENTRES = np.array([[c[0][1], c[0][2]] for c in CITIES.values()])
-# Patients recruited "from far away" live at least this far from the clinic.
-FAR_KM = 250.0
 
 REGIMES: tuple[str, ...] = ("TADAMON", "SALARIES", "TNS", "PENSIONNES", "ACHAMIL")
 REGIME_WEIGHTS = np.array([0.43, 0.35, 0.10, 0.07, 0.05])

@@ -49,8 +49,9 @@ class SyntheticData:
     """Generated data in memory: claims (contract dtypes), providers and labels tables, the
     per-recruiter ground truth (``recruiters``: ``recruiter_id, ring_id, beneficiary_id,
     household_id``; ``recruiter_identifiers``: ``recruiter_id, identifier_type, identifier``),
-    the legitimate look-alikes (``kind, entity_type, entity_id, group_id, role``) and the
-    world's drawn parameters."""
+    the legitimate look-alikes (``kind, entity_type, entity_id, group_id, role``), the
+    world's drawn parameters and what ``world.json`` records (parameters and each ring's
+    camouflage and variants)."""
 
     claims: pd.DataFrame
     providers: pd.DataFrame
@@ -59,6 +60,7 @@ class SyntheticData:
     recruiter_identifiers: pd.DataFrame | None = None
     lookalikes: pd.DataFrame | None = None
     params: WorldParams | None = None
+    world: dict | None = None
 
 
 def generate(out_dir: str | Path, *, scale: float = 1.0, weeks: int = 12, seed: int = 0, camouflage: float = 0.0,
@@ -115,7 +117,7 @@ def generate_frames(*, scale: float = 1.0, weeks: int = 12, seed: int = 0, camou
     recruiters, identifiers = world.recruiters()
     return SyntheticData(claims=claims, providers=world.providers(), labels=world.labels(),
                          recruiters=recruiters, recruiter_identifiers=identifiers, lookalikes=world.lookalikes(),
-                         params=world.params)
+                         params=world.params, world=world.describe())
 
 
 def _check(scale: float, weeks: int, seed: int, camouflage: float, start: str | dt.date) -> np.datetime64:
@@ -153,8 +155,8 @@ class _World:
         self.pop = build_population(self._rng(_STREAM_POP), self.n_people, year, tadamon_share=p.tadamon_share,
                                     tadamon_cash_share=p.tadamon_cash_share, phone_share=p.phone_share)
         self.prov = build_providers(self._rng(_STREAM_PROV), intensity)
-        self.rings: list[Ring] = (plant_rings(self._rng(_STREAM_RINGS), self.pop, self.prov, intensity,
-                                              self.camouflage, self.volume) if self.fraud else [])
+        self.rings: list[Ring] = (plant_rings(self._rng(_STREAM_RINGS), self.pop, self.prov, intensity, p,
+                                              self.volume) if self.fraud else [])
         in_rings = {int(i) for ring in self.rings for ids in ring.members.values() for i in ids}
         self.la = plant_lookalikes(self._rng(_STREAM_LOOKALIKES), p, self.pop, self.prov, intensity, self.volume,
                                    self.n_weeks, year, in_rings)
@@ -182,7 +184,8 @@ class _World:
                                 Picker(prov, prov.of("PHARMACY"), 0.99).pick(rng, hh_region))
         bind_regular(self.la, self.pop, self._rng(_STREAM_LOOKALIKES, 1), p.gp_pharmacy_loyalty)
         self.la.noise = draw_noise(self._rng(_STREAM_NOISE), p, prov, self.pop.n_points)
-        upcoders = {int(r.members["clinic"][0]): r.tag for r in self.rings if r.scenario == "upcoder"}
+        upcoders = {int(r.members["clinic"][0]): (r.tag, "coefficient" in r.variants)
+                    for r in self.rings if r.scenario == "upcoder"}
         self.care = Care(prov=prov, pickers=pickers, upcoders=upcoders, volume=self.rate_factor)
         self.claim_labels: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -204,7 +207,7 @@ class _World:
             doy = int((mid - mid.astype("datetime64[Y]")).astype(int))
             ordinary_week(b, self.care, rng, week, self.n_people, float(season_factor(doy)))
             lookalike_week(b, self.la, self.care, rng, week, self.n_people, last_day)
-            fraud_week(b, self.rings, rng, week, self.camouflage, self.volume, last_day)
+            fraud_week(b, self.rings, rng, week, self.volume, last_day)
             out = b.finish(rng, claim_counter, pa_counter)
             claim_counter, pa_counter = out.claim_counter, out.pa_counter
             fraud = out.tags >= 0
@@ -229,7 +232,7 @@ class _World:
     def describe(self) -> dict:
         """What ``world.json`` records: the arguments and the drawn parameters."""
         return {"seed": self.seed, "weeks": self.n_weeks, "people": self.n_people, "fraud": self.fraud,
-                "start": str(self.start), **self.params.as_dict()}
+                "start": str(self.start), **self.params.as_dict(), "rings": [r.describe() for r in self.rings]}
 
     def recruiters(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Who each recruiter brought and what he wrote (complete once :meth:`weeks` has been consumed)."""

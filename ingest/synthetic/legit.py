@@ -30,13 +30,13 @@ _KINDS = {"gp": 0.0185, "specialist": 0.0072, "dental": 0.0025, "lab": 0.0016, "
 class Care:
     """Everything ordinary care needs: tables, pickers by provider kind, upcoding clinics.
 
-    ``upcoders`` maps a clinic index to its fraud tag: surgery there is billed at higher
-    coefficients and longer stays than its peers.
+    ``upcoders`` maps a clinic index to (its fraud tag, coefficient only): surgery there is
+    billed at higher coefficients than its peers, with longer stays unless coefficient only.
     """
 
     prov: ProviderTable
     pickers: dict[str, Picker]
-    upcoders: dict[int, int]
+    upcoders: dict[int, tuple[int, bool]]
     volume: float
 
 
@@ -166,10 +166,12 @@ def _surgery(b: WeekBuilder, care: Care, rng: np.random.Generator, week: int, be
                       p=[0.08, 0.12, 0.15, 0.17, 0.14, 0.12, 0.1, 0.06, 0.04, 0.02])
     stay = rng.choice([0, 1, 1, 2, 2, 3, 4, 5], n)
     tag = np.full(n, -1)
-    for c_idx, t in care.upcoders.items():
+    for c_idx, (t, coefficient_only) in care.upcoders.items():
         hit = (clinic == c_idx) & (rng.random(n) < 0.6)
-        coef = np.where(hit, (coef * rng.uniform(1.5, 2.2, n)).astype(int), coef)
-        stay = np.where(hit, stay + rng.integers(2, 5, n), stay)
+        inflate = rng.uniform(1.25, 1.6, n) if coefficient_only else rng.uniform(1.5, 2.2, n)
+        coef = np.where(hit, (coef * inflate).astype(int), coef)
+        longer = hit & (not coefficient_only)
+        stay = np.where(longer, stay + rng.integers(2, 5, n), stay)
         tag = np.where(hit, t, tag)
     contact = b.household_contact(rng, bene, clinic, 0.85)
     dos = b.add_dossiers(bene, day, tag=tag, **contact)

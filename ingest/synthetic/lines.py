@@ -106,6 +106,12 @@ class WeekBuilder:
             dtype = np.float64 if key == "factor" else np.int64
             self._l[key].append(np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy())
 
+    def lines_at(self, providers: np.ndarray) -> int:
+        """Lines added so far this week billed by any of ``providers``."""
+        if not self._l["provider"]:
+            return 0
+        return int(np.isin(np.concatenate(self._l["provider"]), providers).sum())
+
     def household_contact(self, rng: np.random.Generator, bene: np.ndarray, provider: np.ndarray,
                           direct_p: np.ndarray | float) -> dict[str, np.ndarray]:
         """How ordinary households file: channel, submission point, phone, payee account, referrer.

@@ -13,20 +13,19 @@ import numpy as np
 import pandas as pd
 
 from ingest.schema import LABEL_COLUMNS
-from ingest.synthetic.catalogue import FAR_KM, REGION_WEIGHTS, region_distance_km
+from ingest.synthetic.catalogue import REGION_WEIGHTS, region_distance_km
 from ingest.synthetic.ids import (
     ACCOUNT_RECRUITER, PHONE_RECRUITER, account_ids, beneficiary_ids, phone_ids, point_ids, provider_ids,
     referrer_ids,
 )
 from ingest.synthetic.population import PENSIONNES, TADAMON, Population
 from ingest.synthetic.providers import ProviderTable
+from ingest.synthetic.world import WorldParams
 
-__all__ = ["Ring", "Recruiter", "plant_rings", "labels_frame", "recruiter_frames", "SCENARIOS", "RINGS_PER_UNIT",
+__all__ = ["Ring", "Recruiter", "plant_rings", "labels_frame", "recruiter_frames", "SCENARIOS",
            "RECRUITER_COLUMNS", "RECRUITER_IDENTIFIER_COLUMNS"]
 
 SCENARIOS = ("recruiter_funnel", "kickback_loop", "phantom_patients", "pharmacy_ring", "lab_mill", "upcoder")
-RINGS_PER_UNIT = {"recruiter_funnel": 6, "kickback_loop": 3, "phantom_patients": 3, "pharmacy_ring": 3,
-                  "lab_mill": 3, "upcoder": 3}
 _PERSON_ROLES = {"clinic": "PROVIDER", "lab": "PROVIDER", "imaging": "PROVIDER", "pharmacy": "PROVIDER",
                  "surgeon": "DOCTOR", "prescriber": "DOCTOR"}
 _PATIENT_ROLE = {"recruiter_funnel": "recruited_patient", "phantom_patients": "phantom_patient",
@@ -50,6 +49,7 @@ class Recruiter:
     hh_phone: np.ndarray
     hh_account: np.ndarray
     point: int
+    rotating: bool = False
     seen: set = field(default_factory=set)
     used: set = field(default_factory=set)
 
@@ -61,7 +61,10 @@ class Recruiter:
 
 @dataclass
 class Ring:
-    """One planted ring (or a lone upcoder when ``ring_id`` is empty)."""
+    """One planted ring (or a lone upcoder when ``ring_id`` is empty), with its own
+    camouflage and variants (``diluted``, ``two_regions``, ``fabricated_consult``,
+    ``coefficient``). A diluted ring keeps ``legit_target`` of its members' lines
+    ordinary; ``line_counts`` holds their (ordinary, fraudulent) lines so far."""
 
     ring_id: str
     scenario: str
@@ -70,15 +73,43 @@ class Ring:
     patients: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     recruiters: list[Recruiter] = field(default_factory=list)
     region: int = 0
+    camouflage: float = 0.0
+    variants: frozenset = frozenset()
+    legit_target: float = 0.0
+    line_counts: list = field(default_factory=lambda: [0, 0])
     seen_patients: set = field(default_factory=set)
+
+    def describe(self) -> dict:
+        """What ``world.json`` records of the ring."""
+        return {"ring_id": self.ring_id, "scenario": self.scenario, "camouflage": round(self.camouflage, 3),
+                "legit_target": round(self.legit_target, 3),
+                "variants": sorted(self.variants), "recruiters": [r.intermediary_id for r in self.recruiters],
+                "rotating": [r.intermediary_id for r in self.recruiters if r.rotating]}
 
 
 def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, intensity: float,
-                camouflage: float, volume: float) -> list[Ring]:
-    """Choose the members of every ring; boosts ring providers' ordinary popularity under camouflage.
+                params: WorldParams, volume: float) -> list[Ring]:
+    """Choose the members and variants of every ring; boosts ring providers' ordinary
+    popularity under camouflage (and much more for diluted rings).
 
     Adds recruiter submission points to ``pop`` (``n_points``) and phantom persons.
     """
+    camouflage = params.camouflage
+
+    def ring_camouflage() -> float:
+        return float(min(1.0, camouflage + rng.uniform(0.0, params.camouflage_jitter)))
+
+    def variants(*optional: tuple[str, float]) -> frozenset:
+        drawn = {name for name, share in (("diluted", params.diluted_share), *optional) if rng.random() < share}
+        return frozenset(drawn)
+
+    def far_from(region: int) -> np.ndarray:
+        far = np.flatnonzero(dist[region] > params.far_km)
+        return far if len(far) else np.argsort(dist[region])[-3:]
+
+    def neighbour(region: int) -> int:
+        return int(np.argsort(dist[region], kind="stable")[1])
+
     used: set[int] = set()
     rings: list[Ring] = []
     by_region = _RegionIndex(pop)
@@ -114,7 +145,8 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
         got = take(prov.of(ptype, region, role), k)
         return got if len(got) else take(prov.of(ptype, None, role), k)
 
-    count = {s: max(1, int(round(RINGS_PER_UNIT[s] * intensity))) for s in SCENARIOS}
+    count = {s: params.per_unit("rings_per_unit", intensity) for s in SCENARIOS}
+    count["recruiter_funnel"] = params.per_unit("funnels_per_unit", intensity)
     tag = 0
     for _ in range(count["recruiter_funnel"]):
         clinic, r = clinic_with_surgeons(rng.permutation(_BIG_REGIONS))
@@ -122,21 +154,31 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
             break
         members = {"clinic": np.array([clinic]), "surgeon": surgeons_of(clinic, int(rng.integers(1, 3))),
                    "lab": local("LAB", r), "imaging": local("IMAGING", r)}
-        far = np.flatnonzero(dist[r] > FAR_KM)
+        far = far_from(r)
         far_p = REGION_WEIGHTS[far] / REGION_WEIGHTS[far].sum()
+        cam, kinds = ring_camouflage(), variants(("two_regions", params.two_region_share))
+        homes = [int(rng.choice(far, p=far_p)) for _k in range(int(rng.integers(1, 3)))]
+        if "two_regions" in kinds and len(far) > 1:
+            homes = [int(h) for h in rng.choice(far, size=2, replace=False, p=far_p)]
         recruiters = []
-        for _k in range(int(rng.integers(1, 3))):
+        for home in homes:
             counter["recruiter"] += 1
-            home = int(rng.choice(far, p=far_p))
-            recruiters.append(_recruiter(rng, pop, by_region, counter["recruiter"], home, camouflage, volume))
-        rings.append(Ring(next_id(), "recruiter_funnel", tag, members, recruiters=recruiters, region=r))
+            k = int(max(6, params.recruiter_households * volume))
+            recruiters.append(_recruiter(rng, pop, by_region, counter["recruiter"], home, cam, k,
+                                         bool(rng.random() < params.rotating_share)))
+        rings.append(Ring(next_id(), "recruiter_funnel", tag, members, recruiters=recruiters, region=r,
+                          camouflage=cam, variants=kinds))
         tag += 1
     for _ in range(count["kickback_loop"]):
         anchor, r = clinic_with_surgeons(rng.permutation(_BIG_REGIONS))
         if anchor < 0:
             break
         clinics = [anchor]
-        for rr in np.argsort(dist[r], kind="stable"):
+        kinds = variants(("two_regions", params.two_region_share))
+        order = np.argsort(dist[r], kind="stable")
+        # A ring spanning two regions takes its other clinics from the nearest other region first.
+        order = np.concatenate([order[1:], order[:1]]) if "two_regions" in kinds else order
+        for rr in order:
             for c in prov.of("CLINIC", int(rr)):
                 if len(clinics) < int(rng.integers(2, 4)) and c not in used and len(prov.attached(c)):
                     used.add(int(c))
@@ -144,7 +186,7 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
         surgeons = np.concatenate([surgeons_of(c, 2) for c in clinics])[:5]
         patients = _region_people(rng, by_region, r, int(max(10, 40 * volume)))
         rings.append(Ring(next_id(), "kickback_loop", tag, {"clinic": np.array(clinics), "surgeon": surgeons},
-                          patients=patients, region=r))
+                          patients=patients, region=r, camouflage=ring_camouflage(), variants=kinds))
         tag += 1
     phantom_specs = []
     for _ in range(count["phantom_patients"]):
@@ -152,11 +194,12 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
         if clinic < 0:
             break
         members = {"clinic": np.array([clinic]), "surgeon": surgeons_of(clinic, int(rng.integers(1, 3)))}
-        far = np.flatnonzero(dist[r] > FAR_KM)
+        far = far_from(r)
         k = int(max(8, 30 * volume))
         regime = np.where(rng.random(k) < 0.6, TADAMON, PENSIONNES)
         phantom_specs.append((rng.integers(1928, 1953, k), rng.random(k) < 0.5, rng.choice(far, k), regime))
-        rings.append(Ring(next_id(), "phantom_patients", tag, members, region=r))
+        rings.append(Ring(next_id(), "phantom_patients", tag, members, region=r, camouflage=ring_camouflage(),
+                          variants=variants(("fabricated_consult", params.fabricated_consult_share))))
         tag += 1
     if phantom_specs:
         # Elderly people from far away, in one-person households, who never get ordinary care.
@@ -167,31 +210,48 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
             ring.patients = new[lo:hi]
     for _ in range(count["pharmacy_ring"]):
         r = int(rng.choice(12, p=REGION_WEIGHTS))
-        members = {"pharmacy": local("PHARMACY", r),
-                   "prescriber": local("DOCTOR", r, int(rng.integers(1, 4)), role="gp")}
-        people = _region_people(rng, by_region, r, int(max(12, 40 * volume)) * 3)
-        patients = people[~pop.ald[people] & pop.adult[people]][: int(max(12, 40 * volume))]
-        rings.append(Ring(next_id(), "pharmacy_ring", tag, members, patients=patients, region=r))
+        kinds = variants(("two_regions", params.two_region_share))
+        regions = [r, neighbour(r)] if "two_regions" in kinds else [r]
+        prescribers = [local("DOCTOR", rr, 1, role="gp") for rr in regions]
+        prescribers.append(local("DOCTOR", r, int(rng.integers(0, 3)), role="gp"))
+        members = {"pharmacy": local("PHARMACY", r), "prescriber": np.sort(np.concatenate(prescribers))}
+        want = int(max(12, 40 * volume))
+        people = np.concatenate([_region_people(rng, by_region, rr, want * 3 // len(regions)) for rr in regions])
+        patients = np.sort(people[~pop.ald[people] & pop.adult[people]][:want])
+        rings.append(Ring(next_id(), "pharmacy_ring", tag, members, patients=patients, region=r,
+                          camouflage=ring_camouflage(), variants=kinds))
         tag += 1
     for i in range(count["lab_mill"]):
         r = int(rng.choice(12, p=REGION_WEIGHTS))
         kind = "lab" if i % 2 == 0 else "imaging"
-        members = {kind: local(kind.upper(), r), "prescriber": local("DOCTOR", r, int(rng.integers(2, 4)))}
+        kinds = variants(("two_regions", params.two_region_share))
+        regions = [r, neighbour(r)] if "two_regions" in kinds else [r]
+        n_doc = int(rng.integers(2, 4))
+        prescribers = [local("DOCTOR", regions[j % len(regions)], 1) for j in range(n_doc)]
+        members = {kind: local(kind.upper(), r), "prescriber": np.sort(np.concatenate(prescribers))}
         # The prescribers' ordinary patients, whom the mill bills far too much biology or imaging.
-        patients = _region_people(rng, by_region, r, int(max(50, 400 * volume)))
-        rings.append(Ring(next_id(), "lab_mill", tag, members, patients=patients, region=r))
+        want = int(max(50, 400 * volume)) // len(regions)
+        patients = np.sort(np.concatenate([_region_people(rng, by_region, rr, want) for rr in regions]))
+        rings.append(Ring(next_id(), "lab_mill", tag, members, patients=patients, region=r,
+                          camouflage=ring_camouflage(), variants=kinds))
         tag += 1
     for _ in range(count["upcoder"]):
         clinic, r = clinic_with_surgeons(rng.permutation(12))
         if clinic < 0:
             break
-        rings.append(Ring("", "upcoder", tag, {"clinic": np.array([clinic])}, region=r))
+        rings.append(Ring("", "upcoder", tag, {"clinic": np.array([clinic])}, region=r, camouflage=ring_camouflage(),
+                          variants=variants(("coefficient", params.coefficient_upcoder_share))))
         tag += 1
 
-    boost = 1.0 + 3.0 * camouflage
     for ring in rings:
+        boost = (1.0 + 3.0 * ring.camouflage) * (2.0 if ring.scenario == "upcoder" else 1.0)
+        if "diluted" in ring.variants:
+            # Many more ordinary patients, and fraud held to a share of the members' lines
+            # (scenarios.fraud_week), so that 70-90% of their lines are legitimate care.
+            boost *= rng.uniform(3.0, 6.0)
+            ring.legit_target = float(rng.uniform(0.7, 0.9))
         for role, ids in ring.members.items():
-            prov.popularity[ids] *= boost * (2.0 if ring.scenario == "upcoder" else 1.0)
+            prov.popularity[ids] *= boost
     return rings
 
 
@@ -213,18 +273,19 @@ def _region_people(rng: np.random.Generator, index: _RegionIndex, region: int, k
 
 
 def _recruiter(rng: np.random.Generator, pop: Population, index: _RegionIndex, number: int, region: int,
-               camouflage: float, volume: float) -> Recruiter:
-    """A recruiter with Tadamon households of his region; under camouflage he rotates
-    several phones and accounts, each written on fewer households' dossiers."""
+               camouflage: float, k: int, rotating: bool) -> Recruiter:
+    """A recruiter with ``k`` Tadamon households of his region; under camouflage, or when
+    ``rotating``, he rotates several phones and accounts, each written on fewer
+    households' dossiers."""
     hh = index.tadamon_households[region]
-    k = int(min(len(hh), max(6, rng.integers(15, 35) * volume)))
+    k = int(min(len(hh), k))
     households = np.sort(rng.choice(hh, size=k, replace=False))
-    n_ids = 1 + int(round(camouflage * rng.uniform(3, 6)))
+    n_ids = int(rng.integers(3, 7)) if rotating else 1 + int(round(camouflage * rng.uniform(3, 6)))
     phones = PHONE_RECRUITER + number * 10 + np.arange(n_ids)
     accounts = ACCOUNT_RECRUITER + number * 10 + np.arange(n_ids)
     point = pop.n_points
     pop.n_points += 1
-    return Recruiter(number, region, households, rng.choice(phones, k), rng.choice(accounts, k), point)
+    return Recruiter(number, region, households, rng.choice(phones, k), rng.choice(accounts, k), point, rotating)
 
 
 def labels_frame(rings: list[Ring], claim_labels: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """One week of each planted fraud scenario, added to a :class:`WeekBuilder`.
 
 Every dossier written here carries its ring's tag, so its claim id lands in the
-labels. ``camouflage`` (0..1) spreads cohorts over more days and makes recruited
-households file more like ordinary ones.
+labels. Each ring's own ``camouflage`` (0..1) spreads cohorts over more days and makes
+recruited households file more like ordinary ones; rotating recruiters file at their
+households' usual points and never name themselves as referrer; phantom rings of the
+``fabricated_consult`` variant bill a consultation before each surgery.
 """
 
 from __future__ import annotations
@@ -18,13 +20,25 @@ from ingest.synthetic.rings import Ring
 __all__ = ["fraud_week"]
 
 
-def fraud_week(b: WeekBuilder, rings: list[Ring], rng: np.random.Generator, week: int, camouflage: float,
-               volume: float, last_day: int) -> None:
+def fraud_week(b: WeekBuilder, rings: list[Ring], rng: np.random.Generator, week: int, volume: float,
+               last_day: int) -> None:
     """Add this week's fraudulent dossiers of every ring (upcoders act inside ordinary surgery)."""
     for ring in rings:
         handler = _HANDLERS.get(ring.scenario)
-        if handler is not None:
-            handler(b, ring, rng, week, camouflage, volume, last_day)
+        if handler is None:
+            continue
+        if not ring.legit_target:
+            handler(b, ring, rng, week, ring.camouflage, volume, last_day)
+            continue
+        # A diluted ring bills fraud only while its members' fraudulent lines stay under
+        # (1 - target) / target of their ordinary ones.
+        members = np.concatenate(list(ring.members.values()))
+        before = b.lines_at(members)
+        ring.line_counts[0] += before
+        t = ring.legit_target
+        if ring.line_counts[1] <= (1 - t) / t * ring.line_counts[0]:
+            handler(b, ring, rng, week, ring.camouflage, volume, last_day)
+            ring.line_counts[1] += b.lines_at(members) - before
 
 
 def _direct(b: WeekBuilder, bene: np.ndarray, provider: np.ndarray, phone: np.ndarray, rng: np.random.Generator
@@ -58,9 +72,10 @@ def _funnel(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, cam
         own = rng.random(n) < 0.5 * camouflage
         phone = np.where(own & (pop.hh_phone[hh] >= 0), pop.hh_phone[hh], rec.hh_phone[pick])
         account = np.where(own & (pop.hh_account[hh] >= 0), pop.hh_account[hh], rec.hh_account[pick])
-        at_point = rng.random(n) < 0.85 - 0.4 * camouflage
+        at_point = rng.random(n) < (0.15 if rec.rotating else 0.85 - 0.4 * camouflage)
         point = np.where(at_point, rec.point, pop.hh_point[hh])
-        referrer = np.where(rng.random(n) < 0.15 * (1 - camouflage), REFERRER_RECRUITER + rec.number, -1)
+        named = 0.0 if rec.rotating else 0.15 * (1 - camouflage)
+        referrer = np.where(rng.random(n) < named, REFERRER_RECRUITER + rec.number, -1)
         dos = b.add_dossiers(bene, day, channel=np.full(n, PROXIMITY_POINT), point=point, phone=phone,
                              account=account, referrer=referrer, lag=rng.integers(1, 6, n), tag=ring.tag)
         surgeon = surgeons[rng.integers(0, len(surgeons), n)]
@@ -133,6 +148,10 @@ def _phantom(b: WeekBuilder, ring: Ring, rng: np.random.Generator, week: int, ca
     dos = b.add_dossiers(bene, day, tag=ring.tag,
                          **_direct(b, bene, np.full(n, clinic), pop.hh_phone[pop.hh[bene]], rng))
     surgeon = surgeons[rng.integers(0, len(surgeons), n)]
+    if "fabricated_consult" in ring.variants:
+        cday = np.maximum(day - rng.integers(3, 21, n), 0)
+        cdos = b.add_dossiers(bene, cday, tag=ring.tag, **b.household_contact(rng, bene, surgeon, 0.0))
+        b.add_lines(cdos, surgeon, surgeon, ACTS.consult["CS"], factor=1.4)
     stay = rng.integers(2, 7, n)
     b.add_lines(dos, np.full(n, clinic), surgeon, ACTS.coef("K", rng.choice([80, 100, 120, 150, 200], n)),
                 factor=1.5, prior=True)

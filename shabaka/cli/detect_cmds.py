@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int | None,
            max_rings: int | None) -> None:
     """Run every detector on the stored claims, write the findings files and store the run."""
+    from detectors.config import load_detection_config
     from detectors.io import write_findings
     from detectors.pipeline import detect as run_detection
     from ingest.store import ClaimsStore
@@ -45,7 +46,8 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
     if claims.empty:
         raise NotFound(f"no claims in {settings.home_path} between {start or 'the start'} and {end or 'the end'}; "
                        "load some with 'shabaka ingest'")
-    result = run_detection(claims, seed=seed, max_rings=max_rings, louvain_engine=settings.louvain_engine)
+    result = run_detection(claims, seed=seed, max_rings=max_rings, louvain_engine=settings.louvain_engine,
+                           config=load_detection_config(settings.detection_config))
     write_findings(result, out_dir)
     run_id = "detect-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     batch_list = batches[["batch_id", "sha256", "rows"]].to_dict("records") if len(batches) else []
@@ -62,9 +64,12 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
               help="Labels CSV (entity_type, entity_id, ring_id, role, scenario).")
 @click.option("--findings", "findings_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Folder written by 'shabaka detect'.")
+@click.option("--lookalikes", "lookalikes_csv", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="The generator's lookalikes.csv: also count the top rings containing a legitimate look-alike.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(truth: str, findings_dir: str, as_json: bool) -> None:
-    """Measure ring recall and precision, recruited-patient recall, provider AP and AUC."""
+def evaluate(truth: str, findings_dir: str, lookalikes_csv: str | None, as_json: bool) -> None:
+    """Measure ring recall and precision, recruited-patient recall, provider AP and AUC
+    (and look-alike contamination of the top rings with --lookalikes)."""
     import pandas as pd
 
     from detectors.evaluate import evaluate as run_evaluation
@@ -77,7 +82,13 @@ def evaluate(truth: str, findings_dir: str, as_json: bool) -> None:
     for col in ("role", "scenario"):
         if col not in labels.columns:
             labels[col] = ""
-    report = run_evaluation(labels, findings_dir)
+    lookalikes = None
+    if lookalikes_csv is not None:
+        lookalikes = pd.read_csv(lookalikes_csv, dtype=str, keep_default_na=False)
+        missing = [c for c in ("kind", "entity_type", "entity_id", "group_id") if c not in lookalikes.columns]
+        if missing:
+            raise InputRefused(f"{lookalikes_csv}: missing look-alike column(s) {missing}")
+    report = run_evaluation(labels, findings_dir, lookalikes=lookalikes)
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True, default=float))
         return
@@ -87,6 +98,11 @@ def evaluate(truth: str, findings_dir: str, as_json: bool) -> None:
         click.echo(f"{key:22} {value:.3f}" if isinstance(value, float) else f"{key:22} {value}")
     for name, d in report["per_scenario"].items():
         click.echo(f"  {name or '(none)':20} found {d['found']}/{d['planted']}")
+    if lookalikes is not None:
+        la = report["lookalikes"]
+        click.echo(f"{'rings_with_lookalike':22} {la['rings_with_lookalike']} of the top {la['top']} rings")
+        for kind, d in la["per_kind"].items():
+            click.echo(f"  {kind:22} in {d['rings']} ring(s); {d['groups_in_rings']}/{d['groups']} group(s)")
 
 
 COMMANDS = [detect, evaluate]

@@ -46,9 +46,15 @@ def test_detect_on_an_empty_window_says_so(settings, pattern_claims, tmp_path):
 
 
 def test_evaluate_reports_recall_against_labels(pattern_result, tmp_path, planted_ring):
+    from dataclasses import replace
+
     from detectors.io import write_findings
 
-    write_findings(pattern_result, tmp_path / "f")
+    # The planted funnel first, then the other rings in their order: what evaluate reads is the rank.
+    rings = pattern_result.rings.assign(funnel=pattern_result.rings["scenario"] != "recruiter_funnel").sort_values(
+        ["funnel", "rank"], kind="mergesort").drop(columns="funnel")
+    rings["rank"] = range(1, len(rings) + 1)
+    write_findings(replace(pattern_result, rings=rings.reset_index(drop=True)), tmp_path / "f")
     labels = pd.DataFrame(
         [("PROVIDER", p, "RING-001", "clinic", "recruiter_funnel") for p in sorted(planted_ring["providers"])]
         + [("DOCTOR", planted_ring["doctor"], "RING-001", "surgeon", "recruiter_funnel")]

@@ -36,8 +36,9 @@ def test_funnel_links_the_recruiter_to_the_ring_clinic_and_patients(tiny_claims,
     assert set(members.loc[members["role"] == "recruited_patient", "entity_id"]) == planted_ring["beneficiaries"]
 
 
-def test_core_is_the_ring_providers(tiny_claims, planted_ring):
-    f = CoreDetector().fit(tiny_claims)
+def test_core_is_the_ring_providers(pattern_claims, planted_ring):
+    # Sharing is judged against what the neighbourhood predicts: the ring needs ordinary peers around it.
+    f = CoreDetector().fit(pattern_claims)
     provs = f.groups[f.groups["entity_type"] == "PROVIDER"]
     assert set(provs["entity_id"]) == planted_ring["providers"]
 

@@ -158,21 +158,27 @@ def test_recruited_households_share_the_recruiters_phones_and_accounts(data):
 
 def test_phantom_patients_are_seen_nowhere_else(data):
     labels = data.labels
-    phantoms = labels.loc[labels.role == "phantom_patient", "entity_id"]
-    lines = data.claims[data.claims.beneficiary_id.isin(phantoms)]
-    ring_clinics = labels.loc[(labels.scenario == "phantom_patients") & (labels.role == "clinic"), "entity_id"]
-    assert len(lines) > 0
-    assert lines.provider_id.isin(ring_clinics).all()
-    assert (lines.act_family != "CONSULTATION").all()
+    fabricated = {r["ring_id"] for r in data.world["rings"] if "fabricated_consult" in r["variants"]}
+    phantom = labels[labels.scenario == "phantom_patients"]
+    for ring_id, ring in phantom.groupby("ring_id"):
+        lines = data.claims[data.claims.beneficiary_id.isin(ring.loc[ring.role == "phantom_patient", "entity_id"])]
+        members = ring.loc[ring.entity_type.isin(["PROVIDER", "DOCTOR"]), "entity_id"]
+        assert len(lines) > 0
+        assert lines.provider_id.isin(members).all()
+        # Only the fabricated-consultation variant bills a consultation, by the ring's own surgeon.
+        assert (lines.act_family == "CONSULTATION").any() == (ring_id in fabricated), ring_id
 
 
-def test_camouflage_gives_recruiters_more_phones(data, camouflaged):
+def test_camouflage_gives_recruiters_more_phones():
     def phones_per_recruiter(d) -> float:
-        funnel = _fraud_claims(d, "recruiter_funnel")
-        recruiters = (d.labels.role == "recruiter").sum()
-        return funnel.contact_phone.nunique() / recruiters
+        # Rotating recruiters use several phones whatever the camouflage: compare the others.
+        rotating = {r for ring in d.world["rings"] for r in ring["rotating"]}
+        ids = d.recruiter_identifiers
+        ids = ids[(ids.identifier_type == "PHONE") & ~ids.recruiter_id.isin(rotating)]
+        return ids.groupby("recruiter_id").size().mean()
 
-    assert phones_per_recruiter(camouflaged) > 2 * phones_per_recruiter(data)
+    worlds = [generate_frames(scale=0.1, weeks=6, seed=7, camouflage=c) for c in (0.0, 1.0)]
+    assert phones_per_recruiter(worlds[1]) > 2 * phones_per_recruiter(worlds[0])
 
 
 def test_camouflage_spreads_cohorts_over_more_days(data, camouflaged):

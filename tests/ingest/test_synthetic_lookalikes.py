@@ -4,6 +4,7 @@ a fraud-free world."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -176,8 +177,95 @@ def test_generate_command_no_fraud_writes_header_only_labels(tmp_path):
 
 
 def test_every_parameter_and_kind_is_documented():
-    from pathlib import Path
-
     text = (Path(__file__).resolve().parents[2] / "docs" / "generator.md").read_text()
     assert all(f"`{name}`" in text for name in PARAMETER_RANGES)
     assert all(f"`{kind}`" in text for kind in KINDS)
+
+
+@pytest.fixture(scope="module")
+def fraud_worlds():
+    return [generate_frames(scale=0.2, weeks=6, seed=s) for s in (1, 2, 3)]
+
+
+def _rings(data, variant: str) -> list[dict]:
+    return [r for r in data.world["rings"] if variant in r["variants"]]
+
+
+def test_every_fraud_variant_is_drawn_somewhere_and_recorded(fraud_worlds):
+    drawn = {v for d in fraud_worlds for r in d.world["rings"] for v in r["variants"]}
+    assert drawn == {"diluted", "two_regions", "fabricated_consult", "coefficient"}
+    assert any(r["rotating"] for d in fraud_worlds for r in d.world["rings"])
+    cams = {r["camouflage"] for d in fraud_worlds for r in d.world["rings"]}
+    assert len(cams) > 5 and all(0 <= c <= 0.25 for c in cams)
+
+
+def test_diluted_rings_bill_mostly_ordinary_care(fraud_worlds):
+    shares = []
+    for d in fraud_worlds:
+        fraud = set(d.labels.loc[d.labels.entity_type == "CLAIM", "entity_id"])
+        for ring in _rings(d, "diluted"):
+            members = d.labels.loc[(d.labels.ring_id == ring["ring_id"]) & d.labels.entity_type.isin(
+                ["PROVIDER", "DOCTOR"]), "entity_id"]
+            lines = d.claims[d.claims.provider_id.isin(members)]
+            shares.append(1 - lines.claim_id.isin(fraud).mean())
+    assert len(shares) >= 3
+    assert 0.65 <= sorted(shares)[len(shares) // 2] <= 0.95
+
+
+def test_two_region_rings_have_members_in_two_regions(fraud_worlds):
+    seen = 0
+    for d in fraud_worlds:
+        region = d.providers.set_index("provider_id").region
+        for ring in _rings(d, "two_regions"):
+            labels = d.labels
+            members = labels.loc[(labels.ring_id == ring["ring_id"]) & labels.entity_type.isin(
+                ["PROVIDER", "DOCTOR"]), "entity_id"]
+            if ring["scenario"] == "recruiter_funnel":
+                recruited = labels.loc[(labels.ring_id == ring["ring_id"]) & (labels.role == "recruited_patient"),
+                                       "entity_id"]
+                homes = d.claims.loc[d.claims.beneficiary_id.isin(recruited), "beneficiary_region"].dropna()
+                assert homes.nunique() >= 2 or len(ring["recruiters"]) == 1
+            else:
+                assert region[members].nunique() == 2, ring
+            seen += 1
+    assert seen >= 2
+
+
+def test_rotating_recruiters_file_at_their_households_points(fraud_worlds):
+    for d in fraud_worlds:
+        for ring in d.world["rings"]:
+            for rec in ring["rotating"]:
+                ids = d.recruiter_identifiers[d.recruiter_identifiers.recruiter_id == rec]
+                assert (ids.identifier_type == "REFERRER").sum() == 0
+                assert (ids.identifier_type == "PHONE").sum() >= 2
+                patients = d.recruiters.loc[d.recruiters.recruiter_id == rec, "beneficiary_id"]
+                fraud = set(d.labels.loc[d.labels.entity_type == "CLAIM", "entity_id"])
+                own = d.claims[d.claims.beneficiary_id.isin(patients) & d.claims.claim_id.isin(fraud)
+                               & (d.claims.channel == "PROXIMITY_POINT")]
+                point = set(ids.loc[ids.identifier_type == "SUBMISSION_POINT", "identifier"])
+                assert own.drop_duplicates("claim_id").submission_point_id.isin(point).mean() < 0.5
+
+
+def test_upcoders_inflate_coefficients_above_their_ordinary_surgery(fraud_worlds):
+    for d in fraud_worlds:
+        labels = d.labels
+        fraud = set(labels.loc[(labels.entity_type == "CLAIM") & (labels.scenario == "upcoder"), "entity_id"])
+        for clinic in labels.loc[(labels.scenario == "upcoder") & (labels.entity_type == "PROVIDER"), "entity_id"]:
+            surgery = d.claims[(d.claims.provider_id == clinic) & d.claims.act_code.str.match(r"K\d+$")]
+            coef = surgery.act_code.str[1:].astype(int)
+            up = surgery.claim_id.isin(fraud)
+            if up.sum() >= 3 and (~up).sum() >= 3:
+                assert coef[up].median() > coef[~up].median()
+
+
+def test_a_world_with_every_lookalike_and_noise_loads_without_quarantine(tmp_path):
+    import subprocess
+    import sys
+
+    shabaka = Path(sys.executable).with_name("shabaka")
+    paths = generate(tmp_path / "gen", scale=0.05, weeks=4, seed=9, camouflage=0.5)
+    done = subprocess.run([str(shabaka), "--home", str(tmp_path / "home"), "ingest", str(paths["claims"]),
+                           "--providers", str(paths["providers"]), "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["read"] > 5000 and report["quarantined"] == 0 and report["loaded"] == report["read"]

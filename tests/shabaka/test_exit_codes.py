@@ -28,14 +28,24 @@ from shabaka.lock import RunLock
 from tests.export.conftest import write_claims_csv
 
 WEEK = "2025-W11"  # the tiny claims are of March 2025
+DETECTION_CONFIG = "detection.toml"
 
 
 def _shabaka(cmd: str, home: Path, *args: str, stdin: str = "", timeout: float = 120,
              env: dict | None = None) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if not k.startswith("SHABAKA_")}
-    full.update(SHABAKA_HOME=str(home), SHABAKA_LOG_LEVEL="WARNING", **(env or {}))
+    full.update(SHABAKA_HOME=str(home), SHABAKA_LOG_LEVEL="WARNING")
+    if (home / DETECTION_CONFIG).exists():
+        full["SHABAKA_DETECTION_CONFIG"] = str(home / DETECTION_CONFIG)
+    full.update(env or {})
     return subprocess.run([cmd, *args], input=stdin, capture_output=True, text=True, env=full, timeout=timeout,
                           cwd=home.parent)
+
+
+def _every_ring(home: Path) -> None:
+    """A detection configuration in ``home`` reporting every candidate ring (the tiny claims' few dozen
+    patients surprise nobody); :func:`_shabaka` hands it to every command run on that home or its copies."""
+    (home / DETECTION_CONFIG).write_text("[rings]\nalert_surprise = -1e9\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +57,7 @@ def _template(tmp_path_factory, shabaka_cmd) -> dict:
     home = work / "home"
     (home / "inbox").mkdir(parents=True)
     write_claims_csv(make_tiny_claims(), home / "inbox" / "claims.csv")
+    _every_ring(home)
     done = _shabaka(shabaka_cmd, home, "run", "--week", WEEK, "--quiet")
     assert done.returncode == 0, done.stderr
     ring_id = pd.read_csv(home / "runs" / "latest" / "rings.csv")["ring_id"].iloc[0]
@@ -382,6 +393,7 @@ def test_export_of_a_ring_whose_ids_hold_mathtext_exits_0(shabaka_cmd, tmp_path)
     home = tmp_path / "home"
     (home / "inbox").mkdir(parents=True)
     write_claims_csv(claims, home / "inbox" / "claims.csv")
+    _every_ring(home)
     assert _shabaka(shabaka_cmd, home, "run", "--week", WEEK, "--quiet").returncode == 0
     members = pd.read_csv(home / "runs" / "latest" / "members.csv", dtype=str)
     ring_id = members.loc[members["entity_id"] == "PRV-$x^$", "ring_id"].iloc[0]

@@ -96,6 +96,15 @@ def _ring_alert(result, settings) -> dict | None:
     return None if rows.empty else rows.iloc[0].to_dict()
 
 
+@pytest.fixture
+def settings(settings, tmp_path):
+    """The shared settings, with a detection configuration reporting every candidate ring: a few dozen
+    providers make nothing surprising at a national scale, and these tests are about the weekly job."""
+    path = tmp_path / "detection.toml"
+    path.write_text("[rings]\nalert_surprise = -1e9\n", encoding="utf-8")
+    return settings.replace(detection_config=str(path))
+
+
 @pytest.fixture(scope="module")
 def weeks(tmp_path_factory):
     return _weekly_files(tmp_path_factory.mktemp("weeks"))

@@ -1,0 +1,121 @@
+"""One scale for every score: the surprise, -log10 of a tail probability against peers.
+
+Every detector turns its statistic into a robust z-score against the entity's
+peers (median / MAD of the same statistic over the comparable entities it
+tested), reads the tail probability of that z under a Student t distribution
+(heavier tails than the normal: real peer distributions have outliers that are
+not fraud), and corrects it for the number of entities it tested (Bonferroni: the
+probability that *any* of them would look this extreme by chance). The score is
+
+    surprise = -log10(min(1, n_tested * P(T >= z)))
+
+so 2 means "one world in a hundred without fraud would show something this
+extreme among all the entities this detector looked at". Counts (patients two
+providers share) have an expectation instead of peers; their tail is the negative
+binomial's with that mean (:func:`count_surprise`), overdispersed because people
+who share one provider share others. Scores of different
+detectors are therefore on one scale; a ring seen by several detectors combines
+their tail probabilities with Fisher's method (:func:`combine`), and the result is
+again a surprise. ``scipy.stats`` supplies the distributions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["surprise", "count_surprise", "surprise_of_p", "combine", "combine_many", "tail_log10", "z_against"]
+
+_LN10 = float(np.log(10.0))
+
+
+def tail_log10(z: np.ndarray | float, *, df: float) -> np.ndarray:
+    """log10 of the upper tail probability of ``z`` (Student t with ``df`` degrees, normal when ``df`` <= 0)."""
+    z = np.asarray(z, dtype=float)
+    logsf = stats.norm.logsf(z) if df <= 0 else stats.t.logsf(z, df)
+    return np.asarray(logsf, dtype=float) / _LN10
+
+
+def surprise(z: np.ndarray | float, *, n_tested: int | np.ndarray = 1, df: float) -> np.ndarray:
+    """-log10 of the multiplicity-corrected tail probability of robust z-scores ``z``.
+
+    Parameters
+    ----------
+    z : array-like
+        Robust z-scores against peers (NaN counts as 0).
+    n_tested : int or array-like
+        Entities the detector compared (Bonferroni factor), at least 1.
+    df : float
+        Degrees of freedom of the Student t tail; 0 or less means the normal tail.
+
+    Returns
+    -------
+    ndarray
+        Surprise >= 0; 0 means nothing unusual.
+    """
+    z = np.nan_to_num(np.asarray(z, dtype=float), nan=0.0)
+    n = np.maximum(np.asarray(n_tested, dtype=float), 1.0)
+    return np.clip(-(tail_log10(z, df=df) + np.log10(n)), 0.0, None)
+
+
+def count_surprise(observed: np.ndarray | float, expected: np.ndarray | float, *,
+                   n_tested: int | np.ndarray = 1, dispersion: float = 1.0) -> np.ndarray:
+    """Surprise of seeing ``observed`` counts or more where ``expected`` were predicted.
+
+    The tail is the negative binomial's with mean ``expected`` and shape
+    ``dispersion`` (1 = geometric; larger is closer to Poisson, i.e. less
+    overdispersed), corrected for ``n_tested`` comparisons.
+    """
+    x = np.asarray(observed, dtype=float)
+    mu = np.maximum(np.asarray(expected, dtype=float), 1e-9)
+    k = float(dispersion)
+    logsf = stats.nbinom.logsf(np.maximum(x - 1, -1), k, k / (k + mu)) / _LN10
+    n = np.maximum(np.asarray(n_tested, dtype=float), 1.0)
+    return -(np.asarray(logsf, dtype=float) + np.log10(n))
+
+
+def surprise_of_p(p: np.ndarray | float) -> np.ndarray:
+    """-log10 of probabilities ``p`` (clipped to [1e-300, 1])."""
+    return -np.log10(np.clip(np.asarray(p, dtype=float), 1e-300, 1.0))
+
+
+def combine(surprises: Iterable[float]) -> float:
+    """Fisher's combination of independent surprises, as a surprise.
+
+    Two detectors each at surprise 2 (p = 0.01) combine to about 3.0; one
+    surprise alone is returned unchanged; zeros add nothing but a degree of freedom.
+    """
+    s = [float(x) for x in surprises if x is not None and np.isfinite(x)]
+    if not s:
+        return 0.0
+    if len(s) == 1:
+        return max(s[0], 0.0)
+    # Fisher: -2 sum ln p ~ chi2(2k); ln p = -s ln 10.
+    total = float(np.sum(np.clip(s, 0.0, None)))
+    out = -stats.chi2.logsf(2.0 * _LN10 * total, 2 * len(s)) / _LN10
+    return float(max(out if np.isfinite(out) else total, 0.0))
+
+
+def combine_many(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """:func:`combine` of many groups at once, from each group's sum and number of positive surprises."""
+    sums = np.asarray(sums, dtype=float)
+    counts = np.asarray(counts, dtype=int)
+    out = -stats.chi2.logsf(2.0 * _LN10 * sums, 2 * np.maximum(counts, 1)) / _LN10
+    out = np.where(np.isfinite(out), out, sums)  # beyond the float range the sum is the combination's order
+    return np.where(counts <= 1, sums, np.maximum(out, 0.0))
+
+
+def z_against(values: np.ndarray | float, reference: np.ndarray, *, min_scale: float) -> np.ndarray:
+    """Robust z of ``values`` against a ``reference`` sample (its median and 1.4826 x MAD, at least ``min_scale``)."""
+    ref = np.asarray(reference, dtype=float)
+    ref = ref[np.isfinite(ref)]
+    x = np.asarray(values, dtype=float)
+    if ref.size == 0:
+        return np.zeros_like(x)
+    med = float(np.median(ref))
+    scale = 1.4826 * float(np.median(np.abs(ref - med)))
+    if not scale > 0:
+        scale = 1.2533 * float(np.mean(np.abs(ref - med)))
+    return (x - med) / max(scale, min_scale, 1e-12)

@@ -1,0 +1,124 @@
+"""What two providers are expected to share, given where their patients live and who prescribes.
+
+Two providers of one town share many patients because people see the doctors and
+pharmacies near home; a global lift (shared over n_a x n_b / N) calls every pair
+of neighbours suspicious. Here the expected number of shared patients is summed
+over the patients' home regions,
+
+    expected(a, b) = sum_r  n_a,r x n_b,r / N_r
+
+(n_a,r: patients of ``a`` living in region ``r``; N_r: patients of region ``r``
+seen by anyone), scaled so that over all pairs it adds up to the sharing observed
+(how often a patient of these lines sees two providers at all: often for
+consultations and pharmacies, rarely for surgery), so only sharing beyond what the
+neighbourhood and the kind of care predict counts.
+A pharmacy, lab or imaging centre also shares the patients of the doctors whose
+prescriptions it fills: that flow explains the sharing by itself
+(:func:`prescription_pairs`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["expected_shared", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
+
+#: Providers that fill other doctors' prescriptions.
+DISPENSING_TYPES: tuple[str, ...] = ("PHARMACY", "LAB", "IMAGING")
+
+
+def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.ndarray) -> np.ndarray:
+    """Expected shared patients of each (a, b) pair from where their patients live and travel.
+
+    For two providers of one region ``s`` the patients of home region ``r`` are
+    spread over the providers of ``s`` that people of ``r`` use there:
+    ``sum_r n_a,r n_b,r / N_r,s`` (a patient who travels to a city for surgery uses
+    that city's lab); for providers of two regions, over everyone of ``r``:
+    ``sum_r n_a,r n_b,r / N_r``. The whole is scaled so that over all pairs it
+    adds up to the sharing the lines show.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        Claim lines with ``beneficiary_id``, ``provider_id``, ``beneficiary_region``
+        and ``provider_region`` (missing regions form one region of their own).
+    provider_a, provider_b : array-like of str
+        The pairs.
+
+    Returns
+    -------
+    ndarray of float
+        One expectation per pair (0 when a provider has no lines).
+    """
+    pairs = lines[["provider_id", "beneficiary_id", "beneficiary_region", "provider_region"]].drop_duplicates(
+        ["provider_id", "beneficiary_id"])
+    home = _region(pairs["beneficiary_region"])
+    prov_codes, prov_ids = pd.factorize(pairs["provider_id"].astype(str), sort=True)
+    prov_region = pd.Series(_region(pairs["provider_region"])).groupby(prov_codes).agg(
+        lambda x: x.value_counts().index[0]).to_numpy()
+    regions = np.unique(np.concatenate([home, prov_region]))
+    r_codes = np.searchsorted(regions, home)
+    s_of_provider = np.searchsorted(regions, prov_region)
+    n_reg = len(regions)
+    counts = np.zeros((len(prov_ids), n_reg))
+    np.add.at(counts, (prov_codes, r_codes), 1.0)
+    # N_r: people of r seen by anyone; N_rs: people of r seen by a provider of region s.
+    people = pd.DataFrame({"b": pairs["beneficiary_id"].to_numpy(), "r": r_codes,
+                           "s": s_of_provider[prov_codes]})
+    n_r = np.bincount(people.drop_duplicates("b")["r"].to_numpy(), minlength=n_reg).astype(float)
+    rs = people.drop_duplicates(["b", "s"])
+    n_rs = np.zeros((n_reg, n_reg))
+    np.add.at(n_rs, (rs["r"].to_numpy(), rs["s"].to_numpy()), 1.0)
+
+    index = pd.Index(prov_ids)
+    ia = index.get_indexer(np.asarray(provider_a, dtype=str))
+    ib = index.get_indexer(np.asarray(provider_b, dtype=str))
+    ok = (ia >= 0) & (ib >= 0)
+    out = np.zeros(len(ia))
+    if ok.any():
+        a, b = ia[ok], ib[ok]
+        sa, sb = s_of_provider[a], s_of_provider[b]
+        denom = np.where((sa == sb)[:, None], n_rs.T[sa], n_r[None, :])
+        out[ok] = (counts[a] * counts[b] / np.maximum(denom, 1.0)).sum(axis=1)
+    # The same model summed over all pairs, against what the lines show (sum over patients of C(k, 2)).
+    block = np.zeros((n_reg, n_reg))  # block[s, r] = sum over providers of s of n_a,r
+    sq = np.zeros((n_reg, n_reg))
+    np.add.at(block, s_of_provider, counts)
+    np.add.at(sq, s_of_provider, counts ** 2)
+    within = ((block ** 2 - sq) / (2.0 * np.maximum(n_rs.T, 1.0))).sum()
+    across = (((block.sum(axis=0) ** 2 - (block ** 2).sum(axis=0)) / 2.0) / np.maximum(n_r, 1.0)).sum()
+    predicted = float(within + across)
+    k = pairs.groupby("beneficiary_id").size().to_numpy(float)
+    observed = float((k * (k - 1) / 2.0).sum())
+    return out * (observed / predicted if predicted > 0 else 1.0)
+
+
+def _region(values: pd.Series) -> np.ndarray:
+    return values.astype(object).where(values.notna(), "NA").astype(str).to_numpy()
+
+
+def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """``projection`` plus ``local_expected`` (:func:`expected_shared`) and ``local_lift`` = shared / expected."""
+    if projection.empty:
+        return projection.assign(local_expected=pd.Series(dtype=float), local_lift=pd.Series(dtype=float))
+    expected = expected_shared(lines, projection["provider_a"].to_numpy(), projection["provider_b"].to_numpy())
+    shared = projection["shared_patients"].to_numpy(float)
+    return projection.assign(local_expected=expected, local_lift=shared / np.maximum(expected, 1e-9))
+
+
+def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1) -> set[tuple[str, str]]:
+    """(a, b) pairs, a < b, where one is a pharmacy, lab or imaging centre filling the other's prescriptions.
+
+    The prescriber must itself bill as a provider (a doctor's practice) and have
+    written the centre's lines for at least ``min_patients`` patients.
+    """
+    disp = lines.loc[lines["provider_type"].isin(DISPENSING_TYPES) & lines["doctor_id"].notna(),
+                     ["provider_id", "doctor_id", "beneficiary_id"]]
+    if disp.empty:
+        return set()
+    billing = set(lines["provider_id"].astype(str).unique())
+    disp = disp[disp["doctor_id"].astype(str).isin(billing)]
+    n = disp.groupby([disp["provider_id"].astype(str), disp["doctor_id"].astype(str)])["beneficiary_id"].nunique()
+    n = n[n >= min_patients]
+    return {(min(a, b), max(a, b)) for a, b in n.index if a != b}
