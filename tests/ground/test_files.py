@@ -50,6 +50,9 @@ def test_every_state_file_of_a_weekly_run_and_an_export_is_private(settings, tin
     os.makedirs(inbox, mode=0o700)  # the user's own folders
     os.chmod(settings.home_path, 0o700)
     write_claims_csv(tiny_claims, inbox / "claims.csv")
+    config = tmp_path / "detection.toml"  # the tiny claims surprise no threshold: report every candidate ring
+    config.write_text("[rings]\nalert_surprise = -1e9\n", encoding="utf-8")
+    settings = settings.replace(detection_config=str(config))
     old = os.umask(0)
     try:
         _run_and_check(settings, tmp_path, export_ring, ClaimsStore, run_weekly)

@@ -31,6 +31,11 @@ KILLS = 3  # kill points per verb
 def _env(home: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHABAKA_")}
     env.update(SHABAKA_HOME=str(home), SHABAKA_LOG_LEVEL="WARNING")
+    # The tiny claims' few dozen patients surprise no threshold: report every candidate ring.
+    config = home / "detection.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[rings]\nalert_surprise = -1e9\n", encoding="utf-8")
+    env["SHABAKA_DETECTION_CONFIG"] = str(config)
     return env
 
 
