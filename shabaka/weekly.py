@@ -73,6 +73,7 @@ class WeeklyResult:
     alerts: dict[str, int] = field(default_factory=dict)
     alerted: list[dict[str, Any]] = field(default_factory=list)
     findings_dir: str | None = None
+    watchlist: int = 0
     neo4j: str = "not configured"
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,7 +100,7 @@ class WeeklyResult:
         else:
             lines.append("No alert: nothing new or grown.")
         if self.findings_dir:
-            lines.append(f"Findings: {self.findings_dir}")
+            lines.append(f"Findings: {self.findings_dir} (prior-authorisation watchlist: {self.watchlist} entries)")
         lines.append(f"Neo4j: {self.neo4j}")
         return "\n".join(lines)
 
@@ -191,8 +192,10 @@ def _history(runs: RunStore, exclude: str) -> tuple[pd.DataFrame, pd.DataFrame, 
     return rings, members, previous
 
 
-def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json: dict, target: Path) -> None:
+def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json: dict, target: Path,
+                        watchlist: pd.DataFrame) -> None:
     from detectors.io import write_findings
+    from shabaka.apriori import write_watchlist
 
     private_dir(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -202,6 +205,7 @@ def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json
             os.replace(tmp / "findings" / name, tmp / name)
         shutil.rmtree(tmp / "findings")
         alerts.to_csv(tmp / "alerts.csv", index=False)
+        write_watchlist(watchlist, tmp)
         (tmp / "summary.txt").write_text(summary + "\n", encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary_json, indent=2, default=str), encoding="utf-8")
         make_private(tmp)  # written inside mkdtemp's 0700 folder, so never readable by others
@@ -246,6 +250,7 @@ def run_weekly(
     from detectors.config import load_detection_config
     from detectors.pipeline import detect
     from ingest.store import ClaimsStore
+    from shabaka.apriori import prepare_apriori, store_apriori
 
     home = settings.home_path
     if (inbox or settings.inbox) and not Path(inbox or settings.inbox).is_dir():
@@ -316,7 +321,10 @@ def run_weekly(
             target = home / "runs" / run_id
             base.findings_dir = str(target)
             _write_graph(settings, claims, result.intermediaries, base)
-            _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target)
+            apriori = prepare_apriori(settings, run_id, "weekly", result, claims)
+            base.watchlist = len(apriori.listed)
+            _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target, apriori.listed)
+            store_apriori(home, run_id, apriori)
             runs.save_run(run_id, kind="weekly", version=__version__, params={**params, **result.params},
                           batches=batch_list,
                           rings=rings, members=members, entity_scores=result.entity_scores,

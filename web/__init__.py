@@ -13,12 +13,14 @@ from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from ground.errors import NotFound
+from ground.sqlite import DB_NAME, connect
 from ground.settings import load_settings
 from web.context import close_stores, remember_pseudonyms, users
 from web.data import RingClaimsCache
 from web.errors import register_error_handlers
 from web.filters import register_filters
 from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser, search_key
+from web.score_api import TOKEN_ENDPOINTS, bearer_account
 
 __all__ = ["create_app", "PUBLIC_ENDPOINTS"]
 
@@ -59,14 +61,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     app.extensions["shabaka_pseudonymiser"] = make_pseudonymiser(settings)
     app.extensions["shabaka_search_key"] = search_key(settings)
+    # Held open for the app's life and never used: while one connection stays open, closing a
+    # request's connection does not checkpoint and delete the WAL, and the next request's first
+    # commit does not sync a new one (tens of milliseconds per request on this disk).
+    app.extensions["shabaka_wal_keeper"] = connect(home / DB_NAME)
     app.extensions["shabaka_ring_cache"] = RingClaimsCache()
     csrf.init_app(app)
 
-    from web import api, audit_views, auth, case_views, entities, rings, runs
+    from web import api, audit_views, auth, case_views, entities, rings, runs, score_api
 
-    for module in (auth, runs, rings, entities, case_views, audit_views, api):
+    for module in (auth, runs, rings, entities, case_views, audit_views, api, score_api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API is read-only (GET); forms carry the tokens
+    csrf.exempt(score_api.bp)  # token requests carry no session; session requests are checked in the view
 
     app.before_request(_load_user)
     app.after_request(_after)
@@ -79,6 +86,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _load_user():
     """Every request but login and static needs a signed-in, still existing account."""
     g.user = None
+    if request.endpoint in TOKEN_ENDPOINTS and request.headers.get("Authorization"):
+        g.user = bearer_account()
+        return None if g.user is not None else ({"error": "invalid or revoked API token"}, 401)
     name = session.get("user")
     if name:
         try:

@@ -58,11 +58,12 @@ def settings_cmd(settings, as_json: bool) -> None:
 
 def _register() -> None:
     from shabaka.cli import (
-        detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, outcome_cmds, run_cmd, web_cmds,
+        apriori_cmds, detect_cmds, export_cmds, generate_cmd, graph_cmds, ingest_cmds, outcome_cmds, run_cmd,
+        web_cmds,
     )
 
     for module in (ingest_cmds, generate_cmd, graph_cmds, detect_cmds, run_cmd, web_cmds, export_cmds,
-                   outcome_cmds):
+                   outcome_cmds, apriori_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -25,12 +25,13 @@ log = logging.getLogger(__name__)
 @click.pass_obj
 def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int | None,
            max_rings: int | None) -> None:
-    """Run every detector on the stored claims, write the findings files and store the run."""
+    """Run every detector on the stored claims, write the findings files (and watchlist.csv) and store the run."""
     from detectors.config import load_detection_config
     from detectors.io import write_findings
     from detectors.pipeline import detect as run_detection
     from ingest.store import ClaimsStore
     from ground import __version__
+    from shabaka.apriori import prepare_apriori, store_apriori, write_watchlist
     from ground.errors import NotFound
     from casework.runs import RunStore
 
@@ -48,8 +49,11 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
                        "load some with 'shabaka ingest'")
     result = run_detection(claims, seed=seed, max_rings=max_rings, louvain_engine=settings.louvain_engine,
                            config=load_detection_config(settings.detection_config))
-    write_findings(result, out_dir)
     run_id = "detect-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    apriori = prepare_apriori(settings, run_id, "detect", result, claims)
+    write_findings(result, out_dir)
+    write_watchlist(apriori.listed, Path(out_dir))
+    store_apriori(settings.home_path, run_id, apriori)
     batch_list = batches[["batch_id", "sha256", "rows"]].to_dict("records") if len(batches) else []
     with RunStore(settings.home_path) as runs:
         runs.save_run(run_id, kind="detect", version=__version__, params=result.params, batches=batch_list,
