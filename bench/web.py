@@ -6,6 +6,11 @@ the planted ones, serves the viewer on a loopback port and times a bounded
 number of requests from client threads. Prints p50 and p95 per request kind,
 and the login page as a baseline measured in the same run.
 
+Then drives 10 concurrent clients (threads over loopback, each a bounded list of
+requests) over ring pages, neighbourhoods and unknown ids, against the viewer
+running in its own process, and prints that process's resident memory after
+start-up and its peak (VmHWM) at the end.
+
     .venv/bin/python bench/web.py --scale 5 --requests 200
 """
 
@@ -13,8 +18,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import logging
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -27,7 +33,6 @@ from urllib.parse import urlencode
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import pandas as pd  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 from graph.build import build_graph  # noqa: E402
 from graph.store import open_graph_store  # noqa: E402
@@ -35,7 +40,6 @@ from ingest.store import ClaimsStore  # noqa: E402
 from ingest.synthetic import generate_frames  # noqa: E402
 from casework.runs import RunStore  # noqa: E402
 from ground.settings import load_settings  # noqa: E402
-from web import create_app  # noqa: E402
 from casework.users import UserStore  # noqa: E402
 
 
@@ -87,10 +91,13 @@ def login(port: int) -> str:
     if response.status != 302:
         raise RuntimeError(f"login failed: HTTP {response.status}")
     conn.close()
-    return response.getheader("Set-Cookie").split(";")[0]
+    # The session cookie, not the device cookie set beside it.
+    return next(value.split(";")[0] for key, value in response.getheaders()
+                if key.lower() == "set-cookie" and value.startswith("session="))
 
 
-def timed(port: int, cookie: str, paths: list[str], clients: int) -> list[float]:
+def timed(port: int, cookie: str, paths: list[str], clients: int, expect: int = 200) -> list[float]:
+    """Send ``paths`` from ``clients`` threads (one keep-alive connection each); seconds per request."""
     local = threading.local()
 
     def one(path: str) -> float:
@@ -100,8 +107,8 @@ def timed(port: int, cookie: str, paths: list[str], clients: int) -> list[float]
         local.conn.request("GET", path, headers={"Cookie": cookie})
         response = local.conn.getresponse()
         response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{path}: HTTP {response.status}")
+        if response.status != expect:
+            raise RuntimeError(f"{path[:80]}: HTTP {response.status}, expected {expect}")
         return time.perf_counter() - t0
     with ThreadPoolExecutor(clients) as pool:
         return list(pool.map(one, paths))
@@ -110,7 +117,27 @@ def timed(port: int, cookie: str, paths: list[str], clients: int) -> list[float]
 def report(name: str, times: list[float]) -> None:
     ms = sorted(t * 1000 for t in times)
     p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
-    print(f"{name:28} n={len(ms):4}  p50 {statistics.median(ms):8.1f} ms  p95 {p95:8.1f} ms")
+    print(f"{name:34} n={len(ms):4}  p50 {statistics.median(ms):8.1f} ms  p95 {p95:8.1f} ms", flush=True)
+
+
+# The viewer in its own process, as `shabaka serve` runs it, so its peak memory is its own.
+SERVER = """
+import logging, sys
+from werkzeug.serving import make_server
+from ground.settings import load_settings
+from web import create_app
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+app = create_app({"SHABAKA_SETTINGS": load_settings(None, {"SHABAKA_HOME": sys.argv[1]})})
+server = make_server("127.0.0.1", 0, app, threaded=True)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+def rss_mib(pid: int, field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of a process, in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":")) / 1024
 
 
 def main() -> None:
@@ -122,23 +149,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         ring_ids, nodes = build_home(home, args.scale)
-        settings = load_settings(None, {"SHABAKA_HOME": str(home)})
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        app = create_app({"SHABAKA_SETTINGS": settings})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        port = server.server_port
-        cookie = login(port)
-        n = args.requests
-        report("login page (baseline)", timed(port, cookie, ["/login"] * n, args.clients))
-        ring_paths = [f"/rings/{ring_ids[i % len(ring_ids)]}" for i in range(n)]
-        report("ring page, first visits", timed(port, cookie, ring_paths[:len(ring_ids)], args.clients))
-        report("ring page", timed(port, cookie, ring_paths, args.clients))
-        report("ring graph API", timed(port, cookie, [f"/api/rings/{r[len('/rings/'):]}" for r in ring_paths], args.clients))
-        nb = [f"/api/entities/{nodes[i % len(nodes)]}/neighbourhood?limit=50" for i in range(n)]
-        report("neighbourhood expansion", timed(port, cookie, nb, args.clients))
-        server.shutdown()
+        root = str(Path(__file__).resolve().parents[1])
+        server = subprocess.Popen([sys.executable, "-c", SERVER, str(home)], stdout=subprocess.PIPE, text=True,
+                                  cwd=root, env={**os.environ, "PYTHONPATH": root})
+        try:
+            port = int(server.stdout.readline())
+            cookie = login(port)
+            print(f"server pid {server.pid}: {rss_mib(server.pid, 'VmRSS'):.0f} MiB resident after start-up, "
+                  f"{args.clients} clients", flush=True)
+            n = args.requests
+            report("login page (baseline)", timed(port, cookie, ["/login"] * n, args.clients))
+            ring_paths = [f"/rings/{ring_ids[i % len(ring_ids)]}" for i in range(n)]
+            report("ring page, first visits", timed(port, cookie, ring_paths[:len(ring_ids)], args.clients))
+            report("ring page", timed(port, cookie, ring_paths, args.clients))
+            report("ring graph API",
+                   timed(port, cookie, [f"/api/rings/{r[len('/rings/'):]}" for r in ring_paths], args.clients))
+            nb = [f"/api/entities/{nodes[i % len(nodes)]}/neighbourhood?limit=50" for i in range(n)]
+            report("neighbourhood expansion", timed(port, cookie, nb, args.clients))
+            report("neighbourhood, 3 hops, 2000 edges", timed(
+                port, cookie, [p.replace("limit=50", "hops=3&limit=2000") for p in nb[:max(n // 4, 1)]], args.clients))
+            unknown = [f"/api/entities/PROVIDER:NOPE-{i}/neighbourhood?hops=3&limit=2000" for i in range(n)]
+            report("neighbourhood, unknown id (404)", timed(port, cookie, unknown, args.clients, expect=404))
+            report("entity page, unknown id (404)",
+                   timed(port, cookie, [f"/entities/DOCTOR:NOPE-{i}" for i in range(n)], args.clients, expect=404))
+            mixed = [p for group in zip(ring_paths, nb, unknown) for p in group]
+            statuses = {p: (404 if "NOPE" in p else 200) for p in mixed}
+            times = []
+            for expect in (200, 404):
+                times += timed(port, cookie, [p for p in mixed if statuses[p] == expect], args.clients, expect=expect)
+            report("mixed", times)
+            print(f"server peak resident memory (VmHWM): {rss_mib(server.pid, 'VmHWM'):.0f} MiB", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,44 @@
-"""The audit log: an append-only, hash-chained record of who saw or did what.
+"""The audit log: an append-only, keyed hash chain of who saw or did what, with anchors.
 
-Each entry's hash is the SHA-256 of the canonical JSON of the entry (id, ts,
-actor, action, params) followed by the previous entry's hash, so changing,
-inserting or removing any row breaks the chain from that row on. SQLite
-triggers refuse UPDATE and DELETE on the table; :meth:`AuditLog.verify` catches
-whoever edits the file around them.
+Each entry's hash is the HMAC-SHA256, under the audit key, of the canonical JSON
+of the entry (id, ts, actor, action, params) followed by the previous entry's
+hash, so changing, inserting or removing any row breaks the chain from that row
+on, and nobody without the key can recompute the hashes after an edit. The key
+is kept apart from the database, in ``HOME/keys/audit.key`` (created mode 0600;
+a copy of ``shabaka.sqlite`` alone cannot be re-chained). SQLite triggers refuse
+UPDATE and DELETE on the table; :meth:`AuditLog.verify` catches whoever edits
+the file around them.
+
+Deleting the newest entries leaves a valid chain, so the log is anchored: each
+run records the latest entry's id and hash (:meth:`AuditLog.anchor`) in
+``HOME/keys/audit-anchors.jsonl``, outside the database, and each evidence
+bundle carries its own export entry (``data/audit-entry.json``). An anchor whose
+entry is missing or differs makes :meth:`AuditLog.verify` fail.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from casework.store import HomeStore
+from ground.errors import ConfigError
 from ground.sqlite import transaction
 
-__all__ = ["AuditLog", "AuditCheck", "entry_hash", "GENESIS"]
+__all__ = ["AuditLog", "AuditCheck", "entry_hash", "audit_key", "GENESIS", "KEY_FILE", "ANCHOR_FILE"]
 
 GENESIS = "0" * 64
+#: The audit key and the anchors, beside the pseudonym key, outside ``shabaka.sqlite``.
+KEY_FILE = Path("keys") / "audit.key"
+ANCHOR_FILE = Path("keys") / "audit-anchors.jsonl"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -43,16 +61,18 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 class AuditCheck:
     """Result of :meth:`AuditLog.verify`.
 
-    ``first_bad`` is the id of the first entry whose hash or link does not hold.
+    ``first_bad`` is the id of the first entry whose hash or link does not hold, or
+    of the entry an anchor names that is missing or differs; ``reason`` says which.
     """
 
     ok: bool
     checked: int
     first_bad: int | None
+    reason: str = ""
 
 
-def entry_hash(entry: dict[str, Any], prev_hash: str) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``entry`` followed by ``prev_hash``.
+def entry_hash(entry: dict[str, Any], prev_hash: str, key: bytes) -> str:
+    """HMAC-SHA256 (hex), under ``key``, of the canonical JSON of ``entry`` followed by ``prev_hash``.
 
     Parameters
     ----------
@@ -60,10 +80,38 @@ def entry_hash(entry: dict[str, Any], prev_hash: str) -> str:
         Keys id, ts, actor, action, params (params a dict).
     prev_hash : str
         The previous entry's hash, or :data:`GENESIS` for the first.
+    key : bytes
+        The audit key (:func:`audit_key`).
     """
     body = {k: entry[k] for k in ("id", "ts", "actor", "action", "params")}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256((canonical + prev_hash).encode("utf-8")).hexdigest()
+    return hmac.new(key, (canonical + prev_hash).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def audit_key(home: str | Path) -> bytes:
+    """The audit key, ``HOME/keys/audit.key`` (32 random bytes, hex), created mode 0600 the first time.
+
+    Raises
+    ------
+    ConfigError
+        The key file is empty or readable by others than its owner.
+    """
+    path = Path(home) / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path}: audit key must be readable by its owner only (chmod 600)")
+    key = path.read_text(encoding="ascii").strip()
+    if not key:
+        raise ConfigError(f"{path}: audit key file is empty")
+    return key.encode("ascii")
 
 
 class AuditLog(HomeStore):
@@ -76,6 +124,11 @@ class AuditLog(HomeStore):
     """
 
     SCHEMA = _SCHEMA
+
+    def __init__(self, home: str | Path, *, conn: sqlite3.Connection | None = None):
+        super().__init__(home, conn=conn)
+        self.home = Path(home)
+        self._key = audit_key(home)
 
     def append(self, actor: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Append one entry, chained to the last; returns it with its hash.
@@ -95,7 +148,7 @@ class AuditLog(HomeStore):
             }
             prev = last["hash"] if last else GENESIS
             entry["prev_hash"] = prev
-            entry["hash"] = entry_hash(entry, prev)
+            entry["hash"] = entry_hash(entry, prev, self._key)
             c.execute(
                 "INSERT INTO audit (id, ts, actor, action, params, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
                 (entry["id"], entry["ts"], entry["actor"], entry["action"],
@@ -124,22 +177,80 @@ class AuditLog(HomeStore):
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
 
-    def verify(self) -> AuditCheck:
-        """Walk the chain from the first entry; stop at the first entry that does not hold."""
+    def head(self) -> dict[str, Any] | None:
+        """The newest entry's ``{id, hash}``, or None for an empty log."""
+        row = self.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else {"id": int(row["id"]), "hash": str(row["hash"])}
+
+    def anchor(self, kind: str, ref: str) -> dict[str, Any] | None:
+        """Record the newest entry's id and hash outside the database, for ``kind`` ``ref`` (a run, say).
+
+        Appended to ``HOME/keys/audit-anchors.jsonl`` (mode 0600); returns the anchor,
+        or None when the log is empty.
+        """
+        head = self.head()
+        if head is None:
+            return None
+        record = {"kind": kind, "ref": ref, **head,
+                  "ts": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        path = self.home / ANCHOR_FILE
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return record
+
+    def anchors(self) -> list[dict[str, Any]]:
+        """The anchors recorded by :meth:`anchor`, oldest first (unreadable lines raise ConfigError)."""
+        path = self.home / ANCHOR_FILE
+        if not path.exists():
+            return []
+        out = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                out.append({"kind": str(record["kind"]), "ref": str(record["ref"]), "id": int(record["id"]),
+                            "hash": str(record["hash"])})
+            except (ValueError, KeyError, TypeError):
+                raise ConfigError(f"{path}, line {number}: expected a JSON anchor with kind, ref, id, hash") from None
+        return out
+
+    def verify(self, extra_anchors: list[dict[str, Any]] | None = None) -> AuditCheck:
+        """Walk the keyed chain from the first entry, then check every anchor against it.
+
+        Parameters
+        ----------
+        extra_anchors : list of dict, optional
+            More ``{id, hash, ref}`` to hold the log to (the audit entries of evidence bundles).
+        """
         prev = GENESIS
         checked = 0
         expected_id = 1
+        hashes: dict[int, str] = {}
         for row in self.conn.execute("SELECT * FROM audit ORDER BY id"):
             try:
                 entry = _row_to_entry(row)
             except ValueError:
-                return AuditCheck(False, checked, int(row["id"]))
-            if (entry["id"] != expected_id or entry["prev_hash"] != prev
-                    or entry_hash(entry, prev) != entry["hash"]):
-                return AuditCheck(False, checked, entry["id"])
+                return AuditCheck(False, checked, int(row["id"]), "unreadable parameters")
+            if entry["id"] != expected_id or entry["prev_hash"] != prev:
+                return AuditCheck(False, checked, entry["id"], "an entry before it is missing or changed")
+            if entry_hash(entry, prev, self._key) != entry["hash"]:
+                return AuditCheck(False, checked, entry["id"], "its hash does not match its content under the key")
             prev = entry["hash"]
+            hashes[entry["id"]] = prev
             checked += 1
             expected_id += 1
+        for anchor in [*self.anchors(), *(extra_anchors or [])]:
+            found = hashes.get(int(anchor["id"]))
+            if found != anchor["hash"]:
+                what = "is missing (the log was cut)" if found is None else "differs from the one recorded"
+                return AuditCheck(False, checked, int(anchor["id"]),
+                                  f"entry {anchor['id']}, anchored by {anchor.get('kind', 'bundle')} "
+                                  f"{anchor.get('ref', '')}, {what}")
         return AuditCheck(True, checked, None)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from casework.audit import AuditLog
 from casework.store import HomeStore
 from ground.errors import NotFound
 from ground.sqlite import DB_NAME, transaction
@@ -156,6 +157,8 @@ class RunStore(HomeStore):
                     [(run_id, str(r.ring_id), str(r.change), str(r.detail), int(bool(r.alerted)))
                      for r in alerts.itertuples(index=False)],
                 )
+        # The audit log's newest entry, recorded outside the database with the run: cutting the log is caught.
+        AuditLog(self.path.parent, conn=self.conn).anchor("run", run_id)
         return run_id
 
     def runs(self, kind: str | None = None) -> pd.DataFrame:

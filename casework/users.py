@@ -1,15 +1,19 @@
 """Local accounts and login throttling, in ``home/shabaka.sqlite``.
 
 Passwords are stored as werkzeug scrypt hashes. Failed logins are counted per
-account and address; the pair is stored as a hash so the table holds no
-address in clear.
+account and client (a device cookie, else the address); the pair is stored as a
+hash so the table holds no address in clear. Each account has a session
+version that session cookies carry: logout, a password reset and disabling the
+account bump it, so every cookie issued before is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -30,7 +34,8 @@ CREATE TABLE IF NOT EXISTS users (
     role           TEXT NOT NULL,
     password_hash  TEXT NOT NULL,
     created_at     TEXT NOT NULL,
-    active         INTEGER NOT NULL DEFAULT 1
+    active         INTEGER NOT NULL DEFAULT 1,
+    session_version INTEGER NOT NULL DEFAULT 0  -- bumped by logout, reset, disable: older cookies are refused
 );
 CREATE TABLE IF NOT EXISTS login_failures (
     key  TEXT NOT NULL,
@@ -51,6 +56,13 @@ class UserStore(HomeStore):
 
     SCHEMA = _SCHEMA
 
+    def __init__(self, home: str | Path, *, conn: sqlite3.Connection | None = None):
+        super().__init__(home, conn=conn)
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(users)")}
+        if "session_version" not in columns:  # a HOME made before sessions could be revoked
+            with transaction(self.conn) as c:
+                c.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
+
     def add(self, name: str, role: str, password: str, *, replace: bool = False) -> dict[str, Any]:
         """Create an account (or reset it when ``replace``); refuses unknown roles and short passwords."""
         name = name.strip()
@@ -64,12 +76,39 @@ class UserStore(HomeStore):
         if exists and not replace:
             raise InputRefused(f"user {name!r} already exists")
         with transaction(self.conn) as c:
+            # A reset keeps the account's session version and bumps it: its open sessions end.
             c.execute(
-                "INSERT OR REPLACE INTO users (name, role, password_hash, created_at, active) VALUES (?,?,?,?,1)",
+                "INSERT INTO users (name, role, password_hash, created_at, active) VALUES (?,?,?,?,1)"
+                " ON CONFLICT(name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash,"
+                " active = 1, session_version = session_version + 1",
                 (name, role, generate_password_hash(password, method="scrypt"),
                  datetime.now(timezone.utc).isoformat(timespec="seconds")),
             )
         return self.user(name)
+
+    def set_active(self, name: str, active: bool) -> dict[str, Any]:
+        """Disable (every session ends, no sign-in) or enable an account; NotFound for an unknown name."""
+        with transaction(self.conn) as c:
+            changed = c.execute("UPDATE users SET active = ?, session_version = session_version + ? WHERE name = ?",
+                                (int(active), int(not active), name)).rowcount
+        if not changed:
+            raise NotFound(f"user {name!r} not found")
+        return dict(self.conn.execute("SELECT name, role, created_at, active FROM users WHERE name = ?",
+                                      (name,)).fetchone())
+
+    def end_sessions(self, name: str) -> None:
+        """Make every session cookie issued so far for this account invalid (logout ends them all)."""
+        with transaction(self.conn) as c:
+            c.execute("UPDATE users SET session_version = session_version + 1 WHERE name = ?", (name,))
+
+    def session_user(self, name: str, version: Any) -> dict[str, Any] | None:
+        """The active account a session cookie names, if the cookie's version is the account's current one."""
+        row = self.conn.execute(
+            "SELECT name, role, created_at, session_version FROM users WHERE name = ? AND active = 1",
+            (name,)).fetchone()
+        if row is None or not isinstance(version, int) or row["session_version"] != version:
+            return None
+        return dict(row)
 
     def user(self, name: str) -> dict[str, Any]:
         """An active account without its hash; NotFound otherwise."""
@@ -86,7 +125,7 @@ class UserStore(HomeStore):
     def authenticate(self, name: str, password: str) -> dict[str, Any] | None:
         """The account when the password matches, else None (same work for unknown names)."""
         row = self.conn.execute(
-            "SELECT name, role, created_at, password_hash FROM users WHERE name = ? AND active = 1",
+            "SELECT name, role, created_at, session_version, password_hash FROM users WHERE name = ? AND active = 1",
             (name,)).fetchone()
         if row is None:
             # Hash anyway so response time does not reveal which names exist.
@@ -94,10 +133,14 @@ class UserStore(HomeStore):
             return None
         if not check_password_hash(row["password_hash"], password):
             return None
-        return {k: row[k] for k in ("name", "role", "created_at")}
+        return {k: row[k] for k in ("name", "role", "created_at", "session_version")}
 
     def failures(self, name: str, address: str, *, now: float | None = None) -> int:
-        """Failed logins of this account from this address in the last 15 minutes."""
+        """Failed logins of this account from this client in the last 15 minutes.
+
+        ``address`` names the client: the viewer passes ``device:<id>`` for a browser
+        holding this account's device cookie, else ``address:<IP>``.
+        """
         now = time.time() if now is None else now
         row = self.conn.execute("SELECT COUNT(*) FROM login_failures WHERE key = ? AND ts > ?",
                                 (_throttle_key(name, address), now - THROTTLE_WINDOW_S)).fetchone()

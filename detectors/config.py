@@ -47,6 +47,9 @@ PARAMETERS: tuple[Parameter, ...] = (
        "... and above this amount (MAD): a top-decile consultation is not expensive"),
     _p("lines", "ald_drug_share", 0.5,
        "A medication is an 'ALD drug' when at least this share of its known patients have an ALD"),
+    _p("lines", "public_types", "HOSPITAL",
+       "Provider types that treat referred Tadamon patients by design (public hospitals, comma-separated): "
+       "never a funnel's destination nor a phantom biller"),
     # Intermediary inference (graph.intermediaries.infer_intermediaries).
     _p("intermediaries", "min_households", 3,
        "Fewest households an identifier must join to link them, and an intermediary must have"),
@@ -104,6 +107,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("calibration", "min_scale", 0.1, "Smallest peer spread of a log-scale statistic"),
     _p("calibration", "sharing_dispersion", 1.0,
        "Shape of the negative binomial tail of shared-patient counts (1 = geometric; larger = less overdispersed)"),
+    _p("coefficients", "min_lines", 10, "Fewest lines of a letter key (K, B, Z...) for a provider's coefficients"),
+    _p("coefficients", "min_peers", 5, "Fewest providers of the type billing the key to compare with"),
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),

@@ -21,7 +21,8 @@ __all__ = ["funnel_table", "FunnelDetector"]
 
 
 def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiaries: int = 3,
-                 min_share: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 min_share: float = 0.2, public_types: tuple[str, ...] = ("HOSPITAL",)
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Describe where each intermediary's beneficiaries are sent.
 
     Parameters
@@ -35,6 +36,10 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
     min_share : float
         A provider (or doctor) is a destination when it receives at least this
         share of the intermediary's patients' amount.
+    public_types : tuple of str
+        Provider types that treat referred Tadamon patients by design (public
+        hospitals): their lines count in the total, never as a destination, so a
+        hospital social worker referring patients is no funnel.
 
     Returns
     -------
@@ -59,8 +64,9 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
         return empty
     total = df.groupby("intermediary_id")["amount_claimed"].sum()
     dests = []
+    private = ~df["provider_type"].isin(public_types)
     for col, etype in (("provider_id", "PROVIDER"), ("doctor_id", "DOCTOR")):
-        amt = df.loc[df[col].notna()].groupby(["intermediary_id", col])["amount_claimed"].sum().reset_index()
+        amt = df.loc[df[col].notna() & private].groupby(["intermediary_id", col])["amount_claimed"].sum().reset_index()
         amt.columns = ["intermediary_id", "entity_id", "amount"]
         amt["share"] = amt["amount"] / amt["intermediary_id"].map(total).clip(lower=1e-9)
         amt["entity_type"] = etype
@@ -119,8 +125,9 @@ class FunnelDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
+        public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
         funnels, dest = funnel_table(context.lines, members, min_beneficiaries=self.min_beneficiaries,
-                                     min_share=self.min_share)
+                                     min_share=self.min_share, public_types=public)
         if funnels.empty:
             return None, None, {"funnels": 0, "nominated": 0}
         # The funnel strength of each intermediary against every other one's: most shared phones and

@@ -86,6 +86,10 @@ class PhantomDetector(Detector):
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         lines = context.lines
         per = phantom_patients(lines, min_age=self.min_age, min_traits=self.min_traits)
+        # Public hospitals treat referred Tadamon patients from afar, admitted without a consultation, by design.
+        public = {t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip()}
+        public_ids = set(lines.loc[lines["provider_type"].isin(public), "provider_id"])
+        per = per[~per["provider_id"].isin(public_ids)]
         patients = lines.groupby("provider_id")["beneficiary_id"].nunique()
         ph = per[per["phantom"]]
         n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0)

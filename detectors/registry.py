@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from detectors.base import Detector
 from detectors.centrality import CentralityDetector
+from detectors.coefficients import CoefficientDetector
 from detectors.communities import CommunityDetector
 from detectors.config import DetectionConfig
 from detectors.cores import CoreDetector
@@ -19,6 +20,7 @@ __all__ = ["all_detectors", "DETECTOR_NAMES"]
 #: Names of the detectors :func:`all_detectors` returns, in order.
 DETECTOR_NAMES: tuple[str, ...] = (
     "indicators", "communities", "centrality", "funnels", "cores", "loops", "phantoms", "pharmacy_rings", "mills",
+    "coefficients",
 )
 
 
@@ -51,5 +53,6 @@ def all_detectors(seed: int = 42, *, louvain_engine: str = "auto", exclude: tupl
         PhantomDetector(**c.section("phantoms")),
         PharmacyRingDetector(**c.section("pharmacy_rings")),
         MillDetector(**c.section("mills")),
+        CoefficientDetector(**c.section("coefficients")),
     ]
     return [d for d in detectors if d.name not in exclude]

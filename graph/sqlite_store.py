@@ -132,18 +132,27 @@ class SqliteGraphStore:
         origin = self.resolve(entity_id)
 
         def fetch(frontier, seen, room):
-            frames = []
-            for chunk in _chunks(frontier, 400):
+            # SQLite keeps only the heaviest rows while it sorts (ORDER BY ... LIMIT): a hub's
+            # 40,000 edges are counted, never loaded. Kept edges are skipped after the fact,
+            # so ask for as many more as may be skipped.
+            frames, total = [], 0
+            for chunk in _chunks(frontier, 10_000):
                 marks = ", ".join("?" for _ in chunk)
-                sql = (f"SELECT * FROM edges WHERE (source IN ({marks}) OR target IN ({marks}))"
-                       " AND (? IS NULL OR last_date >= ?) AND (? IS NULL OR first_date <= ?)")
-                rows = self._conn.execute(sql, (*chunk, *chunk, first, first, last, last)).fetchall()
+                where = (f"(source IN ({marks}) OR target IN ({marks}))"
+                         " AND (? IS NULL OR last_date >= ?) AND (? IS NULL OR first_date <= ?)")
+                args = (*chunk, *chunk, first, first, last, last)
+                total += self._conn.execute(f"SELECT COUNT(*) FROM edges WHERE {where}", args).fetchone()[0]
+                rows = self._conn.execute(
+                    f"SELECT * FROM edges WHERE {where} ORDER BY amount DESC, source, target, edge_type LIMIT ?",
+                    (*args, room + len(seen))).fetchall()
                 frames.append(_edges_frame(rows))
             found = pd.concat(frames, ignore_index=True).drop_duplicates(["source", "target", "edge_type"])
+            reached = set(frontier)
+            already = sum(1 for source, target, _ in seen if source in reached or target in reached)
             if seen and len(found):
                 keys = list(zip(found["source"], found["target"], found["edge_type"]))
                 found = found[[k not in seen for k in keys]]
-            return sort_heaviest(found).head(room), len(found)
+            return sort_heaviest(found).head(room), total - already
 
         node_ids, edges, omitted = walk(origin, hops, limit, fetch)
         nodes = self._nodes_by_id(node_ids)

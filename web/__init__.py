@@ -12,7 +12,6 @@ from typing import Any
 from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from ground.errors import NotFound
 from ground.sqlite import DB_NAME, connect
 from ground.settings import load_settings
 from web.context import close_stores, remember_pseudonyms, users
@@ -91,9 +90,9 @@ def _load_user():
         return None if g.user is not None else ({"error": "invalid or revoked API token"}, 401)
     name = session.get("user")
     if name:
-        try:
-            g.user = users().user(name)
-        except NotFound:
+        # A cookie issued before the account's last logout, reset or disable is refused.
+        g.user = users().session_user(name, session.get("ver"))
+        if g.user is None:
             session.clear()
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
         if request.path.startswith("/api/"):

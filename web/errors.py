@@ -8,6 +8,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ground.errors import AccessDenied, InputRefused, NotFound, ShabakaError
+from web.context import audit
 
 __all__ = ["register_error_handlers", "STATUS"]
 
@@ -23,6 +24,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ShabakaError)
     def shabaka_error(exc: ShabakaError):
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
+        if status == 403:
+            audit("denied", endpoint=request.endpoint, method=request.method, path=request.path[:200])
         if status == 500:
             log.error("request failed: %s", type(exc).__name__)
         return _render(status, str(exc) if status != 500 else "The stores could not answer this request.")

@@ -57,22 +57,69 @@ def users_add(settings, name: str, role: str, replace: bool) -> None:
     click.echo(f"account {name} ({role}) saved")
 
 
+@users.command("disable")
+@click.argument("name")
+@click.pass_obj
+def users_disable(settings, name: str) -> None:
+    """Disable an account: its open sessions end at their next request and it cannot sign in."""
+    _set_active(settings, name, False)
+
+
+@users.command("enable")
+@click.argument("name")
+@click.pass_obj
+def users_enable(settings, name: str) -> None:
+    """Enable a disabled account again (its old sessions stay ended)."""
+    _set_active(settings, name, True)
+
+
+def _set_active(settings, name: str, active: bool) -> None:
+    from casework.users import UserStore
+
+    with UserStore(settings.home_path) as store:
+        store.set_active(name, active)
+    with AuditLog(settings.home_path) as log:
+        log.append("cli", "user_enable" if active else "user_disable", {"user": name})
+    click.echo(f"account {name} {'enabled' if active else 'disabled'}")
+
+
 @click.group("audit")
 def audit() -> None:
     """The audit log."""
 
 
 @audit.command("verify")
+@click.option("--bundle", "bundles", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="An evidence bundle (zip) whose audit entry the log must still hold; repeatable.")
 @click.pass_context
-def audit_verify(ctx: click.Context) -> None:
-    """Check the audit log's hash chain: exit 0 when intact, 1 naming the first bad entry."""
+def audit_verify(ctx: click.Context, bundles: tuple[str, ...]) -> None:
+    """Check the audit log's keyed hash chain and its anchors (runs, bundles): exit 0 when intact, 1 naming
+    the first bad entry."""
+    extra = [_bundle_anchor(path) for path in bundles]
     with AuditLog(ctx.obj.home_path) as log:
-        check = log.verify()
+        check = log.verify(extra)
+        n_anchors = len(log.anchors()) + len(extra)
     if check.ok:
-        click.echo(f"audit log intact: {check.checked} entries verified")
+        click.echo(f"audit log intact: {check.checked} entries verified, {n_anchors} anchors hold")
         return
-    click.echo(f"audit log BROKEN at entry {check.first_bad} ({check.checked} entries verified before it)", err=True)
+    click.echo(f"audit log BROKEN at entry {check.first_bad} ({check.checked} entries verified): {check.reason}",
+               err=True)
     ctx.exit(1)
+
+
+def _bundle_anchor(path: str) -> dict:
+    """The audit entry an evidence bundle carries, as an anchor ``{id, hash, kind, ref}``."""
+    import zipfile
+
+    from export.manifest import AUDIT_ENTRY
+
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            name = next(n for n in bundle.namelist() if n.endswith("/" + AUDIT_ENTRY) or n == AUDIT_ENTRY)
+            entry = json.loads(bundle.read(name))
+        return {"id": int(entry["id"]), "hash": str(entry["hash"]), "kind": "bundle", "ref": path}
+    except (zipfile.BadZipFile, StopIteration, KeyError, ValueError, TypeError):
+        raise InputRefused(f"{path}: expected an evidence bundle holding {AUDIT_ENTRY} with id and hash") from None
 
 
 @audit.command("list")

@@ -31,7 +31,7 @@ def test_detector_keeps_the_contract(detector, pattern_claims, tmp_path, monkeyp
     assert detector.get_params() == params_before == dict(first.params)
     assert os.listdir(tmp_path) == []  # no file written
     scores = first.scores
-    assert not scores.empty or not first.groups.empty or detector.name in ("centrality",)
+    assert not scores.empty or not first.groups.empty or detector.name in ("centrality", "coefficients")
     assert scores["score"].is_monotonic_decreasing  # higher = more suspicious, best first
     assert not scores.duplicated(["entity_type", "entity_id"]).any()
     assert (scores["evidence"].astype(str).str.len() > 0).all()

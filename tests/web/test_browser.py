@@ -112,3 +112,39 @@ def test_investigator_walkthrough(server):
 def _hidden(status: str) -> int:
     found = re.search(r"; (\d+) more not shown", status)
     return int(found.group(1)) if found else 0
+
+
+def test_long_inputs_never_widen_or_break_the_page(server):
+    """A 10,000-character comment, a 100-character search and a 200-character unknown id, as a user would type them."""
+    from playwright.sync_api import sync_playwright
+
+    word = "AMO" + "7" * 9_997  # one unbroken word
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server + "/login")
+        page.fill("input[name=name]", "investigator")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(server + f"/rings/{RING_ID}")
+        page.click("text=Make this ring a case")
+        page.fill("textarea[name=body]", word)
+        page.click("text=Add comment")
+        widths = {}
+        widths["case"] = page.evaluate("document.documentElement.scrollWidth")
+        assert word in page.content()
+        page.fill("textarea[name=body]", word + "8")
+        page.click("text=Add comment")
+        assert page.locator("text=Request refused").is_visible()
+        page.goto(server + "/entities?q=" + "Q" * 100)
+        widths["search"] = page.evaluate("document.documentElement.scrollWidth")
+        response = page.goto(server + "/entities/PROVIDER:" + "Z" * 200)
+        assert response.status == 404
+        widths["unknown"] = page.evaluate("document.documentElement.scrollWidth")
+        response = page.goto(server + "/rings?page=-1")
+        assert response.status == 400 and "page" in page.text_content("main")
+        browser.close()
+    assert all(width <= 1280 for width in widths.values()), widths
+    assert errors == []
