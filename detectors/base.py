@@ -21,6 +21,7 @@ import pandas as pd
 
 from detectors.config import DetectionConfig
 from detectors.findings import Findings, Rows
+from ingest.encode import encode_claims
 
 __all__ = [
     "DetectionContext",
@@ -144,15 +145,9 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     """
     flags = (config or DetectionConfig()).section("lines")
     cols = [c for c in _LINE_COLUMNS if c in claims.columns]
-    lines = claims[cols].reset_index(drop=True).copy()
-    for col in ("claim_id", "beneficiary_id", "household_id", "provider_id", "doctor_id", "act_code",
-                "act_family", "provider_type", "regime", "doctor_specialty"):
-        if col in lines:
-            lines[col] = lines[col].astype(object).where(lines[col].notna(), None)
+    lines = encode_claims(claims[cols].reset_index(drop=True))
     lines["tadamon"] = (lines["regime"] == "TADAMON").to_numpy(bool)
-    same = lines["beneficiary_region"].astype(object) == lines["provider_region"].astype(object)
-    known = lines["beneficiary_region"].notna() & lines["provider_region"].notna()
-    lines["far"] = (known & ~same).to_numpy(bool)
+    lines["far"] = _differ(lines["beneficiary_region"], lines["provider_region"])
     q = float(flags["expensive_quantile"])
     top_decile = lines.groupby("act_family")["amount_claimed"].transform(lambda s: s.quantile(q))
     lines["expensive"] = (lines["act_family"].isin(EXPENSIVE_FAMILIES)
@@ -178,6 +173,17 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     lines["suspicious"] = ((lines["tadamon"] & (lines["expensive"] | lines["far"]) & ~lines["ald_care"])
                            | lines["non_ald_ald_drug"])
     return lines
+
+
+def _differ(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Where two columns both hold a value and the values differ (on codes when both are encoded)."""
+    known = (a.notna() & b.notna()).to_numpy(bool)
+    if not (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)):
+        return known & (a.astype(object) != b.astype(object)).to_numpy(bool)
+    union = a.cat.categories.union(b.cat.categories)
+    ca = a.cat.set_categories(union).cat.codes.to_numpy()
+    cb = b.cat.set_categories(union).cat.codes.to_numpy()
+    return known & (ca != cb)
 
 
 def robust_z(values: np.ndarray | pd.Series, *, min_scale: float = 1e-9) -> np.ndarray:

@@ -9,6 +9,7 @@ among doctors, not among clinics.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import networkx as nx
@@ -51,7 +52,8 @@ def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None, *,
     return G
 
 
-def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = None, k: int = 200) -> pd.DataFrame:
+def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = None, k: int = 200,
+                  engine: str = "auto", auto_threshold: int = 20_000) -> pd.DataFrame:
     """PageRank and sampled betweenness of every node, robust z within node type.
 
     Parameters
@@ -63,6 +65,12 @@ def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = Non
         Seeds the betweenness sample.
     k : int
         Betweenness sample size (all nodes when the graph is smaller).
+    engine : {"networkx", "igraph", "auto"}
+        Who computes the sampled betweenness. networkx is the reference; igraph runs the
+        same shortest paths from the same sampled sources in C (about 1,000x faster on a
+        national week's broker graph); it breaks ties between equally short weighted paths
+        its own way, so a few percent of the nodes get slightly different values.
+        ``auto`` uses igraph above ``auto_threshold`` edges.
 
     Returns
     -------
@@ -79,7 +87,15 @@ def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = Non
     # Betweenness on distances: a heavy edge is a short one.
     for _, _, d in H.edges(data=True):
         d["distance"] = 1.0 / d[weight]
-    bt = nx.betweenness_centrality(H, k=min(k, H.number_of_nodes()), weight="distance", seed=seed, normalized=True)
+    if engine == "auto":
+        engine = "igraph" if H.number_of_edges() > auto_threshold else "networkx"
+    if engine == "networkx":
+        bt = nx.betweenness_centrality(H, k=min(k, H.number_of_nodes()), weight="distance", seed=seed,
+                                       normalized=True)
+    elif engine == "igraph":
+        bt = _igraph_betweenness(H, k=min(k, H.number_of_nodes()), seed=seed)
+    else:
+        raise ValueError(f"centrality engine {engine!r}: expected networkx, igraph or auto")
     nodes = sorted(H.nodes)
     out = pd.DataFrame({
         "node": nodes,
@@ -97,6 +113,36 @@ def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = Non
     return out[cols]
 
 
+def _igraph_betweenness(H: nx.Graph, *, k: int, seed: int | None) -> dict:
+    """networkx's sampled, normalised betweenness on ``distance`` (endpoints excluded), computed by igraph.
+
+    The sources are the ones networkx draws (``random.Random(seed).sample`` of the nodes in
+    order; all nodes when ``k`` is their number), and the sums are scaled as networkx 3.6
+    does: igraph counts each undirected path once where networkx counts it from both ends
+    (x2), then 1 / (k (n - 2)) for a node that is not a source and 1 / ((k - 1)(n - 2)) for
+    one that is (a source cannot be an inner node of its own paths).
+    """
+    import igraph as ig
+
+    nodes = list(H.nodes)
+    n = len(nodes)
+    if n <= 2:
+        return nx.betweenness_centrality(H, k=k, weight="distance", seed=seed, normalized=True)
+    index = {node: i for i, node in enumerate(nodes)}
+    sampled = k < n
+    sources = random.Random(seed).sample(nodes, k) if sampled else nodes
+    g = ig.Graph(n=n, edges=[(index[a], index[b]) for a, b in H.edges()])
+    g.es["distance"] = [d["distance"] for _, _, d in H.edges(data=True)]
+    raw = g.betweenness(directed=False, weights="distance", sources=[index[s] for s in sources])
+    pairs = n - 2
+    if not sampled:
+        return {node: 2.0 * value / ((n - 1) * pairs) for node, value in zip(nodes, raw)}
+    is_source = set(sources)
+    as_source = 1.0 / ((k - 1) * pairs) if k > 1 else float("nan")
+    other = 1.0 / (k * pairs)
+    return {node: 2.0 * value * (as_source if node in is_source else other) for node, value in zip(nodes, raw)}
+
+
 class CentralityDetector(Detector):
     """Doctors and intermediaries who broker between providers.
 
@@ -110,6 +156,8 @@ class CentralityDetector(Detector):
         Cap on each z-score.
     min_suspicious : int
         Suspicious lines a link needs to be in the broker graph.
+    engine : {"networkx", "igraph", "auto"}
+        Who computes the sampled betweenness (see :func:`broker_scores`).
     """
 
     name = "centrality"
@@ -120,16 +168,18 @@ class CentralityDetector(Detector):
         k: int = default("centrality.k"),
         cap: float = default("centrality.cap"),
         min_suspicious: int = default("centrality.min_suspicious"),
+        engine: str = "auto",
     ):
         self.seed = seed
         self.k = k
         self.cap = cap
         self.min_suspicious = min_suspicious
+        self.engine = engine
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         G = broker_graph(context.lines, getattr(context.intermediaries, "members", None),
                          min_suspicious=self.min_suspicious)
-        t = broker_scores(G, seed=self.seed, k=self.k)
+        t = broker_scores(G, seed=self.seed, k=self.k, engine=self.engine)
         t = t[t["node_type"] != "PROVIDER"]
         zp = np.clip(t["z_pagerank"].to_numpy(float), 0, self.cap)
         zb = np.clip(t["z_betweenness"].to_numpy(float), 0, self.cap)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +16,11 @@ from detectors.findings import Findings
 from detectors.registry import all_detectors
 from detectors.rings import assemble_rings, entity_suspicion
 
-__all__ = ["DetectionResult", "detect", "summarise", "ENTITY_SCORE_COLUMNS"]
+__all__ = ["DetectionResult", "detect", "summarise", "ENTITY_SCORE_COLUMNS", "StepHook"]
+
+#: Called with a step's name ("context", each detector's name, "rings"); the step runs inside
+#: the context manager it returns, so a caller can time it or measure its memory.
+StepHook = Callable[[str], AbstractContextManager]
 
 ENTITY_SCORE_COLUMNS = ["entity_type", "entity_id", "score", "top_reason"]
 
@@ -34,7 +40,7 @@ class DetectionResult:
 
 def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, providers: pd.DataFrame | None = None,
            louvain_engine: str = "auto", exclude: tuple[str, ...] = (),
-           config: DetectionConfig | None = None) -> DetectionResult:
+           config: DetectionConfig | None = None, step: StepHook | None = None) -> DetectionResult:
     """Run every detector on ``claims`` and assemble the rings.
 
     Parameters
@@ -53,19 +59,27 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, provid
     config : DetectionConfig, optional
         Every threshold (default: the declared defaults); recorded whole in
         ``params["config"]``, and the intermediary inference's in ``params["intermediaries"]``.
+    step : callable, optional
+        :data:`StepHook` wrapped around each step (the bench measures them with it).
 
     Returns
     -------
     DetectionResult
     """
     config = config or DetectionConfig()
-    context = build_context(claims, providers=providers, config=config)
+    step = step or (lambda name: nullcontext())
+    with step("context"):
+        context = build_context(claims, providers=providers, config=config)
     detectors = all_detectors(seed, louvain_engine=louvain_engine, exclude=exclude, config=config)
-    findings = [d.fit(claims, context=context) for d in detectors]
+    findings = []
+    for d in detectors:
+        with step(d.name):
+            findings.append(d.fit(claims, context=context))
     params = {"seed": seed, "max_rings": max_rings, "louvain_engine": louvain_engine, "exclude": list(exclude),
               "detectors": {d.name: d.get_params() for d in detectors}, "config": config.as_dict(),
               "intermediaries": config.section("intermediaries")}
-    result = summarise(findings, claims, lines=context.lines, max_rings=max_rings, params=params, config=config)
+    with step("rings"):
+        result = summarise(findings, claims, lines=context.lines, max_rings=max_rings, params=params, config=config)
     result.intermediaries = context.intermediaries
     return result
 

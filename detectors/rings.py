@@ -148,12 +148,16 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     # Only lines billed by some ring's provider can be at risk: filter once, not per ring.
     ring_providers = {i for ring in rings for t, i in ring["anchors"] if t == "PROVIDER"}
     lines = lines.loc[lines["provider_id"].isin(ring_providers)]
+    # Each ring reads only its own providers' lines (in window order, so sums add up the same way).
+    rows_of = lines.groupby("provider_id", sort=False, observed=True).indices
     ring_rows, member_rows = [], []
     for ring in rings:
         anchors = sorted(ring["anchors"])
         rid = ring_id(anchors)
         members = _members(ring, rid, susp, ptypes, surgeons)
-        lines_at_risk = lines.loc[at_risk_mask(lines, members)]
+        own = [rows_of[m["entity_id"]] for m in members if m["entity_type"] == "PROVIDER" and m["entity_id"] in rows_of]
+        ring_lines = lines.iloc[np.sort(np.concatenate(own)) if own else np.array([], dtype=np.int64)]
+        lines_at_risk = ring_lines.loc[at_risk_mask(ring_lines, members)]
         amount = float(lines_at_risk["amount_claimed"].sum())
         detectors = sorted(ring["detectors"] | ({"communities"} if support & _provider_set(anchors) else set()))
         # One surprise per rule-based detector that found it (its best group), combined by Fisher's method.

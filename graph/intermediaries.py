@@ -128,9 +128,9 @@ def infer_intermediaries(
               "max_point_households": max_point_households, "types": list(types), "min_score": min_score,
               "require_contact": require_contact, "min_shared": min_shared,
               "min_overlap": min_overlap, "split_destinations": split_destinations}
-    households = household_of(claims).astype(str).to_numpy()
-    beneficiaries = claims["beneficiary_id"].astype(str).to_numpy()
-    hh_codes, hh_uniques = pd.factorize(households, sort=True)
+    # Arrow-backed text (pandas' str), not object arrays: no Python string per line of the window.
+    beneficiaries = claims["beneficiary_id"].astype(str).array
+    hh_codes, hh_uniques = pd.factorize(household_of(claims).astype(str), sort=True)
     n_hh = max(len(hh_uniques), 2)
     observations = _observations(claims, types, hh_codes, beneficiaries)
     if not len(observations):

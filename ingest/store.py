@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from ingest.catalogue import CLAIMS_DIR, DB_NAME, clean_if_idle, ingest_lock, init_schema, remove_orphans
+from ingest.encode import encoded_frame
 from ingest.load import PARQUET_SCHEMA, LoadReport, load_source, record_skipped
 from ingest.providers import load_providers
 from ingest.read import Source, open_source
@@ -125,6 +126,7 @@ class ClaimsStore:
         columns: Iterable[str] | None = None,
         batch_ids: Iterable[str] | None = None,
         any_of: Mapping[str, Iterable[str]] | None = None,
+        encoded: bool = False,
     ) -> pd.DataFrame:
         """Claim lines with service_date in [start, end] (inclusive), with ``CLAIM_DTYPES``.
 
@@ -140,6 +142,10 @@ class ClaimsStore:
             Keep only lines where at least one of these columns holds one of its
             values (e.g. a ring's providers or its patients); the test runs inside
             the Parquet scan, so a few entities are read without loading the window.
+        encoded : bool
+            Text columns as :func:`ingest.encode.encoded_frame` holds them (coded columns
+            as Categorical, identifiers as Arrow strings with NaN for missing), for
+            detection over a whole window; the values are the same.
 
         Returns
         -------
@@ -157,8 +163,9 @@ class ClaimsStore:
                 raise InputRefused(f"unknown batch id(s) {', '.join(missing)}")
             batches = batches[batches["batch_id"].isin(wanted)]
         files = [str(self.claims_dir / name) for name in batches["parquet_name"]]
+        typed = encoded_frame if encoded else _typed
         if not files:
-            return _typed(pa.Table.from_pylist([], schema=PARQUET_SCHEMA), columns)
+            return typed(pa.Table.from_pylist([], schema=PARQUET_SCHEMA).select(columns))
         dataset = pads.dataset(files, schema=PARQUET_SCHEMA, format="parquet")
         condition = None
         if start is not None:
@@ -176,13 +183,13 @@ class ClaimsStore:
                     test = pads.field(column).isin(pa.array(wanted, pa.string()))
                     matches = test if matches is None else matches | test
             if matches is None:
-                return _typed(pa.Table.from_pylist([], schema=PARQUET_SCHEMA), columns)
+                return typed(pa.Table.from_pylist([], schema=PARQUET_SCHEMA).select(columns))
             condition = matches if condition is None else condition & matches
         try:
             table = dataset.to_table(columns=columns, filter=condition)
         except (pa.ArrowException, OSError) as exc:
             raise StoreError(f"{self.claims_dir}: cannot read claims batches ({exc})") from None
-        return _typed(table, columns)
+        return typed(table)
 
     def batches(self) -> pd.DataFrame:
         """Committed batches, oldest first: batch_id, source_name, sha256 (of the source file),
@@ -255,8 +262,10 @@ def _as_date(value: date | str, what: str) -> date:
         raise InputRefused(f"{what} {value!r}: expected a date YYYY-MM-DD") from None
 
 
-def _typed(table: pa.Table, columns: list[str]) -> pd.DataFrame:
-    frame = table.to_pandas()
+def _typed(table: pa.Table) -> pd.DataFrame:
+    # Text straight into Arrow-backed strings: no Python string per cell on the way.
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    columns = table.column_names
     out = {}
     for col in columns:
         dtype = CLAIM_DTYPES[col]

@@ -32,6 +32,7 @@ from ground import __version__
 from shabaka.changes import compare_with_history
 from ground.errors import InputRefused, ShabakaError
 from ground.files import PRIVATE_FILE, make_private, open_private, private_dir
+from shabaka.learning import apply_model, latest_model_version
 from shabaka.lock import RunLock
 from casework.runs import RunStore
 from ground.settings import Settings
@@ -75,6 +76,7 @@ class WeeklyResult:
     findings_dir: str | None = None
     watchlist: int = 0
     neo4j: str = "not configured"
+    model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +101,7 @@ class WeeklyResult:
                              f"{a['amount_at_risk']:,.0f} MAD: {a['detail']}")
         else:
             lines.append("No alert: nothing new or grown.")
+        lines.append(f"Ranking: learned model {self.model}" if self.model else "Ranking: unsupervised")
         if self.findings_dir:
             lines.append(f"Findings: {self.findings_dir} (prior-authorisation watchlist: {self.watchlist} entries)")
         lines.append(f"Neo4j: {self.neo4j}")
@@ -282,6 +285,9 @@ def run_weekly(
             params = {"window_weeks": window_weeks, "seed": settings.seed, "max_rings": settings.max_rings,
                       "alert_growth": settings.alert_growth, "alert_min_amount": settings.alert_min_amount,
                       "louvain_engine": settings.louvain_engine}
+            model = latest_model_version(settings)
+            if model:
+                params["model"] = model  # a newly trained model makes a new run of the same week
             config = load_detection_config(settings.detection_config)
             # Other thresholds, another run: the configuration is part of what identifies it.
             digest = hashlib.sha256(json.dumps([batch_list, params, config.as_dict(), __version__],
@@ -297,13 +303,16 @@ def run_weekly(
                 _finish(settings, runs, run_id, base)
                 return base
 
-            claims = store.claims(start, end)
+            claims = store.claims(start, end, encoded=True)
             base.claim_lines = len(claims)
             log.info("week %s: %d claim lines in window %s..%s from %d batch(es)", week_label, len(claims),
                      start, end, len(batch_list))
             result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
                             providers=store.providers(), louvain_engine=settings.louvain_engine,
                             config=config)
+            if model:
+                apply_model(settings, model, claims, result)
+                base.model = model
             hist_rings, hist_members, previous = _history(runs, exclude=run_id)
             rings, members, alerts = compare_with_history(
                 result.rings, result.members, hist_rings, hist_members, previous,

@@ -40,7 +40,7 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     store = ClaimsStore(settings.home_path)
     try:
-        claims = store.claims(start, end)
+        claims = store.claims(start, end, encoded=True)
         batches = store.batches()
     finally:
         store.close()

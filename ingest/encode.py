@@ -1,0 +1,123 @@
+"""Claims held compactly for detection: coded columns as integer codes, ids as Arrow strings.
+
+A national window holds millions of lines. Held as Python strings (what ``astype(object)``
+gives), every text cell costs about 60 bytes and every group-by hashes Python objects.
+Here, once per window:
+
+- the coded columns of few distinct values (regime, regions, provider type, specialty,
+  act code and family, channel, sex) become pandas ``Categorical``: 1-2 byte codes into one
+  sorted lookup table per column;
+- the identifiers (claim, beneficiary, household, provider, doctor, and the contact
+  identifiers) stay in Arrow string buffers (pandas' ``str`` dtype, about 12 bytes a cell),
+  which pandas factorizes through Arrow; the sparse projections and graph steps turn them
+  into int32 codes with one lookup table per entity type where they need numbers.
+
+Identifiers are not ``Categorical``: measured with pandas 3, a group-by on a categorical
+key recodes the whole lookup table, so grouping a 300-line slice of a window with 500,000
+patients took 0.6 s against 3 ms for Arrow strings, and the per-ring and per-component
+loops of the detectors do thousands of such group-bys.
+
+Sorted lookup tables keep ordering by code equal to ordering by text, and missing values
+compare unequal to everything (NaN semantics), as Python ``None`` did, so detectors read
+either form unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.schema import CLAIM_DTYPES
+
+__all__ = ["CODED_COLUMNS", "ID_COLUMNS", "encode_claims", "encoded_frame", "sorted_categorical"]
+
+#: Text columns of few distinct values, held as Categorical codes.
+CODED_COLUMNS: tuple[str, ...] = ("regime", "sex", "beneficiary_region", "provider_type", "provider_region",
+                                  "doctor_specialty", "act_code", "act_family", "channel")
+#: Identifier columns, held as Arrow strings with NaN for missing.
+ID_COLUMNS: tuple[str, ...] = tuple(c for c, dtype in CLAIM_DTYPES.items()
+                                    if dtype == "string" and c not in CODED_COLUMNS)
+
+
+def encode_claims(claims: pd.DataFrame) -> pd.DataFrame:
+    """``claims`` with :data:`CODED_COLUMNS` as sorted Categoricals and :data:`ID_COLUMNS` as Arrow strings.
+
+    Columns already in that form are kept as they are (no copy), so calling it twice
+    costs nothing; other columns are kept unchanged.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims per the claims contract (any subset of its columns).
+
+    Returns
+    -------
+    DataFrame
+        Same index, same columns in the same order.
+    """
+    out = {}
+    for col in claims.columns:
+        values = claims[col]
+        if col in CODED_COLUMNS and not isinstance(values.dtype, pd.CategoricalDtype):
+            values = pd.Series(sorted_categorical(_arrow_strings(values)), index=claims.index, name=col)
+        elif col in ID_COLUMNS and values.dtype != _ID_DTYPE:
+            values = values.astype(_ID_DTYPE)
+        out[col] = values
+    return pd.DataFrame(out, index=claims.index, columns=claims.columns)
+
+
+def encoded_frame(table: pa.Table) -> pd.DataFrame:
+    """A claims Arrow table as the DataFrame of :func:`encode_claims`, others with ``CLAIM_DTYPES``.
+
+    The text never becomes Python strings: Arrow builds the coded columns' dictionaries,
+    and identifiers keep their Arrow buffers.
+    """
+    out = {}
+    for name in table.column_names:
+        column = table.column(name)
+        dtype = CLAIM_DTYPES[name]
+        if name in CODED_COLUMNS:
+            out[name] = sorted_categorical(column)
+            continue
+        if name in ID_COLUMNS:
+            if column.type != pa.string():
+                column = column.cast(pa.string())
+            out[name] = column.to_pandas(types_mapper={pa.string(): _ID_DTYPE}.get)
+            continue
+        values = column.to_pandas()
+        if dtype.startswith("datetime64"):
+            values = pd.to_datetime(values)
+        out[name] = values.astype(dtype)
+    return pd.DataFrame(out, columns=table.column_names)
+
+
+_ID_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """Arrow strings of a text Series, without Python strings when it is Arrow-backed already."""
+    array = pa.array(values, from_pandas=True)
+    return array if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) \
+        else array.cast(pa.string())
+
+
+def sorted_categorical(values: pa.Array | pa.ChunkedArray) -> pd.Categorical:
+    """Dictionary-encode Arrow strings into a Categorical whose categories are sorted.
+
+    Nulls become the missing code -1.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    encoded = pc.dictionary_encode(values)
+    dictionary = encoded.dictionary
+    order = pc.array_sort_indices(dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    codes = np.where(indices >= 0, rank[np.maximum(indices, 0)], -1) if len(rank) else indices
+    categories = pd.Index(dictionary.take(pa.array(order)).to_pandas(), dtype="str")
+    return pd.Categorical.from_codes(codes, categories=categories, validate=False)

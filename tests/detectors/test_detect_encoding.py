@@ -1,0 +1,65 @@
+"""Findings do not depend on how the claims are held in memory (codes, Arrow strings, Python objects)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import detectors.base
+from detectors.pipeline import detect
+from ingest.encode import CODED_COLUMNS, ID_COLUMNS, encode_claims
+from ingest.synthetic import generate_frames
+
+
+def _as_python_objects(claims: pd.DataFrame) -> pd.DataFrame:
+    """The representation detection used before encoding: text as Python objects, missing as None."""
+    out = claims.copy()
+    for col in out.columns:
+        if col in CODED_COLUMNS or col in ID_COLUMNS:
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
+def _findings(result) -> dict[str, pd.DataFrame]:
+    return {name: getattr(result, name).reset_index(drop=True)
+            for name in ("rings", "members", "entity_scores")}
+
+
+@pytest.fixture(scope="module")
+def small_world() -> pd.DataFrame:
+    return generate_frames(scale=0.15, weeks=6, seed=11).claims
+
+
+@pytest.mark.parametrize("which", ["patterns", "world"])
+def test_findings_are_the_same_with_encoded_and_python_object_claims(which, pattern_claims, small_world,
+                                                                     monkeypatch):
+    claims = pattern_claims if which == "patterns" else small_world
+    encoded = _findings(detect(encode_claims(claims), seed=7))
+    assert len(encoded["rings"]) > 0
+    monkeypatch.setattr(detectors.base, "encode_claims", _as_python_objects)
+    plain = _findings(detect(_as_python_objects(claims), seed=7))
+    for name, frame in encoded.items():
+        pd.testing.assert_frame_equal(frame, plain[name], check_dtype=False, obj=name)
+
+
+def test_graph_is_the_same_built_from_encoded_claims(small_world):
+    from graph.build import build_graph
+
+    encoded = build_graph(encode_claims(small_world))
+    plain = build_graph(_as_python_objects(small_world))
+    for name in ("nodes", "edges"):
+        pd.testing.assert_frame_equal(getattr(encoded, name).astype(object), getattr(plain, name).astype(object),
+                                      obj=name)
+
+
+def test_store_reads_encoded_claims_with_the_same_values(tmp_path, tiny_claims):
+    from ingest.store import ClaimsStore
+
+    path = tmp_path / "claims.parquet"
+    tiny_claims.to_parquet(path, index=False)
+    with ClaimsStore(tmp_path / "home") as store:
+        store.ingest([path])
+        plain = store.claims()
+        encoded = store.claims(encoded=True)
+    assert isinstance(encoded["regime"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(_as_python_objects(encoded), _as_python_objects(plain), check_dtype=False)

@@ -1,0 +1,60 @@
+"""Encoded claims: codes with sorted lookup tables, ids as Arrow strings, the same values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ingest.encode import CODED_COLUMNS, ID_COLUMNS, encode_claims, encoded_frame, sorted_categorical
+
+
+def test_sorted_categorical_keeps_values_and_sorts_its_lookup_table():
+    values = pa.array(["P9", None, "P10", "P9", "A1"])
+    cat = sorted_categorical(values)
+    assert list(cat.categories) == ["A1", "P10", "P9"]
+    assert cat.codes.tolist() == [2, -1, 1, 2, 0]
+    assert pd.Series(cat).astype(object).where(pd.Series(cat).notna(), None).tolist() == values.to_pylist()
+
+
+def test_sorted_categorical_of_chunked_and_dictionary_arrays():
+    chunked = pa.chunked_array([["b", "a"], ["c", None, "a"]])
+    assert sorted_categorical(chunked).codes.tolist() == [1, 0, 2, -1, 0]
+    assert sorted_categorical(chunked.combine_chunks().dictionary_encode()).codes.tolist() == [1, 0, 2, -1, 0]
+
+
+def test_encode_claims_holds_codes_and_arrow_strings_with_the_same_values(tiny_claims):
+    encoded = encode_claims(tiny_claims)
+    assert list(encoded.columns) == list(tiny_claims.columns)
+    for col in tiny_claims.columns:
+        if col in CODED_COLUMNS:
+            assert isinstance(encoded[col].dtype, pd.CategoricalDtype)
+            assert encoded[col].cat.categories.is_monotonic_increasing
+        elif col in ID_COLUMNS:
+            assert encoded[col].dtype == pd.StringDtype("pyarrow", na_value=np.nan)
+        else:
+            assert encoded[col].dtype == tiny_claims[col].dtype
+        same = encoded[col].astype(object).where(encoded[col].notna(), None)
+        assert same.tolist() == tiny_claims[col].astype(object).where(tiny_claims[col].notna(), None).tolist(), col
+
+
+def test_encode_claims_twice_changes_nothing(tiny_claims):
+    once = encode_claims(tiny_claims)
+    twice = encode_claims(once)
+    pd.testing.assert_frame_equal(once, twice)
+    assert twice["regime"].cat.categories is once["regime"].cat.categories
+
+
+def test_missing_values_compare_unequal_to_everything(tiny_claims):
+    claims = tiny_claims.copy()
+    claims.loc[0, "doctor_id"] = pd.NA
+    claims.loc[1, "regime"] = pd.NA
+    encoded = encode_claims(claims)
+    assert not bool((encoded["doctor_id"] == encoded["doctor_id"]).iloc[0])
+    assert (encoded["regime"] == "TADAMON").dtype == bool
+    assert not bool((encoded["regime"] == "TADAMON").iloc[1])
+
+
+def test_encoded_frame_from_arrow_equals_encode_claims(tiny_claims):
+    table = pa.Table.from_pandas(tiny_claims, preserve_index=False)
+    pd.testing.assert_frame_equal(encoded_frame(table), encode_claims(tiny_claims), check_categorical=True)
