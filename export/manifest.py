@@ -18,6 +18,7 @@ and lets anyone match a bundle to the fund's audit log.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -129,7 +130,9 @@ def read_manifest(text: str) -> dict[str, str]:
 
 
 def write_bag(out_zip: str | Path, payload: Mapping[str, bytes], bag_info: Mapping[str, str]) -> Path:
-    """Write a zipped bag atomically: temp file in the target folder, then rename.
+    """Write a zipped bag atomically: temp file (0600) in the target folder, then rename.
+
+    Temporary files an earlier, killed write to the same target left are removed first.
 
     Parameters
     ----------
@@ -156,6 +159,9 @@ def write_bag(out_zip: str | Path, payload: Mapping[str, bytes], bag_info: Mappi
     tags["tagmanifest-sha256.txt"] = manifest_text(tags).encode("utf-8")
     entries = {**tags, **files}
     out_zip.parent.mkdir(parents=True, exist_ok=True)
+    # A killed export leaves its temporary file; the next export to the same target removes it.
+    for stale in out_zip.parent.glob(f".{glob.escape(out_zip.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_zip.name}.", suffix=".tmp", dir=out_zip.parent)
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as zf:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator
 
+from ground.files import create_private, private_dir
+
 __all__ = ["connect", "transaction", "DB_NAME"]
 
 #: The SQLite file of HOME holding the claims catalogue, runs, findings, cases, users and audit.
@@ -19,6 +21,9 @@ DB_NAME = "shabaka.sqlite"
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (creating folders as needed) a SQLite database in WAL mode.
+
+    A database created here is created 0600 (its folders 0700); SQLite gives its
+    ``-wal`` and ``-shm`` files the database's mode.
 
     Parameters
     ----------
@@ -37,7 +42,8 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        create_private(path)
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
     conn.row_factory = sqlite3.Row

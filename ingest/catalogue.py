@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ground.errors import Locked
+from ground.files import open_private, private_dir
 from ground.sqlite import DB_NAME
 
 __all__ = ["SCHEMA", "DB_NAME", "CLAIMS_DIR", "init_schema", "ingest_lock", "clean_if_idle", "remove_orphans"]
@@ -121,8 +122,8 @@ def ingest_lock(claims_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
     Locked
         Another process kept the lock for ``timeout`` seconds.
     """
-    claims_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(claims_dir / _LOCK_NAME, "a+b")
+    private_dir(claims_dir)
+    handle = open_private(claims_dir / _LOCK_NAME, "ab+")
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -146,8 +147,8 @@ def clean_if_idle(conn: sqlite3.Connection, claims_dir: Path) -> list[str]:
     conn : sqlite3.Connection
     claims_dir : Path
     """
-    claims_dir.mkdir(parents=True, exist_ok=True)
-    with open(claims_dir / _LOCK_NAME, "a+b") as handle:
+    private_dir(claims_dir)
+    with open_private(claims_dir / _LOCK_NAME, "ab+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

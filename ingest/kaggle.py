@@ -20,6 +20,7 @@ import pandas as pd
 from ingest.read import RawChunk, Source, csv_header, file_sha256, iter_csv_chunks
 from ingest.schema import LABEL_COLUMNS
 from ground.errors import InputRefused
+from ground.files import open_private
 
 __all__ = ["FORMAT", "kaggle_sources", "write_labels", "state_region"]
 
@@ -103,7 +104,8 @@ def write_labels(folder: str | Path, out: str | Path) -> int:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    labels.to_csv(tmp, index=False)
+    with open_private(tmp, "w", newline="", encoding="utf-8") as handle:
+        labels.to_csv(handle, index=False)
     tmp.replace(out)
     return len(labels)
 

@@ -31,8 +31,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.read import RawChunk, Source, file_sha256
+from ingest.schema import MAX_FIELD_CHARS
 from ingest.validate import ARROW_SCHEMA, TableValidation, table_of_strings, validate_table
 from ground.errors import InputRefused
+from ground.files import create_private
 from ground.sqlite import transaction
 
 __all__ = ["FileReport", "LoadReport", "PARQUET_SCHEMA", "load_source", "batch_id_for", "record_skipped"]
@@ -177,7 +179,7 @@ def load_source(
     report = FileReport(source.name, source.sha256, "loaded", batch_id=batch_id)
     by_rule: Counter[str] = Counter()
     min_date = max_date = None
-    writer = pq.ParquetWriter(tmp, PARQUET_SCHEMA)
+    writer = pq.ParquetWriter(create_private(tmp), PARQUET_SCHEMA)
     chunks = _Prefetch(_validated(source.raw_chunks(chunk_rows, on_progress)))
     # Parquet encoding releases the GIL: it runs beside the next chunk's validation, one write at a time.
     writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
@@ -283,10 +285,20 @@ def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, table: pa.Table, res
 
 
 def _raw_rows(as_read: pa.Table | pd.DataFrame, pos: np.ndarray) -> list[dict]:
-    """The rows at ``pos`` with their values as read, one dict each."""
+    """The rows at ``pos`` with their values as read, one dict each.
+
+    A value longer than :data:`MAX_FIELD_CHARS` is cut there and marked, so one huge
+    field does not bloat the quarantine.
+    """
     if isinstance(as_read, pa.Table):
-        return as_read.take(pa.array(pos, type=pa.int64())).to_pylist()
-    return as_read.iloc[pos].to_dict("records")
+        rows = as_read.take(pa.array(pos, type=pa.int64())).to_pylist()
+    else:
+        rows = as_read.iloc[pos].to_dict("records")
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                row[key] = f"{value[:MAX_FIELD_CHARS]}... [cut: {len(value)} characters]"
+    return rows
 
 
 def _stage_keys(conn: sqlite3.Connection, valid: pa.Table, lines: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -34,11 +34,18 @@ import pyarrow.parquet as pq
 from ingest.schema import REQUIRED_CLAIM_COLUMNS
 from ground.errors import InputRefused
 
-__all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "iter_csv_chunks", "iter_csv_tables"]
+__all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "scan_csv", "iter_csv_chunks",
+           "iter_csv_tables", "iter_csv_python"]
 
 _READ_BLOCK = 1 << 20
 #: Largest CSV block parsed at once (a row must fit in one); Arrow holds up to 32 read ahead.
 _MAX_BLOCK = 1 << 18
+#: Files with a line longer than this are read by :func:`iter_csv_python` (Arrow needs a row within a block).
+_LONG_LINE = _MAX_BLOCK // 4
+#: Largest field :func:`iter_csv_python` reads; beyond it the file is refused.
+_CSV_FIELD_CEILING = 1 << 30
+#: Characters of an unsplittable row's text kept in its quarantine entry.
+_BAD_TEXT_CHARS = 2000
 
 
 @dataclass
@@ -132,15 +139,18 @@ def open_source(path: str | Path, required: tuple[str, ...] = REQUIRED_CLAIM_COL
     path = Path(path)
     name = path.name
     if not path.is_file():
-        raise InputRefused(f"{path}: no such file")
+        raise InputRefused(f"{path}: no such file; expected a claims file (.csv, .csv.gz or .parquet)")
     lower = name.lower()
     if lower.endswith(".parquet"):
         return _open_parquet(path, required)
     if lower.endswith(".csv") or lower.endswith(".csv.gz"):
-        header = csv_header(path, required)
+        header, longest = scan_csv(path, required)
+        # Arrow parses a row only within one block; a file with a line longer than a block
+        # (a huge field) is read by the csv module instead, so that row is quarantined, not the file refused.
+        reader = iter_csv_tables if longest <= _LONG_LINE else iter_csv_python
         return Source(
             name, path, file_sha256(path), "contract", path.stat().st_size,
-            lambda rows, cb: iter_csv_tables(path, header, rows, cb),
+            lambda rows, cb: reader(path, header, rows, cb),
         )
     raise InputRefused(f"{name}: not a claims file; expected a name ending in .csv, .csv.gz or .parquet")
 
@@ -157,6 +167,21 @@ def csv_header(path: Path, required: tuple[str, ...]) -> list[str]:
     required : tuple of str
         Columns the file must have.
     """
+    return scan_csv(path, required)[0]
+
+
+def scan_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], int]:
+    """As :func:`csv_header`, also returning the length in bytes of the file's longest line.
+
+    Lines end with LF, CRLF or a lone CR (old Mac files): all three are read alike.
+
+    Parameters
+    ----------
+    path
+        The CSV file (plain or gzip).
+    required
+        Columns the header must hold.
+    """
     name = path.name
     if path.stat().st_size == 0:
         raise InputRefused(f"{name}: empty file; expected a header row naming the claim columns")
@@ -164,33 +189,42 @@ def csv_header(path: Path, required: tuple[str, ...]) -> list[str]:
     line = 1
     head = b""
     has_data = False
+    longest = run = 0
     try:
         with _open_bytes(path) as handle:
             for block in iter(lambda: handle.read(_READ_BLOCK), b""):
                 try:
                     decoder.decode(block)
                 except UnicodeDecodeError as exc:
-                    bad_line = line + block[: exc.start].count(b"\n")
+                    bad_line = line + _count_lines(block[: exc.start])
                     raise InputRefused(
                         f"{name}: line {bad_line}: not UTF-8 text (byte 0x{block[exc.start]:02x}); "
                         "expected a UTF-8 encoded CSV"
                     ) from None
-                if b"\n" not in head:
+                if _first_break(head) < 0:
                     head += block
-                    if b"\n" in head:
-                        has_data = bool(head[head.index(b"\n") + 1:].strip())
+                    cut = _first_break(head)
+                    if cut >= 0:
+                        has_data = bool(head[cut:].strip())
                 elif not has_data:
                     has_data = bool(block.strip())
-                line += block.count(b"\n")
+                longest, run = _longest_line(block, longest, run)
+                line += _count_lines(block)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise InputRefused(f"{name}: line {line}: ends inside a UTF-8 character; expected UTF-8 text") from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputRefused(f"{name}: cannot be read as {'gzip-compressed ' if _is_gz(path) else ''}CSV ({exc})") from None
-    first = head.split(b"\n", 1)[0].decode("utf-8")
+        raise InputRefused(f"{name}: cannot be read as {'gzip-compressed ' if _is_gz(path) else ''}CSV ({exc}); "
+                           f"expected {'a complete gzip file of ' if _is_gz(path) else ''}UTF-8 CSV text") from None
+    cut = _first_break(head)
+    first = (head if cut < 0 else head[:cut]).decode("utf-8", errors="replace")
     if "\x00" in first:
         raise InputRefused(f"{name}: line 1: binary data; expected a CSV header row")
-    rows = list(csv.reader(io.StringIO(first.lstrip("\ufeff"))))
+    try:
+        rows = list(csv.reader([first.lstrip("\ufeff")]))
+    except csv.Error as exc:
+        raise InputRefused(f"{name}: line 1: header cannot be read as CSV ({exc}); "
+                           "expected comma-separated column names") from None
     header = [c.strip().lower() for c in rows[0]] if rows else []
     if not any(header):
         raise InputRefused(f"{name}: line 1: empty header; expected a header row naming the claim columns")
@@ -207,7 +241,63 @@ def csv_header(path: Path, required: tuple[str, ...]) -> list[str]:
         )
     if not has_data:
         raise InputRefused(f"{name}: no data rows after the header; expected at least one claim line")
-    return header
+    return header, max(longest, run)
+
+
+def iter_csv_python(
+    path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None
+) -> Iterator[RawChunk]:
+    """As :func:`iter_csv_tables`, with Python's csv module: slower, but no limit on a line's length.
+
+    Used for files holding a line longer than Arrow's block (see :func:`open_source`);
+    a field of any size up to :data:`_CSV_FIELD_CEILING` characters is read, and then
+    quarantined by validation's size limit.
+
+    Parameters
+    ----------
+    path
+        The CSV file (plain or gzip).
+    header
+        Its header, as :func:`scan_csv` read it.
+    chunk_rows
+        Rows per chunk.
+    on_progress
+        Called with the bytes read so far, when given.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_CEILING))
+    width = len(header)
+    columns: list[list[str]] = [[] for _ in header]
+    lines: list[int] = []
+    bad: list[tuple[int | None, str, str]] = []
+    with _open_bytes(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        line = 1
+        try:
+            next(reader)
+            line = reader.line_num + 1
+            for row in reader:
+                start, line = line, reader.line_num + 1
+                if not row or (len(row) == 1 and not row[0]):
+                    continue  # a blank line
+                if len(row) != width:
+                    bad.append((start, ",".join(row)[:_BAD_TEXT_CHARS],
+                                f"row has {len(row)} field(s); expected {width} as in the header"))
+                    continue
+                for values, value in zip(columns, row):
+                    values.append(value)
+                lines.append(start)
+                if len(lines) == chunk_rows:
+                    yield RawChunk(_string_table(header, columns), np.asarray(lines, dtype=np.int64), bad)
+                    columns, lines, bad = [[] for _ in header], [], []
+                    if on_progress is not None:
+                        on_progress(raw.tell())
+        except (csv.Error, OSError, EOFError, zlib.error) as exc:
+            raise InputRefused(f"{path.name}: line {line} or after: cannot be parsed as CSV ({exc}); "
+                               "expected comma-separated rows, quotes closed") from None
+    if lines or bad:
+        yield RawChunk(_string_table(header, columns), np.asarray(lines, dtype=np.int64), bad)
+    if on_progress is not None:
+        on_progress(path.stat().st_size)
 
 
 def iter_csv_chunks(
@@ -249,7 +339,7 @@ def iter_csv_tables(
     bad: list[tuple[int | None, str, str]] = []
 
     def on_invalid(row) -> str:
-        bad.append((row.number, row.text,
+        bad.append((row.number, row.text[:_BAD_TEXT_CHARS],
                     f"row has {row.actual_columns} field(s); expected {row.expected_columns} as in the header"))
         return "skip"
 
@@ -312,7 +402,8 @@ def iter_csv_tables(
             if on_progress is not None:
                 on_progress(raw.tell())
         except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
-            raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc})") from None
+            raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc}); "
+                               "expected comma-separated rows, quotes closed") from None
     if bad:
         yield RawChunk(_empty_table(header), np.zeros(0, np.int64), bad)
 
@@ -327,6 +418,32 @@ def _combine(held: list[pa.Table]) -> pa.Table:
     parts = {c: [part for table in held for part in table.column(c).chunks] for c in names}
     held.clear()
     return pa.table({c: pa.concat_arrays(parts.pop(c)) for c in names})
+
+
+def _string_table(header: list[str], columns: list[list[str]]) -> pa.Table:
+    return pa.table({c: pa.array(v, pa.string()) for c, v in zip(header, columns)})
+
+
+def _first_break(data: bytes) -> int:
+    """Index of the first line break (LF or CR) in ``data``, or -1."""
+    found = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    return min(found) if found else -1
+
+
+def _count_lines(data: bytes) -> int:
+    """Line breaks in ``data``: LF, CRLF and lone CR each count once."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _longest_line(block: bytes, longest: int, run: int) -> tuple[int, int]:
+    """Update (longest line so far, length of the line still open) with one more block."""
+    arr = np.frombuffer(block, dtype=np.uint8)
+    breaks = np.flatnonzero((arr == 10) | (arr == 13))
+    if not len(breaks):
+        return longest, run + len(block)
+    gaps = np.diff(breaks)
+    inner = int(gaps.max()) - 1 if len(gaps) else 0
+    return max(longest, run + int(breaks[0]), inner), len(block) - int(breaks[-1]) - 1
 
 
 def _empty_table(header: list[str]) -> pa.Table:
@@ -375,9 +492,12 @@ def _open_parquet(path: Path, required: tuple[str, ...]) -> Source:
         meta = pq.ParquetFile(path)
         names = list(meta.schema_arrow.names)
         n_rows = meta.metadata.num_rows
-    except (pa.ArrowException, OSError) as exc:
-        raise InputRefused(f"{name}: cannot be read as Parquet ({exc})") from None
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise InputRefused(f"{name}: cannot be read as Parquet ({exc}); expected an undamaged Parquet file") from None
     lowered = [c.strip().lower() for c in names]
+    twice = sorted({c for c in lowered if lowered.count(c) > 1})
+    if twice:
+        raise InputRefused(f"{name}: column(s) {', '.join(twice)} appear twice; expected each column once")
     missing = [c for c in required if c not in lowered]
     if missing:
         raise InputRefused(f"{name}: missing required column(s) {', '.join(missing)}; expected {', '.join(required)}")
@@ -390,7 +510,15 @@ def _open_parquet(path: Path, required: tuple[str, ...]) -> Source:
 def _iter_parquet(path: Path, names: list[str], lowered: list[str], chunk_rows: int,
                   on_progress: Callable[[int], None] | None) -> Iterator[RawChunk]:
     done = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+    batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:  # a damaged page is met only when it is read
+            raise InputRefused(f"{path.name}: rows after {done} cannot be read as Parquet ({exc}); "
+                               "expected an undamaged Parquet file") from None
+        if batch is None:
+            return
         columns = {}
         for raw_name, col in zip(names, lowered):
             try:
@@ -400,6 +528,11 @@ def _iter_parquet(path: Path, names: list[str], lowered: list[str], chunk_rows: 
                     f"{path.name}: column {raw_name!r} of type {batch.schema.field(raw_name).type} "
                     "cannot be read as text; expected strings, numbers, booleans or dates"
                 ) from None
+            try:
+                values.validate(full=True)  # Parquet does not check that strings are UTF-8; the kernels do
+            except pa.ArrowInvalid:
+                raise InputRefused(f"{path.name}: column {raw_name!r}, rows {done + 1} to {done + batch.num_rows}: "
+                                   "bytes that are not UTF-8 text; expected UTF-8 strings") from None
             columns[col] = values.fill_null("")
         frame = pa.table(columns)
         lines = np.arange(done + 1, done + batch.num_rows + 1, dtype=np.int64)

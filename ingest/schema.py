@@ -17,6 +17,9 @@ __all__ = [
     "LABEL_COLUMNS",
     "ENTITY_TYPES",
     "ENTITY_COLUMNS",
+    "ID_COLUMNS",
+    "MAX_ID_CHARS",
+    "MAX_FIELD_CHARS",
 ]
 
 REGIONS: dict[str, str] = {
@@ -109,3 +112,13 @@ ENTITY_COLUMNS: dict[str, str] = {
     "SUBMISSION_POINT": "submission_point_id",
     "REFERRER": "referrer_id",
 }
+
+#: Identifier columns: a value longer than :data:`MAX_ID_CHARS` is quarantined (ID_TOO_LONG).
+ID_COLUMNS: tuple[str, ...] = (
+    "claim_id", "beneficiary_id", "household_id", "provider_id", "doctor_id", "prior_auth_id",
+    "submission_point_id", "contact_phone", "payee_account", "referrer_id",
+)
+#: Longest identifier accepted, in characters.
+MAX_ID_CHARS = 64
+#: Longest value of any column accepted, in characters; a longer one quarantines its row (FIELD_TOO_LONG).
+MAX_FIELD_CHARS = 1000

@@ -23,6 +23,7 @@ from ingest.providers import load_providers
 from ingest.read import Source, open_source
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, PROVIDER_COLUMNS
 from ground.errors import InputRefused, StoreError
+from ground.files import private_dir
 from ground.sqlite import connect
 
 __all__ = ["ClaimsStore", "LoadReport", "SOURCE_FORMATS"]
@@ -49,7 +50,7 @@ class ClaimsStore:
     def __init__(self, home: str | Path):
         self.home = Path(home)
         self.claims_dir = self.home / CLAIMS_DIR
-        self.claims_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.claims_dir)
         self._conn = connect(self.home / DB_NAME)
         init_schema(self._conn)
         clean_if_idle(self._conn, self.claims_dir)

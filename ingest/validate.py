@@ -25,7 +25,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, ENUMS, REQUIRED_CLAIM_COLUMNS
+from ingest.schema import (
+    CLAIM_COLUMNS, CLAIM_DTYPES, ENUMS, ID_COLUMNS, MAX_FIELD_CHARS, MAX_ID_CHARS, REQUIRED_CLAIM_COLUMNS,
+)
 
 __all__ = ["REASONS", "ARROW_SCHEMA", "Validation", "TableValidation", "validate_claims", "validate_table",
            "typed_claims"]
@@ -44,6 +46,8 @@ REASONS: dict[str, str] = {
     "BAD_BOOL": "ald is not true/false/1/0",
     "DUPLICATE_KEY": "(claim_id, line_no) was already loaded or seen earlier (providers: provider_id in one file)",
     "BAD_COORDINATE": "a provider's latitude or longitude is not a number in range",
+    "FIELD_TOO_LONG": f"a value is longer than {MAX_FIELD_CHARS} characters",
+    "ID_TOO_LONG": f"an identifier is longer than {MAX_ID_CHARS} characters",
 }
 
 _ARROW_TYPES = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(), "float64": pa.float64(),
@@ -139,6 +143,18 @@ def validate_table(raw: pa.Table) -> TableValidation:
 
     def matching(col: str, pattern: str) -> np.ndarray:
         return _mask(pc.match_substring_regex(clean[col], f"^(?:{pattern})$"))
+
+    # Sizes first: a row holding a huge value is quarantined for that, whatever else it breaks.
+    for col in raw.column_names:
+        too_long = _longer_than(raw.column(col), MAX_FIELD_CHARS)
+        if too_long is not None:
+            fail(too_long, f"{col} length <= {MAX_FIELD_CHARS}", "FIELD_TOO_LONG",
+                 f"{col}: value longer than {MAX_FIELD_CHARS} characters")
+    for col in ID_COLUMNS:
+        too_long = _longer_than(clean[col], MAX_ID_CHARS)
+        if too_long is not None:
+            fail(too_long, f"{col} length <= {MAX_ID_CHARS}", "ID_TOO_LONG",
+                 f"{col}: identifier longer than {MAX_ID_CHARS} characters")
 
     for col in REQUIRED_CLAIM_COLUMNS:
         fail(~present[col], f"{col} required", "MISSING_REQUIRED", f"{col}: required value is empty")
@@ -245,6 +261,21 @@ def _trimmed(values: pa.Array) -> pa.Array:
             return values if filled.all() else _where(filled, values)
     values = pc.utf8_trim_whitespace(values)
     return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+
+def _longer_than(values: pa.Array | pa.ChunkedArray, limit: int) -> np.ndarray | None:
+    """Mask of values longer than ``limit`` characters, or None when none is.
+
+    The byte length bounds the character length, so columns whose every value fits in
+    ``limit`` bytes skip counting characters.
+    """
+    if not len(values) or not pa.types.is_string(values.type):
+        return None
+    longest = pc.max(pc.binary_length(values)).as_py()
+    if longest is None or longest <= limit:
+        return None
+    mask = _mask(pc.greater(pc.utf8_length(values), limit))
+    return mask if mask.any() else None
 
 
 def _mask(values: pa.Array) -> np.ndarray:

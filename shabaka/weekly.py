@@ -3,9 +3,14 @@ remember the run, and alert only on material change.
 
 Order of writes, so that a run killed at any point leaves the previous results
 intact and the next run completes: claim files are loaded (each atomically) and
-moved out of the inbox; the findings folder is written under a temporary name and
-renamed; the run is stored in SQLite in one transaction; only then does
-``runs/latest`` point at it.
+moved out of the inbox; the embedded graph is refreshed (one transaction) and
+pushed to Neo4j when configured; the findings folder is written under a temporary
+name and renamed; the run is stored in SQLite in one transaction; only then does
+``runs/latest`` point at it. So a run stored in SQLite has every output it promises,
+and a run killed before that is done again, whole, by the next one. What can still
+be left undone is finished by the next run of the same claims ("nothing new"):
+``runs/latest`` repointed, a failed Neo4j push retried. Temporary folders of a
+killed run (``runs/.<run>.<random>/``) are removed when the next run starts.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from graph.sqlite_store import SqliteGraphStore
 from graph.store import open_graph_store
 from ground import __version__
 from ground.errors import InputRefused, ShabakaError
+from ground.files import PRIVATE_FILE, make_private, open_private, private_dir
 from ground.settings import Settings
 from ingest.store import ClaimsStore
 from shabaka.changes import compare_with_history
@@ -149,13 +155,15 @@ def _inbox_files(inbox: Path) -> list[Path]:
 
 def _move(path: Path, folder: Path, note: dict[str, Any]) -> None:
     """Move an inbox file into ``folder`` with its reconciliation beside it, never overwriting."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     target = folder / path.name
     n = 1
     while target.exists():
         target = folder / f"{path.name}.{n}"
         n += 1
-    (folder / f"{target.name}.json").write_text(json.dumps(note, indent=2, default=str), encoding="utf-8")
+    with open_private(folder / f"{target.name}.json", encoding="utf-8") as handle:
+        handle.write(json.dumps(note, indent=2, default=str))
+    os.chmod(path, PRIVATE_FILE)  # claims with personal data, now kept in HOME
     os.replace(path, target)
 
 
@@ -210,7 +218,7 @@ def _history(runs: RunStore, exclude: str) -> tuple[pd.DataFrame, pd.DataFrame, 
 
 def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json: dict, target: Path,
                         watchlist: pd.DataFrame) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         write_findings(result, tmp / "findings")
@@ -221,6 +229,7 @@ def _write_findings_dir(result, alerts: pd.DataFrame, summary: str, summary_json
         write_watchlist(watchlist, tmp)
         (tmp / "summary.txt").write_text(summary + "\n", encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary_json, indent=2, default=str), encoding="utf-8")
+        make_private(tmp)  # written inside mkdtemp's 0700 folder, so never readable by others
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -281,6 +290,7 @@ def run_weekly(
     inbox = Path(inbox) if inbox else settings.inbox_path
     window_weeks = window_weeks or settings.window_weeks
     with RunLock(home / "run.lock"):
+        _remove_debris(home / "runs")
         store = ClaimsStore(home)
         runs = RunStore(home)
         try:
@@ -317,6 +327,7 @@ def run_weekly(
                 base.status, base.exit_code = "nothing_new", (EXIT_BAD_INPUT if rejected else EXIT_NOTHING_NEW)
                 base.findings_dir = str(home / "runs" / run_id)
                 log.info("run %s already done for these claim batches: nothing new", run_id)
+                _finish(settings, runs, run_id, base)
                 return base
 
             claims = store.claims(start, end, encoded=True)
@@ -345,6 +356,7 @@ def run_weekly(
 
             target = home / "runs" / run_id
             base.findings_dir = str(target)
+            _write_graph(settings, claims, result.intermediaries, base)
             apriori = prepare_apriori(settings, run_id, "weekly", result, claims)
             base.watchlist = len(apriori.listed)
             _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target, apriori.listed)
@@ -356,15 +368,52 @@ def run_weekly(
                           window=(start.isoformat(), end.isoformat()),
                           stats={"claim_lines": len(claims), "alerts": base.alerts})
             _point_latest(home / "runs", run_id)
-            _write_graph(settings, claims, result.intermediaries, base)
-            (target / "summary.txt").write_text(base.summary_text() + "\n", encoding="utf-8")
-            (target / "summary.json").write_text(json.dumps(base.to_dict(), indent=2, default=str),
-                                                 encoding="utf-8")
             log.info("run %s stored: %d rings, alerts %s", run_id, len(rings), base.alerts)
             return base
         finally:
             runs.close()
             store.close()
+
+
+def _remove_debris(runs_dir: Path) -> None:
+    """Delete what a killed run left under ``runs/``: its temporary folder and latest link (call under the lock)."""
+    if not runs_dir.is_dir():
+        return
+    for path in runs_dir.iterdir():
+        if not path.name.startswith("."):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        log.info("removed %s left by an interrupted run", path.name)
+
+
+def _finish(settings: Settings, runs: RunStore, run_id: str, result: WeeklyResult) -> None:
+    """Finish what a stored run left undone: point ``runs/latest`` at it if it is the newest
+    weekly run, and retry its Neo4j push if that had failed (then the exit code is the push's)."""
+    runs_dir = settings.home_path / "runs"
+    if runs.latest_run_id("weekly") != run_id or not (runs_dir / run_id).is_dir():
+        return  # an older run: the embedded graph and runs/latest belong to a newer one
+    latest = runs_dir / "latest"
+    if not latest.is_symlink() or os.readlink(latest) != run_id:
+        _point_latest(runs_dir, run_id)
+        log.info("runs/latest pointed at %s, which an interrupted run had stored", run_id)
+    summary_path = runs_dir / run_id / "summary.json"
+    if not settings.neo4j_uri or not summary_path.is_file():
+        return
+    stored = json.loads(summary_path.read_text(encoding="utf-8"))
+    if stored.get("neo4j") == "pushed":
+        result.neo4j = "pushed"
+        return
+    with SqliteGraphStore(settings.home_path) as embedded:
+        graph = embedded.load_graph()
+    if result.exit_code == EXIT_NOTHING_NEW:
+        result.exit_code = EXIT_OK  # the push is new work
+    _push_neo4j(settings, graph, result)
+    stored["neo4j"] = result.neo4j
+    with open_private(summary_path, encoding="utf-8") as handle:
+        handle.write(json.dumps(stored, indent=2, default=str))
 
 
 def _case_statuses(home: Path) -> dict[str, str]:
@@ -385,6 +434,11 @@ def _write_graph(settings: Settings, claims: pd.DataFrame, intermediaries, resul
         embedded.write(graph)
     finally:
         embedded.close()
+    _push_neo4j(settings, graph, result)
+
+
+def _push_neo4j(settings: Settings, graph, result: WeeklyResult) -> None:
+    """Write ``graph`` to Neo4j when configured; a failure sets the result's exit code to 1."""
     if not settings.neo4j_uri:
         return
     try:

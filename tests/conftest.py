@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+pytest_plugins = ["pytester"]
+
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
 from ground.settings import load_settings
 
@@ -100,3 +102,46 @@ def shabaka_cmd() -> str:
         assert found, "the shabaka console script is not installed: run `make setup`"
         script = Path(found)
     return str(script)
+
+
+#: System commands some tests need, and the Debian package that brings each (README and .ci/run name them too).
+SYSTEM_TOOLS: dict[str, str] = {
+    "chromium": "chromium",
+    "pdftoppm": "poppler-utils",
+    "pdftotext": "poppler-utils",
+    "sha256sum": "coreutils",
+}
+_MISSING_TOOLS: dict[str, set[str]] = {}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_tool(*commands): needs these system commands (see SYSTEM_TOOLS)")
+
+
+def pytest_runtest_setup(item):
+    """A test marked ``needs_tool`` is skipped, naming the package to install, when a command is missing;
+    under CI (``CI=true``) it fails instead, so a machine missing a package cannot pass by skipping."""
+    import os
+    import shutil
+
+    for marker in item.iter_markers("needs_tool"):
+        missing = [tool for tool in marker.args if shutil.which(tool) is None]
+        if not missing:
+            continue
+        packages = sorted({SYSTEM_TOOLS.get(tool, tool) for tool in missing})
+        for tool in missing:
+            _MISSING_TOOLS.setdefault(tool, set()).add(item.nodeid)
+        message = f"{', '.join(missing)} not installed: apt-get install {' '.join(packages)}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say at the end which system commands were missing, how many tests that skipped, and what to install."""
+    if not _MISSING_TOOLS:
+        return
+    terminalreporter.section("missing system tools", yellow=True)
+    for tool, tests in sorted(_MISSING_TOOLS.items()):
+        terminalreporter.write_line(f"{tool}: needed by {len(tests)} test(s), not run; "
+                                    f"apt-get install {SYSTEM_TOOLS.get(tool, tool)}")

@@ -57,9 +57,11 @@ def verify(ctx: click.Context, bundle: str, as_json: bool) -> None:
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def reproduce(ctx: click.Context, bundle: str) -> None:
-    """Re-run ring assembly on BUNDLE's recorded claim batches: exit 0 when the members are the same, 1 otherwise.
+    """Verify BUNDLE, then re-run ring assembly on its recorded claim batches: exit 0 when the members are
+    those of its data/members.csv, 1 when the bundle was altered or the members differ.
 
-    The claim batches are taken from this home's claims store, matched by their SHA-256.
+    The claim batches are taken from this home's claims store, matched by their SHA-256
+    (exit 2 naming them when missing).
     """
     # Imported when this verb runs, so the command line starts without it.
     from export import reproduce_bundle

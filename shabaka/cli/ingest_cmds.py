@@ -87,6 +87,7 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
 def quarantine_cmd(settings, source_name, reason, export, limit) -> None:
     """List or export quarantined rows: file, line, reason code, rule, message, raw values."""
     # Imported when this verb runs, so the command line starts without it.
+    from ground.files import open_private
     from ingest.store import ClaimsStore
 
     with ClaimsStore(settings.home_path) as store:
@@ -94,7 +95,8 @@ def quarantine_cmd(settings, source_name, reason, export, limit) -> None:
     if export is not None:
         export.parent.mkdir(parents=True, exist_ok=True)
         tmp = export.with_name(export.name + ".tmp")
-        rows.to_csv(tmp, index=False)
+        with open_private(tmp, "w", newline="", encoding="utf-8") as handle:  # raw values: personal data
+            rows.to_csv(handle, index=False)
         tmp.replace(export)
         click.echo(f"{len(rows)} quarantined row(s) written to {export}")
         return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import zipfile
 
@@ -35,8 +34,7 @@ def test_html_report_is_self_contained_and_states_the_amount(bundle, export_home
     assert batch_hashes in html
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
-                    reason="poppler-utils not installed")
+@pytest.mark.needs_tool("pdftoppm", "pdftotext")
 def test_pdf_report_renders_and_states_the_amount(bundle, export_home, tmp_path):
     pdf = tmp_path / "report.pdf"
     with zipfile.ZipFile(bundle) as zf:

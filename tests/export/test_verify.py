@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import zipfile
 
@@ -88,7 +87,7 @@ def test_cli_verify_exit_codes(bundle, tmp_path):
     assert "changed: data/members.csv" in bad.output
 
 
-@pytest.mark.skipif(shutil.which("sha256sum") is None, reason="sha256sum not installed")
+@pytest.mark.needs_tool("sha256sum")
 def test_sha256sum_checks_the_unzipped_bundle(bundle, tmp_path):
     folder = tmp_path / "unzipped"
     with zipfile.ZipFile(bundle) as zf:

@@ -56,3 +56,42 @@ def test_documented_invocation_names_real_verbs_and_options(doc, line):
     for word in rest:
         if word.startswith("-") and word not in ("-", "--"):
             assert word.split("=")[0] in known, f"{doc}: `{line}` uses unknown option {word}"
+
+
+def test_readme_and_ci_name_every_system_package_the_tests_need():
+    from tests.conftest import SYSTEM_TOOLS
+
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
+    packages = (set(SYSTEM_TOOLS.values()) - {"coreutils"}) | {"npm", "make", "python3-venv"}
+    for package in sorted(packages):
+        assert f" {package}" in readme, f"README does not name the system package {package}"
+        assert package in ci, f".ci/run does not install {package}"
+
+
+_PROBE = '''
+import pytest
+
+@pytest.mark.needs_tool("no-such-command-for-shabaka")
+def test_needs_a_missing_tool():
+    pass
+'''
+
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_a_missing_system_command_is_named_and_fails_under_ci(pytester, monkeypatch, ci):
+    monkeypatch.setenv("CI", ci)
+    pytester.makeconftest("from tests.conftest import pytest_configure, pytest_runtest_setup, "
+                          "pytest_terminal_summary  # noqa: F401")
+    pytester.makepyfile(test_probe=_PROBE)
+    result = pytester.runpytest_inprocess("-ra", "-p", "no:cacheprovider")
+    from tests.conftest import _MISSING_TOOLS
+
+    _MISSING_TOOLS.pop("no-such-command-for-shabaka", None)  # the probe's, not this session's
+    if ci:
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(["*CI=true and no-such-command-for-shabaka not installed*"])
+    else:
+        result.assert_outcomes(skipped=1)
+        result.stdout.fnmatch_lines(["*missing system tools*", "no-such-command-for-shabaka: needed by 1 test(s), not run*"])

@@ -315,6 +315,9 @@ def test_serve_on_a_port_in_use_exits_1_and_a_bad_port_exits_2(shabaka_cmd, home
     (["generate", "--out", "g", "--scale", "-1"], ""),
     (["evaluate", "--truth", "absent.csv", "--findings", "."], ""),
     (["quarantine", "--limit", "x"], ""),
+    (["graph", "show", "PROVIDER:NO-SUCH-PROVIDER"], ""),
+    (["outcomes", "import", "absent.csv"], ""),
+    (["audit", "list", "--limit", "many"], ""),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_usage_errors_and_refused_arguments_exit_2(shabaka_cmd, home, args, stdin):
     done = _shabaka(shabaka_cmd, home, *args, stdin=stdin)
@@ -338,6 +341,8 @@ def test_a_bad_settings_file_exits_2(shabaka_cmd, home, tmp_path):
     (["settings"], ""),
     (["quarantine"], ""),
     (["audit", "list"], ""),
+    (["outcomes", "list"], ""),
+    (["graph", "show", "PROVIDER:PRV-CLINIC-R", "--hops", "1"], ""),
     (["users", "add", "carol", "--role", "analyst"], "a-long-passphrase\n"),
     (["graph", "build"], ""),
     (["--version"], ""),
@@ -397,3 +402,10 @@ def test_export_of_a_ring_whose_ids_hold_mathtext_exits_0(shabaka_cmd, tmp_path)
     with zipfile.ZipFile(tmp_path / "ring.zip") as z:
         assert "PRV-$x^$" in z.read("data/report.html").decode("utf-8")
     assert _shabaka(shabaka_cmd, home, "verify", str(tmp_path / "ring.zip")).returncode == 0
+
+
+def test_outcomes_import_of_a_file_without_its_columns_exits_2(shabaka_cmd, home, tmp_path):
+    bad = tmp_path / "outcomes.csv"
+    bad.write_text("provider,verdict\nP1,guilty\n", encoding="utf-8")
+    done = _shabaka(shabaka_cmd, home, "outcomes", "import", str(bad))
+    assert done.returncode == 2 and "outcomes.csv" in done.stderr, done.stdout + done.stderr

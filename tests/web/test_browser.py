@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from werkzeug.serving import make_server
 from tests.web.conftest import PASSWORD, RING_ID
 from web import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 VENDOR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "cytoscape.min.js"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,7 +37,7 @@ GRAPH_STATE = """node => {
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium (/usr/bin/chromium) is not installed"),
+    pytest.mark.needs_tool("chromium"),
     pytest.mark.skipif(not VENDOR.exists(), reason="Cytoscape.js not vendored: run `bash web/vendor.sh`"),
 ]
 

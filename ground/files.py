@@ -1,0 +1,101 @@
+"""State files readable by their owner only, whatever the umask.
+
+HOME holds password hashes, the audit log, the pseudonym map and claims with
+personal data: every file Shabaka creates there is created 0600 (folders 0700).
+The mode is given when the file is created and set again with ``fchmod``, because
+a umask may only remove bits and a permissive one must not widen them either.
+Like the rest of :mod:`ground`, this module imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO
+
+__all__ = ["PRIVATE_FILE", "PRIVATE_DIR", "create_private", "open_private", "private_dir", "make_private"]
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def create_private(path: str | Path) -> Path:
+    """Create ``path`` empty with mode 0600 unless it exists (then leave it as it is).
+
+    For files another library opens by name afterwards (SQLite, Parquet writers):
+    opening an existing file for writing keeps its mode.
+
+    Parameters
+    ----------
+    path
+        The file to create.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return path
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def open_private(path: str | Path, mode: str = "w", **kwargs) -> IO:
+    """``open(path, mode)`` for writing (``w``, ``wb``, ``a``, ``ab``), the file created or truncated as 0600.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    mode
+        ``w``, ``wb``, ``a`` or ``ab``.
+    **kwargs
+        Passed to :func:`open` (encoding, newline...).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+    fd = os.open(path, flags, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+        return os.fdopen(fd, mode, **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def private_dir(path: str | Path) -> Path:
+    """Make folder ``path`` (and missing parents); the ones created here are 0700.
+
+    Parameters
+    ----------
+    path
+        The folder to make.
+    """
+    path = Path(path)
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue
+        os.chmod(folder, PRIVATE_DIR)
+    return path
+
+
+def make_private(folder: str | Path) -> None:
+    """Set every file under ``folder`` to 0600 and every folder to 0700 (a folder about to be published).
+
+    Parameters
+    ----------
+    folder
+        The folder whose tree is made private.
+    """
+    for root, dirs, files in os.walk(folder):
+        os.chmod(root, PRIVATE_DIR)
+        for name in files:
+            os.chmod(os.path.join(root, name), PRIVATE_FILE)
