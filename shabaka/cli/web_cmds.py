@@ -30,7 +30,11 @@ def serve(settings, host: str | None, port: int | None, secure_cookies: bool) ->
     # The request log would carry URLs with personal identifiers; the audit log records views instead.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app({"SHABAKA_SETTINGS": settings, "SESSION_COOKIE_SECURE": secure_cookies})
-    app.run(host=host or settings.host, port=port or settings.port, debug=False, use_reloader=False, threaded=True)
+    try:
+        app.run(host=host or settings.host, port=port or settings.port, debug=False, use_reloader=False, threaded=True)
+    except KeyboardInterrupt:
+        # Ctrl-C is how the viewer is stopped (exit 0), even when it lands before the server loop has started.
+        return
 
 
 @click.group("users")
