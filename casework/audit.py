@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +30,7 @@ from typing import Any
 
 from casework.store import HomeStore
 from ground.errors import ConfigError
+from ground.files import secret_key
 from ground.sqlite import transaction
 
 __all__ = ["AuditLog", "AuditCheck", "entry_hash", "audit_key", "GENESIS", "KEY_FILE", "ANCHOR_FILE"]
@@ -101,22 +101,7 @@ def audit_key(home: str | Path) -> bytes:
     ConfigError
         The key file is empty or readable by others than its owner.
     """
-    path = Path(home) / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
-    if path.stat().st_mode & 0o077:
-        raise ConfigError(f"{path}: audit key must be readable by its owner only (chmod 600)")
-    key = path.read_text(encoding="ascii").strip()
-    if not key:
-        raise ConfigError(f"{path}: audit key file is empty")
-    return key.encode("ascii")
+    return secret_key(Path(home) / KEY_FILE, "audit key")
 
 
 class AuditLog(HomeStore):

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-import secrets
 from pathlib import Path
 
 import networkx as nx
 import pandas as pd
 
-from ground.errors import ConfigError
+from ground.files import secret_key
 from ingest.schema import ENTITY_COLUMNS
 
 __all__ = [
@@ -66,18 +64,7 @@ def load_pseudonym_key(settings) -> bytes:
     """
     if settings.pseudonym_key:
         return str(settings.pseudonym_key).encode("utf-8")
-    path = settings.home_path / _KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-    if path.stat().st_mode & 0o077:
-        raise ConfigError(f"{path}: pseudonym key must be readable by its owner only (chmod 600)")
-    key = path.read_text(encoding="utf-8").strip()
-    if not key:
-        raise ConfigError(f"{path}: pseudonym key file is empty")
-    return key.encode("utf-8")
+    return secret_key(settings.home_path / _KEY_FILE, "pseudonym key")
 
 
 class Pseudonymiser:

@@ -10,10 +10,13 @@ Like the rest of :mod:`ground`, this module imports nothing of the project.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import IO
 
-__all__ = ["PRIVATE_FILE", "PRIVATE_DIR", "create_private", "open_private", "private_dir", "make_private"]
+from ground.errors import ConfigError
+
+__all__ = ["PRIVATE_FILE", "PRIVATE_DIR", "create_private", "open_private", "private_dir", "make_private", "secret_key"]
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -99,3 +102,36 @@ def make_private(folder: str | Path) -> None:
         os.chmod(root, PRIVATE_DIR)
         for name in files:
             os.chmod(os.path.join(root, name), PRIVATE_FILE)
+
+
+def secret_key(path: str | Path, what: str) -> bytes:
+    """The key kept in file ``path``, created with 32 random bytes (hex) and mode 0600 the first time.
+
+    Parameters
+    ----------
+    path : str or Path
+        The key file.
+    what : str
+        What the key is for, named in errors (e.g. ``"audit key"``).
+
+    Raises
+    ------
+    ConfigError
+        The key file is empty or readable by others than its owner.
+    """
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        except FileExistsError:  # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path}: {what} must be readable by its owner only (chmod 600)")
+    key = path.read_text(encoding="ascii").strip()
+    if not key:
+        raise ConfigError(f"{path}: {what} file is empty")
+    return key.encode("ascii")
