@@ -218,11 +218,16 @@ def robust_z(values: np.ndarray | pd.Series, *, min_scale: float = 1e-9) -> np.n
 
 
 def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int = 8,
-           min_scale: float = 1e-9) -> np.ndarray:
+           min_scale: float = 1e-9, variance: str | None = None) -> np.ndarray:
     """Robust z of ``column`` within peer groups ``peers``.
 
     Peer groups smaller than ``min_peers`` fall back to the first peer column alone
     (e.g. provider type without region), then to everyone (see :func:`peer_groups`).
+    With ``variance`` (a column holding each row's sampling variance of ``column``),
+    the z is a funnel plot's: the peers' spread is split into what sampling explains
+    (the median variance) and the rest, the spread between entities (``tau``, at least
+    ``min_scale``), and each row is divided by ``sqrt(tau^2 + its own variance)``, so a
+    share of 5 lines is not as surprising as the same share of 500.
 
     Parameters
     ----------
@@ -235,12 +240,26 @@ def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int
     min_peers : int
         Fewest members (the entity included) a peer group needs to be used.
     min_scale : float
-        Smallest spread of the robust z (see :func:`robust_z`).
+        Smallest spread of the robust z (see :func:`robust_z`), or of ``tau``.
+    variance : str, optional
+        Column of each row's sampling variance of ``column``.
     """
     out = np.full(len(frame), np.nan)
     values = frame[column].to_numpy(float)
+    var = None if variance is None else np.nan_to_num(frame[variance].to_numpy(float), nan=0.0)
     for _, members, compared in _peer_sets(frame, peers, min_peers):
-        out[compared] = robust_z(values[members], min_scale=min_scale)[np.isin(members, compared)]
+        inside = np.isin(members, compared)
+        if var is None:
+            out[compared] = robust_z(values[members], min_scale=min_scale)[inside]
+            continue
+        x = values[members]
+        med = np.nanmedian(x)
+        dev = np.abs(x - med)
+        spread = 1.4826 * np.nanmedian(dev)
+        if not spread > 0:
+            spread = 1.2533 * np.nanmean(dev)
+        tau2 = max(float(np.nan_to_num(spread)) ** 2 - float(np.median(var[members])), min_scale ** 2, 1e-24)
+        out[members[inside]] = (x[inside] - med) / np.sqrt(tau2 + var[members][inside])
     return out
 
 

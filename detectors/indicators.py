@@ -64,9 +64,19 @@ MIN_SCALE: dict[str, float] = {
 #: as the peers is what matters
 LOG_SCALE: tuple[str, ...] = ("amount_per_beneficiary", "volume")
 
+#: act families a provider's own doctors perform on its premises (its staff, for the size band)
+_ONSITE_FAMILIES: tuple[str, ...] = ("SURGERY", "HOSPITAL_STAY", "CONSULTATION")
+
+#: peer columns of each indicator, finest grouping last (see :func:`detectors.base.peer_groups`):
+#: volumes are compared with providers of the same type and size band before the region
+PEERS: dict[str, list[str]] = {name: ["peer_type", "region"] for name in (
+    "visits_per_beneficiary", "amount_per_beneficiary", "quantity_per_stay", "revenue_growth", "expensive_growth",
+    "non_ald_ald_drugs", "surgery_without_consultation", "far_tadamon_expensive")}
+PEERS["volume"] = ["peer_type", "size_band", "region"]
+
 
 def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.DataFrame:
-    """Compute the control indicators of every ``by`` entity.
+    """Compute the control indicators of every ``by`` entity, and how precisely each is known.
 
     Parameters
     ----------
@@ -78,8 +88,11 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
     Returns
     -------
     DataFrame
-        One row per entity: ``entity_id``, ``peer_type``, ``region``, ``n_lines``,
-        ``amount`` and one column per indicator of :data:`INDICATORS`.
+        One row per entity: ``entity_id``, ``peer_type``, ``region``, ``size_band``,
+        ``n_lines``, ``amount``, one column per indicator of :data:`INDICATORS` and,
+        for each, ``se2_<indicator>``: the sampling variance of its value on the scale
+        it is compared on (:data:`LOG_SCALE`), given how many patients, lines or
+        dossiers it rests on (:func:`score_indicators` reads it).
     """
     df = lines.loc[lines[by].notna()].copy()
     df["entity_id"] = df[by].astype(str)
@@ -93,26 +106,44 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
     peer_col = "doctor_specialty" if by == "doctor_id" else "provider_type"
     out["peer_type"] = _most_common(df, peer_col).reindex(out.index).fillna("NA")
     out["region"] = _most_common(df, "provider_region").reindex(out.index).fillna("NA")
+    out["size_band"] = _size_band(df, by).reindex(out.index).fillna(0).astype(np.int64)
+    per_type = out["peer_type"]
     # Chronic care of ALD patients is frequent and dear by nature: the per-patient ratios leave it out.
     acute = df.loc[~df["ald_care"].to_numpy(bool)] if "ald_care" in df else df
-    ga = acute.groupby("entity_id", sort=True)
-    acute_patients = ga["beneficiary_id"].nunique().reindex(out.index).fillna(0)
-    out["visits_per_beneficiary"] = (ga["claim_id"].nunique().reindex(out.index).fillna(0)
-                                     / acute_patients.clip(lower=1))
-    out["amount_per_beneficiary"] = (ga["amount_claimed"].sum().reindex(out.index).fillna(0)
-                                     / acute_patients.clip(lower=1))
+    # One row per (entity, acute patient): dossiers and amount, the units the per-patient ratios average.
+    per_patient = acute.groupby(["entity_id", "beneficiary_id"], sort=False).agg(
+        dossiers=("claim_id", "nunique"), amount=("amount_claimed", "sum"))
+    pp = per_patient.groupby(level=0, sort=True)
+    acute_patients = pp.size().reindex(out.index).fillna(0)
+    out["visits_per_beneficiary"] = pp["dossiers"].sum().reindex(out.index).fillna(0) / acute_patients.clip(lower=1)
+    out["amount_per_beneficiary"] = pp["amount"].sum().reindex(out.index).fillna(0) / acute_patients.clip(lower=1)
+    # A mean over n patients wobbles by the patients' spread / sqrt(n): the spread is pooled over the
+    # entity's type (a small entity's own spread is itself noise).
+    visit_var = _pooled(pp["dossiers"].var(ddof=0), per_type, acute_patients)
+    amount_cv2 = _pooled(pp["amount"].var(ddof=0) / pp["amount"].mean().clip(lower=1e-9) ** 2, per_type,
+                         acute_patients)
+    out["se2_visits_per_beneficiary"] = visit_var / acute_patients.clip(lower=1)
+    out["se2_amount_per_beneficiary"] = amount_cv2 / acute_patients.clip(lower=1)
     out["volume"] = out["n_dossiers"].astype(float)
+    out["se2_volume"] = 1.0 / (out["n_dossiers"] + 1.0)
 
     stays = df[df["act_family"] == "HOSPITAL_STAY"]
-    per_stay = stays.groupby("entity_id")["quantity"].mean()
-    out["quantity_per_stay"] = per_stay.reindex(out.index).fillna(0.0)
+    gs = stays.groupby("entity_id")["quantity"]
+    n_stays = gs.size().reindex(out.index).fillna(0)
+    out["quantity_per_stay"] = gs.mean().reindex(out.index).fillna(0.0)
+    out["se2_quantity_per_stay"] = _pooled(gs.var(ddof=0), per_type, n_stays) / n_stays.clip(lower=1)
 
     start, end = df["service_date"].min(), df["service_date"].max()
     span_days = max((end - start).days + 1, 3) if len(df) else 3
     cut = start + pd.Timedelta(days=int(span_days * 2 / 3))
-    recent = df["service_date"] >= cut
+    recent = (df["service_date"] >= cut).to_numpy()
     weeks_early = max((cut - start).days / 7, 1 / 7)
     weeks_recent = max(span_days / 7 - weeks_early, 1 / 7)
+    # A weekly amount of n lines wobbles like a compound Poisson sum: variance (1 + cv^2) x mean line
+    # amount x amount, per week squared; the ratio's variance follows by the delta method.
+    line_cv2 = _pooled(g["amount_claimed"].var(ddof=0) / g["amount_claimed"].mean().clip(lower=1e-9) ** 2,
+                       per_type, out["n_lines"])
+    mean_line = out["amount"] / out["n_lines"].clip(lower=1)
     for name, mask in (("revenue_growth", np.ones(len(df), bool)), ("expensive_growth", df["expensive"].to_numpy())):
         early_amt = df.loc[mask & ~recent].groupby("entity_id")["amount_claimed"].sum().reindex(out.index).fillna(0)
         late_amt = df.loc[mask & recent].groupby("entity_id")["amount_claimed"].sum().reindex(out.index).fillna(0)
@@ -121,19 +152,29 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
         # Smoothed ratio: one claim in an empty early window is not a "growth".
         prior = out["amount"] / (span_days / 7) * 0.25 + 1.0
         out[name] = (rate_late + prior) / (rate_early + prior)
+        log_var = (1.0 + line_cv2) * mean_line * (rate_late / weeks_recent / (rate_late + prior) ** 2
+                                                  + rate_early / weeks_early / (rate_early + prior) ** 2)
+        out[f"se2_{name}"] = out[name] ** 2 * log_var
 
     med = df[df["act_family"] == "MEDICATION"]
     n_med = med.groupby("entity_id").size().reindex(out.index).fillna(0)
     n_bad = med.groupby("entity_id")["non_ald_ald_drug"].sum().reindex(out.index).fillna(0)
     out["non_ald_ald_drugs"] = n_bad / n_med.clip(lower=1)
+    out["se2_non_ald_ald_drugs"] = _share_variance(n_bad, n_med, per_type)
 
-    out["surgery_without_consultation"] = _surgery_without_consultation(lines, df).reindex(out.index).fillna(0.0)
+    lacking, n_surgeries = _surgery_without_consultation(lines, df)
+    n_surgeries = n_surgeries.reindex(out.index).fillna(0)
+    lacking = lacking.reindex(out.index).fillna(0)
+    out["surgery_without_consultation"] = lacking / n_surgeries.clip(lower=1)
+    out["se2_surgery_without_consultation"] = _share_variance(lacking, n_surgeries, per_type)
 
-    fte = df["tadamon"] & df["far"] & df["expensive"]
-    out["far_tadamon_expensive"] = (
-        df.loc[fte].groupby("entity_id")["amount_claimed"].sum().reindex(out.index).fillna(0)
-        / out["amount"].clip(lower=1e-9)
-    )
+    fte = (df["tadamon"] & df["far"] & df["expensive"]).to_numpy()
+    fte_amount = df.loc[fte].groupby("entity_id")["amount_claimed"].sum().reindex(out.index).fillna(0)
+    out["far_tadamon_expensive"] = fte_amount / out["amount"].clip(lower=1e-9)
+    # An amount share rests on the lines that carry the amount: Kish's effective number of lines.
+    squares = (df["amount_claimed"] ** 2).groupby(df["entity_id"]).sum().reindex(out.index).fillna(0)
+    n_eff = out["amount"] ** 2 / squares.clip(lower=1e-9)
+    out["se2_far_tadamon_expensive"] = _share_variance(out["far_tadamon_expensive"] * n_eff, n_eff, per_type)
     return out.reset_index()
 
 
@@ -145,15 +186,47 @@ def _most_common(df: pd.DataFrame, column: str) -> pd.Series:
     return counts.drop_duplicates("entity_id").set_index("entity_id")[column].astype(str)
 
 
-def _surgery_without_consultation(lines: pd.DataFrame, df: pd.DataFrame) -> pd.Series:
+def _size_band(df: pd.DataFrame, by: str) -> pd.Series:
+    """Size band of each provider: 1 + floor(log2) of the doctors who work on its premises.
+
+    A clinic's volume grows with its surgeons; the doctors on its surgery, stay and
+    consultation lines are its staff (on a pharmacy's, lab's or imaging centre's lines the
+    doctor is a prescriber, not staff: those have band 0, as have doctors).
+    """
+    if by != "provider_id":
+        return pd.Series(dtype=np.int64)
+    onsite = df.loc[df["act_family"].isin(_ONSITE_FAMILIES) & df["doctor_id"].notna()]
+    staff = onsite.groupby("entity_id")["doctor_id"].nunique()
+    return (np.floor(np.log2(staff.clip(lower=1))) + 1).astype(np.int64)
+
+
+def _pooled(values: pd.Series, per_type: pd.Series, units: pd.Series) -> pd.Series:
+    """Each entity's within-entity spread replaced by the median over its type (entities with 2+ units)."""
+    v = values.reindex(per_type.index)
+    ok = (units.reindex(per_type.index).fillna(0) >= 2) & v.notna()
+    by_type = v[ok].groupby(per_type[ok]).median()
+    overall = float(v[ok].median()) if ok.any() else 0.0
+    return per_type.map(by_type).fillna(overall).fillna(0.0).astype(float)
+
+
+def _share_variance(hits: pd.Series, n: pd.Series, per_type: pd.Series) -> pd.Series:
+    """Binomial variance of a share of ``n`` units around its type's pooled share (Jeffreys-smoothed)."""
+    p = (hits.groupby(per_type).sum() + 0.5) / (n.groupby(per_type).sum() + 1.0)
+    p0 = per_type.map(p).astype(float)
+    return p0 * (1.0 - p0) / n.clip(lower=1.0)
+
+
+def _surgery_without_consultation(lines: pd.DataFrame, df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per entity: surgeries whose patient had no consultation before them, and all its surgeries."""
     consult = lines.loc[lines["act_family"] == "CONSULTATION"]
     first_consult = consult.groupby("beneficiary_id")["service_date"].min()
     surg = df.loc[df["act_family"] == "SURGERY", ["entity_id", "beneficiary_id", "service_date"]]
     if surg.empty:
-        return pd.Series(dtype=float)
-    fc = surg["beneficiary_id"].map(first_consult)
-    lacking = fc.isna() | (fc > surg["service_date"])
-    return lacking.groupby(surg["entity_id"]).mean()
+        return pd.Series(dtype=float), pd.Series(dtype=float)
+    fc = pd.Series(first_consult.reindex(surg["beneficiary_id"].to_numpy()).to_numpy(), index=surg.index)
+    lacking = (fc.isna() | (fc > surg["service_date"])).astype(float)
+    by = lacking.groupby(surg["entity_id"])
+    return by.sum(), by.size().astype(float)
 
 
 def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 5,
@@ -238,11 +311,10 @@ def compare_with_peers(table: pd.DataFrame, *, min_lines: int = 5, min_peers: in
     if t.empty:
         return pd.DataFrame(columns=columns)
     compared = _on_scale(t)
-    groups = peer_groups(t, ["peer_type", "region"], min_peers=min_peers)
-    labels = np.where(groups["n_columns"] == 2, t["peer_type"].astype(str) + ", region " + t["region"].astype(str),
-                      np.where(groups["n_columns"] == 1, t["peer_type"].astype(str) + ", every region", "everyone"))
     parts = []
     for name in INDICATORS:
+        groups = peer_groups(t, PEERS[name], min_peers=min_peers)
+        labels = _group_labels(t, PEERS[name], groups["n_columns"].to_numpy())
         medians = compared.groupby(groups["group"].to_numpy())[name].median()
         median = medians.reindex(groups["group"].to_numpy()).to_numpy(float)
         parts.append(pd.DataFrame({
@@ -257,18 +329,34 @@ def compare_with_peers(table: pd.DataFrame, *, min_lines: int = 5, min_peers: in
             .drop(columns="_k").reset_index(drop=True)[columns])
 
 
+def _group_labels(t: pd.DataFrame, peers: list[str], n_columns: np.ndarray) -> np.ndarray:
+    """``"<type>, size band <b>, region <r>"``, ``"<type>, every region"``, ... or ``"everyone"``."""
+    words = {"peer_type": lambda: t["peer_type"].astype(str), "region": lambda: "region " + t["region"].astype(str),
+             "size_band": lambda: "size band " + t["size_band"].astype(str)}
+    labels = np.full(len(t), "everyone", dtype=object)
+    for k in range(1, len(peers) + 1):
+        parts = [words[c]() for c in peers[:k]]
+        text = parts[0]
+        for extra in parts[1:]:
+            text = text + ", " + extra
+        if k < len(peers) and "region" not in peers[:k]:
+            text = text + ", every region"
+        labels = np.where(n_columns == k, text.to_numpy(object), labels)
+    return labels
+
+
 def _on_scale(t: pd.DataFrame) -> pd.DataFrame:
     """The indicators as compared: :data:`LOG_SCALE` ones as log1p."""
     return t.assign(**{name: np.log1p(t[name]) for name in LOG_SCALE})
 
 
 def _scored(table: pd.DataFrame, *, min_lines: int, min_peers: int, cap: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The entities scored (``min_lines`` or more lines) and their z per indicator, capped at ``±cap``."""
+    """The entities scored (``min_lines`` or more lines) and their funnel z per indicator, capped at ``±cap``."""
     t = table.loc[table["n_lines"] >= min_lines].reset_index(drop=True)
     logged = _on_scale(t)
     z = pd.DataFrame({
-        name: np.clip(np.nan_to_num(peer_z(logged, name, ["peer_type", "region"], min_peers=min_peers,
-                                           min_scale=MIN_SCALE[name])), -cap, cap)
+        name: np.clip(np.nan_to_num(peer_z(logged, name, PEERS[name], min_peers=min_peers,
+                                           min_scale=MIN_SCALE[name], variance=f"se2_{name}")), -cap, cap)
         for name in INDICATORS
     }, index=t.index)
     return t, z
