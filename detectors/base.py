@@ -165,14 +165,21 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     # An unknown ALD flag is unknown, not "no ALD": only a known non-ALD patient can get an ALD drug wrongly.
     ald_known = ald_col.notna().to_numpy(bool)
     lines["ald_patient"] = ald
-    # An act is "ALD care" when most of its known patients have an ALD: learnt from the data (injectables,
-    # dialysis sessions, chemotherapy), so no list has to be maintained. On an ALD patient it is expected care.
+    # An act is "ALD care" when most of its known patients have an ALD, and markedly more often than the
+    # insured in general: learnt from the data (injectables, dialysis sessions, chemotherapy), so no list has
+    # to be maintained. On an ALD patient it is expected care. Where nearly everyone has an ALD (a data set
+    # whose "ALD" is any chronic condition), no act is chronic care by that alone.
     codes = lines["act_code"].to_numpy(object)
     share = pd.Series(ald[ald_known]).groupby(codes[ald_known]).mean()
-    ald_act = lines["act_code"].map(share).to_numpy(float) >= float(flags["ald_drug_share"])
+    patients = lines["beneficiary_id"].to_numpy(object)[ald_known]
+    base = float(pd.Series(ald[ald_known]).groupby(patients).max().mean()) if ald_known.any() else 0.0
+    act_share = lines["act_code"].map(share).to_numpy(float)
+    ald_act = (act_share >= float(flags["ald_drug_share"])) & (act_share >= float(flags["ald_drug_lift"]) * base)
     med = (lines["act_family"] == "MEDICATION").to_numpy(bool)
     lines["ald_drug"] = ald_act & med
-    lines["ald_care"] = ald_act & ald
+    # A patient whose ALD status was not written, on an act given mostly to ALD patients, most probably has one:
+    # unknown is not "no ALD" here either.
+    lines["ald_care"] = ald_act & (ald | ~ald_known)
     lines["non_ald_ald_drug"] = lines["ald_drug"] & ald_known & ~ald
     year = lines["service_date"].dt.year
     lines["age"] = (year - lines["birth_year"].astype("Float64")).astype(float).fillna(-1).to_numpy()

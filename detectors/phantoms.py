@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scipy import stats
+
 from detectors.base import DetectionContext, Detector, robust_z
 from detectors.calibration import surprise
 from detectors.config import default
 from detectors.findings import Rows
 
-__all__ = ["phantom_patients", "PhantomDetector"]
+__all__ = ["phantom_patients", "phantom_tail", "PhantomDetector"]
 
 
 def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 4) -> pd.DataFrame:
@@ -60,6 +62,63 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     per["n_traits"] = traits
     per["phantom"] = (traits >= min_traits) & per["no_consult"] & (per["n_providers"] == 1)
     return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
+
+
+def phantom_tail(n_phantoms: pd.Series, n_patients: pd.Series, provider_type: pd.Series, *,
+                 n_tested: int) -> pd.Series:
+    """Surprise of each provider's phantom-like patients against the share of its type.
+
+    Under "nothing unusual here", a provider's phantom-like patients are a beta-binomial
+    draw from its patients: the share of its type (pooled, Jeffreys-smoothed), spread
+    between providers as much as the type's shares spread beyond what binomial sampling
+    explains (the intra-class correlation, estimated robustly). The tail probability of seeing
+    as many or more, times ``n_tested``, is the surprise (:mod:`detectors.calibration`).
+    One phantom-like patient of a practice of two is then the ordinary luck of small
+    numbers, not the z of 20 a share compared with a spread of near zero gives.
+
+    Parameters
+    ----------
+    n_phantoms, n_patients : Series
+        Per provider (same index).
+    provider_type : Series
+        Per provider: the peer group.
+    n_tested : int
+        Providers compared (Bonferroni factor).
+    """
+    k = n_phantoms.to_numpy(float)
+    n = n_patients.to_numpy(float)
+    logsf = np.zeros(len(k))
+    types = provider_type.to_numpy(object)
+    for t in pd.unique(types):
+        m = (types == t) & (n > 0)
+        if not m.any():
+            continue
+        p0 = (k[m].sum() + 0.5) / (n[m].sum() + 1.0)
+        rho = _intraclass(k[m], n[m], p0)
+        if rho > 0:
+            a, b = p0 * (1.0 / rho - 1.0), (1.0 - p0) * (1.0 / rho - 1.0)
+            logsf[m] = stats.betabinom.logsf(k[m] - 1, n[m], a, b)
+        else:
+            logsf[m] = stats.binom.logsf(k[m] - 1, n[m], p0)
+    return pd.Series(-(logsf / np.log(10.0) + np.log10(max(n_tested, 1))), index=n_phantoms.index)
+
+
+def _intraclass(k: np.ndarray, n: np.ndarray, p0: float) -> float:
+    """Intra-class correlation of binomial shares k / n around ``p0`` (0 to 0.5), robustly.
+
+    The dispersion is the median squared Pearson residual over its value under the binomial
+    (the median of a chi-square with one degree of freedom), so that the few providers that
+    bill phantoms do not widen the tail they are read against; a beta-binomial with
+    correlation ``rho`` has dispersion ``1 + (n - 1) rho`` at the median size ``n``.
+    """
+    if len(k) < 3:
+        return 0.0
+    r2 = (k - n * p0) ** 2 / np.maximum(n * p0 * (1.0 - p0), 1e-12)
+    dispersion = float(np.median(r2)) / float(stats.chi2.ppf(0.5, 1))
+    size = float(np.median(n))
+    if dispersion <= 1.0 or size <= 1.0:
+        return 0.0
+    return float(np.clip((dispersion - 1.0) / (size - 1.0), 0.0, 0.5))
 
 
 class PhantomDetector(Detector):
@@ -107,6 +166,9 @@ class PhantomDetector(Detector):
         z = pd.Series(np.nan, index=patients.index)
         for _, idx in share.groupby(ptype.to_numpy()).groups.items():
             z[idx] = robust_z(share[idx].to_numpy())
+        # The provider's own score reads the tail of its count (small numbers are luck); nominating a
+        # group needs min_phantoms of them and the share's z, and the group keeps that z's surprise.
+        own = phantom_tail(n_ph, patients, ptype.astype(str), n_tested=len(patients))
         scores, groups = [], []
         nominated = 0
         for pid in sorted(n_ph[n_ph > 0].index):
@@ -115,7 +177,7 @@ class PhantomDetector(Detector):
             ev = (f"{k} of its {int(patients[pid])} patients look like phantoms (far, elderly, seen nowhere else, "
                   f"surgery without consultation), z={zz:.1f} against its peers")
             score = float(surprise(zz, n_tested=len(patients), df=df))
-            scores.append(("PROVIDER", pid, score, ev, amount))
+            scores.append(("PROVIDER", pid, float(own[pid]), ev, amount))
             if k < self.min_phantoms or zz < self.min_z:
                 continue
             nominated += 1

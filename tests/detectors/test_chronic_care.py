@@ -1,0 +1,67 @@
+"""Chronic (ALD) care is learnt against the base rate, unknown ALD is not "no ALD", phantom counts read as counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detectors.base import line_flags
+from detectors.phantoms import phantom_tail
+from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
+from tests.detectors.conftest import _row
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    out = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
+    for col, dtype in CLAIM_DTYPES.items():
+        out[col] = out[col].astype(dtype)
+    return out
+
+
+def _pharmacy_lines(ald_of) -> pd.DataFrame:
+    """Sixty patients: the first twenty get an injectable (INJ), everyone a common drug (MED1)."""
+    rows = []
+    for k in range(60):
+        day = f"2025-03-{3 + k % 20:02d}"
+        if k < 20:
+            rows.append(_row(f"CLM-I{k}", 1, f"BEN-{k}", "PRV-PH", "PHARMACY", "MEDICATION", "INJ", 4000.0, day,
+                             ald=ald_of(k), doctor="DOC-1"))
+        rows.append(_row(f"CLM-M{k}", 1, f"BEN-{k}", "PRV-PH", "PHARMACY", "MEDICATION", "MED1", 80.0, day,
+                         ald=ald_of(k), doctor="DOC-1"))
+    return _frame(rows)
+
+
+def test_an_act_of_alds_patients_is_chronic_care_when_few_people_have_an_ald():
+    lines = line_flags(_pharmacy_lines(lambda k: k < 20))
+    assert lines.loc[lines["act_code"] == "INJ", "ald_care"].all()
+    assert not lines.loc[lines["act_code"] == "MED1", "ald_care"].any()
+
+
+def test_where_nearly_everyone_has_an_ald_no_act_is_chronic_care_by_that_alone():
+    # 58 of 60 patients "have an ALD" (a data set whose ALD is any chronic condition): INJ's patients are
+    # no more often ALD than anyone else.
+    lines = line_flags(_pharmacy_lines(lambda k: k not in (20, 21)))
+    assert not lines["ald_care"].any()
+    assert not lines["ald_drug"].any()
+
+
+def test_an_unknown_ald_status_on_an_act_of_ald_patients_is_chronic_care_not_a_wrong_drug():
+    # Ten of the injectable's patients have no ALD flag written at all.
+    lines = line_flags(_pharmacy_lines(lambda k: (True if k < 10 else None) if k < 20 else False))
+    inj = lines[lines["act_code"] == "INJ"]
+    assert inj["ald_care"].all()
+    assert not inj["non_ald_ald_drug"].any()
+
+
+def test_one_phantom_like_patient_of_a_small_practice_is_no_evidence_but_a_clinic_of_them_is():
+    # Among 400 ordinary clinics of 60 patients, four have one phantom-like patient each.
+    n_patients = pd.Series([2, 15, 400] + [60] * 400, dtype=float)
+    n_phantoms = pd.Series([1, 11, 1] + [0] * 396 + [1] * 4, dtype=float)
+    types = pd.Series(["CLINIC"] * len(n_patients))
+    s = phantom_tail(n_phantoms, n_patients, types, n_tested=len(n_patients))
+    assert s[0] < 1.0 and s[2] < 0  # below the alert surprise: the luck of small numbers
+    assert s[1] > 3
+    # More phantoms among as many patients is always more surprising.
+    more = phantom_tail(n_phantoms.where(n_phantoms.index != 0, 2.0), n_patients, types, n_tested=len(n_patients))
+    assert more[0] > s[0]
+    assert np.isfinite(s).all()
