@@ -9,7 +9,6 @@ great-circle kilometres between those places.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +19,7 @@ from ingest.schema import REGIONS
 
 __all__ = [
     "REGION_SEATS", "MIN_PEERS", "haversine_km", "provider_places", "region_counts", "region_flows",
-    "pair_distances", "travel", "distance_comparison", "distance_sentence",
+    "patient_pairs", "travel", "distance_comparison", "distance_sentence",
 ]
 
 #: Region code -> (seat, latitude, longitude): where a patient of that region is placed.
@@ -35,6 +34,8 @@ REGION_SEATS: dict[str, tuple[str, float, float]] = {
 #: Fewer peers than this in the providers' own type and region: compare with the type nationally.
 MIN_PEERS = 3
 _EARTH_KM = 6371.0
+_TYPE_PLURALS = {"CLINIC": "clinics", "HOSPITAL": "hospitals", "DOCTOR": "doctors", "LAB": "labs",
+                 "IMAGING": "imaging centres", "PHARMACY": "pharmacies", "DENTIST": "dentists"}
 
 
 def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
@@ -141,62 +142,71 @@ def region_flows(lines: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["patients", "amount"], ascending=False, kind="mergesort")[cols].reset_index(drop=True)
 
 
-def pair_distances(lines: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
-    """Each (patient, provider) pair of ``lines`` with the distance between their places.
+def patient_pairs(lines: pd.DataFrame) -> pd.DataFrame:
+    """Patients per provider and region of residence: what distances are measured on.
+
+    Small enough to keep per run for every provider (peers included).
 
     Parameters
     ----------
     lines : DataFrame
-        Claim lines (beneficiary_id, beneficiary_region, provider_id).
-    places : DataFrame
-        :func:`provider_places` covering those providers.
+        Claim lines (provider_id, provider_type, provider_region, beneficiary_id, beneficiary_region).
 
     Returns
     -------
     DataFrame
-        beneficiary_id, provider_id, beneficiary_region, km (pairs with an unknown place are dropped).
+        provider_id, provider_type, provider_region, beneficiary_region, patients (distinct).
     """
-    cols = ["beneficiary_id", "provider_id", "beneficiary_region", "km"]
-    if lines.empty or places.empty:
+    cols = ["provider_id", "provider_type", "provider_region", "beneficiary_region", "patients"]
+    known = lines.reindex(columns=cols[:4] + ["beneficiary_id"]).dropna(
+        subset=["provider_id", "beneficiary_region", "beneficiary_id"]) if len(lines) else None
+    if known is None or known.empty:
         return pd.DataFrame(columns=cols)
-    pairs = (lines.reindex(columns=["beneficiary_id", "provider_id", "beneficiary_region"])
-             .dropna().astype(str).drop_duplicates(["beneficiary_id", "provider_id"]))
-    pairs = pairs[pairs["beneficiary_region"].isin(REGION_SEATS)]
-    pairs = pairs.merge(places[["provider_id", "lat", "lon"]], on="provider_id", how="inner")
-    seat_lat = pairs["beneficiary_region"].map(lambda r: REGION_SEATS[r][1])
-    seat_lon = pairs["beneficiary_region"].map(lambda r: REGION_SEATS[r][2])
-    pairs["km"] = haversine_km(seat_lat, seat_lon, pairs["lat"], pairs["lon"])
-    return pairs[cols].reset_index(drop=True)
+    known = known.astype({"provider_id": str, "beneficiary_region": str}).assign(
+        provider_type=known["provider_type"].astype(object), provider_region=known["provider_region"].astype(object))
+    out = (known.groupby(["provider_id", "beneficiary_region"], sort=True)
+           .agg(provider_type=("provider_type", "first"), provider_region=("provider_region", "first"),
+                patients=("beneficiary_id", "nunique")).reset_index())
+    return out[cols]
 
 
-def travel(lines: pd.DataFrame, places: pd.DataFrame) -> dict[str, Any]:
-    """How far the patients of ``lines`` travel to its providers.
+def travel(pairs: pd.DataFrame, places: pd.DataFrame) -> dict[str, Any]:
+    """How far patients travel to the providers of ``pairs``.
 
     Parameters
     ----------
-    lines : DataFrame
-        Claim lines (beneficiary_id, beneficiary_region, provider_id, provider_region).
+    pairs : DataFrame
+        :func:`patient_pairs` of some lines.
     places : DataFrame
         :func:`provider_places` covering those providers.
 
     Returns
     -------
     dict
-        pairs (patient-provider pairs with a known distance), patients, median_km,
-        share_far (pairs whose patient lives in another region than the provider's),
-        providers.
+        pairs (patient-provider pairs with a known distance), median_km (over those
+        pairs), share_far (pairs whose patient lives in another region than the
+        provider), providers.
     """
-    pairs = pair_distances(lines, places)
-    if pairs.empty:
-        return {"pairs": 0, "patients": 0, "median_km": None, "share_far": None, "providers": 0}
-    region_of = dict(zip(places["provider_id"], places["region"].astype(str)))
-    far = pairs["beneficiary_region"].to_numpy(str) != pairs["provider_id"].map(region_of).to_numpy(str)
-    return {"pairs": int(len(pairs)), "patients": int(pairs["beneficiary_id"].nunique()),
-            "median_km": float(np.median(pairs["km"])), "share_far": float(far.mean()),
-            "providers": int(pairs["provider_id"].nunique())}
+    empty = {"pairs": 0, "median_km": None, "share_far": None, "providers": 0}
+    if pairs.empty or places.empty:
+        return empty
+    known = pairs[pairs["beneficiary_region"].isin(REGION_SEATS)].merge(
+        places[["provider_id", "lat", "lon", "region"]], on="provider_id", how="inner")
+    if known.empty:
+        return empty
+    seat_lat = known["beneficiary_region"].map(lambda r: REGION_SEATS[r][1])
+    seat_lon = known["beneficiary_region"].map(lambda r: REGION_SEATS[r][2])
+    km = haversine_km(seat_lat, seat_lon, known["lat"], known["lon"])
+    weight = known["patients"].to_numpy(float)
+    order = np.argsort(km, kind="mergesort")
+    cumulative = np.cumsum(weight[order])
+    median = float(km[order][np.searchsorted(cumulative, cumulative[-1] / 2.0)])
+    far = known["beneficiary_region"].astype(str).to_numpy() != known["region"].astype(str).to_numpy()
+    return {"pairs": int(weight.sum()), "median_km": median, "share_far": float((weight * far).sum() / weight.sum()),
+            "providers": int(known["provider_id"].nunique())}
 
 
-def distance_comparison(ring_lines: pd.DataFrame, peer_lines: pd.DataFrame, ring_providers: Iterable[str],
+def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring_providers: Iterable[str],
                         providers: pd.DataFrame | None = None, *, min_peers: int = MIN_PEERS) -> dict[str, Any]:
     """The distance the ring's patients travel to its providers, beside what their peers' patients travel.
 
@@ -208,9 +218,9 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_lines: pd.DataFrame, ring
     ----------
     ring_lines : DataFrame
         The ring's claim lines.
-    peer_lines : DataFrame
-        Claim lines of the window billed by providers of the ring providers' types
-        (provider_id, provider_type, provider_region, beneficiary_id, beneficiary_region).
+    peer_pairs : DataFrame
+        :func:`patient_pairs` of the window's lines billed by providers of the ring
+        providers' types (the ring's own providers are left out here).
     ring_providers : iterable of str
         The ring's member providers.
     providers : DataFrame, optional
@@ -221,16 +231,15 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_lines: pd.DataFrame, ring
     Returns
     -------
     dict
-        ring (:func:`travel` of the ring providers' lines), peers (:func:`travel` of the
-        peers' lines), n_peers, groups (list of {type, region, n_peers, national}),
-        national (True when any group fell back to the national peers).
+        ring (:func:`travel` of the ring providers' lines, plus ``patients``), peers
+        (:func:`travel` of the peers' pairs), n_peers, groups (list of {type, region,
+        n_peers, national}), national (True when any group fell back to the national peers).
     """
     ring_ids = {str(p) for p in ring_providers}
     own = ring_lines[ring_lines["provider_id"].astype(str).isin(ring_ids)] if len(ring_lines) else ring_lines
     ring_places = provider_places(own, providers)
-    others = (peer_lines[~peer_lines["provider_id"].astype(str).isin(ring_ids)] if len(peer_lines)
-              else peer_lines)
-    peer_places = provider_places(others, providers)
+    others = peer_pairs[~peer_pairs["provider_id"].astype(str).isin(ring_ids)] if len(peer_pairs) else peer_pairs
+    peer_places = provider_places(others.drop_duplicates("provider_id"), providers)
     groups, keep = [], []
     for (ptype, region), _ in ring_places.groupby(["provider_type", "region"], dropna=False, sort=True):
         same_type = peer_places[peer_places["provider_type"] == ptype]
@@ -241,9 +250,11 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_lines: pd.DataFrame, ring
                        "n_peers": int(len(chosen)), "national": bool(national)})
         keep.append(chosen["provider_id"])
     peer_ids = set(pd.concat(keep)) if keep else set()
-    chosen_lines = others[others["provider_id"].astype(str).isin(peer_ids)] if len(others) else others
-    return {"ring": travel(own, ring_places),
-            "peers": travel(chosen_lines, peer_places[peer_places["provider_id"].isin(peer_ids)]),
+    ring = travel(patient_pairs(own), ring_places)
+    ring["patients"] = int(own["beneficiary_id"].nunique()) if len(own) else 0
+    return {"ring": ring,
+            "peers": travel(others[others["provider_id"].isin(peer_ids)],
+                            peer_places[peer_places["provider_id"].isin(peer_ids)]),
             "n_peers": len(peer_ids), "groups": groups, "national": any(g["national"] for g in groups)}
 
 
@@ -259,17 +270,25 @@ def distance_sentence(comparison: dict[str, Any]) -> str:
     if not ring["pairs"]:
         return "No distance can be measured: the ring's lines name no patient region or provider place."
     text = (f"The ring's {ring['patients']:,} patients travelled a median {_km(ring['median_km'])} to its "
-            f"{ring['providers']} provider(s); {ring['share_far']:.0%} of patient-provider pairs cross a region.")
+            f"{ring['providers']} provider{'s' if ring['providers'] != 1 else ''} "
+            f"({ring['share_far']:.0%} of patient-provider pairs cross a region).")
     if not peers["pairs"]:
-        return text + " No peer provider of the same type has lines in this window to compare with."
+        return text + " No peer provider of the same type has patients in this window to compare with."
+    by_scope: dict[tuple[bool, str], list[str]] = {}
+    for g in comparison["groups"]:
+        by_scope.setdefault((g["national"], g["region"] or ""), []).append(_TYPE_PLURALS.get(g["type"], g["type"].lower()))
     groups = "; ".join(
-        f"{g['type'].lower()}s {'nationally' if g['national'] else 'in ' + REGIONS.get(g['region'], '?')}"
-        + (f" (fewer than {MIN_PEERS} in {REGIONS.get(g['region'] or '', 'its region')})" if g["national"] else "")
-        for g in comparison["groups"])
-    ratio = (f", {ring['median_km'] / peers['median_km']:.1f} times as far" if peers["median_km"] and
-             ring["median_km"] and not math.isclose(peers["median_km"], 0.0) else "")
+        (f"{_and(kinds)} nationally, fewer than {MIN_PEERS} of each in {REGIONS.get(region, 'their region')}"
+         if national else f"{_and(kinds)} in {REGIONS.get(region, 'their region')}")
+        for (national, region), kinds in by_scope.items())
+    ratio = (f", so the ring's patients came {ring['median_km'] / peers['median_km']:.1f} times as far"
+             if peers["median_km"] and ring["median_km"] and peers["median_km"] >= 1.0 else "")
     return text + (f" Patients of their {comparison['n_peers']:,} peers ({groups}) travelled a median "
-                   f"{_km(peers['median_km'])}{ratio}; {peers['share_far']:.0%} of their pairs cross a region.")
+                   f"{_km(peers['median_km'])} ({peers['share_far']:.0%} cross a region){ratio}.")
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _km(value: float | None) -> str:

@@ -19,6 +19,7 @@ from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, cur
                          show_case, show_frame, show_id)
 from web.data import ring_claims, ring_elements, timeline_svg
 from web.params import arg, check_id
+from web.story import ring_geography, week_over_week
 
 __all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "explained", "ring_graph", "page_of", "RING_FILTERS"]
 
@@ -185,9 +186,11 @@ def ring_page(ring_id: str):
     shown_claims = show_frame(claims, CLAIM_PERSONAL_COLUMNS)
     page, paging = page_of(shown_claims, page_no, current_app.config["PAGE_SIZE"])
     case = show_case(cases().get(ring_id))
+    geography = ring_geography(runs().run(run_id), members, claims)
+    change = week_over_week(run_id, ring, members)
     audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=paging["page"])
     return render_template(
-        "ring.html", run_id=run_id, ring=ring,
+        "ring.html", run_id=run_id, ring=ring, geography=geography, change=change,
         members=show_frame(members, type_column="entity_type", id_column="entity_id").to_dict("records"),
         claims=page.to_dict("records"), paging=paging, timeline=timeline_svg(claims), case=case,
         claim_total=float(claims["amount_claimed"].sum()), statuses=STATUSES,
