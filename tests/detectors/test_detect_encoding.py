@@ -8,7 +8,6 @@ import pytest
 import detectors.base
 from detectors.pipeline import detect
 from ingest.encode import CODED_COLUMNS, ID_COLUMNS, encode_claims
-from ingest.synthetic import generate_frames
 
 
 def _as_python_objects(claims: pd.DataFrame) -> pd.DataFrame:
@@ -23,11 +22,6 @@ def _as_python_objects(claims: pd.DataFrame) -> pd.DataFrame:
 def _findings(result) -> dict[str, pd.DataFrame]:
     return {name: getattr(result, name).reset_index(drop=True)
             for name in ("rings", "members", "entity_scores")}
-
-
-@pytest.fixture(scope="module")
-def small_world() -> pd.DataFrame:
-    return generate_frames(scale=0.15, weeks=6, seed=11).claims
 
 
 @pytest.mark.parametrize("which", ["patterns", "world"])
