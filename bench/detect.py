@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {name:15} {sec:7.1f} s  ({sec / r['seconds']:.0%})")
     lv = r["louvain"]
     pl = lv["python-louvain"]
+    print(f"louvain on the provider projection ({lv['nodes']:,} nodes, {lv['edges']:,} edges):")
     for engine in ("leiden", "igraph", "python-louvain"):
         e = lv[engine]
         print(f"  {engine:<14} {e['seconds']:6.2f} s modularity {e['modularity']:.4f} ({e['communities']} communities)"
