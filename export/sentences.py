@@ -23,7 +23,7 @@ from casework.ringmap import REGION_SEATS, haversine_km
 from ingest.schema import ENTITY_COLUMNS, REGIONS
 
 __all__ = [
-    "ROLE_LABELS", "role_label", "member_sentences", "ring_summary", "scrub_ids", "ID_PATTERN",
+    "ROLE_LABELS", "role_label", "member_sentences", "detector_notes", "ring_summary", "scrub_ids", "ID_PATTERN",
 ]
 
 #: role -> (singular, plural), as the members table shows roles.
@@ -46,9 +46,10 @@ _ROLE_ORDER = ("clinic", "hospital", "imaging", "lab", "pharmacy", "dentist", "p
                "phantom_patient", "looped_patient", "core_patient", "patient")
 _PATIENT_SIDE = ("BENEFICIARY", "PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT")
 _EXPENSIVE = {"SURGERY", "HOSPITAL_STAY"}
-#: What looks like an internal id: a token with four or more digits in a row, or a group id
-#: (``cores-…``, ``loops-…``) joining ids with ``+``.
-ID_PATTERN = re.compile(r"[A-Za-z_]*[A-Za-z0-9~_+.-]*\d{4,}[A-Za-z0-9~_+.-]*|\b[a-z_]+-[A-Z][A-Za-z0-9~+_-]*")
+#: What looks like an internal id: a token with four or more digits in a row, a group id
+#: (``cores-…``, ``loops-…``) joining ids with ``+``, or a prefixed code with digits (``INT-D83F5C19D311``).
+ID_PATTERN = re.compile(r"[A-Za-z_]*[A-Za-z0-9~_+.-]*\d{4,}[A-Za-z0-9~_+.-]*|\b[a-z_]+-[A-Z][A-Za-z0-9~+_-]*"
+                        r"|\b[A-Z]{2,}[-~](?=[A-Za-z0-9]*\d)[A-Za-z0-9]{4,}\b")
 _TYPE_WORDS = r"intermediary|pharmacy|provider|doctor|clinic|lab|centre|core|loop|funnel|group|ring|patient"
 
 
@@ -110,6 +111,22 @@ def member_sentences(members: pd.DataFrame, lines: pd.DataFrame) -> list[str]:
         text = view.sentence(str(m.entity_type), str(m.entity_id), str(m.role), str(getattr(m, "evidence", "") or ""))
         out.append(scrub_ids(text, view.labels))
     return out
+
+
+def detector_notes(members: pd.DataFrame) -> list[str]:
+    """Each member's detector evidence, ids replaced by words; empty when it measures nothing.
+
+    A note without a number ("linked to this intermediary and sent to its destination",
+    repeated on every patient of a group) adds nothing to the member's sentence.
+
+    Parameters
+    ----------
+    members : DataFrame
+        The ring's members (entity_id, role, evidence).
+    """
+    labels = {str(i): role_label(str(r)) for i, r in zip(members["entity_id"], members["role"])}
+    notes = [scrub_ids(str(e), labels) for e in members["evidence"]]
+    return [n if re.search(r"\d", n) else "" for n in notes]
 
 
 def scrub_ids(text: str, labels: dict[str, str] | None = None) -> str:
