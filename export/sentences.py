@@ -272,23 +272,28 @@ class _Ring:
         return text + "."
 
     def _doctor(self, attended: pd.DataFrame, role: str) -> str:
-        providers = attended["provider_id"].dropna().unique()
-        in_ring = [p for p in providers if p in self.providers]
-        patients = attended["beneficiary_id"].dropna().nunique()
+        at_ring = attended[attended["provider_id"].isin(self.providers)]
+        elsewhere = attended[~attended["provider_id"].isin(self.providers)]
         verb = "Prescribed" if role == "prescriber" else "Attended"
-        text = (f"{verb} {_lines_mad(attended)} for {patients:,} patient{'s' if patients != 1 else ''} at "
-                f"{len(in_ring)} of the ring's {len(self.providers)} provider{'s' if len(self.providers) != 1 else ''}")
-        surgery = attended[attended["act_family"] == "SURGERY"]
+        n_ring = len(self.providers)
+        if at_ring.empty:
+            return (f"{verb} {_lines_mad(attended)} for {_patients(attended)}, none at the ring's "
+                    f"{n_ring} provider{'s' if n_ring != 1 else ''}.")
+        in_ring = list(at_ring["provider_id"].dropna().unique())
+        text = (f"{verb} {_lines_mad(at_ring)} for {_patients(at_ring)} at {len(in_ring)} of the ring's "
+                f"{n_ring} provider{'s' if n_ring != 1 else ''}")
+        surgery = at_ring[at_ring["act_family"] == "SURGERY"]
         if len(surgery):
             text += f"; {len(surgery)} surgery lines ({_mad(surgery)})"
-        far = _far_patients(attended)
+        far = _far_patients(at_ring)
         if far:
             text += f"; {far:,} of the patients live in another region"
-        if role == "prescriber" and in_ring:
-            at_ring = attended[attended["provider_id"].isin(in_ring)]
+        if role == "prescriber":
             top = str(at_ring["provider_id"].value_counts().idxmax())
             share = (at_ring["provider_id"] == top).sum() / max(int((self.lines["provider_id"] == top).sum()), 1)
             text += f"; {share:.0%} of the ring's lines at its {role_label(self.role_of.get(top, 'provider'))}"
+        if len(elsewhere):
+            text += f"; {_lines_mad(elsewhere)} more at other providers"
         return text + "."
 
     def _recruiter(self, evidence: str) -> str:
@@ -329,6 +334,11 @@ class _Ring:
 def _lines_mad(lines: pd.DataFrame) -> str:
     n = len(lines)
     return f"{n:,} line{'s' if n != 1 else ''} ({_mad(lines)})"
+
+
+def _patients(lines: pd.DataFrame) -> str:
+    n = int(lines["beneficiary_id"].dropna().nunique())
+    return f"{n:,} patient{'s' if n != 1 else ''}"
 
 
 def _mad(lines: pd.DataFrame) -> str:
