@@ -7,6 +7,7 @@ contract's dtypes.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -45,13 +46,17 @@ class ClaimsStore:
     ----------
     home : path
         The Shabaka home folder (``settings.home_path``).
+    conn : sqlite3.Connection, optional
+        An open connection to ``home/shabaka.sqlite`` to use instead of opening one (the
+        viewer lends its request's); the store then leaves it open when closed.
     """
 
-    def __init__(self, home: str | Path):
+    def __init__(self, home: str | Path, *, conn: sqlite3.Connection | None = None):
         self.home = Path(home)
         self.claims_dir = self.home / CLAIMS_DIR
         private_dir(self.claims_dir)
-        self._conn = connect(self.home / DB_NAME)
+        self._owns_conn = conn is None
+        self._conn = connect(self.home / DB_NAME) if conn is None else conn
         init_schema(self._conn)
         clean_if_idle(self._conn, self.claims_dir)
 
@@ -237,8 +242,9 @@ class ClaimsStore:
         return pd.DataFrame([tuple(r) for r in rows], columns=_QUARANTINE_COLUMNS)
 
     def close(self) -> None:
-        """Close the catalogue connection."""
-        self._conn.close()
+        """Close the catalogue connection, unless it was lent."""
+        if self._owns_conn:
+            self._conn.close()
 
     def __enter__(self) -> ClaimsStore:
         return self

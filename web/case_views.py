@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 
 from casework.cases import STATUSES
-from web.context import audit, cases, current_run_id, require_role, runs, settings, show_case
+from web.context import audit, cases, casework, claims_store, current_run_id, require_role, runs, settings, show_case
 from web.params import arg, check_id, field
 
 __all__ = ["bp"]
@@ -113,7 +113,7 @@ def bundle(ring_id: str):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{ring_id}.zip"
         export_ring(settings(), ring_id, out, run_id=run_id, pseudonymise=pseudonymise, actor=g.user["name"],
-                    role=g.user["role"])
+                    role=g.user["role"], casework=casework(), claims_store=claims_store())
         data = out.read_bytes()
     audit("export_bundle", ring_id=ring_id, run_id=run_id, pseudonymised=pseudonymise, bytes=len(data))
     return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
