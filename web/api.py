@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, current_app
 
+from graph.build import CLAIM_EDGE_INPUTS
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store,
                          query_for_audit, runs, settings, show_case, show_frame, show_id)
 from web.data import split_node_id
@@ -23,8 +24,6 @@ __all__ = ["bp"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 PARAMS_LIMIT_MAX = PARAMS["limit"][1].hi
-NEIGHBOURHOOD_COLUMNS = ["claim_id", "service_date", "amount_claimed", "beneficiary_id", "provider_id", "doctor_id",
-                         "contact_phone", "payee_account", "submission_point_id", "referrer_id"]
 
 
 @bp.route("/runs")
@@ -102,7 +101,7 @@ def api_neighbourhood(node_id: str):
         store = claims_store()
 
         def read(any_of: dict[str, set[str]]) -> pd.DataFrame:
-            return store.claims(start, end, columns=NEIGHBOURHOOD_COLUMNS, any_of=any_of)
+            return store.claims(start, end, columns=list(CLAIM_EDGE_INPUTS), any_of=any_of)
         nb = neighbourhood_from_claims(read, real, hops=hops, limit=limit)
         source = "claims"
     audit("api_neighbourhood", node_id=real, hops=hops, limit=limit, start=start, end=end)
