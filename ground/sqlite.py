@@ -45,12 +45,25 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         private_dir(path.parent)
         create_private(path)
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        if not _is_wal(path):
+            conn.execute("PRAGMA journal_mode=WAL")
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+def _is_wal(path: Path) -> bool:
+    """Whether the database file is already in WAL mode, read from its header: WAL is a property
+    of the file, so it is set once, not by every connection (bytes 18 and 19, the file format's
+    write and read versions, are 2 in WAL mode)."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
 
 
 @contextmanager

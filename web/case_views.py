@@ -6,11 +6,11 @@ import io
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
 from casework.cases import STATUSES
 from web.context import audit, cases, casework, claims_store, current_run_id, require_role, runs, settings, show_case
-from web.params import arg, check_id, field
+from web.params import arg, check_id, field, paging
 
 __all__ = ["bp"]
 
@@ -20,15 +20,16 @@ EDITORS = ("investigator", "admin")
 
 @bp.route("/cases")
 def case_list():
-    """Every case, most recently updated first; filter by status."""
+    """Cases, most recently updated first, a page at a time; filter by status."""
     status = arg("status") or None
-    rows = [show_case(c) for c in cases().cases(status)]
+    pages = paging(cases().count(status), arg("page", 1), current_app.config["PAGE_SIZE"])
+    rows = [show_case(c) for c in cases().cases(status, limit=pages["size"], offset=pages["offset"])]
     latest = runs().latest_run_id()
     ranks = {}
     if latest:
         ranks = {r["ring_id"]: r for r in runs().rings(latest).to_dict("records")}
-    audit("view_cases", status=status)
-    return render_template("cases.html", cases=rows, ranks=ranks, status=status, statuses=STATUSES)
+    audit("view_cases", status=status, page=pages["page"])
+    return render_template("cases.html", cases=rows, ranks=ranks, status=status, statuses=STATUSES, paging=pages)
 
 
 @bp.route("/cases/<ring_id>")
