@@ -51,7 +51,7 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200,
         Same seed, same result.
     max_rings : int
         Most rings kept.
-    louvain_engine : {"python-louvain", "igraph", "auto"}
+    louvain_engine : {"python-louvain", "igraph", "leiden", "auto"}
     exclude : tuple of str
         Detector names left out (ablations).
     config : DetectionConfig, optional
