@@ -80,6 +80,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("centrality", "min_suspicious", 1, "Suspicious lines a doctor/intermediary-provider link needs"),
     _p("funnels", "min_beneficiaries", 3, "Smallest number of an intermediary's beneficiaries with claims"),
     _p("funnels", "min_share", 0.2, "Share of the patients' amount that makes a provider or doctor a destination"),
+    _p("funnels", "min_patient_share", 0.5,
+       "Share of the patients seen at a provider that also makes it a destination (the lab they all pass through)"),
     _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated"),
     _p("cores", "min_lift", 3.0, "Core edges need at least this lift over chance"),
     _p("cores", "min_shared", 3, "... and at least this many suspicious shared patients"),
@@ -90,6 +92,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("loops", "min_lift", 3.0, "Lift over chance of a loop link"),
     _p("loops", "max_providers", 8, "Largest loop, in providers"),
     _p("loops", "min_doctor_share", 0.1, "Share of the loop's expensive lines a doctor must attend to be in it"),
+    _p("loops", "dispersion", 2.0,
+       "Shape of the negative binomial tail of patients with expensive acts two providers share "
+       "(maximum likelihood on the fraud-free tuning worlds: 2.1)"),
     _p("phantoms", "min_age", 60, "Age from which a patient counts as elderly"),
     _p("phantoms", "min_traits", 4, "Phantom traits (of five) a patient needs"),
     _p("phantoms", "min_phantoms", 6, "Fewest phantom-like patients for a provider to be nominated"),

@@ -21,8 +21,8 @@ __all__ = ["funnel_table", "FunnelDetector"]
 
 
 def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiaries: int = 3,
-                 min_share: float = 0.2, public_types: tuple[str, ...] = ("HOSPITAL",)
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 min_share: float = 0.2, min_patient_share: float = 0.5,
+                 public_types: tuple[str, ...] = ("HOSPITAL",)) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Describe where each intermediary's beneficiaries are sent.
 
     Parameters
@@ -36,6 +36,10 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
     min_share : float
         A provider (or doctor) is a destination when it receives at least this
         share of the intermediary's patients' amount.
+    min_patient_share : float
+        A provider is also a destination when at least this share of the
+        intermediary's patients were seen there (the lab every recruited patient
+        passes through bills little of their amount).
     public_types : tuple of str
         Provider types that treat referred Tadamon patients by design (public
         hospitals): their lines count in the total, never as a destination, so a
@@ -70,7 +74,12 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
         amt.columns = ["intermediary_id", "entity_id", "amount"]
         amt["share"] = amt["amount"] / amt["intermediary_id"].map(total).clip(lower=1e-9)
         amt["entity_type"] = etype
-        dests.append(amt[amt["share"] >= min_share])
+        keep = amt["share"] >= min_share
+        if etype == "PROVIDER":
+            seen = df.loc[private].groupby(["intermediary_id", "provider_id"])["beneficiary_id"].nunique()
+            seen = seen.reindex(pd.MultiIndex.from_frame(amt[["intermediary_id", "entity_id"]])).to_numpy(float)
+            keep |= seen / amt["intermediary_id"].map(nb).to_numpy(float) >= min_patient_share
+        dests.append(amt[keep])
     dest = pd.concat(dests, ignore_index=True).sort_values(
         ["intermediary_id", "entity_type", "share", "entity_id"], ascending=[True, True, False, True])
     top_share = dest[dest["entity_type"] == "PROVIDER"].groupby("intermediary_id")["share"].max()
@@ -107,6 +116,8 @@ class FunnelDetector(Detector):
         Smallest number of linked beneficiaries with claims.
     min_share : float
         Share of the patients' amount that makes a provider or doctor a destination.
+    min_patient_share : float
+        Share of the patients seen at a provider that also makes it a destination.
     min_score : float
         Funnels scoring below are scored but not nominated as groups.
     """
@@ -117,17 +128,20 @@ class FunnelDetector(Detector):
         self,
         min_beneficiaries: int = default("funnels.min_beneficiaries"),
         min_share: float = default("funnels.min_share"),
+        min_patient_share: float = default("funnels.min_patient_share"),
         min_score: float = default("funnels.min_score"),
     ):
         self.min_beneficiaries = min_beneficiaries
         self.min_share = min_share
+        self.min_patient_share = min_patient_share
         self.min_score = min_score
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
         public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
         funnels, dest = funnel_table(context.lines, members, min_beneficiaries=self.min_beneficiaries,
-                                     min_share=self.min_share, public_types=public)
+                                     min_share=self.min_share, min_patient_share=self.min_patient_share,
+                                     public_types=public)
         if funnels.empty:
             return None, None, {"funnels": 0, "nominated": 0}
         # The funnel strength of each intermediary against every other one's: most shared phones and

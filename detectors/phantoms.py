@@ -23,9 +23,12 @@ __all__ = ["phantom_patients", "PhantomDetector"]
 def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 4) -> pd.DataFrame:
     """Beneficiaries with phantom traits, and the provider that billed them.
 
-    Traits: lives in another region than the provider, aged ``min_age`` or more,
-    seen by one provider only, surgery or stay without a prior consultation,
-    Tadamon. Patients with at least ``min_traits`` of the five are phantom-like.
+    Only patients with surgery or a stay are looked at. Traits: lives in another
+    region than the provider, aged ``min_age`` or more, seen nowhere else than at the
+    provider that billed the surgery or stay (the practices of the doctors attending
+    them there do not count: a fabricated pre-operative consultation is billed that
+    way), surgery or stay without a prior consultation, Tadamon. Patients seen nowhere
+    else with at least ``min_traits`` of the five are phantom-like.
 
     Parameters
     ----------
@@ -40,25 +43,38 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
         beneficiary_id, provider_id, n_traits, amount (what the provider billed for
         them), phantom (bool).
     """
+    heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY")).to_numpy(bool)
+    # Only patients with surgery or a stay can be phantoms: the rest is left out early.
+    lines = lines.loc[lines["beneficiary_id"].isin(set(lines.loc[heavy, "beneficiary_id"]))]
+    heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY")).to_numpy(bool)
     g = lines.groupby("beneficiary_id")
+    # The provider that billed the patient's heavy care, and the doctors attending it there.
+    main = lines.loc[heavy].groupby("beneficiary_id")["provider_id"].first()
+    bene = lines["beneficiary_id"].to_numpy(object)
+    at_main = lines["provider_id"].to_numpy(object) == lines["beneficiary_id"].map(main).to_numpy(object)
+    attending = pd.MultiIndex.from_arrays([bene[at_main], lines["doctor_id"].to_numpy(object)[at_main]])
+    # Seen nowhere else: a consultation billed by the practice of the surgeon who operates (a fabricated
+    # pre-operative visit is written that way) does not count as being seen elsewhere.
+    own = at_main | pd.MultiIndex.from_arrays([bene, lines["provider_id"].to_numpy(object)]).isin(attending)
     per = pd.DataFrame({
         "n_providers": g["provider_id"].nunique(),
+        "elsewhere": pd.Series(~own, index=lines.index).groupby(lines["beneficiary_id"]).any(),
         "far": g["far"].all(),
         "age": g["age"].max(),
         "tadamon": g["tadamon"].all(),
-        "provider_id": g["provider_id"].first(),
+        "provider_id": main,
         "amount": g["amount_claimed"].sum(),
     })
-    heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY"))
     first_heavy = lines.loc[heavy].groupby("beneficiary_id")["service_date"].min()
     first_consult = lines.loc[lines["act_family"] == "CONSULTATION"].groupby("beneficiary_id")["service_date"].min()
     fh = first_heavy.reindex(per.index)
     fc = first_consult.reindex(per.index)
     per["no_consult"] = fh.notna() & (fc.isna() | (fc > fh))
-    traits = (per["far"].astype(int) + (per["age"] >= min_age).astype(int) + (per["n_providers"] == 1).astype(int)
+    per["isolated"] = ~per["elsewhere"]
+    traits = (per["far"].astype(int) + (per["age"] >= min_age).astype(int) + per["isolated"].astype(int)
               + per["no_consult"].astype(int) + per["tadamon"].astype(int))
     per["n_traits"] = traits
-    per["phantom"] = (traits >= min_traits) & per["no_consult"] & (per["n_providers"] == 1)
+    per["phantom"] = (traits >= min_traits) & fh.notna() & per["isolated"]
     return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
 
 
