@@ -160,15 +160,20 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     lines["expensive"] = (lines["act_family"].isin(EXPENSIVE_FAMILIES)
                           | ((lines["amount_claimed"] >= top_decile)
                              & (lines["amount_claimed"] > float(flags["expensive_min_amount"])))).to_numpy(bool)
+    line_ald = (lines["ald"].astype("boolean") if "ald" in lines
+                else pd.Series(pd.NA, index=lines.index, dtype="boolean"))
+    # The line's flag says the act is covered as ALD care; the patient's status comes from any line.
     ald_col = _patient_ald(lines)
     ald = ald_col.fillna(False).to_numpy(bool)
     # An unknown ALD flag is unknown, not "no ALD": only a known non-ALD patient can get an ALD drug wrongly.
     ald_known = ald_col.notna().to_numpy(bool)
     lines["ald_patient"] = ald
-    # An act is "ALD care" when most of its known patients have an ALD: learnt from the data (injectables,
-    # dialysis sessions, chemotherapy), so no list has to be maintained. On an ALD patient it is expected care.
+    # An act is "ALD care" when most of its lines that state the flag are ALD care: learnt from the data
+    # (injectables, dialysis sessions, chemotherapy), so no list has to be maintained. On an ALD patient it
+    # is expected care.
     codes = lines["act_code"].to_numpy(object)
-    share = pd.Series(ald[ald_known]).groupby(codes[ald_known]).mean()
+    stated = line_ald.notna().to_numpy(bool)
+    share = pd.Series(line_ald.fillna(False).to_numpy(bool)[stated]).groupby(codes[stated]).mean()
     ald_act = lines["act_code"].map(share).to_numpy(float) >= float(flags["ald_drug_share"])
     med = (lines["act_family"] == "MEDICATION").to_numpy(bool)
     lines["ald_drug"] = ald_act & med

@@ -117,6 +117,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),
+    _p("rings", "support_only", "cores",
+       "Detectors whose groups only support a ring found by another (comma-separated): shared patients "
+       "beyond what distance predicts are also neighbours, referral clinics and growing practices"),
     _p("rings", "alert_surprise", 1.0,
        "Rings whose surprise is below are not reported: a world without fraud flags none above it"),
 )

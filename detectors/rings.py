@@ -3,8 +3,10 @@
 The rules, in order (a prosecutor gets the same ring from the same data):
 
 1. Candidates are the groups of the rule-based detectors (funnels, cores, loops,
-   phantoms, pharmacy rings). Louvain communities never make a ring by
-   themselves: they only add support to candidates whose providers they keep together.
+   phantoms, pharmacy rings, mills). Louvain communities never make a ring by
+   themselves: they only add support to candidates whose providers they keep together;
+   nor do the detectors of ``rings.support_only`` (dense cores by default): their
+   groups merge into rings other detectors found.
 2. A candidate's anchors are its providers and doctors. Candidates are taken best
    first (score, then id) and merged into the ring sharing the most anchors with
    them, provided the overlap is at least half of the smaller set and the ring stays
@@ -133,7 +135,7 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     lines : DataFrame, optional
         ``DetectionContext.lines`` when already computed (else derived from ``claims``).
     config : DetectionConfig, optional
-        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``alert_surprise``.
+        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``support_only``, ``alert_surprise``.
 
     Returns
     -------
@@ -149,6 +151,8 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
     candidates = _candidates(findings)
     rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"])
+    support_only = {t.strip() for t in str(rules["support_only"]).split(",") if t.strip()}
+    rings = [r for r in rings if not r["detectors"] <= support_only]
     support = _community_support(findings)
     ptypes = lines.groupby("provider_id")["provider_type"].first().to_dict()
     surgery = lines["act_family"] == "SURGERY"
