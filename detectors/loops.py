@@ -35,8 +35,8 @@ def care_pair_expected(lines: pd.DataFrame) -> np.ndarray:
     provs = np.sort(exp["provider_id"].astype(str).unique())
     a, b = np.triu_indices(len(provs), 1)
     # In chunks: a national year has a few thousand care providers, millions of pairs.
-    return np.concatenate([np.zeros(0)] + [expected_shared(exp, provs[a[i:i + _CHUNK]], provs[b[i:i + _CHUNK]])
-                                           for i in range(0, len(a), _CHUNK)])
+    return np.concatenate([np.zeros(0)] + [expected_shared(exp, provs[a[i:i + _CHUNK]], provs[b[i:i + _CHUNK]],
+                                                           robust=True) for i in range(0, len(a), _CHUNK)])
 
 
 def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: float = 3.0,
@@ -72,7 +72,7 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     if exp.empty:
         return []
-    proj = with_local_lift(provider_projection(exp, min_shared=min_patients), exp)
+    proj = with_local_lift(provider_projection(exp, min_shared=min_patients), exp, robust=True)
     proj = proj[proj["local_lift"] >= min_lift]
     expected = {(str(a), str(b)): e for a, b, e in proj[["provider_a", "provider_b", "local_expected"]].itertuples(
         index=False)}

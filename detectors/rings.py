@@ -13,11 +13,11 @@ The rules, in order (a prosecutor gets the same ring from the same data):
    within ``max_anchors``; then rings merge the same way until none can. The scenario is that of the
    most specific detector among those that found it (funnels, phantoms, pharmacy
    rings, mills, loops, cores).
-3. Each entity's suspicion is the sum of its two best per-detector robust
-   z-scores, over the detectors that draw no random numbers (not communities, not
-   centrality); a ring's score is the mean suspicion of its anchors, plus one per
-   extra rule-based detector that found it, plus log10 of its amount at risk
-   (community support is listed in ``detectors`` but not scored).
+3. Each entity's suspicion is Fisher's combination of its positive per-detector
+   surprises, over the detectors that draw no random numbers (not communities, not
+   centrality); a ring's score is Fisher's combination of the best group surprise of
+   each rule-based detector that found it (community support is listed in
+   ``detectors`` but not scored); rings under ``rings.alert_surprise`` are dropped.
 4. The amount at risk is the claimed amount of the ring's suspicious acts: lines
    billed by its providers that are attended by its doctors, or are for its
    patients, or are suspicious (Tadamon and expensive or far, or ALD drugs for
