@@ -97,8 +97,10 @@ PARAMETERS: tuple[Parameter, ...] = (
        "(maximum likelihood on the fraud-free tuning worlds: 2.1)"),
     _p("phantoms", "min_age", 60, "Age from which a patient counts as elderly"),
     _p("phantoms", "min_traits", 4, "Phantom traits (of five) a patient needs"),
-    _p("phantoms", "min_phantoms", 6, "Fewest phantom-like patients for a provider to be nominated"),
-    _p("phantoms", "min_z", 3.0, "Robust z of the phantom share among providers of its type needed to nominate"),
+    _p("phantoms", "min_phantoms", 3, "Fewest phantom-like patients for a provider to be nominated"),
+    _p("phantoms", "min_surprise", 1.0,
+       "Surprise of a provider's phantom-like patients among its patients with surgery or a stay, against "
+       "the robust rate of its type, needed to nominate"),
     _p("pharmacy_rings", "min_lines", 5, "Fewest ALD-drug lines for non-ALD patients at the pharmacy"),
     _p("pharmacy_rings", "max_prescribers", 2, "Prescribers kept as the ring's"),
     _p("pharmacy_rings", "min_z", 3.0, "Robust z of the pharmacy's share among pharmacies needed to nominate"),

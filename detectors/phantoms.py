@@ -12,12 +12,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from detectors.base import DetectionContext, Detector, robust_z
-from detectors.calibration import surprise
+from scipy import stats
+
+from detectors.base import DetectionContext, Detector
+from detectors.calibration import surprise_of_p
 from detectors.config import default
 from detectors.findings import Rows
 
-__all__ = ["phantom_patients", "PhantomDetector"]
+__all__ = ["phantom_patients", "robust_rate", "PhantomDetector"]
+
+_ROBUST_STEPS = 10
 
 
 def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 4) -> pd.DataFrame:
@@ -78,8 +82,35 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
 
 
+def robust_rate(k: np.ndarray, n: np.ndarray) -> float:
+    """Pooled rate of ``k`` events among ``n`` trials over peers, leaving out the peers that are outliers
+    at the current rate (binomial tail times the peers below 0.1, i.e. surprise above 1), until the set
+    settles; half an event is added so that the rate is never zero.
+
+    Parameters
+    ----------
+    k, n : numpy.ndarray
+        Each peer's events and trials.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    keep = np.ones(len(k), dtype=bool)
+    for _ in range(_ROBUST_STEPS):
+        rate = (k[keep].sum() + 0.5) / (n[keep].sum() + 1.0)
+        inlier = stats.binom.sf(k - 1, n, rate) * len(k) >= 0.1
+        if (inlier == keep).all():
+            break
+        keep = inlier
+    return float((k[keep].sum() + 0.5) / (n[keep].sum() + 1.0))
+
+
 class PhantomDetector(Detector):
     """Providers billing many phantom-like patients, against peers of their type.
+
+    The count of phantom-like patients among a provider's patients with surgery or a stay
+    is read against the rate of the providers of its type (binomial tail, times the
+    providers compared), the rate estimated robustly (:func:`robust_rate`, outliers left out): a
+    few phantom clinics would otherwise raise their peers' rate until they look ordinary.
 
     Parameters
     ----------
@@ -88,8 +119,8 @@ class PhantomDetector(Detector):
         Of the five phantom traits.
     min_phantoms : int
         Fewest phantom-like patients for a provider to be nominated.
-    min_z : float
-        Robust z of its phantom share among providers of its type needed to nominate.
+    min_surprise : float
+        Surprise of its phantom-like patients, against the rate of its peers, needed to nominate.
     """
 
     name = "phantoms"
@@ -99,12 +130,12 @@ class PhantomDetector(Detector):
         min_age: int = default("phantoms.min_age"),
         min_traits: int = default("phantoms.min_traits"),
         min_phantoms: int = default("phantoms.min_phantoms"),
-        min_z: float = default("phantoms.min_z"),
+        min_surprise: float = default("phantoms.min_surprise"),
     ):
         self.min_age = min_age
         self.min_traits = min_traits
         self.min_phantoms = min_phantoms
-        self.min_z = min_z
+        self.min_surprise = min_surprise
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         lines = context.lines
@@ -113,26 +144,28 @@ class PhantomDetector(Detector):
         public = {t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip()}
         public_ids = set(lines.loc[lines["provider_type"].isin(public), "provider_id"])
         per = per[~per["provider_id"].isin(public_ids)]
-        patients = lines.groupby("provider_id")["beneficiary_id"].nunique()
+        # Against the provider's patients with surgery or a stay: the only ones who can be phantoms.
+        patients = per.groupby("provider_id").size()
         ph = per[per["phantom"]]
-        n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0)
-        # Shrunk towards zero by min_phantoms pseudo-patients: one odd patient of a tiny practice is no pattern.
-        share = n_ph / (patients + self.min_phantoms)
-        df = context.config.get("calibration.tail_df")
+        n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0).astype(int)
         ptype = lines.groupby("provider_id")["provider_type"].first().reindex(patients.index)
-        z = pd.Series(np.nan, index=patients.index)
-        for _, idx in share.groupby(ptype.to_numpy()).groups.items():
-            z[idx] = robust_z(share[idx].to_numpy())
+        score_of = pd.Series(0.0, index=patients.index)
+        rate_of = pd.Series(0.0, index=patients.index)
+        for _, idx in patients.groupby(ptype.to_numpy()).groups.items():
+            rate = robust_rate(n_ph[idx].to_numpy(), patients[idx].to_numpy())
+            rate_of[idx] = rate
+            # Binomial tail of its phantom-like patients at the rate of its peers, x the peers tested.
+            p = stats.binom.sf(n_ph[idx].to_numpy() - 1, patients[idx].to_numpy(), rate) * len(idx)
+            score_of[idx] = surprise_of_p(np.minimum(p, 1.0))
         scores, groups = [], []
         nominated = 0
         for pid in sorted(n_ph[n_ph > 0].index):
-            k, zz = int(n_ph[pid]), float(z[pid])
+            k, score = int(n_ph[pid]), float(score_of[pid])
             amount = float(ph.loc[ph["provider_id"] == pid, "amount"].sum())
-            ev = (f"{k} of its {int(patients[pid])} patients look like phantoms (far, elderly, seen nowhere else, "
-                  f"surgery without consultation), z={zz:.1f} against its peers")
-            score = float(surprise(zz, n_tested=len(patients), df=df))
+            ev = (f"{k} of its {int(patients[pid])} patients with surgery or a stay look like phantoms (far, elderly, "
+                  f"seen nowhere else), where its peers have {rate_of[pid]:.1%}")
             scores.append(("PROVIDER", pid, score, ev, amount))
-            if k < self.min_phantoms or zz < self.min_z:
+            if k < self.min_phantoms or score < self.min_surprise:
                 continue
             nominated += 1
             gid = f"phantoms-{pid}"

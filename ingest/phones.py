@@ -16,16 +16,19 @@ import pyarrow.compute as pc
 __all__ = ["normalise_phone", "normalise_phones"]
 
 _NOT_DIGIT = re.compile(r"\D")
+# What a phone is written with: digits, a leading plus, spaces, dots, dashes, slashes and brackets.
+_PHONE_TEXT = re.compile(r"[\d\s.\-/()+]+")
 _COUNTRY = "212"
 
 
 def normalise_phone(text: str | None) -> str | None:
     """The national form (``0`` + 9 digits) of a Moroccan phone, whatever its separators and prefix.
 
-    Separators (spaces, dots, dashes, brackets) are dropped; ``+212``, ``00212`` and a bare
-    ``212`` before nine digits become ``0``; nine digits alone get their ``0``. Anything else
-    keeps its digits only (a leading ``+`` kept), so two spellings of one foreign or short
-    number still match. Empty stays empty.
+    Separators (spaces, dots, dashes, slashes, brackets) are dropped; ``+212``, ``00212`` and
+    a bare ``212`` before nine digits become ``0``; nine digits alone get their ``0``. Another
+    number keeps its digits only (a leading ``+`` kept), so two spellings of one foreign or
+    short number still match. A text with anything else in it (letters: an identifier
+    rather than a number) is kept as written. Empty stays empty.
 
     Parameters
     ----------
@@ -34,10 +37,10 @@ def normalise_phone(text: str | None) -> str | None:
     """
     if text is None:
         return None
-    plus = text.strip().startswith("+")
-    digits = _NOT_DIGIT.sub("", text)
-    if not digits:
+    if not _PHONE_TEXT.fullmatch(text) or not any(c.isdigit() for c in text):
         return text.strip() or None
+    plus = "+" in text
+    digits = _NOT_DIGIT.sub("", text)
     for prefix in ("00" + _COUNTRY, _COUNTRY):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 9:
             return "0" + digits[len(prefix):]

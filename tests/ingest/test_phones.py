@@ -19,6 +19,8 @@ def test_other_numbers_keep_their_digits_and_empty_stays_empty():
     assert normalise_phone("0600") == "0600"
     assert normalise_phone(None) is None
     assert normalise_phone("n/a") == "n/a"
+    assert normalise_phone("PHONE-FAM-1") == "PHONE-FAM-1"
+    assert normalise_phone("06 12 34 56 78 poste 2") == "06 12 34 56 78 poste 2"
 
 
 def test_the_arrow_path_gives_what_the_function_gives_and_keeps_nulls():
