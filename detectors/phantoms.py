@@ -53,7 +53,11 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY")).to_numpy(bool)
     g = lines.groupby("beneficiary_id")
     # The provider that billed the patient's heavy care, and the doctors attending it there.
-    main = lines.loc[heavy].groupby("beneficiary_id")["provider_id"].first()
+    # (the one billing most of it, then the smallest id: whatever the row order)
+    billed = lines.loc[heavy].groupby(["beneficiary_id", "provider_id"], observed=True)["amount_claimed"].sum()
+    billed = billed.reset_index().sort_values(["beneficiary_id", "amount_claimed", "provider_id"],
+                                              ascending=[True, False, True], kind="mergesort")
+    main = billed.drop_duplicates("beneficiary_id").set_index("beneficiary_id")["provider_id"]
     bene = lines["beneficiary_id"].to_numpy(object)
     at_main = lines["provider_id"].to_numpy(object) == lines["beneficiary_id"].map(main).to_numpy(object)
     attending = pd.MultiIndex.from_arrays([bene[at_main], lines["doctor_id"].to_numpy(object)[at_main]])
