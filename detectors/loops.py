@@ -138,12 +138,16 @@ class LoopDetector(Detector):
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
                                max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
-        among = care_pair_expected(context.lines) if loops else None
+        if loops:
+            # Against every pair of care providers that could have shown as many moved patients (one call: the
+            # pairs' expectations are read once for all loops).
+            surprises = count_surprise(np.array([len(r["patients"]) for r in loops]),
+                                       np.array([r["expected"] for r in loops]), dispersion=self.dispersion,
+                                       among=care_pair_expected(context.lines))
+            for r, value in zip(loops, np.atleast_1d(surprises)):
+                r["score"] = float(value)
         scores, groups = [], []
         for r in loops:
-            # Against every pair of care providers that could have shown as many moved patients.
-            r["score"] = float(count_surprise(len(r["patients"]), r["expected"], dispersion=self.dispersion,
-                                              among=among))
             gid = "loops-" + "+".join(r["providers"])
             ev = (f"{len(r['patients'])} patients had surgery or stays at two or more of {len(r['providers'])} "
                   f"providers where {r['expected']:.1f} were expected from where they live")
