@@ -9,7 +9,9 @@ name and renamed; the run is stored in SQLite in one transaction; only then does
 ``runs/latest`` point at it. So a run stored in SQLite has every output it promises,
 and a run killed before that is done again, whole, by the next one. What can still
 be left undone is finished by the next run of the same claims ("nothing new"):
-``runs/latest`` repointed, a failed Neo4j push retried. Temporary folders of a
+``runs/latest`` repointed, a failed Neo4j push retried, the ring pages of a run stored
+without them built. The ring pages (:mod:`casework.ringpages`) are written just
+before the run is stored. Temporary folders of a
 killed run (``runs/.<run>.<random>/``) are removed when the next run starts.
 """
 
@@ -29,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from casework.cases import CaseStore
+from casework.ringpages import ensure_ring_pages, write_ring_pages
 from casework.runs import RunStore
 from detectors.config import load_detection_config
 from detectors.io import write_findings
@@ -361,6 +364,10 @@ def run_weekly(
             base.watchlist = len(apriori.listed)
             _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target, apriori.listed)
             store_apriori(home, run_id, apriori)
+            # The ring pages before the run: a stored run always has them (the viewer only reads them).
+            write_ring_pages(home, run_id, kind="weekly", claims=claims, rings=rings, members=members, config=config,
+                             providers=store.providers(), intermediaries=result.intermediaries,
+                             alerts=alerts[["ring_id", "change", "detail", "alerted"]])
             runs.save_run(run_id, kind="weekly", version=__version__, params={**params, **result.params},
                           batches=batch_list,
                           rings=rings, members=members, entity_scores=result.entity_scores,
@@ -393,6 +400,8 @@ def _finish(settings: Settings, runs: RunStore, run_id: str, result: WeeklyResul
     """Finish what a stored run left undone: point ``runs/latest`` at it if it is the newest
     weekly run, and retry its Neo4j push if that had failed (then the exit code is the push's)."""
     runs_dir = settings.home_path / "runs"
+    if ensure_ring_pages(settings.home_path, run_id):
+        log.info("ring pages of run %s built (it was stored without them)", run_id)
     if runs.latest_run_id("weekly") != run_id or not (runs_dir / run_id).is_dir():
         return  # an older run: the embedded graph and runs/latest belong to a newer one
     latest = runs_dir / "latest"

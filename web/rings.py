@@ -9,16 +9,13 @@ import pandas as pd
 from flask import Blueprint, current_app, render_template
 
 from casework.cases import STATUSES
-from graph.build import node_id
-from graph.ring import ring_graph as build_ring_graph
-from ground.errors import NotFound
-from ingest.schema import CLAIM_COLUMNS
-from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
-                         show_case, show_frame, show_id)
-from web.data import ring_claims, ring_elements, timeline_svg
+from casework import ringpages
+from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, current_run_id, runs, settings, show_case, show_frame,
+                         show_id)
+from web.data import ring_elements, timeline_svg
 from web.params import arg, check_id
 
-__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "page_of", "RING_FILTERS"]
+__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "shown_changes", "page_of", "RING_FILTERS"]
 
 bp = Blueprint("rings", __name__)
 RING_FILTERS = ("min_score", "region", "regime", "scenario", "status")
@@ -80,49 +77,50 @@ def page_of(frame: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, di
     return frame.iloc[(page - 1) * size: page * size], {"page": page, "pages": pages, "total": total, "size": size}
 
 
-def load_ring(run_id: str, ring_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """(ring, members, claims) of one ring, unpseudonymised; claims cached per claims-store state.
+def load_ring(run_id: str, ring_id: str, *, page: int = 1,
+              size: int | None = None) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
+    """(ring, members, page data) of one ring, unpseudonymised; the data read from the run's ring pages.
 
     Parameters
     ----------
     run_id : str
     ring_id : str
         From the URL.
+    page : int
+        Page of claim lines.
+    size : int, optional
+        Lines per page (default the app's page size).
     """
     ring = runs().ring(run_id, check_id("ring", ring_id))
     members = runs().members(run_id, ring_id)
-    run = runs().run(run_id)
-    claims = ring_claims(claims_store(), members, window=(run.get("window_from"), run.get("window_to")),
-                         cache=current_app.extensions["shabaka_ring_cache"], key=(run_id, ring_id))
-    return ring, members, claims
+    data = ringpages.ring_page(settings().home_path, run_id, ring_id, page=page,
+                     size=size or current_app.config["PAGE_SIZE"])
+    return ring, members, data
 
 
-def ring_graph(members: pd.DataFrame, claims: pd.DataFrame) -> list[dict[str, Any]]:
-    """Cytoscape elements of a ring, as the signed-in user may see them.
-
-    The graph is the evidence bundle's (:func:`graph.ring.ring_graph`) on the ring's
-    claim lines, plus the edges the graph store holds for the ring's inferred
-    intermediaries (inferring them again would read the whole window).
+def ring_graph(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cytoscape elements of a ring (the evidence bundle's graph, stored with the run), as this user may see them.
 
     Parameters
     ----------
-    members : DataFrame
-        The ring's members.
-    claims : DataFrame
-        The ring's claim lines.
+    data : dict
+        :func:`casework.ringpages.ring_page`'s answer.
     """
-    G = build_ring_graph(members, claims.reindex(columns=list(CLAIM_COLUMNS)))
-    store = graph_store() if (members["entity_type"] == "INTERMEDIARY").any() else None
-    for ident in members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"] if store is not None else ():
-        try:
-            edges = store.neighbourhood(node_id("INTERMEDIARY", str(ident)), hops=1, limit=100).edges
-        except NotFound:
-            continue
-        for rec in edges.itertuples(index=False):
-            if rec.source in G and rec.target in G and not G.has_edge(rec.source, rec.target):
-                G.add_edge(rec.source, rec.target, edge_type=rec.edge_type, n_claims=0,
-                           amount=float(rec.amount or 0.0))
-    return ring_elements(G, show_id)
+    return ring_elements(data["graph"], show_id)
+
+
+def shown_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """A ring's change since the previous run, member ids as this user may see them.
+
+    Parameters
+    ----------
+    changes : dict
+        The ``changes`` of :func:`casework.ringpages.ring_page`.
+    """
+    out = dict(changes)
+    for key in ("members_added", "members_removed"):
+        out[key] = [{**m, "entity_id": show_id(m["entity_type"], m["entity_id"])} for m in changes.get(key) or []]
+    return out
 
 
 @bp.route("/rings")
@@ -148,7 +146,9 @@ def ring_list():
 
 @bp.route("/rings/<ring_id>")
 def ring_page(ring_id: str):
-    """One ring: graph (drawn by ring.js from the API), members, timeline, claims, case.
+    """One ring: graph (drawn by ring.js from the API), members, timeline, claims, change, case.
+
+    Everything comes from the run's materialised ring pages; no claim is read here.
 
     Parameters
     ----------
@@ -156,16 +156,13 @@ def ring_page(ring_id: str):
         From the URL.
     """
     run_id = current_run_id(arg("run"))
-    page_no = arg("cpage", 1)
-    ring, members, claims = load_ring(run_id, ring_id)
-    shown_claims = show_frame(claims, CLAIM_PERSONAL_COLUMNS)
-    page, paging = page_of(shown_claims, page_no, current_app.config["PAGE_SIZE"])
+    ring, members, data = load_ring(run_id, ring_id, page=arg("cpage", 1))
     case = show_case(cases().get(ring_id))
-    audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=paging["page"])
+    audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=data["paging"]["page"])
     return render_template(
         "ring.html", run_id=run_id, ring=ring,
         members=show_frame(members, type_column="entity_type", id_column="entity_id").to_dict("records"),
-        claims=page.to_dict("records"), paging=paging, timeline=timeline_svg(claims), case=case,
-        claim_total=float(claims["amount_claimed"].sum()), statuses=STATUSES,
+        claims=show_frame(data["lines"], CLAIM_PERSONAL_COLUMNS).to_dict("records"), paging=data["paging"],
+        timeline=timeline_svg(data["timeline"]), totals=data["totals"], changes=shown_changes(data["changes"]),
+        case=case, statuses=STATUSES,
     )
-

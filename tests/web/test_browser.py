@@ -132,6 +132,7 @@ def test_long_inputs_never_widen_or_break_the_page(server):
         page.click("text=Make this ring a case")
         page.fill("textarea[name=body]", word)
         page.click("text=Add comment")
+        page.wait_for_load_state("load")  # measured with the style sheet applied, not while it loads
         widths = {}
         widths["case"] = page.evaluate("document.documentElement.scrollWidth")
         assert word in page.content()
