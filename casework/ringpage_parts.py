@@ -6,6 +6,7 @@ Plain functions over frames, no I/O; :mod:`casework.ringpages` stores what they 
 from __future__ import annotations
 
 import math
+from html import escape
 from typing import Any
 
 import networkx as nx
@@ -14,7 +15,7 @@ import pandas as pd
 
 from ingest.synthetic.catalogue import REGION_CENTRES, REGION_CODES
 
-__all__ = ["timeline", "geography", "graph_to_json", "graph_from_json", "ring_changes", "jsonable"]
+__all__ = ["timeline", "timeline_svg", "geography", "graph_to_json", "graph_from_json", "ring_changes", "jsonable"]
 
 _EARTH_KM = 6371.0
 
@@ -209,3 +210,49 @@ def ring_changes(ring: dict[str, Any], members: pd.DataFrame, previous: dict[str
                members_removed=[{"entity_type": t, "entity_id": i, "role": then[(t, i)]}
                                 for t, i in sorted(set(then) - set(now))])
     return jsonable(out)
+
+
+def timeline_svg(days: list[dict[str, Any]], *, width: int = 860, height: int = 160) -> str:
+    """A bar chart (inline SVG markup) per day: the amount at risk, with the amount of lines tying the ring
+    only on top; drawn once when the ring page is written.
+
+    Parameters
+    ----------
+    days : list of dict
+        :func:`timeline`'s days.
+    width, height : int
+        Of the drawing, in pixels.
+    """
+    if not days:
+        return '<p class="muted">No claim lines for this ring in the run\'s window.</p>'
+    frame = pd.DataFrame(days)
+    frame.index = pd.to_datetime(frame["date"])
+    full = pd.date_range(frame.index.min(), frame.index.max(), freq="D")
+    frame = frame.drop(columns=["date"]).reindex(full, fill_value=0)
+    pad_left, pad_bottom, pad_top = 70, 24, 10
+    plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
+    top = float((frame["amount_at_risk"] + frame["amount_tie_only"]).max()) or 1.0
+    bar_w = min(max(plot_w / len(frame), 1.0), 40.0)
+    parts = [f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="Amount at risk per day" xmlns="http://www.w3.org/2000/svg">']
+    for frac in (0.0, 0.5, 1.0):
+        y = pad_top + plot_h * (1 - frac)
+        parts.append(f'<line x1="{pad_left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+                     f'<text x="{pad_left - 6}" y="{y + 4:.1f}" text-anchor="end">{top * frac:,.0f}</text>')
+    for i, (day, rec) in enumerate(frame.iterrows()):
+        risky, tie = float(rec["amount_at_risk"]), float(rec["amount_tie_only"])
+        h_risk, h_tie = plot_h * risky / top, plot_h * tie / top
+        x = pad_left + i * bar_w
+        title = escape(f"{day:%Y-%m-%d}: {risky:,.2f} MAD at risk ({int(rec['n_at_risk'])} lines)"
+                       + (f", {tie:,.2f} MAD tying the ring only" if tie else ""))
+        w = max(bar_w - 1, 0.8)
+        parts.append(f'<g><title>{title}</title><rect class="at-risk" x="{x:.1f}" y="{pad_top + plot_h - h_risk:.1f}" '
+                     f'width="{w:.1f}" height="{h_risk:.1f}"/>')
+        if tie:
+            parts.append(f'<rect class="tie-only" x="{x:.1f}" y="{pad_top + plot_h - h_risk - h_tie:.1f}" '
+                         f'width="{w:.1f}" height="{h_tie:.1f}"/>')
+        parts.append("</g>")
+    first, last = frame.index.min(), frame.index.max()
+    parts.append(f'<text x="{pad_left}" y="{height - 6}">{first:%Y-%m-%d}</text>'
+                 f'<text x="{width - 10}" y="{height - 6}" text-anchor="end">{last:%Y-%m-%d}</text></svg>')
+    return "".join(parts)

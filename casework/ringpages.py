@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from casework.ringlines import WindowLines
-from casework.ringpage_parts import geography, graph_from_json, graph_to_json, jsonable, ring_changes, timeline
+from casework.ringpage_parts import geography, graph_to_json, jsonable, ring_changes, timeline, timeline_svg
 from casework.runs import RunStore
 from detectors.config import DetectionConfig
 from graph.intermediaries import infer_intermediaries
@@ -64,9 +64,11 @@ CREATE TABLE pages (
     amount_at_risk   REAL NOT NULL,
     amount_tie_only  REAL NOT NULL,
     timeline_json    TEXT NOT NULL,
+    timeline_svg     TEXT NOT NULL,
     graph_json       TEXT NOT NULL,
     geography_json   TEXT NOT NULL,
-    changes_json     TEXT NOT NULL
+    changes_json     TEXT NOT NULL,
+    members_json     TEXT NOT NULL
 );
 CREATE TABLE lines (
     ring_id  TEXT NOT NULL,
@@ -223,9 +225,11 @@ def ring_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1, siz
     -------
     dict
         ``totals`` (n_lines, n_at_risk, amount_at_risk, amount_tie_only), ``timeline``
-        (per day), ``graph`` (networkx.Graph of raw ids), ``geography``, ``changes``,
-        ``lines`` (DataFrame of the page, newest first, with ``at_risk``) and
-        ``paging`` (page, pages, total, size).
+        (per day), ``timeline_svg`` (its bar chart, SVG markup), ``graph`` (nodes and
+        edges with raw ids; :func:`casework.ringpage_parts.graph_from_json` makes it a
+        networkx graph again), ``geography``, ``changes``, ``members`` (entity_type,
+        entity_id, role, score, evidence; best score first), ``lines`` (the page's lines
+        as dicts, newest first, with ``at_risk``) and ``paging`` (page, pages, total, size).
 
     Raises
     ------
@@ -242,15 +246,16 @@ def ring_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1, siz
         lines, paging = _page(conn, str(ring_id), int(row["n_lines"]), page, size)
     return {
         "totals": {k: row[k] for k in ("n_lines", "n_at_risk", "amount_at_risk", "amount_tie_only")},
-        "timeline": json.loads(row["timeline_json"]), "graph": graph_from_json(json.loads(row["graph_json"])),
+        "timeline": json.loads(row["timeline_json"]), "timeline_svg": row["timeline_svg"],
+        "graph": json.loads(row["graph_json"]),
         "geography": json.loads(row["geography_json"]), "changes": json.loads(row["changes_json"]),
-        "lines": lines, "paging": paging,
+        "members": json.loads(row["members_json"]), "lines": lines, "paging": paging,
     }
 
 
 def ring_lines_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1,
-                    size: int = 50) -> tuple[pd.DataFrame, dict[str, int]]:
-    """One page of a ring's lines (newest first, with ``at_risk``) and its paging.
+                    size: int = 50) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One page of a ring's lines (dicts of :data:`LINE_COLUMNS` and ``at_risk``, newest first) and its paging.
 
     Parameters
     ----------
@@ -308,9 +313,8 @@ def _page(conn: sqlite3.Connection, ring_id: str, total: int, page: int, size: i
     start = (page - 1) * int(size)
     cur = conn.execute(f"SELECT at_risk, {', '.join(LINE_COLUMNS)} FROM lines WHERE ring_id = ? AND idx >= ? "
                        "AND idx < ? ORDER BY idx", (ring_id, start, start + int(size)))
-    frame = pd.DataFrame([tuple(r) for r in cur.fetchall()], columns=["at_risk", *LINE_COLUMNS])
-    frame["at_risk"] = frame["at_risk"].astype(bool)
-    return frame, {"page": page, "pages": pages, "total": total, "size": int(size)}
+    lines = [{**dict(r), "at_risk": bool(r["at_risk"])} for r in cur.fetchall()]
+    return lines, {"page": page, "pages": pages, "total": total, "size": int(size)}
 
 
 def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame, *,
@@ -323,12 +327,15 @@ def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFra
     risky = lines["at_risk"].to_numpy(bool) if len(lines) else []
     amount = lines["amount_claimed"].astype(float) if len(lines) else pd.Series(dtype=float)
     member_providers = set(members.loc[members["entity_type"] == "PROVIDER", "entity_id"].astype(str))
-    c.execute("INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?)", (
+    days = timeline(lines)
+    listed = members.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True], kind="mergesort")
+    listed = listed.reindex(columns=["entity_type", "entity_id", "role", "score", "evidence"])
+    c.execute("INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
         rid, len(lines), int(sum(risky)), float(amount[risky].sum()) if len(lines) else 0.0,
         float(amount[~risky].sum()) if len(lines) else 0.0,
-        json.dumps(timeline(lines)), json.dumps(graph_to_json(G)),
+        json.dumps(days), timeline_svg(days), json.dumps(graph_to_json(G)),
         json.dumps(geography(lines, providers, member_providers)),
-        json.dumps(ring_changes(ring, members, previous, alert)),
+        json.dumps(ring_changes(ring, members, previous, alert)), json.dumps(jsonable(listed.to_dict("records"))),
     ))
     if not len(lines):
         return

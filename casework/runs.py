@@ -225,8 +225,9 @@ class RunStore(HomeStore):
         kind : str, optional
             Only runs of this kind.
         """
-        runs = self.runs(kind)
-        return None if runs.empty else str(runs.iloc[0]["run_id"])
+        sql = "SELECT run_id FROM runs WHERE status = 'ok'" + (" AND kind = ?" if kind else "")
+        row = self.conn.execute(sql + " ORDER BY finished_at DESC, run_id DESC LIMIT 1", (kind,) if kind else ()).fetchone()
+        return None if row is None else str(row[0])
 
     def rings(self, run_id: str) -> pd.DataFrame:
         """A run's rings, by rank.

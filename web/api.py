@@ -14,12 +14,12 @@ from flask import Blueprint, current_app
 from casework.ringpages import ring_lines_page
 
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store,
-                         query_for_audit, runs, settings, show_case, show_frame, show_id)
+                         query_for_audit, runs, settings, show_case, show_id)
 from web.data import split_node_id
 from web.entities import known_entity, real_node_id, search_entities
 from web.neighbourhood import neighbourhood_from_claims, neighbourhood_from_graph
 from web.params import PARAMS, arg, check_id
-from web.rings import filter_rings, load_ring, page_of, ring_filters, ring_graph, shown_changes
+from web.rings import filter_rings, load_ring, page_of, ring_filters, ring_graph, show_records, shown_changes
 
 __all__ = ["bp"]
 
@@ -57,12 +57,12 @@ def api_ring(ring_id: str):
         From the URL.
     """
     run_id = current_run_id(arg("run"))
-    ring, members, data = load_ring(run_id, ring_id)
+    ring, data = load_ring(run_id, ring_id)
     audit("api_ring", run_id=run_id, ring_id=ring_id)
     geo = data["geography"]
     geo = {**geo, "providers": [{**p, "provider_id": show_id("PROVIDER", p["provider_id"])} for p in geo["providers"]]}
     return {"run_id": run_id, "ring": _clean(ring),
-            "members": _records(show_frame(members, type_column="entity_type", id_column="entity_id")),
+            "members": show_records(data["members"], typed=True),
             "elements": ring_graph(data), "totals": data["totals"], "timeline": data["timeline"],
             "geography": geo, "changes": shown_changes(data["changes"]), "case": show_case(cases().get(ring_id))}
 
@@ -82,7 +82,7 @@ def api_ring_claims(ring_id: str):
     page, paging = ring_lines_page(settings().home_path, run_id, ring_id, page=arg("page", 1),
                                    size=arg("size", current_app.config["PAGE_SIZE"]))
     audit("api_ring_claims", run_id=run_id, ring_id=ring_id, page=paging["page"])
-    return {"run_id": run_id, "ring_id": ring_id, "claims": _records(show_frame(page, CLAIM_PERSONAL_COLUMNS)),
+    return {"run_id": run_id, "ring_id": ring_id, "claims": show_records(page, CLAIM_PERSONAL_COLUMNS),
             **paging}
 
 

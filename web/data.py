@@ -1,4 +1,4 @@
-"""How the pages draw what the stores hold: a ring's graph elements, its timeline, node ids.
+"""How the pages draw what the stores hold: a ring's graph elements, node ids.
 
 Nothing here reads claims: a ring page's data is materialised when its run is
 stored (:func:`casework.ringpages.ring_page`).
@@ -10,15 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
-import pandas as pd
-from markupsafe import Markup, escape
 
 from graph.build import EDGE_TYPES, node_id
 from graph.store import split_node_id as parse_node_id
 from ground.errors import NotFound
 
 __all__ = [
-    "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_elements", "timeline_svg",
+    "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_elements",
 ]
 
 # Which pairs of entities one claim line links (the claims graph's edge kinds).
@@ -89,49 +87,3 @@ def ring_elements(G: nx.Graph, shown: Callable[[str, str], str]) -> list[dict[st
             "n_claims": int(d.get("n_claims") or 0), "amount": round(float(d.get("amount") or 0.0), 2),
         }})
     return elements
-
-
-def timeline_svg(days: list[dict[str, Any]], *, width: int = 860, height: int = 160) -> Markup:
-    """A bar chart (inline SVG) per day: the amount at risk, with the amount of lines tying the ring only on top.
-
-    Parameters
-    ----------
-    days : list of dict
-        The ring page's timeline (date, n_lines, n_at_risk, amount_at_risk,
-        amount_tie_only; :func:`casework.ringpages.ring_page`).
-    width, height : int
-        Of the drawing, in pixels.
-    """
-    if not days:
-        return Markup('<p class="muted">No claim lines for this ring in the run\'s window.</p>')
-    frame = pd.DataFrame(days)
-    frame.index = pd.to_datetime(frame["date"])
-    full = pd.date_range(frame.index.min(), frame.index.max(), freq="D")
-    frame = frame.drop(columns=["date"]).reindex(full, fill_value=0)
-    pad_left, pad_bottom, pad_top = 70, 24, 10
-    plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
-    top = float((frame["amount_at_risk"] + frame["amount_tie_only"]).max()) or 1.0
-    bar_w = min(max(plot_w / len(frame), 1.0), 40.0)
-    parts = [f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="Amount at risk per day" xmlns="http://www.w3.org/2000/svg">']
-    for frac in (0.0, 0.5, 1.0):
-        y = pad_top + plot_h * (1 - frac)
-        parts.append(f'<line x1="{pad_left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-                     f'<text x="{pad_left - 6}" y="{y + 4:.1f}" text-anchor="end">{top * frac:,.0f}</text>')
-    for i, (day, rec) in enumerate(frame.iterrows()):
-        risky, tie = float(rec["amount_at_risk"]), float(rec["amount_tie_only"])
-        h_risk, h_tie = plot_h * risky / top, plot_h * tie / top
-        x = pad_left + i * bar_w
-        title = escape(f"{day:%Y-%m-%d}: {risky:,.2f} MAD at risk ({int(rec['n_at_risk'])} lines)"
-                       + (f", {tie:,.2f} MAD tying the ring only" if tie else ""))
-        w = max(bar_w - 1, 0.8)
-        parts.append(f'<g><title>{title}</title><rect class="at-risk" x="{x:.1f}" y="{pad_top + plot_h - h_risk:.1f}" '
-                     f'width="{w:.1f}" height="{h_risk:.1f}"/>')
-        if tie:
-            parts.append(f'<rect class="tie-only" x="{x:.1f}" y="{pad_top + plot_h - h_risk - h_tie:.1f}" '
-                         f'width="{w:.1f}" height="{h_tie:.1f}"/>')
-        parts.append("</g>")
-    first, last = frame.index.min(), frame.index.max()
-    parts.append(f'<text x="{pad_left}" y="{height - 6}">{first:%Y-%m-%d}</text>'
-                 f'<text x="{width - 10}" y="{height - 6}" text-anchor="end">{last:%Y-%m-%d}</text></svg>')
-    return Markup("".join(parts))

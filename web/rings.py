@@ -7,15 +7,18 @@ from typing import Any
 
 import pandas as pd
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup
 
 from casework.cases import STATUSES
 from casework import ringpages
-from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, current_run_id, runs, settings, show_case, show_frame,
-                         show_id)
-from web.data import ring_elements, timeline_svg
+from casework.ringpage_parts import graph_from_json
+from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, current_run_id, pseudonymous, runs, settings,
+                         show_case, show_id)
+from web.data import ring_elements
 from web.params import arg, check_id
 
-__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "shown_changes", "page_of", "RING_FILTERS"]
+__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "show_records", "shown_changes", "page_of",
+           "RING_FILTERS"]
 
 bp = Blueprint("rings", __name__)
 RING_FILTERS = ("min_score", "region", "regime", "scenario", "status")
@@ -78,8 +81,8 @@ def page_of(frame: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, di
 
 
 def load_ring(run_id: str, ring_id: str, *, page: int = 1,
-              size: int | None = None) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
-    """(ring, members, page data) of one ring, unpseudonymised; the data read from the run's ring pages.
+              size: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(ring, page data) of one ring, unpseudonymised; the data read from the run's ring pages.
 
     Parameters
     ----------
@@ -92,10 +95,9 @@ def load_ring(run_id: str, ring_id: str, *, page: int = 1,
         Lines per page (default the app's page size).
     """
     ring = runs().ring(run_id, check_id("ring", ring_id))
-    members = runs().members(run_id, ring_id)
     data = ringpages.ring_page(settings().home_path, run_id, ring_id, page=page,
-                     size=size or current_app.config["PAGE_SIZE"])
-    return ring, members, data
+                               size=size or current_app.config["PAGE_SIZE"])
+    return ring, data
 
 
 def ring_graph(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,7 +108,33 @@ def ring_graph(data: dict[str, Any]) -> list[dict[str, Any]]:
     data : dict
         :func:`casework.ringpages.ring_page`'s answer.
     """
-    return ring_elements(data["graph"], show_id)
+    return ring_elements(graph_from_json(data["graph"]), show_id)
+
+
+def show_records(records: list[dict[str, Any]], columns: dict[str, str] | None = None,
+                 typed: bool = False) -> list[dict[str, Any]]:
+    """Records (lines or members of a ring page) with personal ids as this user may see them.
+
+    Parameters
+    ----------
+    records : list of dict
+    columns : dict, optional
+        Key -> entity type of the ids it holds (claim lines).
+    typed : bool
+        Each record says its own ``entity_type`` of its ``entity_id`` (members).
+    """
+    if not pseudonymous():
+        return records
+    out = []
+    for rec in records:
+        rec = dict(rec)
+        for key, etype in (columns or {}).items():
+            if key in rec:
+                rec[key] = show_id(etype, rec[key])
+        if typed:
+            rec["entity_id"] = show_id(rec["entity_type"], rec["entity_id"])
+        out.append(rec)
+    return out
 
 
 def shown_changes(changes: dict[str, Any]) -> dict[str, Any]:
@@ -156,13 +184,13 @@ def ring_page(ring_id: str):
         From the URL.
     """
     run_id = current_run_id(arg("run"))
-    ring, members, data = load_ring(run_id, ring_id, page=arg("cpage", 1))
+    ring, data = load_ring(run_id, ring_id, page=arg("cpage", 1))
     case = show_case(cases().get(ring_id))
     audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=data["paging"]["page"])
     return render_template(
         "ring.html", run_id=run_id, ring=ring,
-        members=show_frame(members, type_column="entity_type", id_column="entity_id").to_dict("records"),
-        claims=show_frame(data["lines"], CLAIM_PERSONAL_COLUMNS).to_dict("records"), paging=data["paging"],
-        timeline=timeline_svg(data["timeline"]), totals=data["totals"], changes=shown_changes(data["changes"]),
+        members=show_records(data["members"], typed=True),
+        claims=show_records(data["lines"], CLAIM_PERSONAL_COLUMNS), paging=data["paging"],
+        timeline=Markup(data["timeline_svg"]), totals=data["totals"], changes=shown_changes(data["changes"]),
         case=case, statuses=STATUSES,
     )
