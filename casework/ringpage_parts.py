@@ -6,6 +6,7 @@ Plain functions over frames, no I/O; :mod:`casework.ringpages` stores what they 
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 from html import escape
 from typing import Any
 
@@ -67,10 +68,11 @@ def timeline(lines: pd.DataFrame) -> list[dict[str, Any]]:
     return jsonable(out.to_dict("records"))
 
 
-def _distance_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    lat1, lon1, lat2, lon2 = (np.radians(a) for a in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * _EARTH_KM * np.arcsin(np.sqrt(a))
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in km between two (latitude, longitude) points."""
+    lat1, lon1, lat2, lon2 = (math.radians(v) for v in (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * _EARTH_KM * math.asin(math.sqrt(h))
 
 
 def geography(lines: pd.DataFrame, providers: pd.DataFrame | None, member_providers: set[str]) -> dict[str, Any]:
@@ -99,50 +101,66 @@ def geography(lines: pd.DataFrame, providers: pd.DataFrame | None, member_provid
         (None without coordinates) and the lines it was measured on; ``providers``:
         the member providers with region, city and coordinates (None when unknown).
     """
-    empty = {"regions": [], "flows": [], "providers": []}
     if lines.empty:
-        return empty
-    frame = pd.DataFrame({
-        "bene": lines["beneficiary_id"].astype(str).to_numpy(object),
-        "provider": lines["provider_id"].astype(str).to_numpy(object),
-        "from": lines["beneficiary_region"].astype(object).where(lines["beneficiary_region"].notna(), "").astype(str).to_numpy(object),
-        "to": lines["provider_region"].astype(object).where(lines["provider_region"].notna(), "").astype(str).to_numpy(object),
-        "amount": lines["amount_claimed"].astype(float).to_numpy(),
-        "risky": lines["at_risk"].to_numpy(bool),
-    })
-    frame["amount_at_risk"] = np.where(frame["risky"], frame["amount"], 0.0)
-    coords = pd.DataFrame(columns=["provider_id", "latitude", "longitude", "region", "city"])
+        return {"regions": [], "flows": [], "providers": []}
+
+    def column(name: str) -> list[str]:
+        values = lines[name].astype(object).where(lines[name].notna(), None).tolist()
+        return ["" if v is None else str(v) for v in values]
+
+    benes, providers_of, homes, places = column("beneficiary_id"), column("provider_id"), \
+        column("beneficiary_region"), column("provider_region")
+    amounts = lines["amount_claimed"].astype(float).tolist()
+    risky = lines["at_risk"].astype(bool).tolist()
+    where: dict[str, tuple[float, float]] = {}
+    known: dict[str, dict[str, Any]] = {}
     if providers is not None and len(providers):
-        coords = providers.assign(provider_id=providers["provider_id"].astype(str)).drop_duplicates("provider_id")
-    lat = frame["provider"].map(dict(zip(coords["provider_id"], coords["latitude"]))).astype(float).to_numpy()
-    lon = frame["provider"].map(dict(zip(coords["provider_id"], coords["longitude"]))).astype(float).to_numpy()
-    centre = {code: REGION_CENTRES[i] for i, code in enumerate(REGION_CODES)}
-    home_lat = np.array([centre[r][0] if r in centre else np.nan for r in frame["from"]], dtype=float)
-    home_lon = np.array([centre[r][1] if r in centre else np.nan for r in frame["from"]], dtype=float)
-    frame["km"] = _distance_km(home_lat, home_lon, lat, lon)
-    flows = frame.groupby(["from", "to"], sort=True).agg(
-        n_patients=("bene", "nunique"), n_lines=("bene", "size"), amount=("amount", "sum"),
-        amount_at_risk=("amount_at_risk", "sum"), distance_km=("km", "mean"), n_measured=("km", "count"),
-    ).reset_index().rename(columns={"from": "patient_region", "to": "provider_region"})
-    patients = frame.groupby("from").agg(n_patients=("bene", "nunique"), n_lines=("bene", "size"),
-                                         amount_at_risk=("amount_at_risk", "sum"))
-    own = frame[frame["provider"].isin(member_providers)]
-    provider_regions = own.groupby("to")["provider"].nunique()
-    codes = sorted((set(patients.index) | set(provider_regions.index)) - {""})
-    regions = [{"region": code, "n_patients": int(patients["n_patients"].get(code, 0)),
-                "n_providers": int(provider_regions.get(code, 0)), "n_lines": int(patients["n_lines"].get(code, 0)),
-                "amount_at_risk": float(patients["amount_at_risk"].get(code, 0.0))} for code in codes]
-    known = coords.set_index("provider_id")
-    where = own.groupby("provider").agg(region=("to", "first"), n_lines=("bene", "size"), amount=("amount", "sum"))
-    listed = []
-    for pid, rec in where.sort_index().iterrows():
-        info = known.loc[pid] if pid in known.index else None
-        listed.append({"provider_id": pid, "region": rec["region"] or None,
-                       "city": None if info is None else info.get("city"),
-                       "latitude": None if info is None else info.get("latitude"),
-                       "longitude": None if info is None else info.get("longitude"),
-                       "n_lines": int(rec["n_lines"]), "amount": float(rec["amount"])})
-    return jsonable({"regions": regions, "flows": flows.to_dict("records"), "providers": listed})
+        for rec in providers.to_dict("records"):
+            pid = str(rec["provider_id"])
+            known.setdefault(pid, rec)
+            lat, lon = rec.get("latitude"), rec.get("longitude")
+            if lat is not None and lon is not None and not (pd.isna(lat) or pd.isna(lon)):
+                where.setdefault(pid, (float(lat), float(lon)))
+    centre = {code: (float(REGION_CENTRES[i][0]), float(REGION_CENTRES[i][1])) for i, code in enumerate(REGION_CODES)}
+    flows: dict[tuple[str, str], dict[str, Any]] = {}
+    regions: dict[str, dict[str, Any]] = {}
+    own: dict[str, dict[str, Any]] = {}
+    for bene, pid, home, place, amount, at_risk in zip(benes, providers_of, homes, places, amounts, risky):
+        flow = flows.setdefault((home, place), {"patients": set(), "n_lines": 0, "amount": 0.0, "amount_at_risk": 0.0,
+                                                "km": 0.0, "n_measured": 0})
+        flow["patients"].add(bene)
+        flow["n_lines"] += 1
+        flow["amount"] += amount
+        flow["amount_at_risk"] += amount if at_risk else 0.0
+        if home in centre and pid in where:
+            flow["km"] += _km(centre[home], where[pid])
+            flow["n_measured"] += 1
+        if home:
+            region = regions.setdefault(home, {"patients": set(), "providers": set(), "n_lines": 0,
+                                               "amount_at_risk": 0.0})
+            region["patients"].add(bene)
+            region["n_lines"] += 1
+            region["amount_at_risk"] += amount if at_risk else 0.0
+        if pid in member_providers:
+            mine = own.setdefault(pid, {"region": place or None, "n_lines": 0, "amount": 0.0})
+            mine["n_lines"] += 1
+            mine["amount"] += amount
+            if place:
+                regions.setdefault(place, {"patients": set(), "providers": set(), "n_lines": 0,
+                                           "amount_at_risk": 0.0})["providers"].add(pid)
+    return jsonable({
+        "regions": [{"region": code, "n_patients": len(r["patients"]), "n_providers": len(r["providers"]),
+                     "n_lines": r["n_lines"], "amount_at_risk": r["amount_at_risk"]} for code, r in sorted(regions.items())],
+        "flows": [{"patient_region": home, "provider_region": place, "n_patients": len(f["patients"]),
+                   "n_lines": f["n_lines"], "amount": f["amount"], "amount_at_risk": f["amount_at_risk"],
+                   "distance_km": f["km"] / f["n_measured"] if f["n_measured"] else None, "n_measured": f["n_measured"]}
+                  for (home, place), f in sorted(flows.items())],
+        "providers": [{"provider_id": pid, "region": p["region"],
+                       "city": (known.get(pid) or {}).get("city"),
+                       "latitude": where[pid][0] if pid in where else None,
+                       "longitude": where[pid][1] if pid in where else None,
+                       "n_lines": p["n_lines"], "amount": p["amount"]} for pid, p in sorted(own.items())],
+    })
 
 
 def graph_to_json(G: nx.Graph) -> dict[str, Any]:
@@ -225,21 +243,23 @@ def timeline_svg(days: list[dict[str, Any]], *, width: int = 860, height: int = 
     """
     if not days:
         return '<p class="muted">No claim lines for this ring in the run\'s window.</p>'
-    frame = pd.DataFrame(days)
-    frame.index = pd.to_datetime(frame["date"])
-    full = pd.date_range(frame.index.min(), frame.index.max(), freq="D")
-    frame = frame.drop(columns=["date"]).reindex(full, fill_value=0)
+    by_day = {d["date"]: d for d in days}
+    first, last = date.fromisoformat(min(by_day)), date.fromisoformat(max(by_day))
+    full = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     pad_left, pad_bottom, pad_top = 70, 24, 10
     plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
-    top = float((frame["amount_at_risk"] + frame["amount_tie_only"]).max()) or 1.0
-    bar_w = min(max(plot_w / len(frame), 1.0), 40.0)
+    top = max(d["amount_at_risk"] + d["amount_tie_only"] for d in days) or 1.0
+    bar_w = min(max(plot_w / len(full), 1.0), 40.0)
     parts = [f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="Amount at risk per day" xmlns="http://www.w3.org/2000/svg">']
     for frac in (0.0, 0.5, 1.0):
         y = pad_top + plot_h * (1 - frac)
         parts.append(f'<line x1="{pad_left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
                      f'<text x="{pad_left - 6}" y="{y + 4:.1f}" text-anchor="end">{top * frac:,.0f}</text>')
-    for i, (day, rec) in enumerate(frame.iterrows()):
+    for i, day in enumerate(full):
+        rec = by_day.get(day.isoformat())
+        if rec is None:
+            continue
         risky, tie = float(rec["amount_at_risk"]), float(rec["amount_tie_only"])
         h_risk, h_tie = plot_h * risky / top, plot_h * tie / top
         x = pad_left + i * bar_w
@@ -252,7 +272,6 @@ def timeline_svg(days: list[dict[str, Any]], *, width: int = 860, height: int = 
             parts.append(f'<rect class="tie-only" x="{x:.1f}" y="{pad_top + plot_h - h_risk - h_tie:.1f}" '
                          f'width="{w:.1f}" height="{h_tie:.1f}"/>')
         parts.append("</g>")
-    first, last = frame.index.min(), frame.index.max()
     parts.append(f'<text x="{pad_left}" y="{height - 6}">{first:%Y-%m-%d}</text>'
                  f'<text x="{width - 10}" y="{height - 6}" text-anchor="end">{last:%Y-%m-%d}</text></svg>')
     return "".join(parts)

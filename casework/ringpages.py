@@ -161,7 +161,8 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
         _sync(target.parent)
     finally:
         conn.close()
-        tmp.unlink(missing_ok=True)
+        for leftover in (tmp, *(tmp.with_name(tmp.name + suffix) for suffix in ("-journal", "-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
     return target
 
 
@@ -380,8 +381,8 @@ def _gone(rings: pd.DataFrame, before: tuple[pd.DataFrame, pd.DataFrame] | None)
 
 
 def _remove_debris(folder: Path) -> None:
-    """Delete temporary files a killed writer left (its process is gone)."""
-    for path in folder.glob(".*.tmp"):
+    """Delete temporary files a killed writer left (its process is gone), SQLite's journals of them too."""
+    for path in folder.glob(".*.tmp*"):
         pid = path.name.rsplit(".", 2)[-2]
         if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
             path.unlink(missing_ok=True)

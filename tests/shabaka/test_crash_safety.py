@@ -156,7 +156,8 @@ def test_ring_pages_missing_from_a_stored_run_are_built_by_the_next_run(shabaka_
     """A run stored without its ring pages (by an older version, or the file lost): the next run builds them."""
     pages = home / "ringpages" / f"{first_run['run_id']}.sqlite"
     pages.unlink()
-    (home / "ringpages" / f".{first_run['run_id']}.999999999.tmp").write_bytes(b"half")  # a killed writer's
+    for suffix in ("", "-journal"):  # what a killed writer leaves
+        (home / "ringpages" / f".{first_run['run_id']}.999999999.tmp{suffix}").write_bytes(b"half")
     cmd = [shabaka_cmd, "run", "--week", WEEK, "--quiet"]
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env(home), timeout=300)
     assert done.returncode == 3, done.stderr
