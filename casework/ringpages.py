@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from ingest.schema import CLAIM_COLUMNS
 from ingest.store import ClaimsStore
 
 __all__ = ["write_ring_pages", "build_ring_pages", "ensure_ring_pages", "ring_page", "ring_lines_page",
-           "run_changes", "pages_path", "LINE_COLUMNS", "MAX_PAGE_SIZE", "FOLDER"]
+           "run_changes", "pages_path", "LINE_COLUMNS", "MAX_PAGE_SIZE", "FOLDER", "StoryMaker"]
 
 #: The folder of HOME holding one ring-pages file per run.
 FOLDER = "ringpages"
@@ -53,6 +54,8 @@ LINE_COLUMNS = [
     "amount_claimed", "amount_reimbursed", "prior_auth_id", "channel", "submission_point_id", "contact_phone",
     "payee_account", "referrer_id",
 ]
+#: ``story(claims, providers) -> tell(ring, members, lines) -> dict`` (see :func:`write_ring_pages`).
+StoryMaker = Callable[[pd.DataFrame, "pd.DataFrame | None"], Callable[[dict, pd.DataFrame, pd.DataFrame], dict]]
 _NUMBERS = {"line_no": "INTEGER", "quantity": "REAL", "amount_claimed": "REAL", "amount_reimbursed": "REAL"}
 _SAFE_RUN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _SCHEMA = f"""
@@ -68,7 +71,8 @@ CREATE TABLE pages (
     graph_json       TEXT NOT NULL,
     geography_json   TEXT NOT NULL,
     changes_json     TEXT NOT NULL,
-    members_json     TEXT NOT NULL
+    members_json     TEXT NOT NULL,
+    story_json       TEXT NOT NULL
 );
 CREATE TABLE lines (
     ring_id  TEXT NOT NULL,
@@ -101,7 +105,7 @@ def pages_path(home: str | Path, run_id: str) -> Path:
 def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.DataFrame, rings: pd.DataFrame,
                      members: pd.DataFrame, config: DetectionConfig | None = None,
                      providers: pd.DataFrame | None = None, intermediaries: Any = None,
-                     alerts: pd.DataFrame | None = None) -> Path:
+                     alerts: pd.DataFrame | None = None, story: StoryMaker | None = None) -> Path:
     """Materialise every ring page of a run (call it before storing the run).
 
     Parameters
@@ -123,6 +127,10 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
         The intermediaries detection inferred over the window.
     alerts : DataFrame, optional
         The run's alerts (ring_id, change, detail, alerted).
+    story : callable, optional
+        ``story(claims, providers)`` returns ``tell(ring, members, lines) -> dict``: what a
+        higher layer writes about each ring from its lines and the window (sentences,
+        map figures), stored with the page as JSON (:func:`export.ringstory.ring_story`).
 
     Returns
     -------
@@ -136,6 +144,7 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
         previous = _previous_run(runs, run_id, kind)
         before = (runs.rings(previous), runs.members(previous)) if previous else None
     window = WindowLines(claims, members, config=config)
+    tell = story(claims, providers) if story is not None else None
     alert_of = {} if alerts is None or alerts.empty else {
         str(a["ring_id"]): {"change": str(a["change"]), "detail": str(a["detail"]), "alerted": bool(a["alerted"])}
         for a in alerts.to_dict("records")}
@@ -154,7 +163,8 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
                 own = members[members["ring_id"].astype(str) == rid]
                 lines = window.ring(own)
                 _write_ring(c, ring, own, lines, providers=providers, intermediaries=intermediaries,
-                            previous=_previous_ring(previous, before, rid), alert=alert_of.get(rid))
+                            previous=_previous_ring(previous, before, rid), alert=alert_of.get(rid),
+                            told=tell(ring, own, lines) if tell is not None else {})
         conn.close()
         _sync(tmp)
         os.replace(tmp, target)
@@ -166,13 +176,15 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
     return target
 
 
-def build_ring_pages(home: str | Path, run_id: str) -> Path:
+def build_ring_pages(home: str | Path, run_id: str, *, story: StoryMaker | None = None) -> Path:
     """Materialise the pages of a stored run from the claims store (the run's window and batches).
 
     Parameters
     ----------
     home : path
     run_id : str
+    story : callable, optional
+        As for :func:`write_ring_pages`.
 
     Raises
     ------
@@ -193,20 +205,22 @@ def build_ring_pages(home: str | Path, run_id: str) -> Path:
     return write_ring_pages(home, run_id, kind=str(run["kind"]), claims=claims, rings=rings, members=members,
                             config=DetectionConfig.from_mapping(params.get("config")),
                             providers=providers if len(providers) else None, intermediaries=intermediaries,
-                            alerts=alerts)
+                            alerts=alerts, story=story)
 
 
-def ensure_ring_pages(home: str | Path, run_id: str) -> bool:
+def ensure_ring_pages(home: str | Path, run_id: str, *, story: StoryMaker | None = None) -> bool:
     """Build a stored run's pages when its file is missing (a run stored without them); True when built.
 
     Parameters
     ----------
     home : path
     run_id : str
+    story : callable, optional
+        As for :func:`write_ring_pages`.
     """
     if pages_path(home, run_id).is_file():
         return False
-    build_ring_pages(home, run_id)
+    build_ring_pages(home, run_id, story=story)
     return True
 
 
@@ -229,7 +243,8 @@ def ring_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1, siz
         (per day), ``timeline_svg`` (its bar chart, SVG markup), ``graph`` (nodes and
         edges with raw ids; :func:`casework.ringpage_parts.graph_from_json` makes it a
         networkx graph again), ``geography``, ``changes``, ``members`` (entity_type,
-        entity_id, role, score, evidence; best score first), ``lines`` (the page's lines
+        entity_id, role, score, evidence; best score first), ``story`` (what the run's
+        story maker wrote, see :func:`write_ring_pages`), ``lines`` (the page's lines
         as dicts, newest first, with ``at_risk``) and ``paging`` (page, pages, total, size).
 
     Raises
@@ -250,7 +265,8 @@ def ring_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1, siz
         "timeline": json.loads(row["timeline_json"]), "timeline_svg": row["timeline_svg"],
         "graph": json.loads(row["graph_json"]),
         "geography": json.loads(row["geography_json"]), "changes": json.loads(row["changes_json"]),
-        "members": json.loads(row["members_json"]), "lines": lines, "paging": paging,
+        "members": json.loads(row["members_json"]), "story": json.loads(row["story_json"]),
+        "lines": lines, "paging": paging,
     }
 
 
@@ -320,7 +336,7 @@ def _page(conn: sqlite3.Connection, ring_id: str, total: int, page: int, size: i
 
 def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame, *,
                 providers: pd.DataFrame | None, intermediaries: Any, previous: dict[str, Any] | None,
-                alert: dict[str, Any] | None) -> None:
+                alert: dict[str, Any] | None, told: dict[str, Any]) -> None:
     rid = str(ring["ring_id"])
     ids = set(members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"].astype(str))
     own = only_intermediaries(copy.copy(intermediaries), ids) if intermediaries is not None and ids else None
@@ -331,12 +347,13 @@ def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFra
     days = timeline(lines)
     listed = members.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True], kind="mergesort")
     listed = listed.reindex(columns=["entity_type", "entity_id", "role", "score", "evidence"])
-    c.execute("INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
+    c.execute("INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
         rid, len(lines), int(sum(risky)), float(amount[risky].sum()) if len(lines) else 0.0,
         float(amount[~risky].sum()) if len(lines) else 0.0,
         json.dumps(days), timeline_svg(days), json.dumps(graph_to_json(G)),
         json.dumps(geography(lines, providers, member_providers)),
         json.dumps(ring_changes(ring, members, previous, alert)), json.dumps(jsonable(listed.to_dict("records"))),
+        json.dumps(jsonable(told)),
     ))
     if not len(lines):
         return

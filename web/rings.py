@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -12,13 +13,16 @@ from markupsafe import Markup
 from casework.cases import STATUSES
 from casework import ringpages
 from casework.ringpage_parts import graph_from_json
+from export.sentences import ring_summary
+from graph.build import node_id
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, current_run_id, pseudonymous, runs, settings,
                          show_case, show_id)
 from web.data import ring_elements
 from web.params import arg, check_id
+from web.story import ring_geography, week_over_week
 
-__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "show_records", "shown_changes", "page_of",
-           "RING_FILTERS"]
+__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "explained", "ring_graph", "show_records",
+           "shown_changes", "page_of", "RING_FILTERS"]
 
 bp = Blueprint("rings", __name__)
 RING_FILTERS = ("min_score", "region", "regime", "scenario", "status")
@@ -97,7 +101,27 @@ def load_ring(run_id: str, ring_id: str, *, page: int = 1,
     ring = runs().ring(run_id, check_id("ring", ring_id))
     data = ringpages.ring_page(settings().home_path, run_id, ring_id, page=page,
                                size=size or current_app.config["PAGE_SIZE"])
-    return ring, data
+    data["members"] = explained(data)
+    members = pd.DataFrame(data["members"], columns=["entity_type", "entity_id", "role", "score", "evidence",
+                                                     "sentence", "finding"])
+    return {**ring, "story": ring_summary(ring, members)}, data
+
+
+def explained(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ring page's members, each with ``sentence`` (what it did, with numbers, :mod:`export.sentences`)
+    and ``finding`` (the detector's evidence with its ids replaced by words), as written with the run.
+
+    Parameters
+    ----------
+    data : dict
+        :func:`casework.ringpages.ring_page`'s answer.
+    """
+    told = (data.get("story") or {}).get("members") or {}
+    out = []
+    for m in data["members"]:
+        said = told.get(f"{m['entity_type']}:{m['entity_id']}") or {}
+        out.append({**m, "sentence": said.get("sentence") or m["evidence"], "finding": said.get("finding") or ""})
+    return out
 
 
 def ring_graph(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,7 +132,12 @@ def ring_graph(data: dict[str, Any]) -> list[dict[str, Any]]:
     data : dict
         :func:`casework.ringpages.ring_page`'s answer.
     """
-    return ring_elements(graph_from_json(data["graph"]), show_id)
+    G = graph_from_json(data["graph"])
+    for m in data["members"]:  # what each member did, in words, rather than the detector's text
+        nid = node_id(m["entity_type"], str(m["entity_id"]))
+        if nid in G and m.get("sentence"):
+            G.nodes[nid]["evidence"] = m["sentence"]
+    return ring_elements(G, show_id)
 
 
 def show_records(records: list[dict[str, Any]], columns: dict[str, str] | None = None,
@@ -160,6 +189,11 @@ def ring_list():
     rings = runs().rings(run_id)
     kept = filter_rings(rings, filters, cases().statuses())
     page, paging = page_of(kept, page_no, current_app.config["PAGE_SIZE"])
+    members = runs().members(run_id)
+    by_ring = dict(tuple(members.groupby("ring_id", sort=False))) if len(members) else {}
+    records = [{**r, "story": ring_summary({**r, "extra": json.loads(r.get("extra_json") or "{}")},
+                                           by_ring.get(r["ring_id"], members.iloc[:0]))}
+               for r in page.to_dict("records")]
     choices = {
         "regions": sorted({r for v in rings["regions"].dropna() for r in str(v).split(",") if r}),
         "regimes": sorted({r for v in rings["regimes"].dropna() for r in str(v).split(",") if r}),
@@ -168,7 +202,7 @@ def ring_list():
     }
     audit("view_rings", run_id=run_id, filters=filters, page=paging["page"])
     args = {k: ("" if filters.get(k) is None else filters[k]) for k in RING_FILTERS}
-    return render_template("rings.html", run_id=run_id, rings=page.to_dict("records"), paging=paging,
+    return render_template("rings.html", run_id=run_id, rings=records, paging=paging,
                            args=args, choices=choices, total_rings=len(rings))
 
 
@@ -186,11 +220,13 @@ def ring_page(ring_id: str):
     run_id = current_run_id(arg("run"))
     ring, data = load_ring(run_id, ring_id, page=arg("cpage", 1))
     case = show_case(cases().get(ring_id))
+    geography = ring_geography(data["story"])
+    members = pd.DataFrame(data["members"], columns=["entity_type", "entity_id", "role", "score", "evidence"])
+    change = week_over_week(run_id, ring, members)
     audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=data["paging"]["page"])
     return render_template(
-        "ring.html", run_id=run_id, ring=ring,
+        "ring.html", run_id=run_id, ring=ring, geography=geography, change=change,
         members=show_records(data["members"], typed=True),
         claims=show_records(data["lines"], CLAIM_PERSONAL_COLUMNS), paging=data["paging"],
-        timeline=Markup(data["timeline_svg"]), totals=data["totals"], changes=shown_changes(data["changes"]),
-        case=case, statuses=STATUSES,
+        timeline=Markup(data["timeline_svg"]), totals=data["totals"], case=case, statuses=STATUSES,
     )
