@@ -53,7 +53,7 @@ from ingest.synthetic import generate_frames  # noqa: E402
 from casework.ringpages import pages_path, write_ring_pages  # noqa: E402
 from casework.runs import RunStore  # noqa: E402
 from export.evidence import ring_claims  # noqa: E402
-from export.ringstory import ring_story  # noqa: E402
+from web.story import page_story  # noqa: E402
 from ground.sqlite import connect  # noqa: E402
 from ground.settings import load_settings  # noqa: E402
 from casework.users import UserStore  # noqa: E402
@@ -102,7 +102,7 @@ def store_run(home: Path, claims: pd.DataFrame, members: pd.DataFrame,
                           for i, r in enumerate(ring_ids)])
     t0 = time.perf_counter()
     write_ring_pages(home, "bench", kind="detect", claims=claims, rings=rings, members=members, providers=providers,
-                     story=ring_story)
+                     story=page_story)
     seconds = time.perf_counter() - t0
     conn = connect(pages_path(home, "bench"), readonly=True)
     amounts = dict(conn.execute("SELECT ring_id, amount_at_risk FROM pages").fetchall())

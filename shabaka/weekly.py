@@ -32,7 +32,6 @@ import pandas as pd
 
 from casework.cases import CaseStore
 from casework.ringpages import ensure_ring_pages, write_ring_pages
-from export.ringstory import ring_story
 from casework.runs import RunStore
 from detectors.config import load_detection_config
 from detectors.io import write_findings
@@ -49,6 +48,7 @@ from shabaka.changes import compare_with_history
 from shabaka.apriori import prepare_apriori, store_apriori, write_watchlist
 from shabaka.learning import apply_model, latest_model_version
 from shabaka.lock import RunLock
+from web.story import page_story
 
 __all__ = ["run_weekly", "WeeklyResult", "parse_week", "week_window", "EXIT_OK", "EXIT_FAILED",
            "EXIT_BAD_INPUT", "EXIT_NOTHING_NEW"]
@@ -368,7 +368,7 @@ def run_weekly(
             # The ring pages before the run: a stored run always has them (the viewer only reads them).
             write_ring_pages(home, run_id, kind="weekly", claims=claims, rings=rings, members=members, config=config,
                              providers=store.providers(), intermediaries=result.intermediaries,
-                             alerts=alerts[["ring_id", "change", "detail", "alerted"]], story=ring_story)
+                             alerts=alerts[["ring_id", "change", "detail", "alerted"]], story=page_story)
             runs.save_run(run_id, kind="weekly", version=__version__, params={**params, **result.params},
                           batches=batch_list,
                           rings=rings, members=members, entity_scores=result.entity_scores,
@@ -401,7 +401,7 @@ def _finish(settings: Settings, runs: RunStore, run_id: str, result: WeeklyResul
     """Finish what a stored run left undone: point ``runs/latest`` at it if it is the newest
     weekly run, and retry its Neo4j push if that had failed (then the exit code is the push's)."""
     runs_dir = settings.home_path / "runs"
-    if ensure_ring_pages(settings.home_path, run_id, story=ring_story):
+    if ensure_ring_pages(settings.home_path, run_id, story=page_story):
         log.info("ring pages of run %s built (it was stored without them)", run_id)
     if runs.latest_run_id("weekly") != run_id or not (runs_dir / run_id).is_dir():
         return  # an older run: the embedded graph and runs/latest belong to a newer one

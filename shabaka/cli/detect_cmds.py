@@ -32,7 +32,7 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
     # Imported when this verb runs, so the command line starts without it.
     from casework.ringpages import write_ring_pages
     from casework.runs import RunStore
-    from export.ringstory import ring_story
+    from web.story import page_story
     from detectors.config import load_detection_config
     from detectors.io import write_findings
     from detectors.pipeline import detect as run_detection
@@ -64,7 +64,7 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
     # The ring pages before the run: a stored run always has them (the viewer only reads them).
     write_ring_pages(settings.home_path, run_id, kind="detect", claims=claims, rings=result.rings,
                      members=result.members, config=config, providers=providers if len(providers) else None,
-                     intermediaries=result.intermediaries, story=ring_story)
+                     intermediaries=result.intermediaries, story=page_story)
     with RunStore(settings.home_path) as runs:
         runs.save_run(run_id, kind="detect", version=__version__, params=result.params, batches=batch_list,
                       rings=result.rings, members=result.members, entity_scores=result.entity_scores,

@@ -11,7 +11,7 @@ from graph.build import build_graph
 from graph.store import open_graph_store
 from ingest.store import ClaimsStore
 from casework.ringpages import build_ring_pages
-from export.ringstory import ring_story
+from web.story import page_story
 from casework.runs import RunStore
 from ground.settings import load_settings
 from web import create_app
@@ -58,7 +58,7 @@ def fill_home(settings, claims: pd.DataFrame, planted: dict, tmp_path) -> None:
     with RunStore(settings.home_path) as runs:
         runs.save_run(RUN_ID, kind="weekly", version="test", params={}, batches=[], rings=rings, members=members,
                       entity_scores=scores, week="2025-W11", window=("2025-01-01", "2025-12-31"))
-    build_ring_pages(settings.home_path, RUN_ID, story=ring_story)
+    build_ring_pages(settings.home_path, RUN_ID, story=page_story)
     with UserStore(settings.home_path) as users:
         for role in ROLES:
             users.add(role, role, PASSWORD)
