@@ -2,7 +2,7 @@
 
 :func:`ring_story` is the story maker :func:`casework.ringpages.write_ring_pages` calls:
 for each ring, from its lines (the one rule of :mod:`casework.ringlines`) and the run's
-window, each member's sentence and scrubbed finding (:mod:`export.sentences`) and the
+window, each member's sentence and detector notes (:mod:`export.sentences`) and the
 figures of the regions map with the distance travelled against peers
 (:mod:`casework.ringmap`). The viewer only reads them back (:func:`story_frame`).
 """
@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from casework.ringmap import distance_comparison, patient_pairs, provider_places, region_counts, region_flows
-from export.sentences import member_sentences, scrub_ids
+from export.sentences import detector_notes, member_sentences
 
 __all__ = ["ring_story", "story_frame", "PEER_COLUMNS"]
 
@@ -46,10 +46,8 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
         return pairs[types]
 
     def tell(ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame) -> dict[str, Any]:
-        labels = {str(i): str(r).replace("_", " ") for i, r in zip(members["entity_id"], members["role"])}
-        sentences = member_sentences(members, lines)
-        told = {f"{t}:{i}": {"sentence": s, "finding": scrub_ids(str(e), labels)}
-                for t, i, e, s in zip(members["entity_type"], members["entity_id"], members["evidence"], sentences)}
+        told = {f"{t}:{i}": {"sentence": s, "finding": f} for t, i, s, f in zip(
+            members["entity_type"], members["entity_id"], member_sentences(members, lines), detector_notes(members))}
         ring_providers = set(members.loc[members["entity_type"].isin(["PROVIDER", "DOCTOR"]), "entity_id"].astype(str))
         own = lines[lines["provider_id"].astype(str).isin(ring_providers)] if len(lines) else lines
         places = provider_places(own, providers)

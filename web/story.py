@@ -14,7 +14,7 @@ from export.ringstory import ring_story, story_frame
 from export.sentences import role_label
 from ground.errors import NotFound
 from web.context import runs, show_id
-from web.region_map import OUTLINES_FILE, describe, load_outlines, map_svg
+from web.region_map import OUTLINES_FILE, describe, load_outlines, map_svg, provider_legend
 
 __all__ = ["page_story", "ring_geography", "week_over_week"]
 
@@ -56,7 +56,7 @@ def ring_geography(story: dict[str, Any]) -> dict[str, Any]:
     """
     if not story:
         return {"svg": "", "rows": [], "sentence": "", "comparison": {}, "outlined": False,
-                "outlines_file": OUTLINES_FILE.name}
+                "outlines_file": OUTLINES_FILE.name, "types": []}
     drawn = story.get("geography") or _drawn(story, load_outlines())
     return {**drawn, "svg": Markup(drawn["svg"])}
 
@@ -65,7 +65,7 @@ def _drawn(story: dict[str, Any], outlines: dict[str, str]) -> dict[str, Any]:
     counts, flows, places = (story_frame(story[k]) for k in ("counts", "flows", "places"))
     return {"svg": str(map_svg(counts, flows, places, outlines=outlines)), "rows": describe(counts, flows),
             "sentence": distance_sentence(story["comparison"]), "comparison": story["comparison"],
-            "outlined": bool(outlines), "outlines_file": OUTLINES_FILE.name}
+            "outlined": bool(outlines), "outlines_file": OUTLINES_FILE.name, "types": provider_legend(places)}
 
 
 def week_over_week(run_id: str, ring: dict[str, Any], members: pd.DataFrame) -> dict[str, Any]:
