@@ -9,7 +9,6 @@
   const status = document.getElementById("nb-status");
   const panel = document.getElementById("graph-info");
   const controls = document.getElementById("nb-controls");
-  S.legend(document.getElementById("legend"));
   const root = box.dataset.node;
   let cy = null;
   const expanded = new Set();
@@ -84,7 +83,7 @@
         });
         const node = cy.getElementById(nodeId);
         node.data("more", data.omitted || 0).addClass("expanded");
-        S.legend(document.getElementById("legend"), [...new Set(cy.nodes().map(n => n.data("type")))]);
+        S.legend(document.getElementById("legend"), cy);
         S.layout(cy, true);
         summary();
         if (node.selected()) details(node);
@@ -102,8 +101,9 @@
     box.dataset.expansions = "0";
     cy = S.register(box.id, cytoscape({container: box, style: S.style()}));
     const first = S.prepare([{group: "nodes", data: {id: root, label: root.split(":").slice(1).join(":"),
-                                                     type: root.split(":")[0], amount: 0}, classes: "root"}]);
+                                                     type: root.split(":")[0], amount: 0, root: 1}, classes: "root"}]);
     cy.add(first);
+    S.legend(document.getElementById("legend"), cy);
     cy.on("tap", "node", evt => { cy.elements().unselect(); evt.target.select(); details(evt.target); });
     cy.on("dbltap", "node", evt => expand(evt.target.id()));
     cy.on("tap", "edge", evt => {

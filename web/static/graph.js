@@ -55,6 +55,8 @@ window.Shabaka = (function () {
       const score = m.score > 0 ? Math.sqrt(Math.max(0, Number(d.score) || 0) / m.score) : 0;
       const amount = m.amount > 0 ? Math.sqrt(Math.max(0, Number(d.amount) || 0) / m.amount) : 0;
       d.size = Math.round(base + extra * (m.score > 0 ? 0.6 * score + 0.4 * amount : amount));
+      // The entity a neighbourhood starts from is what its page is about: never a small dot.
+      if (d.root) d.size = Math.max(d.size, SIZES.hub[0]);
       d.colour = d.colour || TYPES[d.type] || "#999";
     });
     const etop = Math.max(1, ...edges.map(e => Number(e.data.amount) || 0));
@@ -135,11 +137,15 @@ window.Shabaka = (function () {
   // style says, in screen pixels. ``incremental``: start from the current positions (entity page).
   function layout(cy, incremental) {
     const w = cy.width(), h = cy.height(), pad = 36;
-    const opts = {name: "fcose", animate: false, fit: false, quality: "proof", randomize: !incremental,
+    // fcose's force phase costs about n² per step: past 150 nodes only its spectral draft is kept
+    // (then the overlap pass below), so a big ring still draws in well under a second.
+    const big = cy.nodes().length > 150;
+    const opts = {name: "fcose", animate: false, fit: false, randomize: big || !incremental,
+                  quality: big ? "draft" : incremental ? "proof" : "default", numIter: 1500,
                   nodeDimensionsIncludeLabels: true, packComponents: true, nodeSeparation: 60,
                   idealEdgeLength: e => (e.source().data("tier") === "patient" || e.target().data("tier") === "patient") ? 70 : 110,
                   nodeRepulsion: n => n.data("tier") === "patient" ? 4500 : 30000,
-                  edgeElasticity: () => 0.35, gravity: 0.3, numIter: 2500};
+                  edgeElasticity: () => 0.35, gravity: 0.3};
     if (!incremental) {
       const rel = bandConstraints(cy, 80);
       if (rel.length) opts.relativePlacementConstraint = rel;
@@ -228,12 +234,13 @@ window.Shabaka = (function () {
     return d;
   }
 
-  // The legend under a graph: the entity types drawn (colour and shape), then what size, width and
-  // dashes mean. ``types``: the types present, in TYPES order (all when omitted).
-  function legend(el, types) {
+  // The legend under a graph, for what ``cy`` draws: its entity types (colour and shape, in TYPES
+  // order), what size and width mean, and what dashes mean when some link has no amount.
+  function legend(el, cy) {
     if (!el) return;
     el.innerHTML = "";
-    const shown = Object.keys(TYPES).filter(t => !types || types.includes(t));
+    const types = new Set(cy.nodes().map(n => n.data("type")));
+    const shown = Object.keys(TYPES).filter(t => types.has(t));
     const shape = t => ({PROVIDER: "sq", DOCTOR: "sq", INTERMEDIARY: "diamond", REFERRER: "diamond",
                          PHONE: "hex", ACCOUNT: "hex", SUBMISSION_POINT: "hex"})[t] || "dot";
     shown.forEach(t => item(el, swatch("swatch " + shape(t), TYPES[t]), t.toLowerCase().replace("_", " ")));
@@ -242,7 +249,7 @@ window.Shabaka = (function () {
     [SIZES.patient[0], SIZES.link[0], SIZES.hub[0] + SIZES.hub[1] / 2].forEach(px => sizes.appendChild(swatch("swatch dot grey", null, Math.round(px / 2))));
     item(el, sizes, "size: role (recruiters, clinics and doctors large; patients small), then evidence score and amount", "legend-note");
     item(el, swatch("swatch line", null), "link width: amount claimed (MAD)", "legend-note");
-    item(el, swatch("swatch line dashed", null), "dashed: shared phone, account, referrer or recruitment, no money", "legend-note");
+    if (cy.edges("[money = 0]").nonempty()) item(el, swatch("swatch line dashed", null), "dashed: a link with no amount (such as a recruitment)", "legend-note");
   }
 
   // ``actions`` are extra nodes (buttons) appended under the rows, before the page link.

@@ -10,7 +10,7 @@
     .then(data => {
       const elements = S.prepare(data.elements);
       const cy = S.register(box.id, cytoscape({container: box, elements: elements, style: S.style()}));
-      S.legend(document.getElementById("legend"), [...new Set(cy.nodes().map(n => n.data("type")))]);
+      S.legend(document.getElementById("legend"), cy);
       S.layout(cy, false);
       cy.on("tap", "node", evt => {
         const d = evt.target.data();
