@@ -137,12 +137,15 @@ def test_long_inputs_never_widen_or_break_the_page(server):
         page.goto(server + f"/rings/{RING_ID}")
         page.click("text=Make this ring a case")
         page.fill("textarea[name=body]", word)
-        page.click("text=Add comment")
+        # Measured only once the answer has loaded with its styles (under load a click returns first).
+        with page.expect_navigation(wait_until="load"):
+            page.click("text=Add comment")
         widths = {}
         widths["case"] = page.evaluate("document.documentElement.scrollWidth")
         assert word in page.content()
         page.fill("textarea[name=body]", word + "8")
-        page.click("text=Add comment")
+        with page.expect_navigation(wait_until="load"):
+            page.click("text=Add comment")
         assert page.locator("text=Request refused").is_visible()
         page.goto(server + "/entities?q=" + "Q" * 100)
         widths["search"] = page.evaluate("document.documentElement.scrollWidth")
@@ -178,6 +181,14 @@ PAGES = [
 WIDTH = 1366
 
 
+def _sign_in(page, name: str) -> None:
+    """Sign in on the login page shown, and wait until the page it leads to has loaded."""
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[type=submit]")
+
+
 def _fits(page) -> dict:
     return page.evaluate("({scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth,"
                          " inner: window.innerWidth})")
@@ -201,12 +212,11 @@ def test_every_page_fits_1366_without_a_console_message(server, filled):
         seen = watch(page)
         for name, path, ready in PAGES:
             if name == "runs":
-                page.fill("input[name=name]", "admin")
-                page.fill("input[name=password]", PASSWORD)
-                page.click("button[type=submit]")
+                _sign_in(page, "admin")
             if name == "cases":
                 page.goto(server + f"/rings/{RING_ID}")
-                page.click("text=Make this ring a case")
+                with page.expect_navigation(wait_until="load"):
+                    page.click("text=Make this ring a case")
             response = page.goto(server + path)
             assert response.status == 200, (path, response.status)
             if ready:
@@ -216,6 +226,19 @@ def test_every_page_fits_1366_without_a_console_message(server, filled):
                     page.text_content(".profile") if page.locator(".profile").count() else "")
             widths[name] = _fits(page)
             page.screenshot(path=str(ARTIFACTS / f"web-1366-{name}.png"), full_page=True)
+        # An analyst's pages carry pseudonyms (longer than the ids): the ring and a patient's page.
+        with page.expect_navigation(wait_until="load"):
+            page.click("text=Log out")
+        _sign_in(page, "analyst")
+        page.goto(server + f"/rings/{RING_ID}")
+        page.wait_for_selector("#ring-graph[data-ready='1']", timeout=20000)
+        widths["ring-analyst"] = _fits(page)
+        page.screenshot(path=str(ARTIFACTS / "web-1366-ring-analyst.png"), full_page=True)
+        patient = page.get_attribute("a[href*='BENEFICIARY:BEN~']", "href")
+        page.goto(server + patient)
+        page.wait_for_selector("#nb-graph[data-ready='1']", timeout=20000)
+        widths["entity-analyst"] = _fits(page)
+        page.screenshot(path=str(ARTIFACTS / "web-1366-entity-analyst.png"), full_page=True)
         # A 500-character search typed into the header's box, as a user pastes it: the box keeps 100.
         page.fill("header .search input", "Q" * 500)
         page.press("header .search input", "Enter")
@@ -278,9 +301,7 @@ def test_ring_graph_reads_itself(server):
         page = browser.new_page(viewport={"width": WIDTH, "height": 900})
         seen = watch(page)
         page.goto(server + "/login")
-        page.fill("input[name=name]", "investigator")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        _sign_in(page, "investigator")
         page.goto(server + f"/rings/{RING_ID}")
         page.wait_for_selector("#ring-graph[data-ready='1']", timeout=20000)
         drawn = page.evaluate(RING_DRAWING)

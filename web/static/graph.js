@@ -115,21 +115,42 @@ window.Shabaka = (function () {
     try { run(); } finally { Math.random = saved; }
   }
 
-  // Recruiters left, patients in the middle, providers and doctors right, as long as the ring has
-  // nodes of two bands; within the bands fcose places nodes by their links. Constraints are kept
-  // to a few hundred pairs (hubs against each other, and patients against at most 40 hubs).
+  // Recruiters left, patients in the middle, providers and doctors right. fcose keeps every
+  // recruiter left of every provider and doctor (relative-placement constraints between the few
+  // hubs; skipped past 40 of them); the patients are then moved between the two (see bands).
   function bandConstraints(cy, gap) {
-    const by = [[], [], []];
-    cy.nodes().forEach(n => by[band(n.data())].push(n.id()));
+    const by = bandsOf(cy);
     const pairs = [];
-    const hubs = [...by[0], ...by[2]].length;
-    if (by.filter(b => b.length).length < 2 || hubs > 40) return pairs;
-    by[0].forEach(l => by[2].forEach(r => pairs.push({left: l, right: r, gap: 2 * gap})));
-    by[1].forEach(p => {
-      by[0].forEach(l => pairs.push({left: l, right: p, gap: gap}));
-      by[2].forEach(r => pairs.push({left: p, right: r, gap: gap}));
-    });
-    return pairs.length <= 4000 ? pairs : pairs.filter(p => by[1].length === 0 || !by[1].includes(p.left) && !by[1].includes(p.right));
+    if (by[0].length + by[2].length > 40) return pairs;
+    by[0].forEach(l => by[2].forEach(r => pairs.push({left: l.id(), right: r.id(), gap: 2 * gap})));
+    return pairs;
+  }
+
+  function bandsOf(cy) {
+    const by = [[], [], []];
+    cy.nodes().forEach(n => by[band(n.data())].push(n));
+    return by;
+  }
+
+  // Patients between the bands: their x positions, in fcose's order, spread linearly over the
+  // room between the rightmost recruiter and the leftmost provider (or kept clear of the one band
+  // a ring has). Pairwise constraints for every patient cost fcose seconds on a large ring.
+  function bands(cy, gap) {
+    const [left, mid, right] = bandsOf(cy);
+    if (!mid.length || (!left.length && !right.length)) return;
+    const xs = mid.map(n => n.position("x"));
+    const pmin = Math.min(...xs), pmax = Math.max(...xs), span = Math.max(pmax - pmin, 1);
+    const lo = left.length ? Math.max(...left.map(n => n.position("x"))) + gap : null;
+    const hi = right.length ? Math.min(...right.map(n => n.position("x"))) - gap : null;
+    let a, b;
+    if (lo !== null && hi !== null) {
+      // Too little room between the bands: move the billing band right to make it.
+      const need = Math.max(span, 2 * gap);
+      if (hi - lo < need) right.forEach(n => n.position("x", n.position("x") + need - (hi - lo)));
+      a = lo; b = Math.max(hi, lo + need);
+    } else if (lo !== null) { a = Math.max(lo, pmin); b = a + span; }
+    else { b = Math.min(hi, pmax); a = b - span; }
+    cy.batch(() => mid.forEach((n, i) => n.position("x", a + (b - a) * (pmax > pmin ? (xs[i] - pmin) / span : 0.5))));
   }
 
   // Lay the graph out, then stretch the drawing to the container's shape and scale it to fill it
@@ -141,7 +162,7 @@ window.Shabaka = (function () {
     // (then the overlap pass below), so a big ring still draws in well under a second.
     const big = cy.nodes().length > 150;
     const opts = {name: "fcose", animate: false, fit: false, randomize: big || !incremental,
-                  quality: big ? "draft" : incremental ? "proof" : "default", numIter: 1500,
+                  quality: big ? "draft" : incremental ? "proof" : "default", numIter: 1000,
                   nodeDimensionsIncludeLabels: true, packComponents: true, nodeSeparation: 60,
                   idealEdgeLength: e => (e.source().data("tier") === "patient" || e.target().data("tier") === "patient") ? 70 : 110,
                   nodeRepulsion: n => n.data("tier") === "patient" ? 4500 : 30000,
@@ -151,29 +172,48 @@ window.Shabaka = (function () {
       if (rel.length) opts.relativePlacementConstraint = rel;
     }
     seeded(() => cy.layout(opts).run());
-    separate(cy);
+    if (!incremental) bands(cy, 80);
+    separate(cy, 1);
     fill(cy, w, h, pad);
+    // Zoomed out to fit: hub labels, constant on screen, are now larger than the first pass
+    // assumed; separate once more at this zoom and fit again. (Not more: on a ring with dozens of
+    // hubs each pass makes the drawing taller and the next fit smaller, without end.)
+    if (cy.zoom() < 0.95) {
+      const z = cy.zoom();
+      separate(cy, z);
+      cy.fit(cy.elements(), pad);
+      if (cy.zoom() > 1) { cy.zoom(1); cy.center(); }
+    }
+    cy.nodes("[tier = 'hub'], [tier = 'link'], .root").updateStyle();
   }
 
-  // The box a node needs at zoom 1: its shape with its label under it.
-  function box(n) {
+  // The box a node needs at zoom ``z``: its shape with its label under it. Hub labels keep their
+  // size on screen (so grow in graph units as z falls); patients' labels vanish below MIN_FONT.
+  function box(n, z) {
     const d = n.data(), p = n.position(), size = d.size || 12;
-    const font = d.tier === "patient" && !n.hasClass("root") ? PATIENT_FONT : HUB_FONT;
-    const text = Math.min(String(d.label || "").length * font * 0.6, 190);
-    return {x: p.x, y: p.y + (font + 4) / 2, dy: (font + 4) / 2, hw: Math.max(size, text) / 2 + 3, hh: (size + font + 6) / 2 + 1};
+    const patient = d.tier === "patient" && !n.hasClass("root");
+    const font = patient ? (PATIENT_FONT * z >= MIN_FONT ? PATIENT_FONT : 0) : HUB_FONT / z;
+    const text = font ? Math.min(String(d.label || "").length * font * 0.6, (patient ? 170 : 190 / z)) : 0;
+    const dy = font ? (font + 4) / 2 : 0;
+    return {x: p.x, y: p.y + dy, dy: dy, hw: Math.max(size, text) / 2 + 3, hh: (size + (font ? font + 6 : 0)) / 2 + 1};
   }
 
   // fcose keeps nodes apart on average; this pass removes what overlap is left (two clinics drawn
   // on top of each other) by pushing each overlapping pair apart along the axis that overlaps least.
-  function separate(cy) {
+  function separate(cy, z) {
     const nodes = cy.nodes().toArray();
-    if (nodes.length > 600) return;
-    for (let round = 0; round < 60; round++) {
+    if (nodes.length > 800) return;
+    const boxes = nodes.map(n => box(n, z));
+    // Sweep by x: a pair can only overlap when their x ranges meet, so each box is compared with
+    // the boxes after it in x order until one starts past its right edge.
+    for (let round = 0; round < 40; round++) {
       let moved = false;
-      const boxes = nodes.map(box);
-      for (let i = 0; i < nodes.length; i++) {
-        for (let j = i + 1; j < nodes.length; j++) {
-          const a = boxes[i], b = boxes[j];
+      const order = boxes.map((b, i) => i).sort((i, j) => (boxes[i].x - boxes[i].hw) - (boxes[j].x - boxes[j].hw));
+      for (let oi = 0; oi < order.length; oi++) {
+        const a = boxes[order[oi]];
+        for (let oj = oi + 1; oj < order.length; oj++) {
+          const b = boxes[order[oj]];
+          if (b.x - b.hw >= a.x + a.hw) break;
           const ox = a.hw + b.hw - Math.abs(a.x - b.x), oy = a.hh + b.hh - Math.abs(a.y - b.y);
           if (ox <= 0 || oy <= 0) continue;
           moved = true;
@@ -184,10 +224,8 @@ window.Shabaka = (function () {
         }
       }
       if (!moved) break;
-      cy.batch(() => nodes.forEach((n, i) => {
-        n.position({x: boxes[i].x, y: boxes[i].y - boxes[i].dy});
-      }));
     }
+    cy.batch(() => nodes.forEach((n, i) => n.position({x: boxes[i].x, y: boxes[i].y - boxes[i].dy})));
   }
 
   function fill(cy, w, h, pad) {
