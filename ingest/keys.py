@@ -73,8 +73,10 @@ def fingerprints(claim_id: pa.Array | pa.ChunkedArray, line_no: np.ndarray) -> t
         take = np.minimum(starts[:, None] + pos[None, :], len(padded) - 1)
         chunk = np.where(pos[None, :] < lengths[:, None], padded[take], 0).astype(np.uint8)
         value = np.ascontiguousarray(chunk).view("<u8").ravel()
-        h1 = _mix(h1 ^ value)
-        h2 = _mix(h2 ^ (value + _SEEDS[1]))
+        # only the words a key has: its fingerprint must not depend on the longest key beside it
+        has = lengths > word * 8
+        h1 = np.where(has, _mix(h1 ^ value), h1)
+        h2 = np.where(has, _mix(h2 ^ (value + _SEEDS[1])), h2)
     return h1, h2
 
 
