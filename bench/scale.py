@@ -132,7 +132,7 @@ def _steps(data: Path, name: str) -> dict:
     """Run in a child: every step on one store, and the references."""
     from detectors.io import write_findings
     from detectors.pipeline import detect
-    from graph.build import build_graph
+    from graph.build import graph_parts
     from graph.sqlite_store import SqliteGraphStore
     from ingest.store import ClaimsStore
     from shabaka.weekly import week_window
@@ -147,7 +147,8 @@ def _steps(data: Path, name: str) -> dict:
     batches = store.batches()
     last = date.fromisoformat(str(batches["max_service_date"].max())[:10]).isocalendar()
     start, end = week_window(last.year, last.week, SETS[name][2])
-    files = [str(store.claims_dir / n) for n in batches["parquet_name"]]
+    files = [str(p) for p in store.files(start, end)]
+    all_parts = store.files()
     # Each reference in a process of its own, so Arrow's memory pool of one never counts in another.
     refs = {kind: _in_child(kind, csv=str(folder / "claims.csv.gz"), files=files, start=start.isoformat(),
                             end=end.isoformat())
@@ -160,14 +161,46 @@ def _steps(data: Path, name: str) -> dict:
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             write_findings(result, Path(tmp) / "findings")
     with meter("graph_store"):
-        graph = build_graph(claims, intermediaries=result.intermediaries)
         embedded = SqliteGraphStore(home)
-        embedded.write(graph)
+        n_nodes, n_edges = embedded.write_parts(graph_parts(claims, intermediaries=result.intermediaries))
         embedded.close()
+    ring = _ring_providers(result)
+    with meter("ring_lines"):
+        lines = store.claims(start, end, any_of={"provider_id": ring})
     store.close()
     return {"lines": int(report.to_dict()["read"]), "window": [start.isoformat(), end.isoformat()],
-            "window_lines": len(claims), "refs": refs,
-            "steps": meter.steps, "rings": len(result.rings)}
+            "window_lines": len(claims), "refs": refs, "steps": meter.steps, "rings": len(result.rings),
+            "graph": {"nodes": n_nodes, "edges": n_edges},
+            "parts": {"all": len(all_parts), "window": len(files), "row_groups_window": _row_groups(files),
+                      "ring_providers": len(ring), "ring_lines": len(lines),
+                      "row_groups_ring": _row_groups(files, provider_ids=ring)}}
+
+
+def _ring_providers(result) -> list[str]:
+    """The providers of the top ring (what a ring page reads first)."""
+    members = result.members
+    if not len(members):
+        return []
+    top = members[members["ring_id"] == result.rings["ring_id"].iloc[0]]
+    return sorted(top.loc[top["entity_type"] == "PROVIDER", "entity_id"].astype(str))
+
+
+def _row_groups(files: list[str], provider_ids: list[str] | None = None) -> int:
+    """Row groups in ``files``, or those whose provider_id statistics may hold one of ``provider_ids``."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        column = meta.schema.to_arrow_schema().get_field_index("provider_id")
+        for i in range(meta.num_row_groups):
+            if provider_ids is None:
+                total += 1
+                continue
+            stats = meta.row_group(i).column(column).statistics
+            if stats is None or not stats.has_min_max or any(stats.min <= p <= stats.max for p in provider_ids):
+                total += 1
+    return total
 
 
 def _in_child(kind: str, **kwargs) -> float | None:
@@ -261,6 +294,11 @@ def _print(name: str, out: dict, before: dict | None) -> None:
         if old:
             row += f"{old['seconds']:>10.2f}{old['peak_mb']:>11.0f}{old['seconds'] / max(m['seconds'], 1e-3):>9.1f}x"
         print(row)
+    parts = out.get("parts")
+    if parts:
+        print(f"store: {parts['all']} month parts, {parts['window']} in the window ({parts['row_groups_window']} row "
+              f"groups); the top ring's {parts['ring_providers']} providers: {parts['ring_lines']:,} lines in "
+              f"{parts['row_groups_ring']} row group(s)")
     e2e = out.get("e2e")
     if e2e:
         line = f"end to end: shabaka {e2e['command']}: {e2e.get('seconds')} s ({e2e.get('cpu', '-')} CPU s), " \
