@@ -203,19 +203,20 @@ def _row_groups(files: list[str], provider_ids: list[str] | None = None) -> int:
     return total
 
 
-def _in_child(kind: str, **kwargs) -> float | None:
+def _in_child(kind: str, **kwargs) -> dict | None:
     child = subprocess.run([sys.executable, __file__, "--ref", json.dumps({"kind": kind, **kwargs})],
                            stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-def _reference(kind: str, csv: str, files: list[str], start: str, end: str) -> float | None:
-    """Seconds of one reference: pyarrow's CSV read, pyarrow's Parquet read, DuckDB's group-by."""
+def _reference(kind: str, csv: str, files: list[str], start: str, end: str) -> dict | None:
+    """Wall and CPU seconds (all threads) of one reference: pyarrow's CSV read, pyarrow's Parquet read,
+    DuckDB's group-by."""
     import pyarrow.csv as pacsv
     import pyarrow.dataset as pads
 
     first, last = date.fromisoformat(start), date.fromisoformat(end)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if kind == "pyarrow_csv":
         pacsv.read_csv(csv)
     elif kind == "pyarrow_read":
@@ -227,14 +228,14 @@ def _reference(kind: str, csv: str, files: list[str], start: str, end: str) -> f
         except ImportError:
             return None
         con = duckdb.connect()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         con.sql("SELECT provider_id, beneficiary_id, count(*) AS n, sum(amount_claimed) AS amount "
                 f"FROM read_parquet({files!r}) WHERE service_date BETWEEN DATE '{first}' AND DATE '{last}' "
                 "GROUP BY ALL").to_arrow_table()
-        seconds = time.perf_counter() - t0
+        out = {"seconds": round(time.perf_counter() - t0, 3), "cpu": round(time.process_time() - c0, 3)}
         con.close()
-        return round(seconds, 3)
-    return round(time.perf_counter() - t0, 3)
+        return out
+    return {"seconds": round(time.perf_counter() - t0, 3), "cpu": round(time.process_time() - c0, 3)}
 
 
 def _end_to_end(data: Path, name: str) -> dict:
@@ -275,21 +276,26 @@ def _print(name: str, out: dict, before: dict | None) -> None:
     print(f"\n== {name}: {out.get('lines', 0):,} lines in the file"
           + (f", {out.get('window_lines', 0):,} in the window {out['window'][0]}..{out['window'][1]}"
              if "window" in out else ""))
-    refs = out.get("refs", {})
+    refs = {k: v if isinstance(v, dict) or v is None else {"seconds": v} for k, v in out.get("refs", {}).items()}
     if refs:
-        print("references: " + ", ".join(f"{k} {v} s" for k, v in refs.items() if v is not None))
-    header = f"{'step':<16}{'seconds':>9}{'cpu s':>8}{'peak MB':>9}{'x pyarrow read':>16}{'x duckdb':>10}"
+        print("references: " + ", ".join(f"{k} {v['seconds']} s ({v.get('cpu', '-')} CPU s)"
+                                         for k, v in refs.items() if v is not None))
+    print("ratios: wall seconds over the reference's, then CPU seconds over its CPU seconds (steadier on a shared "
+          "machine); ingest: the reference's time over ingest's, i.e. ingest's rate as a fraction of pyarrow's")
+    header = (f"{'step':<16}{'seconds':>9}{'cpu s':>8}{'peak MB':>9}{'x pyarrow':>11}{'(cpu)':>7}"
+              f"{'x duckdb':>10}{'(cpu)':>7}")
     if before:
         header += f"{'before s':>10}{'before MB':>11}{'speed-up':>10}"
     print(header)
     for step, m in out.get("steps", {}).items():
         if step == "ingest":
-            ratio = f"{refs['pyarrow_csv'] / m['seconds']:.2f} rate" if m["seconds"] else "-"
+            ref, inverse = refs.get("pyarrow_csv"), True
         else:
-            ratio = f"{m['seconds'] / refs['pyarrow_read']:.1f}" if refs.get("pyarrow_read") else "-"
-        duck = f"{m['seconds'] / refs['duckdb_groupby']:.1f}" if refs.get("duckdb_groupby") and step != "ingest" \
-            else "-"
-        row = f"{step:<16}{m['seconds']:>9.2f}{m.get('cpu', float('nan')):>8.2f}{m['peak_mb']:>9.0f}{ratio:>16}{duck:>10}"
+            ref, inverse = refs.get("pyarrow_read"), False
+        duck = None if step == "ingest" else refs.get("duckdb_groupby")
+        row = (f"{step:<16}{m['seconds']:>9.2f}{m.get('cpu', float('nan')):>8.2f}{m['peak_mb']:>9.0f}"
+               f"{_ratio(m, ref, 'seconds', inverse):>11}{_ratio(m, ref, 'cpu', inverse):>7}"
+               f"{_ratio(m, duck, 'seconds', False):>10}{_ratio(m, duck, 'cpu', False):>7}")
         old = (before or {}).get("steps", {}).get(step)
         if old:
             row += f"{old['seconds']:>10.2f}{old['peak_mb']:>11.0f}{old['seconds'] / max(m['seconds'], 1e-3):>9.1f}x"
@@ -309,6 +315,14 @@ def _print(name: str, out: dict, before: dict | None) -> None:
         print(line)
         if e2e.get("stderr"):
             print(e2e["stderr"])
+
+
+def _ratio(step: dict, ref: dict | None, key: str, inverse: bool) -> str:
+    """step / reference (or reference / step for a rate), formatted; '-' when either is missing."""
+    if not ref or not ref.get(key) or not step.get(key):
+        return "-"
+    value = ref[key] / step[key] if inverse else step[key] / ref[key]
+    return f"{value:.2f}" if inverse else f"{value:.1f}"
 
 
 if __name__ == "__main__":
