@@ -314,8 +314,9 @@ def _print(name: str, out: dict, before: dict | None) -> None:
         print(row)
     parts = out.get("parts")
     if parts:
+        whose = "the top ring's" if out.get("rings") is not None else "the 5 busiest"
         print(f"store: {parts['all']} month parts, {parts['window']} in the window ({parts['row_groups_window']} row "
-              f"groups); {'the top ring' if out.get('rings') is not None else 'the 5 busiest'}'s {parts['ring_providers']} providers: {parts['ring_lines']:,} lines in "
+              f"groups); {whose} {parts['ring_providers']} providers: {parts['ring_lines']:,} lines in "
               f"{parts['row_groups_ring']} row group(s)")
     e2e = out.get("e2e")
     if e2e:

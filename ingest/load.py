@@ -419,7 +419,8 @@ class _Keys:
             starts = np.flatnonzero(np.r_[True, ~same])
             start_of = np.repeat(starts, np.diff(np.r_[starts, n]))
             for k in (np.flatnonzero(same) + 1).tolist():
-                found[int(order[k])] = f"(claim_id, line_no) already seen in this file at line {lines[order[start_of[k]]]}"
+                first_line = lines[order[start_of[k]]]
+                found[int(order[k])] = f"(claim_id, line_no) already seen in this file at line {first_line}"
         first = np.ones(n, dtype=bool)
         first[list(found)] = False
         candidates = np.flatnonzero(first)
