@@ -25,6 +25,7 @@ from ground.errors import AccessDenied
 from export.cypher import load_script
 from export.collect import RingEvidence, collect_ring, ring_graph
 from export.evidence import provider_indicators, timeline
+from export.sentences import member_sentences, ring_summary
 from export.manifest import AUDIT_ENTRY, manifest_text, payload_hash, write_bag
 from export.picture import network_figure, timeline_figure, to_png, to_svg
 from export.pseudonym import Pseudonymiser, load_pseudonym_key, pseudonymise_graph
@@ -126,6 +127,9 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
     G = ring_graph(evidence)
     indicators = provider_indicators(evidence.window_claims, members, config=evidence.config)
     days = timeline(lines)
+    # Written from the raw lines before pseudonymising: the sentences name no id.
+    members = members.assign(sentence=member_sentences(members, lines))
+    story = ring_summary(ring, members)
     if pseudonymiser is not None:
         lines = pseudonymiser.claims(lines)
         members = pseudonymiser.members(members)
@@ -162,7 +166,7 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
     }
     payload[RUN_FILE] = _json(provenance)
     report = ReportData(
-        ring=ring_row, run=provenance["run"], params=params, members=members, indicators=indicators,
+        ring=ring_row, run=provenance["run"], params=params, members=members, indicators=indicators, story=story,
         timeline=days, batches=evidence.batches, software_version=__version__, n_lines=len(lines),
         amount_claimed=float(lines["amount_claimed"].sum()) if len(lines) else 0.0,
         n_lines_at_risk=int(lines["at_risk"].sum()),

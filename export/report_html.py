@@ -11,7 +11,8 @@ from export.report_model import (
     ReportData, format_mad, format_number, params_text, summary_rows,
 )
 from export.texts import (
-    INDICATOR_NOTE_EN, INDICATOR_NOTE_FR, METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE,
+    INDICATOR_NOTE_EN, INDICATOR_NOTE_FR, METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, SCORE_HELP,
+    SCORE_HELP_FR, VERIFY_NOTE,
 )
 
 __all__ = ["render_html"]
@@ -46,7 +47,7 @@ def render_html(data: ReportData) -> str:
         f"<title>Shabaka — {escape(str(ring['ring_id']))}</title><style>{_CSS}</style></head><body>",
         f"<h1>Evidence report / Rapport de preuve — {escape(str(ring['ring_id']))}</h1>",
         "<h2>Summary / Résumé</h2>",
-        f"<p>{escape(str(ring.get('summary') or ''))}</p>",
+        f"<p>{escape(data.story or str(ring.get('summary') or ''))}</p>",
         _table(pd.DataFrame([
             ("amount at risk / montant à risque", format_mad(ring["amount_at_risk"])),
             *summary_rows(data),
@@ -56,8 +57,10 @@ def render_html(data: ReportData) -> str:
     if data.pseudonymised:
         parts.append(f'<p class="note">{escape(PSEUDONYM_NOTE_FR)}<br>{escape(PSEUDONYM_NOTE_EN)} '
                      f"(key id {escape(str(data.key_id))})</p>")
-    members = data.members.reindex(columns=["entity_type", "entity_id", "role", "score", "evidence"])
-    parts += ["<h2>Members and evidence / Membres et éléments</h2>", _table(members, numeric={"score"})]
+    members = data.members.reindex(columns=["entity_type", "entity_id", "role", "score", "sentence", "evidence"])
+    members = members.rename(columns={"sentence": "what it did / ce qu'il a fait", "evidence": "detector / détecteur"})
+    parts += ["<h2>Members and evidence / Membres et éléments</h2>", _table(members, numeric={"score"}),
+              f'<p class="note">score: {escape(SCORE_HELP)} {escape(SCORE_HELP_FR)}</p>']
     parts += ["<h2>Indicators against peers / Indicateurs comparés aux pairs</h2>",
               f'<p class="note">{escape(INDICATOR_NOTE_EN)} {escape(INDICATOR_NOTE_FR)}</p>',
               _table(_indicator_frame(data.indicators), numeric={"value", "peer median", "z", "peers"})]

@@ -38,6 +38,7 @@ class ReportData:
     network_png: bytes
     timeline_svg: str
     timeline_png: bytes
+    story: str = ""
     pseudonymised: bool = False
     key_id: str | None = None
     files: list[str] = field(default_factory=list)

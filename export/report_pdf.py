@@ -21,7 +21,8 @@ from export.report_model import (
     ReportData, format_mad, format_number, params_text, summary_rows,
 )
 from export.texts import (
-    INDICATOR_NOTE_EN, INDICATOR_NOTE_FR, METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, VERIFY_NOTE,
+    INDICATOR_NOTE_EN, INDICATOR_NOTE_FR, METHOD_EN, METHOD_FR, PSEUDONYM_NOTE_EN, PSEUDONYM_NOTE_FR, SCORE_HELP,
+    SCORE_HELP_FR, VERIFY_NOTE,
 )
 
 __all__ = ["render_pdf"]
@@ -57,7 +58,7 @@ def render_pdf(data: ReportData) -> bytes:
     pdf.cell(0, 9, f"Amount at risk / montant à risque : {format_mad(ring['amount_at_risk'])}",
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0, 0, 0)
-    pdf.paragraph(str(ring.get("summary") or ""))
+    pdf.paragraph(data.story or str(ring.get("summary") or ""))
     pdf.grid(summary_rows(data), header=None, widths=(60, 120))
     if data.pseudonymised:
         pdf.note(f"{PSEUDONYM_NOTE_FR} {PSEUDONYM_NOTE_EN} (key id {data.key_id})")
@@ -65,10 +66,13 @@ def render_pdf(data: ReportData) -> bytes:
     pdf.note(f"{data.n_nodes} nodes / nœuds, {data.n_edges} edges / liens; fixed-seed spring layout.")
     pdf.image(io.BytesIO(data.network_png), w=170)
     pdf.heading("Members and evidence / Membres et éléments")
-    members = data.members.reindex(columns=["entity_type", "entity_id", "role", "score", "evidence"])
-    pdf.grid([(r.entity_type, r.entity_id, r.role, format_number(r.score), r.evidence)
+    members = data.members.reindex(columns=["entity_type", "entity_id", "role", "score", "sentence", "evidence"])
+    pdf.grid([(r.entity_type, r.entity_id, r.role, format_number(r.score),
+               r.sentence if isinstance(r.sentence, str) else r.evidence)
               for r in members.itertuples(index=False)],
-             header=("type", "id", "role", "score", "evidence"), widths=(24, 38, 26, 14, 78), size=7)
+             header=("type", "id", "role", "score", "what it did / ce qu'il a fait"), widths=(24, 38, 26, 14, 78),
+             size=7)
+    pdf.note(f"score: {SCORE_HELP} {SCORE_HELP_FR}")
     pdf.heading("Indicators against peers / Indicateurs comparés aux pairs")
     pdf.note(f"{INDICATOR_NOTE_EN} {INDICATOR_NOTE_FR}")
     pdf.grid([(f"{r.entity_type} {r.entity_id}", r.peer_group, INDICATOR_LABELS.get(r.indicator, r.indicator),

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-__all__ = ["METHOD_FR", "METHOD_EN", "PSEUDONYM_NOTE_FR", "PSEUDONYM_NOTE_EN", "VERIFY_NOTE", "INDICATOR_NOTE_EN",
+__all__ = ["SCORE_HELP", "SCORE_HELP_FR", "METHOD_FR", "METHOD_EN", "PSEUDONYM_NOTE_FR", "PSEUDONYM_NOTE_EN", "VERIFY_NOTE", "INDICATOR_NOTE_EN",
            "INDICATOR_NOTE_FR"]
+
+#: What every score shown means: one scale, the surprise of docs/detectors.md.
+SCORE_HELP = (
+    "Surprise score: -log10 of the chance that a world without fraud shows something this extreme among "
+    "everything the detector looked at (corrected for how many were tested). 2 = one fraud-free world in 100, "
+    "3 = one in 1,000; each point more is ten times rarer. A ring's score combines its detectors' best groups "
+    "(Fisher's method); a member's is its own combined surprise (a patient's: its group's); an entity's page "
+    "shows the larger of its own and its best ring's."
+)
+SCORE_HELP_FR = (
+    "Score de surprise : -log10 de la probabilité qu'un monde sans fraude montre un écart aussi extrême parmi "
+    "tout ce que le détecteur a examiné (corrigée du nombre de tests). 2 = un monde sans fraude sur 100, "
+    "3 = un sur 1 000 ; chaque point de plus est dix fois plus rare."
+)
 
 METHOD_FR = (
     "Shabaka lit les feuilles de soins et prises en charge de l'AMO telles que transmises par la caisse, "

@@ -36,8 +36,8 @@ TYPE_COLOURS = {
     "PHONE": "#8e44ad", "ACCOUNT": "#6d4c41", "SUBMISSION_POINT": "#607d8b", "REFERRER": "#d35400",
 }
 CLAIM_VIEW_COLUMNS = [
-    "claim_id", "line_no", "service_date", "beneficiary_id", "household_id", "regime", "provider_id",
-    "provider_type", "doctor_id", "act_code", "act_family", "quantity", "amount_claimed", "amount_reimbursed",
+    "claim_id", "line_no", "service_date", "beneficiary_id", "household_id", "regime", "beneficiary_region",
+    "provider_id", "provider_type", "provider_region", "doctor_id", "act_code", "act_family", "quantity", "amount_claimed", "amount_reimbursed",
     "prior_auth_id", "channel", "submission_point_id", "contact_phone", "payee_account", "referrer_id",
 ]
 

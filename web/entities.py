@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, redirect, render_template, url_for
 
+from export.sentences import scrub_ids
 from ground.errors import InputRefused, NotFound
 from web.context import (audit, claims_store, graph_store, lookup_pseudonym, pseudonymous, query_for_audit,
                          resolve_id, runs, show_id)
@@ -154,11 +155,12 @@ def entity(node_id: str):
     rings, score = [], None
     if run_id:
         rings = runs().rings_of_entity(run_id, ident)
-        rings = rings[rings["entity_type"] == kind].to_dict("records")
+        rings = [{**r, "finding": scrub_ids(str(r["evidence"]))}
+                 for r in rings[rings["entity_type"] == kind].to_dict("records")]
         row = runs().conn.execute(
             "SELECT score, top_reason FROM entity_scores WHERE run_id = ? AND entity_type = ? AND entity_id = ?",
             (run_id, kind, ident)).fetchone()
-        score = dict(row) if row else None
+        score = {**dict(row), "reason": scrub_ids(str(row["top_reason"]))} if row else None
     shown = show_id(kind, ident)
     audit("view_entity", node_id=real)
     return render_template("entity.html", kind=kind, shown=shown, node_id=f"{kind}:{shown}", rings=rings,

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from export.texts import SCORE_HELP
+
 __all__ = ["register_filters", "mad", "number"]
 
 
@@ -54,10 +56,11 @@ def day(value: Any) -> str:
 
 
 def register_filters(app: Flask) -> None:
-    """Install the template filters ``mad``, ``number`` and ``day``.
+    """Install the template filters ``mad``, ``number`` and ``day``, and the global ``SCORE_HELP``.
 
     Parameters
     ----------
     app : Flask
     """
     app.jinja_env.filters.update(mad=mad, number=number, day=day)
+    app.jinja_env.globals.update(SCORE_HELP=SCORE_HELP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -11,14 +12,16 @@ from flask import Blueprint, current_app, render_template
 from casework.cases import STATUSES
 from graph.build import node_id
 from graph.ring import ring_graph as build_ring_graph
+from export.sentences import member_sentences, ring_summary, scrub_ids
 from ground.errors import NotFound
 from ingest.schema import CLAIM_COLUMNS
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
                          show_case, show_frame, show_id)
 from web.data import ring_claims, ring_elements, timeline_svg
 from web.params import arg, check_id
+from web.story import ring_geography, week_over_week
 
-__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "page_of", "RING_FILTERS"]
+__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "explained", "ring_graph", "page_of", "RING_FILTERS"]
 
 bp = Blueprint("rings", __name__)
 RING_FILTERS = ("min_score", "region", "regime", "scenario", "status")
@@ -94,7 +97,23 @@ def load_ring(run_id: str, ring_id: str) -> tuple[dict[str, Any], pd.DataFrame, 
     run = runs().run(run_id)
     claims = ring_claims(claims_store(), members, window=(run.get("window_from"), run.get("window_to")),
                          cache=current_app.extensions["shabaka_ring_cache"], key=(run_id, ring_id))
-    return ring, members, claims
+    return {**ring, "story": ring_summary(ring, members)}, explained(members, claims), claims
+
+
+def explained(members: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """``members`` with ``sentence`` (what each did, with numbers, :mod:`export.sentences`) and ``finding``
+    (the detector's evidence with its ids replaced by words).
+
+    Parameters
+    ----------
+    members : DataFrame
+        The ring's members.
+    claims : DataFrame
+        The ring's claim lines.
+    """
+    labels = {str(i): str(r).replace("_", " ") for i, r in zip(members["entity_id"], members["role"])}
+    return members.assign(sentence=member_sentences(members, claims),
+                          finding=[scrub_ids(str(e), labels) for e in members["evidence"]])
 
 
 def ring_graph(members: pd.DataFrame, claims: pd.DataFrame) -> list[dict[str, Any]]:
@@ -111,7 +130,8 @@ def ring_graph(members: pd.DataFrame, claims: pd.DataFrame) -> list[dict[str, An
     claims : DataFrame
         The ring's claim lines.
     """
-    G = build_ring_graph(members, claims.reindex(columns=list(CLAIM_COLUMNS)))
+    shown = members.assign(evidence=members["sentence"]) if "sentence" in members.columns else members
+    G = build_ring_graph(shown, claims.reindex(columns=list(CLAIM_COLUMNS)))
     store = graph_store() if (members["entity_type"] == "INTERMEDIARY").any() else None
     for ident in members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"] if store is not None else ():
         try:
@@ -134,6 +154,11 @@ def ring_list():
     rings = runs().rings(run_id)
     kept = filter_rings(rings, filters, cases().statuses())
     page, paging = page_of(kept, page_no, current_app.config["PAGE_SIZE"])
+    members = runs().members(run_id)
+    by_ring = dict(tuple(members.groupby("ring_id", sort=False))) if len(members) else {}
+    records = [{**r, "story": ring_summary({**r, "extra": json.loads(r.get("extra_json") or "{}")},
+                                           by_ring.get(r["ring_id"], members.iloc[:0]))}
+               for r in page.to_dict("records")]
     choices = {
         "regions": sorted({r for v in rings["regions"].dropna() for r in str(v).split(",") if r}),
         "regimes": sorted({r for v in rings["regimes"].dropna() for r in str(v).split(",") if r}),
@@ -142,7 +167,7 @@ def ring_list():
     }
     audit("view_rings", run_id=run_id, filters=filters, page=paging["page"])
     args = {k: ("" if filters.get(k) is None else filters[k]) for k in RING_FILTERS}
-    return render_template("rings.html", run_id=run_id, rings=page.to_dict("records"), paging=paging,
+    return render_template("rings.html", run_id=run_id, rings=records, paging=paging,
                            args=args, choices=choices, total_rings=len(rings))
 
 
@@ -161,9 +186,11 @@ def ring_page(ring_id: str):
     shown_claims = show_frame(claims, CLAIM_PERSONAL_COLUMNS)
     page, paging = page_of(shown_claims, page_no, current_app.config["PAGE_SIZE"])
     case = show_case(cases().get(ring_id))
+    geography = ring_geography(runs().run(run_id), members, claims)
+    change = week_over_week(run_id, ring, members)
     audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=paging["page"])
     return render_template(
-        "ring.html", run_id=run_id, ring=ring,
+        "ring.html", run_id=run_id, ring=ring, geography=geography, change=change,
         members=show_frame(members, type_column="entity_type", id_column="entity_id").to_dict("records"),
         claims=page.to_dict("records"), paging=paging, timeline=timeline_svg(claims), case=case,
         claim_total=float(claims["amount_claimed"].sum()), statuses=STATUSES,
