@@ -24,7 +24,7 @@ from casework.audit import AuditLog
 from ground.errors import AccessDenied
 from export.cypher import load_script
 from export.collect import RingEvidence, collect_ring, ring_graph
-from export.evidence import provider_indicators, timeline
+from export.evidence import main_provider_peers, provider_indicators, timeline
 from export.sentences import member_sentences, ring_summary
 from export.manifest import AUDIT_ENTRY, manifest_text, payload_hash, write_bag
 from export.picture import network_figure, timeline_figure, to_png, to_svg
@@ -130,6 +130,7 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
     # Written from the raw lines before pseudonymising: the sentences name no id.
     members = members.assign(sentence=member_sentences(members, lines))
     story = ring_summary(ring, members)
+    peer_note = main_provider_peers(lines, members, indicators)
     if pseudonymiser is not None:
         lines = pseudonymiser.claims(lines)
         members = pseudonymiser.members(members)
@@ -167,6 +168,7 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
     payload[RUN_FILE] = _json(provenance)
     report = ReportData(
         ring=ring_row, run=provenance["run"], params=params, members=members, indicators=indicators, story=story,
+        peer_note=peer_note,
         timeline=days, batches=evidence.batches, software_version=__version__, n_lines=len(lines),
         amount_claimed=float(lines["amount_claimed"].sum()) if len(lines) else 0.0,
         n_lines_at_risk=int(lines["at_risk"].sum()),

@@ -63,6 +63,7 @@ def render_html(data: ReportData) -> str:
               f'<p class="note">score: {escape(SCORE_HELP)} {escape(SCORE_HELP_FR)}</p>']
     parts += ["<h2>Indicators against peers / Indicateurs comparés aux pairs</h2>",
               f'<p class="note">{escape(INDICATOR_NOTE_EN)} {escape(INDICATOR_NOTE_FR)}</p>',
+              f"<p>{escape(data.peer_note)}</p>" if data.peer_note else "",
               _table(_indicator_frame(data.indicators), numeric={"value", "peer median", "z", "peers"})]
     parts += ["<h2>Network / Réseau</h2>",
               f'<p class="note">{data.n_nodes} nodes / nœuds, {data.n_edges} edges / liens. '

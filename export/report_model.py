@@ -39,6 +39,7 @@ class ReportData:
     timeline_svg: str
     timeline_png: bytes
     story: str = ""
+    peer_note: str = ""
     pseudonymised: bool = False
     key_id: str | None = None
     files: list[str] = field(default_factory=list)

@@ -75,6 +75,8 @@ def render_pdf(data: ReportData) -> bytes:
     pdf.note(f"score: {SCORE_HELP} {SCORE_HELP_FR}")
     pdf.heading("Indicators against peers / Indicateurs comparés aux pairs")
     pdf.note(f"{INDICATOR_NOTE_EN} {INDICATOR_NOTE_FR}")
+    if data.peer_note:
+        pdf.paragraph(data.peer_note)
     pdf.grid([(f"{r.entity_type} {r.entity_id}", r.peer_group, INDICATOR_LABELS.get(r.indicator, r.indicator),
                format_number(r.value), format_number(r.peer_median), format_number(r.z), str(int(r.n_peers)))
               for r in data.indicators.itertuples(index=False)],

@@ -157,7 +157,8 @@ class _Ring:
                     for t in ENTITY_COLUMNS}
         self.labels = {str(i): role_label(str(r)) for i, r in zip(members["entity_id"], members["role"])}
         self.role_of = {str(i): str(r) for i, r in zip(members["entity_id"], members["role"])}
-        self.providers = self.ids["PROVIDER"] | {d for d in self.ids["DOCTOR"] if d in set(self.lines["provider_id"])}
+        # The ring's providers are its PROVIDER members; a ring of doctors alone counts those billing themselves.
+        self.providers = self.ids["PROVIDER"] or {d for d in self.ids["DOCTOR"] if d in set(self.lines["provider_id"])}
         self.patient_lines = self._patient_lines()
 
     def _patient_lines(self) -> pd.DataFrame:
@@ -267,9 +268,10 @@ class _Ring:
         if far:
             text += f"; {far:,} of the patients live in another region"
         if role == "prescriber" and in_ring:
-            at = self.lines[self.lines["provider_id"].isin(in_ring)]
-            share = len(attended[attended["provider_id"].isin(in_ring)]) / max(len(at), 1)
-            text += f"; {share:.0%} of the lines of the ring's {role_label(self.role_of.get(in_ring[0], 'provider'))}"
+            at_ring = attended[attended["provider_id"].isin(in_ring)]
+            top = str(at_ring["provider_id"].value_counts().idxmax())
+            share = (at_ring["provider_id"] == top).sum() / max(int((self.lines["provider_id"] == top).sum()), 1)
+            text += f"; {share:.0%} of the ring's lines at its {role_label(self.role_of.get(top, 'provider'))}"
         return text + "."
 
     def _recruiter(self, evidence: str) -> str:

@@ -64,10 +64,14 @@ VERIFY_NOTE = (
 INDICATOR_NOTE_EN = (
     "The indicator detector's own figures: each member against the peer group it was scored in (same type, "
     "or specialty for doctors, and region; the type alone, then everyone, when the group is too small), over "
-    "the run's whole claims window; z is the robust z-score the detector used (capped)."
+    "the run's whole claims window; z is the robust z-score the detector used (capped). A member the "
+    "detector did not score (too few lines), or compared with everyone or no one, is shown against the "
+    "national peers of its type instead, without z, and its peer group says so."
 )
 INDICATOR_NOTE_FR = (
     "Les chiffres mêmes du détecteur d'indicateurs : chaque membre face au groupe de pairs auquel il a été "
     "comparé (même type, ou spécialité pour les médecins, et même région ; le type seul, puis tous, quand le "
-    "groupe est trop petit), sur toute la période de l'analyse ; z est le score robuste utilisé (plafonné)."
+    "groupe est trop petit), sur toute la période de l'analyse ; z est le score robuste utilisé (plafonné). "
+    "Un membre que le détecteur n'a pas noté (trop peu de lignes), ou comparé à tous ou à personne, est "
+    "comparé aux pairs nationaux de son type, sans z, et son groupe de pairs le dit."
 )

@@ -85,7 +85,10 @@ def test_phantom_patient_sentence_says_no_consultation_and_distance():
 
 def test_pharmacy_ring_sentences_give_the_prescribers_share():
     lines = pd.DataFrame([_line(i, f"AMO{i}", PHARMACY, "PHARMACY", PRESCRIBER if i < 6 else GP, "MEDICATION", 100.0,
-                                home="07", where="07") for i in range(8)])
+                                home="07", where="07") for i in range(8)]
+                         # the prescriber's own consultations: it bills as a provider, yet is no provider of the ring
+                         + [_line(9, "AMO1", PRESCRIBER, "DOCTOR", PRESCRIBER, "CONSULTATION", 80.0, home="07",
+                                  where="07")])
     members = _members([("PROVIDER", PHARMACY, "pharmacy", "28 ALD/injectable drug lines (z=152.4)"),
                         ("DOCTOR", PRESCRIBER, "prescriber",
                          "prescribes the ALD drugs pharmacy INPE100000003 dispenses to patients without ALD")])
@@ -93,8 +96,8 @@ def test_pharmacy_ring_sentences_give_the_prescribers_share():
     _no_ids(out, members)
     assert out[0].startswith("Dispensed 8 lines (800 MAD) for 8 patients")
     assert "75% of these lines prescribed by the ring's 1 doctor" in out[0]
-    assert out[1].startswith("Prescribed 6 lines (600 MAD) for 6 patients at 1 of the ring's 1 provider")
-    assert "75% of the lines of the ring's pharmacy" in out[1]
+    assert out[1].startswith("Prescribed 7 lines (680 MAD) for 6 patients at 1 of the ring's 1 provider;")
+    assert "75% of the ring's lines at its pharmacy" in out[1]
 
 
 def test_mill_sentences_count_tests_and_far_patients():
