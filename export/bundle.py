@@ -25,7 +25,7 @@ from ground.errors import AccessDenied
 from export.cypher import load_script
 from export.collect import RingEvidence, collect_ring, ring_graph
 from export.evidence import main_provider_peers, provider_indicators, timeline
-from export.sentences import member_sentences, ring_summary
+from export.sentences import detector_notes, member_sentences, ring_summary
 from export.manifest import AUDIT_ENTRY, manifest_text, payload_hash, write_bag
 from export.picture import network_figure, timeline_figure, to_png, to_svg
 from export.pseudonym import Pseudonymiser, load_pseudonym_key, pseudonymise_graph
@@ -128,12 +128,13 @@ def build_payload(evidence: RingEvidence, *, pseudonymiser: Pseudonymiser | None
     indicators = provider_indicators(evidence.window_claims, members, config=evidence.config)
     days = timeline(lines)
     # Written from the raw lines before pseudonymising: the sentences name no id.
-    members = members.assign(sentence=member_sentences(members, lines))
+    members = members.assign(sentence=member_sentences(members, lines), note=detector_notes(members))
     story = ring_summary(ring, members)
     peer_note = main_provider_peers(lines, members, indicators)
     if pseudonymiser is not None:
         lines = pseudonymiser.claims(lines)
         members = pseudonymiser.members(members)
+        members = members.assign(note=members["note"].map(pseudonymiser.text))
         G = pseudonymise_graph(G, pseudonymiser)
         ring = {k: pseudonymiser.text(v) for k, v in ring.items() if k != "extra"}
     ring_row = {k: ring.get(k) for k in ("ring_id", "rank", "score", "size", "amount_at_risk", "summary",

@@ -57,8 +57,8 @@ def render_html(data: ReportData) -> str:
     if data.pseudonymised:
         parts.append(f'<p class="note">{escape(PSEUDONYM_NOTE_FR)}<br>{escape(PSEUDONYM_NOTE_EN)} '
                      f"(key id {escape(str(data.key_id))})</p>")
-    members = data.members.reindex(columns=["entity_type", "entity_id", "role", "score", "sentence", "evidence"])
-    members = members.rename(columns={"sentence": "what it did / ce qu'il a fait", "evidence": "detector / détecteur"})
+    members = data.members.reindex(columns=["entity_type", "entity_id", "role", "score", "sentence", "note"])
+    members = members.rename(columns={"sentence": "what it did / ce qu'il a fait", "note": "detector / détecteur"})
     parts += ["<h2>Members and evidence / Membres et éléments</h2>", _table(members, numeric={"score"}),
               f'<p class="note">score: {escape(SCORE_HELP)} {escape(SCORE_HELP_FR)}</p>']
     parts += ["<h2>Indicators against peers / Indicateurs comparés aux pairs</h2>",

@@ -23,7 +23,7 @@ from casework.ringmap import REGION_SEATS, haversine_km
 from ingest.schema import ENTITY_COLUMNS, REGIONS
 
 __all__ = [
-    "ROLE_LABELS", "role_label", "member_sentences", "ring_summary", "scrub_ids", "ID_PATTERN",
+    "ROLE_LABELS", "role_label", "member_sentences", "detector_notes", "ring_summary", "scrub_ids", "ID_PATTERN",
 ]
 
 #: role -> (singular, plural), as the members table shows roles.
@@ -46,9 +46,10 @@ _ROLE_ORDER = ("clinic", "hospital", "imaging", "lab", "pharmacy", "dentist", "p
                "phantom_patient", "looped_patient", "core_patient", "patient")
 _PATIENT_SIDE = ("BENEFICIARY", "PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT")
 _EXPENSIVE = {"SURGERY", "HOSPITAL_STAY"}
-#: What looks like an internal id: a token with four or more digits in a row, or a group id
-#: (``cores-…``, ``loops-…``) joining ids with ``+``.
-ID_PATTERN = re.compile(r"[A-Za-z_]*[A-Za-z0-9~_+.-]*\d{4,}[A-Za-z0-9~_+.-]*|\b[a-z_]+-[A-Z][A-Za-z0-9~+_-]*")
+#: What looks like an internal id: a token with four or more digits in a row, a group id
+#: (``cores-…``, ``loops-…``) joining ids with ``+``, or a prefixed code with digits (``INT-D83F5C19D311``).
+ID_PATTERN = re.compile(r"[A-Za-z_]*[A-Za-z0-9~_+.-]*\d{4,}[A-Za-z0-9~_+.-]*|\b[a-z_]+-[A-Z][A-Za-z0-9~+_-]*"
+                        r"|\b[A-Z]{2,}[-~](?=[A-Za-z0-9]*\d)[A-Za-z0-9]{4,}\b")
 _TYPE_WORDS = r"intermediary|pharmacy|provider|doctor|clinic|lab|centre|core|loop|funnel|group|ring|patient"
 
 
@@ -110,6 +111,22 @@ def member_sentences(members: pd.DataFrame, lines: pd.DataFrame) -> list[str]:
         text = view.sentence(str(m.entity_type), str(m.entity_id), str(m.role), str(getattr(m, "evidence", "") or ""))
         out.append(scrub_ids(text, view.labels))
     return out
+
+
+def detector_notes(members: pd.DataFrame) -> list[str]:
+    """Each member's detector evidence, ids replaced by words; empty when it measures nothing.
+
+    A note without a number ("linked to this intermediary and sent to its destination",
+    repeated on every patient of a group) adds nothing to the member's sentence.
+
+    Parameters
+    ----------
+    members : DataFrame
+        The ring's members (entity_id, role, evidence).
+    """
+    labels = {str(i): role_label(str(r)) for i, r in zip(members["entity_id"], members["role"])}
+    notes = [scrub_ids(str(e), labels) for e in members["evidence"]]
+    return [n if re.search(r"\d", n) else "" for n in notes]
 
 
 def scrub_ids(text: str, labels: dict[str, str] | None = None) -> str:
@@ -255,23 +272,28 @@ class _Ring:
         return text + "."
 
     def _doctor(self, attended: pd.DataFrame, role: str) -> str:
-        providers = attended["provider_id"].dropna().unique()
-        in_ring = [p for p in providers if p in self.providers]
-        patients = attended["beneficiary_id"].dropna().nunique()
+        at_ring = attended[attended["provider_id"].isin(self.providers)]
+        elsewhere = attended[~attended["provider_id"].isin(self.providers)]
         verb = "Prescribed" if role == "prescriber" else "Attended"
-        text = (f"{verb} {_lines_mad(attended)} for {patients:,} patient{'s' if patients != 1 else ''} at "
-                f"{len(in_ring)} of the ring's {len(self.providers)} provider{'s' if len(self.providers) != 1 else ''}")
-        surgery = attended[attended["act_family"] == "SURGERY"]
+        n_ring = len(self.providers)
+        if at_ring.empty:
+            return (f"{verb} {_lines_mad(attended)} for {_patients(attended)}, none at the ring's "
+                    f"{n_ring} provider{'s' if n_ring != 1 else ''}.")
+        in_ring = list(at_ring["provider_id"].dropna().unique())
+        text = (f"{verb} {_lines_mad(at_ring)} for {_patients(at_ring)} at {len(in_ring)} of the ring's "
+                f"{n_ring} provider{'s' if n_ring != 1 else ''}")
+        surgery = at_ring[at_ring["act_family"] == "SURGERY"]
         if len(surgery):
             text += f"; {len(surgery)} surgery lines ({_mad(surgery)})"
-        far = _far_patients(attended)
+        far = _far_patients(at_ring)
         if far:
             text += f"; {far:,} of the patients live in another region"
-        if role == "prescriber" and in_ring:
-            at_ring = attended[attended["provider_id"].isin(in_ring)]
+        if role == "prescriber":
             top = str(at_ring["provider_id"].value_counts().idxmax())
             share = (at_ring["provider_id"] == top).sum() / max(int((self.lines["provider_id"] == top).sum()), 1)
             text += f"; {share:.0%} of the ring's lines at its {role_label(self.role_of.get(top, 'provider'))}"
+        if len(elsewhere):
+            text += f"; {_lines_mad(elsewhere)} more at other providers"
         return text + "."
 
     def _recruiter(self, evidence: str) -> str:
@@ -312,6 +334,11 @@ class _Ring:
 def _lines_mad(lines: pd.DataFrame) -> str:
     n = len(lines)
     return f"{n:,} line{'s' if n != 1 else ''} ({_mad(lines)})"
+
+
+def _patients(lines: pd.DataFrame) -> str:
+    n = int(lines["beneficiary_id"].dropna().nunique())
+    return f"{n:,} patient{'s' if n != 1 else ''}"
 
 
 def _mad(lines: pd.DataFrame) -> str:

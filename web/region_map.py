@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from casework.ringmap import REGION_SEATS
 from ingest.schema import REGIONS
 
-__all__ = ["OUTLINES_FILE", "load_outlines", "map_svg"]
+__all__ = ["OUTLINES_FILE", "load_outlines", "map_svg", "describe", "provider_legend"]
 
 #: Where web/vendor.sh puts the regions' outlines.
 OUTLINES_FILE = Path(__file__).parent / "static" / "vendor" / "morocco-regions.json"
@@ -148,6 +148,18 @@ def map_svg(counts: pd.DataFrame, flows: pd.DataFrame, places: pd.DataFrame, *,
                      f'<title>{title}</title></rect>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def provider_legend(places: pd.DataFrame) -> list[tuple[str, str]]:
+    """(type in words, colour) of the providers drawn, for the map's legend.
+
+    Parameters
+    ----------
+    places : DataFrame
+        :func:`casework.ringmap.provider_places` of the ring's providers.
+    """
+    types = sorted(set(places["provider_type"].dropna().astype(str))) if len(places) else []
+    return [(t.lower().replace("imaging", "imaging centre"), _TYPE_COLOURS.get(t, "#1f5fa8")) for t in types]
 
 
 def _destination(places: pd.DataFrame, region: str) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, render_template
 from casework.cases import STATUSES
 from graph.build import node_id
 from graph.ring import ring_graph as build_ring_graph
-from export.sentences import member_sentences, ring_summary, scrub_ids
+from export.sentences import detector_notes, member_sentences, ring_summary
 from ground.errors import NotFound
 from ingest.schema import CLAIM_COLUMNS
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
@@ -102,7 +102,7 @@ def load_ring(run_id: str, ring_id: str) -> tuple[dict[str, Any], pd.DataFrame, 
 
 def explained(members: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     """``members`` with ``sentence`` (what each did, with numbers, :mod:`export.sentences`) and ``finding``
-    (the detector's evidence with its ids replaced by words).
+    (:func:`export.sentences.detector_notes`).
 
     Parameters
     ----------
@@ -111,9 +111,7 @@ def explained(members: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     claims : DataFrame
         The ring's claim lines.
     """
-    labels = {str(i): str(r).replace("_", " ") for i, r in zip(members["entity_id"], members["role"])}
-    return members.assign(sentence=member_sentences(members, claims),
-                          finding=[scrub_ids(str(e), labels) for e in members["evidence"]])
+    return members.assign(sentence=member_sentences(members, claims), finding=detector_notes(members))
 
 
 def ring_graph(members: pd.DataFrame, claims: pd.DataFrame) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from casework.ringmap import (distance_comparison, distance_sentence, patient_pa
 from export.sentences import role_label
 from ground.errors import NotFound
 from web.context import claims_store, runs, show_id
-from web.region_map import OUTLINES_FILE, describe, load_outlines, map_svg
+from web.region_map import OUTLINES_FILE, describe, load_outlines, map_svg, provider_legend
 
 __all__ = ["ring_geography", "week_over_week", "PEER_COLUMNS"]
 
@@ -46,7 +46,7 @@ def ring_geography(run: dict[str, Any], members: pd.DataFrame, claims: pd.DataFr
     outlines = load_outlines()
     return {"svg": map_svg(counts, flows, places, outlines=outlines), "rows": describe(counts, flows),
             "sentence": distance_sentence(comparison), "comparison": comparison, "outlined": bool(outlines),
-            "outlines_file": OUTLINES_FILE.name}
+            "outlines_file": OUTLINES_FILE.name, "types": provider_legend(places)}
 
 
 def week_over_week(run_id: str, ring: dict[str, Any], members: pd.DataFrame) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from export.sentences import ID_PATTERN, member_sentences, ring_summary, scrub_ids
+from export.sentences import ID_PATTERN, detector_notes, member_sentences, ring_summary, scrub_ids
 
 CLINIC, IMAGING, PHARMACY, LAB = "INPE100000001", "INPE100000002", "INPE100000003", "INPE100000004"
 SURGEON, PRESCRIBER, GP = "INPE200000001", "INPE200000002", "INPE200000003"
@@ -96,8 +96,8 @@ def test_pharmacy_ring_sentences_give_the_prescribers_share():
     _no_ids(out, members)
     assert out[0].startswith("Dispensed 8 lines (800 MAD) for 8 patients")
     assert "75% of these lines prescribed by the ring's 1 doctor" in out[0]
-    assert out[1].startswith("Prescribed 7 lines (680 MAD) for 6 patients at 1 of the ring's 1 provider;")
-    assert "75% of the ring's lines at its pharmacy" in out[1]
+    assert out[1] == ("Prescribed 6 lines (600 MAD) for 6 patients at 1 of the ring's 1 provider; 75% of the ring's "
+                      "lines at its pharmacy; 1 line (80 MAD) more at other providers.")
 
 
 def test_mill_sentences_count_tests_and_far_patients():
@@ -162,6 +162,8 @@ def test_member_without_lines_falls_back_to_the_detectors_evidence_without_ids()
 @pytest.mark.parametrize("text,expected", [
     ("seen by several providers of core cores-INPE104729003+INPE415054896", "seen by several providers of this core"),
     ("linked to intermediary INT-EAD94C543390 and sent", "linked to this intermediary and sent"),
+    ("linked to intermediary INT-D83F5C19D311 and sent", "linked to this intermediary and sent"),
+    ("a K50 act under PA-0 and RING-ABCDEF1234", "a K50 act under PA-0 and another entity"),
     ("sends 68 patients to INPE440360742 for 1,850 MAD each (3.4 lines), z=6.2",
      "sends 68 patients to another entity for 1,850 MAD each (3.4 lines), z=6.2"),
     ("28 ALD/injectable drug lines (8% of its medication, z=152.4), 100% prescribed by 2 doctor(s)",
@@ -181,3 +183,14 @@ def test_summary_counts_members_by_the_role_the_table_shows():
     assert text == ("Suspected recruiter funnel: 1 clinic, 1 doctor, 1 surgeon, 1 recruiter, 3 recruited patients; "
                     "1,234 MAD at risk; found by funnels, loops.")
     assert not re.search(r"\b0 ", text)
+
+
+def test_detector_notes_keep_measured_facts_without_ids_and_drop_bare_links():
+    members = _members([
+        ("BENEFICIARY", "AMO1", "core_patient", "seen by several providers of core cores-INPE104729003+INPE415054896"),
+        ("PROVIDER", CLINIC, "clinic", "28 ALD/injectable drug lines for patients without ALD (z=152.4)"),
+        ("DOCTOR", SURGEON, "surgeon", "receives 64% of the amount of intermediary INT-EAD94C543390's patients "
+                                       "at INPE100000001")])
+    assert detector_notes(members) == [
+        "", "28 ALD/injectable drug lines for patients without ALD (z=152.4)",
+        "receives 64% of the amount of this intermediary's patients at the ring's clinic"]
