@@ -159,8 +159,7 @@ def _steps(data: Path, name: str, *, store_only: bool = False) -> dict:
             for kind in ("pyarrow_csv", "pyarrow_read", "duckdb_groupby")}
     with meter("load"):
         claims = store.claims(start, end, encoded=True)
-        providers = store.providers()
-    result = None if store_only else detect(claims, providers=providers, step=meter)
+    result = None if store_only else detect(claims, step=meter)
     if result is not None:
         with meter("findings"):
             with tempfile.TemporaryDirectory(dir=folder) as tmp:
