@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -282,6 +283,18 @@ class ClaimsStore:
         for col in PROVIDER_COLUMNS:
             frame[col] = frame[col].astype("float64" if col in ("latitude", "longitude") else "string")
         return frame
+
+    def provider(self, provider_id: str) -> dict[str, Any] | None:
+        """One row of the providers file (contract "providers" columns), or None when it has none.
+
+        Parameters
+        ----------
+        provider_id : str
+            A provider's or doctor's id.
+        """
+        row = self._conn.execute(f"SELECT {', '.join(PROVIDER_COLUMNS)} FROM providers WHERE provider_id = ?",
+                                 (provider_id,)).fetchone()
+        return None if row is None else dict(zip(PROVIDER_COLUMNS, tuple(row)))
 
     def quarantine(self, *, source_name: str | None = None, reason: str | None = None) -> pd.DataFrame:
         """Rejected rows, optionally of one source file name and/or one reason code.
