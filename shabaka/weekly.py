@@ -36,7 +36,7 @@ from casework.runs import RunStore
 from detectors.config import load_detection_config
 from detectors.io import write_findings
 from detectors.pipeline import detect
-from graph.build import build_graph
+from graph.build import graph_parts
 from graph.sqlite_store import SqliteGraphStore
 from graph.store import open_graph_store
 from ground import __version__
@@ -437,10 +437,11 @@ def _write_graph(settings: Settings, claims: pd.DataFrame, intermediaries, resul
     ``intermediaries`` are the ones detection inferred, so the stored graph shows
     the same INTERMEDIARY nodes as the rings.
     """
-    graph = build_graph(claims, intermediaries=intermediaries)
+    # one node or edge type at a time: the whole graph of a national window is never held
     embedded = SqliteGraphStore(settings.home_path)
     try:
-        embedded.write(graph)
+        embedded.write_parts(graph_parts(claims, intermediaries=intermediaries))
+        graph = embedded.load_graph() if settings.neo4j_uri else None
     finally:
         embedded.close()
     _push_neo4j(settings, graph, result)

@@ -17,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -230,13 +231,15 @@ def test_ingest_killed_leaves_whole_batches_and_the_next_ingest_completes(shabak
         _killed(cmd, home, delay)
         with sqlite3.connect(home / "shabaka.sqlite") as conn:
             batches = conn.execute("SELECT batch_id, rows FROM claim_batches").fetchall()
-            keys = conn.execute("SELECT batch_id, COUNT(*) FROM claim_keys GROUP BY batch_id").fetchall()
-        assert sorted(batches) == sorted(keys), "a batch without all its keys, or keys without their batch"
+            parts = dict(conn.execute("SELECT batch_id, SUM(rows) FROM claim_parts GROUP BY batch_id").fetchall())
+        keys = [(b, np.load(home / "claims" / b / "keys.npy").shape[1]) for b, _ in batches]
+        assert sorted(batches) == sorted(keys), "a batch without all its keys"
+        assert sorted(batches) == sorted(parts.items()), "a batch without all its parts, or parts without their batch"
     done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, env=_env(home), timeout=300)
     assert done.returncode == 0, done.stderr
     from ingest.store import ClaimsStore
 
     with ClaimsStore(home) as store:
         assert len(store.claims()) == 64 * 4
-        assert sorted(p.name for p in store.claims_dir.iterdir() if p.suffix == ".parquet") == sorted(
+        assert sorted(p.name for p in store.claims_dir.iterdir() if not p.name.startswith(".")) == sorted(
             store.batches()["parquet_name"])
