@@ -16,10 +16,10 @@ $(BIN)/shabaka: pyproject.toml
 
 setup: $(BIN)/shabaka
 
-web/static/vendor/cytoscape.min.js:
+web/static/vendor/cytoscape-fcose.js:
 	bash web/vendor.sh
 
-demo: setup web/static/vendor/cytoscape.min.js
+demo: setup web/static/vendor/cytoscape-fcose.js
 	$(BIN)/shabaka generate --out $(DEMO)/generated --scale 0.25 --weeks 8 --seed 7
 	mkdir -p $(SHABAKA_HOME)/inbox
 	cp $(DEMO)/generated/claims.csv.gz $(SHABAKA_HOME)/inbox/
@@ -29,7 +29,7 @@ demo: setup web/static/vendor/cytoscape.min.js
 	@echo "Demo login: demo / demo-password  ->  http://127.0.0.1:5000"
 	$(BIN)/shabaka serve --host 127.0.0.1 --port 5000
 
-test: setup web/static/vendor/cytoscape.min.js
+test: setup web/static/vendor/cytoscape-fcose.js
 	$(BIN)/python -m pytest -q
 
 bench: setup

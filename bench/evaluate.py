@@ -116,7 +116,8 @@ def run_world(world: World, work: Path, scale: float, weeks: int, alert: float |
     out = {"world": world.name, "kind": world.kind, "seed": world.seed, "camouflage": world.camouflage,
            "seconds": {k: round(v, 1) for k, v in seconds.items()},
            "claim_lines": int(sum(1 for _ in _lines(gen / "claims.csv.gz"))),
-           "n_flagged": int(len(rings)), "lookalikes": report["lookalikes"]}
+           "n_flagged": int(len(rings)), "lookalikes": report["lookalikes"],
+           "lookalike_rings_via_planted": _via_planted(labels, lookalikes, frames, report["lookalikes"]["rings"])}
     if world.fraud:
         out |= {k: round(float(report[k]), 3) for k in _KEYS}
         out |= {"n_planted": report["n_planted"], "scenarios": _scenario_ranks(labels, frames),
@@ -185,6 +186,21 @@ def _scenario_ranks(labels: pd.DataFrame, frames: dict) -> list[dict]:
              "found": rank_of.get(rid, top + 1) <= top} for rid in sorted(planted)]
 
 
+def _via_planted(labels: pd.DataFrame, lookalikes: pd.DataFrame, frames: dict, ring_ids: list[str]) -> int:
+    """How many of the rings counted as holding a care look-alike hold it only through entities the generator
+    also planted in a fraud ring (a surgeon of a ring who also works at a referral clinic, a recruited
+    patient who also shares a village phone)."""
+    planted = set(labels.loc[labels["ring_id"] != "", "entity_id"].astype(str))
+    care = lookalikes[~lookalikes["kind"].isin(NOISE_KINDS)]
+    care_ids = set(care["entity_id"].astype(str))
+    members = frames["members"]
+    count = 0
+    for rid in ring_ids:
+        ids = set(members.loc[members["ring_id"].astype(str) == rid, "entity_id"].astype(str)) & care_ids
+        count += bool(ids) and ids <= planted
+    return count
+
+
 def _upcoder_ranks(labels: pd.DataFrame, frames: dict) -> list[int | None]:
     """Rank of each lone upcoder among scored providers (None when unscored)."""
     ids = labels.loc[(labels["scenario"] == "upcoder") & (labels["entity_type"] == "PROVIDER"), "entity_id"]
@@ -209,7 +225,9 @@ def _print_world(r: dict) -> None:
                                    f"{'' if s['rank'] is None else ' @' + str(s['rank'])}" for s in r["scenarios"]))
     care = {k: d["rings"] for k, d in la["per_kind"].items() if d["rings"] and k not in NOISE_KINDS}
     noise = {k: d["rings"] for k, d in la["per_kind"].items() if d["rings"] and k in NOISE_KINDS}
+    via = r.get("lookalike_rings_via_planted", 0)
     print(f"      look-alikes in the top {la['top']} rings: {la['rings_with_lookalike']} ring(s) {care or ''}"
+          f"{f' ({via} of them only through members planted in a fraud ring too)' if via else ''}"
           f"  (data-quality kinds, ordinary providers: {noise or 'none'})")
 
 
@@ -221,8 +239,9 @@ def _summary(name: str, results: list[dict]) -> None:
             means = "  ".join(f"{k} {np.nanmean([r[k] for r in rows]):.2f}" for k in _KEYS)
             best = [min((u for u in r["upcoder_ranks"] if u is not None), default=None) for r in rows]
             la = sum(r["lookalikes"]["rings_with_lookalike"] for r in rows)
+            via = sum(r.get("lookalike_rings_via_planted", 0) for r in rows)
             print(f"  {kind:11} ({len(rows)} worlds)  {means}  best upcoder rank {best}  "
-                  f"top-2N rings with a look-alike {la}")
+                  f"top-2N rings with a look-alike {la} ({via} only through members planted in a fraud ring too)")
     for r in results:
         if r["kind"] == "fraud-free":
             print(f"  fraud-free  {r['n_flagged']} rings flagged, best scores {r['top_scores'][:5]}")

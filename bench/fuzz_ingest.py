@@ -141,7 +141,8 @@ def _reconcile(conn, claims_dir: Path, report) -> str:
         stored_q = conn.execute("SELECT COUNT(*) FROM quarantine WHERE load_id = ?", (load[0],)).fetchone()[0]
         name, rows = conn.execute("SELECT parquet_name, rows FROM claim_batches WHERE batch_id = ?",
                                   (f.batch_id,)).fetchone()
-        in_parquet = pq.ParquetFile(claims_dir / name).metadata.num_rows
+        parts = [claims_dir / name] if name.endswith(".parquet") else sorted((claims_dir / name).glob("*.parquet"))
+        in_parquet = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
         if stored_q != f.quarantined or rows != f.loaded or in_parquet != f.loaded:
             return (f"{f.name}: stored quarantine {stored_q}, batch rows {rows}, parquet rows {in_parquet}; "
                     f"report loaded {f.loaded}, quarantined {f.quarantined}")

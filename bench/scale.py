@@ -17,7 +17,7 @@ Ratios are step seconds over reference seconds (ingest: pyarrow's rate over ours
 ``shabaka detect`` over the stored year.
 
     .venv/bin/python bench/scale.py [--data /work/scale-data] [--sets week window12] [--year]
-        [--label after] [--baseline /work/scale-data/results-before.json] [--no-e2e]
+        [--label after] [--baseline /work/scale-data/results-before.json] [--no-e2e] [--store-only]
 
 Peak RSS figures are per process (the child's, or the command's); nothing else of
 the machine is counted. DuckDB is a bench-only reference (``pip install duckdb``);
@@ -55,11 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, help="an earlier results JSON to print before/after ratios against")
     ap.add_argument("--no-e2e", action="store_true", help="skip the end-to-end shabaka run/detect")
     ap.add_argument("--no-steps", action="store_true", help="skip the per-step child")
+    ap.add_argument("--store-only", action="store_true",
+                    help="only the store's steps (ingest, load, graph store without intermediaries), in HOME "
+                         "home-store, beside the references: minutes instead of the detection's hour on a busy machine")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--ref", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(_steps(args.data, args.child)))
+        print(json.dumps(_steps(args.data, args.child, store_only=args.store_only)))
         return 0
     if args.ref:
         print(json.dumps(_reference(**json.loads(args.ref))))
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         _generate(args.data, name)
         out: dict = {}
         if not args.no_steps:
-            child = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--child", name],
+            child = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--child", name,
+                                    *(["--store-only"] if args.store_only else [])],
                                    stdout=subprocess.PIPE, text=True)
             if child.returncode:
                 raise SystemExit(f"{name}: the step child failed ({child.returncode})")
@@ -128,17 +132,17 @@ def _status(key: str) -> float:
     return float("nan")
 
 
-def _steps(data: Path, name: str) -> dict:
+def _steps(data: Path, name: str, *, store_only: bool = False) -> dict:
     """Run in a child: every step on one store, and the references."""
     from detectors.io import write_findings
     from detectors.pipeline import detect
-    from graph.build import build_graph
+    from graph.build import graph_parts
     from graph.sqlite_store import SqliteGraphStore
     from ingest.store import ClaimsStore
     from shabaka.weekly import week_window
 
     folder = data / name
-    home = folder / "home-steps"
+    home = folder / ("home-store" if store_only else "home-steps")
     shutil.rmtree(home, ignore_errors=True)
     meter = _Meter()
     store = ClaimsStore(home)
@@ -147,41 +151,83 @@ def _steps(data: Path, name: str) -> dict:
     batches = store.batches()
     last = date.fromisoformat(str(batches["max_service_date"].max())[:10]).isocalendar()
     start, end = week_window(last.year, last.week, SETS[name][2])
-    files = [str(store.claims_dir / n) for n in batches["parquet_name"]]
+    files = [str(p) for p in store.files(start, end)]
+    all_parts = store.files()
     # Each reference in a process of its own, so Arrow's memory pool of one never counts in another.
     refs = {kind: _in_child(kind, csv=str(folder / "claims.csv.gz"), files=files, start=start.isoformat(),
                             end=end.isoformat())
             for kind in ("pyarrow_csv", "pyarrow_read", "duckdb_groupby")}
     with meter("load"):
         claims = store.claims(start, end, encoded=True)
-    result = detect(claims, step=meter)
-    with meter("findings"):
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            write_findings(result, Path(tmp) / "findings")
+    result = None if store_only else detect(claims, step=meter)
+    if result is not None:
+        with meter("findings"):
+            with tempfile.TemporaryDirectory(dir=folder) as tmp:
+                write_findings(result, Path(tmp) / "findings")
     with meter("graph_store"):
-        graph = build_graph(claims, intermediaries=result.intermediaries)
         embedded = SqliteGraphStore(home)
-        embedded.write(graph)
+        n_nodes, n_edges = embedded.write_parts(graph_parts(
+            claims, intermediaries=None if result is None else result.intermediaries))
         embedded.close()
+    ring = _ring_providers(result) if result is not None else _busiest_providers(claims)
+    with meter("ring_lines"):
+        lines = store.claims(start, end, any_of={"provider_id": ring})
     store.close()
     return {"lines": int(report.to_dict()["read"]), "window": [start.isoformat(), end.isoformat()],
-            "window_lines": len(claims), "refs": refs,
-            "steps": meter.steps, "rings": len(result.rings)}
+            "window_lines": len(claims), "refs": refs, "steps": meter.steps,
+            "rings": None if result is None else len(result.rings),
+            "graph": {"nodes": n_nodes, "edges": n_edges},
+            "parts": {"all": len(all_parts), "window": len(files), "row_groups_window": _row_groups(files),
+                      "ring_providers": len(ring), "ring_lines": len(lines),
+                      "row_groups_ring": _row_groups(files, provider_ids=ring)}}
 
 
-def _in_child(kind: str, **kwargs) -> float | None:
+def _ring_providers(result) -> list[str]:
+    """The providers of the top ring (what a ring page reads first)."""
+    members = result.members
+    if not len(members):
+        return []
+    top = members[members["ring_id"] == result.rings["ring_id"].iloc[0]]
+    return sorted(top.loc[top["entity_type"] == "PROVIDER", "entity_id"].astype(str))
+
+
+def _busiest_providers(claims) -> list[str]:
+    """Without detection: the five providers with most lines stand in for a ring's."""
+    return sorted(claims["provider_id"].value_counts().head(5).index.astype(str))
+
+
+def _row_groups(files: list[str], provider_ids: list[str] | None = None) -> int:
+    """Row groups in ``files``, or those whose provider_id statistics may hold one of ``provider_ids``."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        column = meta.schema.to_arrow_schema().get_field_index("provider_id")
+        for i in range(meta.num_row_groups):
+            if provider_ids is None:
+                total += 1
+                continue
+            stats = meta.row_group(i).column(column).statistics
+            if stats is None or not stats.has_min_max or any(stats.min <= p <= stats.max for p in provider_ids):
+                total += 1
+    return total
+
+
+def _in_child(kind: str, **kwargs) -> dict | None:
     child = subprocess.run([sys.executable, __file__, "--ref", json.dumps({"kind": kind, **kwargs})],
                            stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-def _reference(kind: str, csv: str, files: list[str], start: str, end: str) -> float | None:
-    """Seconds of one reference: pyarrow's CSV read, pyarrow's Parquet read, DuckDB's group-by."""
+def _reference(kind: str, csv: str, files: list[str], start: str, end: str) -> dict | None:
+    """Wall and CPU seconds (all threads) of one reference: pyarrow's CSV read, pyarrow's Parquet read,
+    DuckDB's group-by."""
     import pyarrow.csv as pacsv
     import pyarrow.dataset as pads
 
     first, last = date.fromisoformat(start), date.fromisoformat(end)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if kind == "pyarrow_csv":
         pacsv.read_csv(csv)
     elif kind == "pyarrow_read":
@@ -193,14 +239,14 @@ def _reference(kind: str, csv: str, files: list[str], start: str, end: str) -> f
         except ImportError:
             return None
         con = duckdb.connect()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         con.sql("SELECT provider_id, beneficiary_id, count(*) AS n, sum(amount_claimed) AS amount "
                 f"FROM read_parquet({files!r}) WHERE service_date BETWEEN DATE '{first}' AND DATE '{last}' "
                 "GROUP BY ALL").to_arrow_table()
-        seconds = time.perf_counter() - t0
+        out = {"seconds": round(time.perf_counter() - t0, 3), "cpu": round(time.process_time() - c0, 3)}
         con.close()
-        return round(seconds, 3)
-    return round(time.perf_counter() - t0, 3)
+        return out
+    return {"seconds": round(time.perf_counter() - t0, 3), "cpu": round(time.process_time() - c0, 3)}
 
 
 def _end_to_end(data: Path, name: str) -> dict:
@@ -241,25 +287,36 @@ def _print(name: str, out: dict, before: dict | None) -> None:
     print(f"\n== {name}: {out.get('lines', 0):,} lines in the file"
           + (f", {out.get('window_lines', 0):,} in the window {out['window'][0]}..{out['window'][1]}"
              if "window" in out else ""))
-    refs = out.get("refs", {})
+    refs = {k: v if isinstance(v, dict) or v is None else {"seconds": v} for k, v in out.get("refs", {}).items()}
     if refs:
-        print("references: " + ", ".join(f"{k} {v} s" for k, v in refs.items() if v is not None))
-    header = f"{'step':<16}{'seconds':>9}{'cpu s':>8}{'peak MB':>9}{'x pyarrow read':>16}{'x duckdb':>10}"
+        print("references: " + ", ".join(f"{k} {v['seconds']} s ({v.get('cpu', '-')} CPU s)"
+                                         for k, v in refs.items() if v is not None))
+    print("ratios: wall seconds over the reference's, then CPU seconds over its CPU seconds (steadier on a shared "
+          "machine); ingest: the reference's time over ingest's, i.e. ingest's rate as a fraction of pyarrow's")
+    header = (f"{'step':<16}{'seconds':>9}{'cpu s':>8}{'peak MB':>9}{'x pyarrow':>11}{'(cpu)':>7}"
+              f"{'x duckdb':>10}{'(cpu)':>7}")
     if before:
         header += f"{'before s':>10}{'before MB':>11}{'speed-up':>10}"
     print(header)
     for step, m in out.get("steps", {}).items():
         if step == "ingest":
-            ratio = f"{refs['pyarrow_csv'] / m['seconds']:.2f} rate" if m["seconds"] else "-"
+            ref, inverse = refs.get("pyarrow_csv"), True
         else:
-            ratio = f"{m['seconds'] / refs['pyarrow_read']:.1f}" if refs.get("pyarrow_read") else "-"
-        duck = f"{m['seconds'] / refs['duckdb_groupby']:.1f}" if refs.get("duckdb_groupby") and step != "ingest" \
-            else "-"
-        row = f"{step:<16}{m['seconds']:>9.2f}{m.get('cpu', float('nan')):>8.2f}{m['peak_mb']:>9.0f}{ratio:>16}{duck:>10}"
+            ref, inverse = refs.get("pyarrow_read"), False
+        duck = None if step == "ingest" else refs.get("duckdb_groupby")
+        row = (f"{step:<16}{m['seconds']:>9.2f}{m.get('cpu', float('nan')):>8.2f}{m['peak_mb']:>9.0f}"
+               f"{_ratio(m, ref, 'seconds', inverse):>11}{_ratio(m, ref, 'cpu', inverse):>7}"
+               f"{_ratio(m, duck, 'seconds', False):>10}{_ratio(m, duck, 'cpu', False):>7}")
         old = (before or {}).get("steps", {}).get(step)
         if old:
             row += f"{old['seconds']:>10.2f}{old['peak_mb']:>11.0f}{old['seconds'] / max(m['seconds'], 1e-3):>9.1f}x"
         print(row)
+    parts = out.get("parts")
+    if parts:
+        whose = "the top ring's" if out.get("rings") is not None else "the 5 busiest"
+        print(f"store: {parts['all']} month parts, {parts['window']} in the window ({parts['row_groups_window']} row "
+              f"groups); {whose} {parts['ring_providers']} providers: {parts['ring_lines']:,} lines in "
+              f"{parts['row_groups_ring']} row group(s)")
     e2e = out.get("e2e")
     if e2e:
         line = f"end to end: shabaka {e2e['command']}: {e2e.get('seconds')} s ({e2e.get('cpu', '-')} CPU s), " \
@@ -270,6 +327,14 @@ def _print(name: str, out: dict, before: dict | None) -> None:
         print(line)
         if e2e.get("stderr"):
             print(e2e["stderr"])
+
+
+def _ratio(step: dict, ref: dict | None, key: str, inverse: bool) -> str:
+    """step / reference (or reference / step for a rate), formatted; '-' when either is missing."""
+    if not ref or not ref.get(key) or not step.get(key):
+        return "-"
+    value = ref[key] / step[key] if inverse else step[key] / ref[key]
+    return f"{value:.2f}" if inverse else f"{value:.1f}"
 
 
 if __name__ == "__main__":

@@ -2,23 +2,35 @@
 
 Builds a HOME from the synthetic generator (about 200,000 claim lines per unit of
 --scale; 5 gives about one million), stores its graph and a run whose rings are
-the planted ones, serves the viewer on a loopback port and times a bounded
-number of requests from client threads. Prints p50 and p95 per request kind,
-and the login page as a baseline measured in the same run.
+the planted ones (their ring pages materialised first, as ``shabaka run`` does),
+serves the viewer on a loopback port and times a bounded number of requests from
+client threads. Prints p50 and p95 per request kind, and the login page as a
+baseline measured in the same run.
 
 Then drives 10 concurrent clients (threads over loopback, each a bounded list of
 requests) over ring pages, neighbourhoods and unknown ids, against the viewer
 running in its own process, and prints that process's resident memory after
 start-up and its peak (VmHWM) at the end.
 
+With ``--national``, the HOME holds the national 12-week window of ``--data`` (the
+files of ``shabaka generate --scale 28.8 --weeks 12``, see bench/scale.py; about 5.8M
+lines) and a run of 200 of its planted rings; it prints the time and peak memory of
+materialising the ring pages, then ring pages (first and later visits), the ring
+API and pages of claim lines under 10 clients, beside the login page and beside the
+way ring pages were read before (each ring's lines read from the claims window, one
+client) measured in the same run. Neighbourhoods are left out (no graph store is built).
+
     .venv/bin/python bench/web.py --scale 5 --requests 200
+    nice -n 10 .venv/bin/python bench/web.py --national --data /work/scale-data/window12
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,7 +50,11 @@ from graph.build import build_graph  # noqa: E402
 from graph.store import open_graph_store  # noqa: E402
 from ingest.store import ClaimsStore  # noqa: E402
 from ingest.synthetic import generate_frames  # noqa: E402
+from casework.ringpages import pages_path, write_ring_pages  # noqa: E402
 from casework.runs import RunStore  # noqa: E402
+from export.evidence import ring_claims  # noqa: E402
+from web.story import page_story  # noqa: E402
+from ground.sqlite import connect  # noqa: E402
 from ground.settings import load_settings  # noqa: E402
 from casework.users import UserStore  # noqa: E402
 
@@ -55,24 +71,86 @@ def build_home(home: Path, scale: float) -> tuple[list[str], list[str]]:
     graph = open_graph_store(settings)
     graph.write(build_graph(data.claims))
     graph.close()
-    labels = data.labels[data.labels["ring_id"].fillna("") != ""]
-    labels = labels[labels["entity_type"].isin(["PROVIDER", "DOCTOR", "BENEFICIARY"])]
-    members = labels.assign(score=1.0, evidence="planted")[
-        ["ring_id", "entity_type", "entity_id", "role", "score", "evidence"]].drop_duplicates(
-        ["ring_id", "entity_type", "entity_id"])
-    ring_ids = sorted(members["ring_id"].unique())
-    rings = pd.DataFrame([{"ring_id": r, "rank": i + 1, "score": 10.0 - i * 0.1,
-                           "size": int((members.ring_id == r).sum()), "amount_at_risk": 1000.0,
-                           "summary": "planted", "scenario": None, "regions": None, "regimes": None}
-                          for i, r in enumerate(ring_ids)])
-    with RunStore(home) as runs:
-        runs.save_run("bench", kind="detect", version="bench", params={}, batches=[], rings=rings,
-                      members=members, entity_scores=pd.DataFrame())
+    members = planted_members(data.labels)
+    ring_ids, _ = store_run(home, data.claims, members)
     with UserStore(home) as users:
         users.add("bench", "investigator", "bench-password")
     providers = sorted(members.loc[members.entity_type == "PROVIDER", "entity_id"].unique())
     print(f"home built: {len(data.claims):,} claim lines, {len(ring_ids)} rings in {time.perf_counter() - t0:.1f} s")
     return ring_ids, [f"PROVIDER:{p}" for p in providers]
+
+
+def planted_members(labels: pd.DataFrame, most: int | None = None) -> pd.DataFrame:
+    """The generator's planted rings (the first ``most`` by id) as ring members."""
+    labels = labels[labels["ring_id"].fillna("") != ""]
+    labels = labels[labels["entity_type"].isin(["PROVIDER", "DOCTOR", "BENEFICIARY"])]
+    if most is not None:
+        labels = labels[labels["ring_id"].isin(sorted(labels["ring_id"].unique())[:most])]
+    return labels.assign(score=1.0, evidence="planted")[
+        ["ring_id", "entity_type", "entity_id", "role", "score", "evidence"]].drop_duplicates(
+        ["ring_id", "entity_type", "entity_id"]).reset_index(drop=True)
+
+
+def store_run(home: Path, claims: pd.DataFrame, members: pd.DataFrame,
+              providers: pd.DataFrame | None = None) -> tuple[list[str], float]:
+    """Materialise the ring pages, then store the run with each ring's amount at risk from them,
+    as ``shabaka run`` orders it; (ring ids, seconds spent on the ring pages)."""
+    ring_ids = sorted(members["ring_id"].unique())
+    rings = pd.DataFrame([{"ring_id": r, "rank": i + 1, "score": 10.0 - i * 0.01,
+                           "size": int((members.ring_id == r).sum()), "amount_at_risk": 0.0,
+                           "summary": "planted", "scenario": None, "regions": None, "regimes": None}
+                          for i, r in enumerate(ring_ids)])
+    t0 = time.perf_counter()
+    write_ring_pages(home, "bench", kind="detect", claims=claims, rings=rings, members=members, providers=providers,
+                     story=page_story)
+    seconds = time.perf_counter() - t0
+    conn = connect(pages_path(home, "bench"), readonly=True)
+    amounts = dict(conn.execute("SELECT ring_id, amount_at_risk FROM pages").fetchall())
+    conn.close()
+    rings["amount_at_risk"] = rings["ring_id"].map(amounts).round(2)
+    with RunStore(home) as runs:
+        runs.save_run("bench", kind="detect", version="bench", params={}, batches=[], rings=rings,
+                      members=members, entity_scores=pd.DataFrame())
+    return ring_ids, seconds
+
+
+def build_national_home(home: Path, data: Path, rings: int) -> tuple[list[str], pd.DataFrame]:
+    """Fill HOME with the national window of ``data`` and a run of ``rings`` planted rings; (ring ids, members)."""
+    t0 = time.perf_counter()
+    with ClaimsStore(home) as store:
+        store.ingest([data / "claims.csv.gz"], providers=data / "providers.csv")
+        print(f"ingested in {time.perf_counter() - t0:.0f} s", flush=True)
+        claims = store.claims(encoded=True)
+        providers = store.providers()
+    members = planted_members(pd.read_csv(data / "labels.csv", dtype=str, keep_default_na=False), rings)
+    print(f"window: {len(claims):,} claim lines, {members['ring_id'].nunique()} rings, "
+          f"{len(members):,} members", flush=True)
+    ring_ids, seconds = store_run(home, claims, members, providers)
+    del claims
+    gc.collect()
+    size = pages_path(home, "bench").stat().st_size
+    print(f"ring pages materialised in {seconds:.1f} s ({size / 2**20:.0f} MiB file); bench process peak "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (ingest, window, pages)", flush=True)
+    with UserStore(home) as users:
+        users.add("bench", "investigator", "bench-password")
+    return ring_ids, members
+
+
+def old_way(home: Path, members: pd.DataFrame, ring_ids: list[str]) -> list[float]:
+    """Seconds per ring to read its lines from the claims window, as ring pages did before they were
+    materialised (one client, in this process): the baseline of the ring page's first visit."""
+    times = []
+    with ClaimsStore(home) as store:
+        for rid in ring_ids:
+            own = members[members["ring_id"] == rid]
+            t0 = time.perf_counter()
+            ids = {t: set(own.loc[own["entity_type"] == t, "entity_id"]) for t in ("PROVIDER", "DOCTOR", "BENEFICIARY")}
+            practitioners = ids["PROVIDER"] | ids["DOCTOR"]
+            lines = store.claims(any_of={"provider_id": practitioners, "doctor_id": practitioners,
+                                         "beneficiary_id": ids["BENEFICIARY"]})
+            ring_claims(lines, own, at_risk=False)
+            times.append(time.perf_counter() - t0)
+    return times
 
 
 def login(port: int) -> str:
@@ -145,10 +223,19 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=5.0, help="generator scale (5 ~ one million lines)")
     parser.add_argument("--requests", type=int, default=200, help="requests per kind")
     parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--national", action="store_true", help="the national 12-week window of --data instead")
+    parser.add_argument("--data", type=Path, default=Path("/work/scale-data/window12"),
+                        help="with --national: folder of claims.csv.gz, providers.csv, labels.csv")
+    parser.add_argument("--rings", type=int, default=200, help="with --national: planted rings in the run")
+    parser.add_argument("--old-rings", type=int, default=10, help="with --national: rings read the old way")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        ring_ids, nodes = build_home(home, args.scale)
+        if args.national:
+            ring_ids, members = build_national_home(home, args.data, args.rings)
+            nodes = []
+        else:
+            ring_ids, nodes = build_home(home, args.scale)
         root = str(Path(__file__).resolve().parents[1])
         server = subprocess.Popen([sys.executable, "-c", SERVER, str(home)], stdout=subprocess.PIPE, text=True,
                                   cwd=root, env={**os.environ, "PYTHONPATH": root})
@@ -162,8 +249,17 @@ def main() -> None:
             ring_paths = [f"/rings/{ring_ids[i % len(ring_ids)]}" for i in range(n)]
             report("ring page, first visits", timed(port, cookie, ring_paths[:len(ring_ids)], args.clients))
             report("ring page", timed(port, cookie, ring_paths, args.clients))
-            report("ring graph API",
-                   timed(port, cookie, [f"/api/rings/{r[len('/rings/'):]}" for r in ring_paths], args.clients))
+            api_paths = [f"/api/rings/{r[len('/rings/'):]}" for r in ring_paths]
+            if args.national:
+                report("ring graph API, first visits", timed(port, cookie, api_paths[:len(ring_ids)], args.clients))
+            report("ring graph API", timed(port, cookie, api_paths, args.clients))
+            report("ring claim lines, page 3 of 25", timed(
+                port, cookie, [f"{p}/claims?page=3&size=25" for p in api_paths], args.clients))
+            if args.national:
+                print(f"server peak resident memory (VmHWM): {rss_mib(server.pid, 'VmHWM'):.0f} MiB", flush=True)
+                report("ring page data the old way (claims window read, 1 client, before)",
+                       old_way(home, members, ring_ids[:args.old_rings]))
+                return
             nb = [f"/api/entities/{nodes[i % len(nodes)]}/neighbourhood?limit=50" for i in range(n)]
             report("neighbourhood expansion", timed(port, cookie, nb, args.clients))
             report("neighbourhood, 3 hops, 2000 edges", timed(

@@ -147,27 +147,32 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     cols = [c for c in _LINE_COLUMNS if c in claims.columns]
     lines = encode_claims(claims[cols].reset_index(drop=True))
     lines["tadamon"] = (lines["regime"] == "TADAMON").to_numpy(bool)
+    _fill_regions(lines)
     lines["far"] = _differ(lines["beneficiary_region"], lines["provider_region"])
     q = float(flags["expensive_quantile"])
     top_decile = lines.groupby("act_family")["amount_claimed"].transform(lambda s: s.quantile(q))
     lines["expensive"] = (lines["act_family"].isin(EXPENSIVE_FAMILIES)
                           | ((lines["amount_claimed"] >= top_decile)
                              & (lines["amount_claimed"] > float(flags["expensive_min_amount"])))).to_numpy(bool)
-    ald_col = lines["ald"].astype("boolean") if "ald" in lines else pd.Series(pd.NA, index=lines.index,
-                                                                                dtype="boolean")
+    line_ald = (lines["ald"].astype("boolean") if "ald" in lines
+                else pd.Series(pd.NA, index=lines.index, dtype="boolean"))
+    # The line's flag says the act is covered as ALD care; the patient's status comes from any line.
+    ald_col = _patient_ald(lines)
     ald = ald_col.fillna(False).to_numpy(bool)
     # An unknown ALD flag is unknown, not "no ALD": only a known non-ALD patient can get an ALD drug wrongly.
     ald_known = ald_col.notna().to_numpy(bool)
     lines["ald_patient"] = ald
-    # An act is "ALD care" when most of its known patients have an ALD, and markedly more often than the
-    # insured in general: learnt from the data (injectables, dialysis sessions, chemotherapy), so no list has
-    # to be maintained. On an ALD patient it is expected care. Where nearly everyone has an ALD (a data set
-    # whose "ALD" is any chronic condition), no act is chronic care by that alone.
+    # An act is "ALD care" when most of its lines that state the flag are ALD care: learnt from the data
+    # (injectables, dialysis sessions, chemotherapy), so no list has to be maintained. On an ALD patient it
+    # is expected care.
     codes = lines["act_code"].to_numpy(object)
-    share = pd.Series(ald[ald_known]).groupby(codes[ald_known]).mean()
+    stated = line_ald.notna().to_numpy(bool)
+    share = pd.Series(line_ald.fillna(False).to_numpy(bool)[stated]).groupby(codes[stated]).mean()
+    act_share = lines["act_code"].map(share).to_numpy(float)
+    # ... and markedly more often than among the insured in general: where nearly everyone has an ALD (a data
+    # set whose "ALD" is any chronic condition), no act is chronic care by that alone.
     patients = lines["beneficiary_id"].to_numpy(object)[ald_known]
     base = float(pd.Series(ald[ald_known]).groupby(patients).max().mean()) if ald_known.any() else 0.0
-    act_share = lines["act_code"].map(share).to_numpy(float)
     ald_act = (act_share >= float(flags["ald_drug_share"])) & (act_share >= float(flags["ald_drug_lift"]) * base)
     med = (lines["act_family"] == "MEDICATION").to_numpy(bool)
     lines["ald_drug"] = ald_act & med
@@ -180,6 +185,78 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     lines["suspicious"] = ((lines["tadamon"] & (lines["expensive"] | lines["far"]) & ~lines["ald_care"])
                            | lines["non_ald_ald_drug"])
     return lines
+
+
+def _fill_regions(lines: pd.DataFrame) -> None:
+    """Fill regions a line left empty from the same entity's other lines, in place.
+
+    Regions are optional fields some providers never fill. A patient's home region is
+    a property of the patient (taken from its other lines); a provider's region is its
+    own, else the region most of its patients live in. Without this, one provider that
+    omits regions makes its patients look like people from nowhere, seen together.
+    """
+    if not {"beneficiary_region", "provider_region"} <= set(lines.columns):
+        return
+    cats = [lines[c] if isinstance(lines[c].dtype, pd.CategoricalDtype) else lines[c].astype("category")
+            for c in ("beneficiary_region", "provider_region")]
+    union = cats[0].cat.categories.union(cats[1].cat.categories)
+    if len(union) == 0:
+        return
+    home = cats[0].cat.set_categories(union).cat.codes.to_numpy().astype(np.int64)
+    where = cats[1].cat.set_categories(union).cat.codes.to_numpy().astype(np.int64)
+    if (home >= 0).all() and (where >= 0).all():
+        return
+    home = _fill_codes(home, pd.factorize(lines["beneficiary_id"])[0], len(union), most_frequent=False)
+    prov = pd.factorize(lines["provider_id"])[0]
+    where = _fill_codes(where, prov, len(union), most_frequent=False)
+    # A provider that never writes its region: where most of its patients live.
+    where = np.where(where >= 0, where, _fill_codes(np.where(where >= 0, -1, home), prov, len(union),
+                                                    most_frequent=True))
+    for col, codes in (("beneficiary_region", home), ("provider_region", where)):
+        lines[col] = pd.Categorical.from_codes(codes, categories=union)
+
+
+def _fill_codes(codes: np.ndarray, keys: np.ndarray, n_codes: int, *, most_frequent: bool) -> np.ndarray:
+    """Missing codes (-1) filled per key: with a known code of the key's lines, or with the key's most
+    frequent code (``most_frequent``, for every line of the key)."""
+    ok = (codes >= 0) & (keys >= 0)
+    if not ok.any():
+        return codes
+    n_keys = int(keys.max()) + 1
+    if most_frequent:
+        counts = np.zeros((n_keys, n_codes), dtype=np.int64)
+        np.add.at(counts, (keys[ok], codes[ok]), 1)
+        best = np.where(counts.any(axis=1), counts.argmax(axis=1), -1)
+    else:
+        best = np.full(n_keys, -1, dtype=np.int64)
+        np.maximum.at(best, keys[ok], codes[ok])
+    filled = np.where(keys >= 0, best[np.maximum(keys, 0)], -1)
+    return filled if most_frequent else np.where(codes >= 0, codes, filled)
+
+
+def _patient_ald(lines: pd.DataFrame) -> pd.Series:
+    """Each line's patient's ALD status: True when any of the patient's lines says so, False when some
+    say no and none yes, unknown otherwise.
+
+    An ALD is a property of the patient, not of the line: a pharmacy that leaves the optional flag
+    empty dispenses to patients whose doctor records it.
+    """
+    if "ald" not in lines:
+        return pd.Series(pd.NA, index=lines.index, dtype="boolean")
+    flag = lines["ald"].astype("boolean")
+    codes, _ = pd.factorize(lines["beneficiary_id"])
+    has_id = codes >= 0
+    known = flag.notna().to_numpy(bool) & has_id
+    yes = flag.fillna(False).to_numpy(bool) & has_id
+    n = int(codes.max()) + 1 if has_id.any() else 0
+    any_yes = np.bincount(codes[yes], minlength=n) > 0
+    any_known = np.bincount(codes[known], minlength=n) > 0
+    safe = np.where(has_id, codes, 0)
+    out = pd.array(any_yes[safe] if n else np.zeros(len(codes), bool), dtype="boolean")
+    out[~(any_known[safe] if n else np.zeros(len(codes), bool))] = pd.NA
+    # A line without a patient id keeps its own flag.
+    out[~has_id] = flag.to_numpy()[~has_id]
+    return pd.Series(out, index=lines.index)
 
 
 def _differ(a: pd.Series, b: pd.Series) -> np.ndarray:

@@ -68,12 +68,17 @@ def surprise(z: np.ndarray | float, *, n_tested: int | np.ndarray = 1, df: float
 
 
 def count_surprise(observed: np.ndarray | float, expected: np.ndarray | float, *,
-                   n_tested: int | np.ndarray = 1, dispersion: float = 1.0) -> np.ndarray:
+                   n_tested: int | np.ndarray = 1, dispersion: float = 1.0,
+                   among: np.ndarray | None = None) -> np.ndarray:
     """Surprise of seeing ``observed`` counts or more where ``expected`` were predicted.
 
     The tail is the negative binomial's with mean ``expected`` and shape
     ``dispersion`` (1 = geometric; larger is closer to Poisson, i.e. less
-    overdispersed), corrected for ``n_tested`` comparisons.
+    overdispersed), corrected for ``n_tested`` comparisons, or, when ``among``
+    holds the expected counts of every comparison made, for the chance that any of
+    them shows a tail probability as small (a count test is discrete: a pair
+    expected to share 0.01 patients can only reach a tiny tail probability with
+    probability about that tail, so it adds much less than one to the correction).
 
     Parameters
     ----------
@@ -90,8 +95,32 @@ def count_surprise(observed: np.ndarray | float, expected: np.ndarray | float, *
     mu = np.maximum(np.asarray(expected, dtype=float), 1e-9)
     k = float(dispersion)
     logsf = stats.nbinom.logsf(np.maximum(x - 1, -1), k, k / (k + mu)) / _LN10
+    if among is not None:
+        return -np.log10(np.clip(_discrete_multiplicity(10.0 ** np.asarray(logsf, dtype=float),
+                                                        np.asarray(among, dtype=float), k), 1e-300, None))
     n = np.maximum(np.asarray(n_tested, dtype=float), 1.0)
     return -(np.asarray(logsf, dtype=float) + np.log10(n))
+
+
+def _discrete_multiplicity(p: np.ndarray, expected: np.ndarray, k: float) -> np.ndarray:
+    """For each tail probability of ``p``: the expected number of comparisons (means ``expected``) that
+    reach one as small by chance, at least ``p`` itself.
+
+    The means are read on a grid of 1,000 steps a decade (0.23 % apart) and each grid value is
+    weighted by how many comparisons it stands for: millions of provider pairs cost a few
+    thousand tail evaluations per count.
+    """
+    mu = expected[expected > 0]
+    if mu.size == 0:
+        return np.array(p, dtype=float)
+    out = np.empty(np.shape(p))
+    grid, weight = np.unique(np.round(np.log10(np.maximum(mu, 1e-12)), 3), return_counts=True)
+    mu = 10.0 ** grid
+    for i, p0 in enumerate(np.ravel(p)):
+        # The smallest count c each comparison needs for P(X > c) <= p0, and the chance it gets there.
+        c = stats.nbinom.isf(p0, k, k / (k + mu))
+        out.flat[i] = max(float((weight * stats.nbinom.sf(c, k, k / (k + mu))).sum()), float(p0))
+    return out
 
 
 def surprise_of_p(p: np.ndarray | float) -> np.ndarray:

@@ -83,6 +83,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("centrality", "min_suspicious", 1, "Suspicious lines a doctor/intermediary-provider link needs"),
     _p("funnels", "min_beneficiaries", 3, "Smallest number of an intermediary's beneficiaries with claims"),
     _p("funnels", "min_share", 0.2, "Share of the patients' amount that makes a provider or doctor a destination"),
+    _p("funnels", "min_patient_share", 0.5,
+       "Share of the patients seen at a provider that also makes it a destination (the lab they all pass through)"),
     _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated"),
     _p("cores", "min_lift", 3.0, "Core edges need at least this lift over chance"),
     _p("cores", "min_shared", 3, "... and at least this many suspicious shared patients"),
@@ -93,10 +95,15 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("loops", "min_lift", 3.0, "Lift over chance of a loop link"),
     _p("loops", "max_providers", 8, "Largest loop, in providers"),
     _p("loops", "min_doctor_share", 0.1, "Share of the loop's expensive lines a doctor must attend to be in it"),
+    _p("loops", "dispersion", 2.0,
+       "Shape of the negative binomial tail of patients with expensive acts two providers share "
+       "(maximum likelihood on the fraud-free tuning worlds: 2.1)"),
     _p("phantoms", "min_age", 60, "Age from which a patient counts as elderly"),
     _p("phantoms", "min_traits", 4, "Phantom traits (of five) a patient needs"),
-    _p("phantoms", "min_phantoms", 6, "Fewest phantom-like patients for a provider to be nominated"),
-    _p("phantoms", "min_z", 3.0, "Robust z of the phantom share among providers of its type needed to nominate"),
+    _p("phantoms", "min_phantoms", 3, "Fewest phantom-like patients for a provider to be nominated"),
+    _p("phantoms", "min_surprise", 1.0,
+       "Surprise of a provider's phantom-like patients among its patients with surgery or a stay, against "
+       "the robust rate of its type, needed to nominate"),
     _p("pharmacy_rings", "min_lines", 5, "Fewest ALD-drug lines for non-ALD patients at the pharmacy"),
     _p("pharmacy_rings", "max_prescribers", 2, "Prescribers kept as the ring's"),
     _p("pharmacy_rings", "min_z", 3.0, "Robust z of the pharmacy's share among pharmacies needed to nominate"),
@@ -115,6 +122,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),
+    _p("rings", "support_only", "cores",
+       "Detectors whose groups only support a ring found by another (comma-separated): shared patients "
+       "beyond what distance predicts are also neighbours, referral clinics and growing practices"),
     _p("rings", "alert_surprise", 1.0,
        "Rings whose surprise is below are not reported: a world without fraud flags none above it"),
 )

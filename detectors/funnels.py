@@ -11,18 +11,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from detectors.base import DetectionContext, Detector
-from detectors.calibration import surprise, z_against
+from detectors.calibration import surprise_of_p
 from detectors.config import default
 from detectors.findings import Rows
 
-__all__ = ["funnel_table", "FunnelDetector"]
+__all__ = ["funnel_table", "far_arrivals", "FunnelDetector"]
 
 
 def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiaries: int = 3,
-                 min_share: float = 0.2, public_types: tuple[str, ...] = ("HOSPITAL",)
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 min_share: float = 0.2, min_patient_share: float = 0.5,
+                 public_types: tuple[str, ...] = ("HOSPITAL",)) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Describe where each intermediary's beneficiaries are sent.
 
     Parameters
@@ -36,6 +37,10 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
     min_share : float
         A provider (or doctor) is a destination when it receives at least this
         share of the intermediary's patients' amount.
+    min_patient_share : float
+        A provider is also a destination when at least this share of the
+        intermediary's patients were seen there (the lab every recruited patient
+        passes through bills little of their amount).
     public_types : tuple of str
         Provider types that treat referred Tadamon patients by design (public
         hospitals): their lines count in the total, never as a destination, so a
@@ -70,7 +75,12 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
         amt.columns = ["intermediary_id", "entity_id", "amount"]
         amt["share"] = amt["amount"] / amt["intermediary_id"].map(total).clip(lower=1e-9)
         amt["entity_type"] = etype
-        dests.append(amt[amt["share"] >= min_share])
+        keep = amt["share"] >= min_share
+        if etype == "PROVIDER":
+            seen = df.loc[private].groupby(["intermediary_id", "provider_id"])["beneficiary_id"].nunique()
+            seen = seen.reindex(pd.MultiIndex.from_frame(amt[["intermediary_id", "entity_id"]])).to_numpy(float)
+            keep |= seen / amt["intermediary_id"].map(nb).to_numpy(float) >= min_patient_share
+        dests.append(amt[keep])
     dest = pd.concat(dests, ignore_index=True).sort_values(
         ["intermediary_id", "entity_type", "share", "entity_id"], ascending=[True, True, False, True])
     top_share = dest[dest["entity_type"] == "PROVIDER"].groupby("intermediary_id")["share"].max()
@@ -98,6 +108,66 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
     return out.sort_values(["score", "intermediary_id"], ascending=[False, True]).reset_index(drop=True), dest
 
 
+def far_arrivals(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFrame) -> pd.DataFrame:
+    """How many of an intermediary's patients reached each destination from another region, against
+    how many would if they chose providers as the other people of their home regions do.
+
+    For a destination ``P`` and the intermediary's patients living outside ``P``'s region, the expected
+    number seen at ``P`` is the sum over them of the share of the other patients of their home region
+    seen at ``P`` (the intermediary's own patients left out, plus half a patient so that a provider
+    nobody else from there uses is rare, not impossible). Neighbours who share a village phone and
+    their local doctor are not counted: only arrivals from another region are.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines`` (regions filled).
+    members : DataFrame
+        ``Intermediaries.members`` [intermediary_id, beneficiary_id].
+    dest : DataFrame
+        The destinations of :func:`funnel_table`.
+
+    Returns
+    -------
+    DataFrame
+        intermediary_id, provider_id, arrived (patients from another region seen there), expected.
+    """
+    cols = ["intermediary_id", "provider_id", "arrived", "expected"]
+    d = dest.loc[dest["entity_type"] == "PROVIDER", ["intermediary_id", "entity_id"]].rename(
+        columns={"entity_id": "provider_id"})
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    d["provider_id"] = d["provider_id"].astype(str)
+    seen = lines[["beneficiary_id", "provider_id", "beneficiary_region", "provider_region"]].drop_duplicates(
+        ["beneficiary_id", "provider_id"])
+    seen = seen.assign(beneficiary_id=seen["beneficiary_id"].astype(str), provider_id=seen["provider_id"].astype(str),
+                       home=seen["beneficiary_region"].astype(object), there=seen["provider_region"].astype(object))
+    home = seen.drop_duplicates("beneficiary_id").set_index("beneficiary_id")["home"]
+    region_of = seen.dropna(subset=["there"]).drop_duplicates("provider_id").set_index("provider_id")["there"]
+    people = home.dropna().value_counts()  # N_r
+    at_dest = seen[seen["provider_id"].isin(set(d["provider_id"]))]
+    at = at_dest.groupby(["provider_id", "home"]).size()  # n_P,r
+    m = members[["intermediary_id", "beneficiary_id"]].drop_duplicates().astype(str)
+    m = m.assign(home=m["beneficiary_id"].map(home)).dropna(subset=["home"])
+    visited = set(zip(at_dest["beneficiary_id"], at_dest["provider_id"]))
+    rows = []
+    for (iid, pid), _ in d.groupby(["intermediary_id", "provider_id"], sort=True):
+        mine = m[(m["intermediary_id"] == iid) & (m["home"] != region_of.get(pid))]
+        if mine.empty:
+            rows.append((iid, pid, 0, 0.0))
+            continue
+        was_at = np.array([(b, pid) in visited for b in mine["beneficiary_id"]])
+        own_r = mine.groupby("home").size()
+        own_at = mine[was_at].groupby("home").size()
+        expected = 0.0
+        for r, n_own in own_r.items():
+            others = float(people.get(r, 0)) - n_own
+            share = (float(at.get((pid, r), 0)) - float(own_at.get(r, 0)) + 0.5) / (max(others, 0.0) + 1.0)
+            expected += n_own * min(max(share, 0.0), 1.0)
+        rows.append((iid, pid, int(was_at.sum()), expected))
+    return pd.DataFrame(rows, columns=cols)
+
+
 class FunnelDetector(Detector):
     """Inferred intermediaries funnelling households to one clinic.
 
@@ -107,6 +177,8 @@ class FunnelDetector(Detector):
         Smallest number of linked beneficiaries with claims.
     min_share : float
         Share of the patients' amount that makes a provider or doctor a destination.
+    min_patient_share : float
+        Share of the patients seen at a provider that also makes it a destination.
     min_score : float
         Funnels scoring below are scored but not nominated as groups.
     """
@@ -117,25 +189,34 @@ class FunnelDetector(Detector):
         self,
         min_beneficiaries: int = default("funnels.min_beneficiaries"),
         min_share: float = default("funnels.min_share"),
+        min_patient_share: float = default("funnels.min_patient_share"),
         min_score: float = default("funnels.min_score"),
     ):
         self.min_beneficiaries = min_beneficiaries
         self.min_share = min_share
+        self.min_patient_share = min_patient_share
         self.min_score = min_score
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
         public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
         funnels, dest = funnel_table(context.lines, members, min_beneficiaries=self.min_beneficiaries,
-                                     min_share=self.min_share, public_types=public)
+                                     min_share=self.min_share, min_patient_share=self.min_patient_share,
+                                     public_types=public)
         if funnels.empty:
             return None, None, {"funnels": 0, "nominated": 0}
-        # The funnel strength of each intermediary against every other one's: most shared phones and
-        # accounts are families and village numbers whose households go anywhere.
-        strength = np.log1p(funnels["score"].to_numpy(float))
-        cal = context.config.section("calibration")
-        funnels["z"] = z_against(strength, strength, min_scale=cal["min_scale"])
-        funnels["surprise"] = surprise(funnels["z"].to_numpy(), n_tested=len(funnels), df=cal["tail_df"])
+        # Patients from another region arriving together at one provider, against how the other people of
+        # their regions choose providers; corrected for every intermediary x provider that could have shown it.
+        arrivals = far_arrivals(context.lines, members, dest)
+        n_providers = int(context.lines["provider_id"].nunique())
+        arrivals["surprise"] = [float(surprise_of_p(stats.poisson.sf(k - 1, max(mu, 1e-12)) * len(funnels)
+                                                    * n_providers)) if k else 0.0
+                                for k, mu in zip(arrivals["arrived"], arrivals["expected"])]
+        best = arrivals.sort_values(["surprise", "provider_id"], ascending=[False, True]).drop_duplicates(
+            "intermediary_id").set_index("intermediary_id")
+        funnels["surprise"] = best["surprise"].reindex(funnels["intermediary_id"]).fillna(0.0).to_numpy()
+        funnels["arrived"] = best["arrived"].reindex(funnels["intermediary_id"]).fillna(0).astype(int).to_numpy()
+        funnels["arrived_expected"] = best["expected"].reindex(funnels["intermediary_id"]).fillna(0.0).to_numpy()
         scores, groups = [], []
         m = members[["intermediary_id", "beneficiary_id"]].drop_duplicates().astype(str)
         benes_of = m.groupby("intermediary_id")["beneficiary_id"].apply(sorted)
@@ -145,7 +226,8 @@ class FunnelDetector(Detector):
         for f in funnels.itertuples(index=False):
             ev = (f"{f.n_beneficiaries} linked beneficiaries, {f.concentration:.0%} of their amount to one provider, "
                   f"{f.cohort:.0%} in same-day cohorts, {f.far:.0%} from another region, {f.tadamon:.0%} Tadamon, "
-                  f"{f.expensive:.0%} expensive acts")
+                  f"{f.expensive:.0%} expensive acts; {f.arrived} of them came from another region to one provider "
+                  f"where {f.arrived_expected:.2f} were expected from how their regions choose providers")
             scores.append(("INTERMEDIARY", f.intermediary_id, f.surprise, ev, f.amount))
             if f.score < self.min_score:
                 continue

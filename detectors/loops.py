@@ -13,12 +13,30 @@ from detectors.calibration import count_surprise
 from detectors.config import default
 from detectors.cores import split_by_shared
 from detectors.findings import Rows
-from detectors.sharing import with_local_lift
+from detectors.sharing import expected_shared, with_local_lift
 from graph.projections import provider_projection
 
-__all__ = ["referral_loops", "LoopDetector"]
+__all__ = ["referral_loops", "care_pair_expected", "LoopDetector"]
 
 _CARE_TYPES = ("CLINIC", "HOSPITAL", "DOCTOR", "LAB", "IMAGING", "DENTIST")
+_CHUNK = 250_000
+
+
+def care_pair_expected(lines: pd.DataFrame) -> np.ndarray:
+    """Expected shared patients with expensive acts (:func:`detectors.sharing.expected_shared`) of every
+    pair of care providers: the comparisons a loop is one of.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    """
+    exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
+    provs = np.sort(exp["provider_id"].astype(str).unique())
+    a, b = np.triu_indices(len(provs), 1)
+    # In chunks: a national year has a few thousand care providers, millions of pairs.
+    return np.concatenate([np.zeros(0)] + [expected_shared(exp, provs[a[i:i + _CHUNK]], provs[b[i:i + _CHUNK]],
+                                                           robust=True) for i in range(0, len(a), _CHUNK)])
 
 
 def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: float = 3.0,
@@ -54,7 +72,7 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     if exp.empty:
         return []
-    proj = with_local_lift(provider_projection(exp, min_shared=min_patients), exp)
+    proj = with_local_lift(provider_projection(exp, min_shared=min_patients), exp, robust=True)
     proj = proj[proj["local_lift"] >= min_lift]
     expected = {(str(a), str(b)): e for a, b, e in proj[["provider_a", "provider_b", "local_expected"]].itertuples(
         index=False)}
@@ -97,6 +115,8 @@ class LoopDetector(Detector):
         Largest loop, in providers.
     min_doctor_share : float
         Share of the loop's expensive lines a doctor must attend to be in it.
+    dispersion : float
+        Shape of the negative binomial tail of patients with expensive acts shared by providers.
     """
 
     name = "loops"
@@ -107,20 +127,27 @@ class LoopDetector(Detector):
         min_lift: float = default("loops.min_lift"),
         max_providers: int = default("loops.max_providers"),
         min_doctor_share: float = default("loops.min_doctor_share"),
+        dispersion: float = default("loops.dispersion"),
     ):
         self.min_patients = min_patients
         self.min_lift = min_lift
         self.max_providers = max_providers
         self.min_doctor_share = min_doctor_share
+        self.dispersion = dispersion
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
                                max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
-        cal = context.config.section("calibration")
+        if loops:
+            # Against every pair of care providers that could have shown as many moved patients (one call: the
+            # pairs' expectations are read once for all loops).
+            surprises = count_surprise(np.array([len(r["patients"]) for r in loops]),
+                                       np.array([r["expected"] for r in loops]), dispersion=self.dispersion,
+                                       among=care_pair_expected(context.lines))
+            for r, value in zip(loops, np.atleast_1d(surprises)):
+                r["score"] = float(value)
         scores, groups = [], []
         for r in loops:
-            r["score"] = float(count_surprise(len(r["patients"]), r["expected"], n_tested=r["n_pairs"],
-                                              dispersion=cal["sharing_dispersion"]))
             gid = "loops-" + "+".join(r["providers"])
             ev = (f"{len(r['patients'])} patients had surgery or stays at two or more of {len(r['providers'])} "
                   f"providers where {r['expected']:.1f} were expected from where they live")

@@ -14,20 +14,25 @@ import pandas as pd
 
 from scipy import stats
 
-from detectors.base import DetectionContext, Detector, robust_z
-from detectors.calibration import surprise
+from detectors.base import DetectionContext, Detector
+from detectors.calibration import surprise_of_p
 from detectors.config import default
 from detectors.findings import Rows
 
-__all__ = ["phantom_patients", "phantom_tail", "PhantomDetector"]
+__all__ = ["phantom_patients", "robust_rate", "PhantomDetector"]
+
+_ROBUST_STEPS = 10
 
 
 def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 4) -> pd.DataFrame:
     """Beneficiaries with phantom traits, and the provider that billed them.
 
-    Traits: lives in another region than the provider, aged ``min_age`` or more,
-    seen by one provider only, surgery or stay without a prior consultation,
-    Tadamon. Patients with at least ``min_traits`` of the five are phantom-like.
+    Only patients with surgery or a stay are looked at. Traits: lives in another
+    region than the provider, aged ``min_age`` or more, seen nowhere else than at the
+    provider that billed the surgery or stay (the practices of the doctors attending
+    them there do not count: a fabricated pre-operative consultation is billed that
+    way), surgery or stay without a prior consultation, Tadamon. Patients seen nowhere
+    else with at least ``min_traits`` of the five are phantom-like.
 
     Parameters
     ----------
@@ -42,87 +47,74 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
         beneficiary_id, provider_id, n_traits, amount (what the provider billed for
         them), phantom (bool).
     """
+    heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY")).to_numpy(bool)
+    # Only patients with surgery or a stay can be phantoms: the rest is left out early.
+    lines = lines.loc[lines["beneficiary_id"].isin(set(lines.loc[heavy, "beneficiary_id"]))]
+    heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY")).to_numpy(bool)
     g = lines.groupby("beneficiary_id")
+    # The provider that billed the patient's heavy care, and the doctors attending it there.
+    # (the one billing most of it, then the smallest id: whatever the row order)
+    billed = lines.loc[heavy].groupby(["beneficiary_id", "provider_id"], observed=True)["amount_claimed"].sum()
+    billed = billed.reset_index().sort_values(["beneficiary_id", "amount_claimed", "provider_id"],
+                                              ascending=[True, False, True], kind="mergesort")
+    main = billed.drop_duplicates("beneficiary_id").set_index("beneficiary_id")["provider_id"]
+    bene = lines["beneficiary_id"].to_numpy(object)
+    at_main = lines["provider_id"].to_numpy(object) == lines["beneficiary_id"].map(main).to_numpy(object)
+    attending = pd.MultiIndex.from_arrays([bene[at_main], lines["doctor_id"].to_numpy(object)[at_main]])
+    # Seen nowhere else: a consultation billed by the practice of the surgeon who operates (a fabricated
+    # pre-operative visit is written that way) does not count as being seen elsewhere.
+    own = at_main | pd.MultiIndex.from_arrays([bene, lines["provider_id"].to_numpy(object)]).isin(attending)
     per = pd.DataFrame({
         "n_providers": g["provider_id"].nunique(),
+        "elsewhere": pd.Series(~own, index=lines.index).groupby(lines["beneficiary_id"]).any(),
         "far": g["far"].all(),
         "age": g["age"].max(),
         "tadamon": g["tadamon"].all(),
-        "provider_id": g["provider_id"].first(),
+        "provider_id": main,
         "amount": g["amount_claimed"].sum(),
     })
-    heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY"))
     first_heavy = lines.loc[heavy].groupby("beneficiary_id")["service_date"].min()
     first_consult = lines.loc[lines["act_family"] == "CONSULTATION"].groupby("beneficiary_id")["service_date"].min()
     fh = first_heavy.reindex(per.index)
     fc = first_consult.reindex(per.index)
     per["no_consult"] = fh.notna() & (fc.isna() | (fc > fh))
-    traits = (per["far"].astype(int) + (per["age"] >= min_age).astype(int) + (per["n_providers"] == 1).astype(int)
+    per["isolated"] = ~per["elsewhere"]
+    traits = (per["far"].astype(int) + (per["age"] >= min_age).astype(int) + per["isolated"].astype(int)
               + per["no_consult"].astype(int) + per["tadamon"].astype(int))
     per["n_traits"] = traits
-    per["phantom"] = (traits >= min_traits) & per["no_consult"] & (per["n_providers"] == 1)
+    per["phantom"] = (traits >= min_traits) & fh.notna() & per["isolated"]
     return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
 
 
-def phantom_tail(n_phantoms: pd.Series, n_patients: pd.Series, provider_type: pd.Series, *,
-                 n_tested: int) -> pd.Series:
-    """Surprise of each provider's phantom-like patients against the share of its type.
-
-    Under "nothing unusual here", a provider's phantom-like patients are a beta-binomial
-    draw from its patients: the share of its type (pooled, Jeffreys-smoothed), spread
-    between providers as much as the type's shares spread beyond what binomial sampling
-    explains (the intra-class correlation, estimated robustly). The tail probability of seeing
-    as many or more, times ``n_tested``, is the surprise (:mod:`detectors.calibration`).
-    One phantom-like patient of a practice of two is then the ordinary luck of small
-    numbers, not the z of 20 a share compared with a spread of near zero gives.
+def robust_rate(k: np.ndarray, n: np.ndarray) -> float:
+    """Pooled rate of ``k`` events among ``n`` trials over peers, leaving out the peers that are outliers
+    at the current rate (binomial tail times the peers below 0.1, i.e. surprise above 1), until the set
+    settles; half an event is added so that the rate is never zero.
 
     Parameters
     ----------
-    n_phantoms, n_patients : Series
-        Per provider (same index).
-    provider_type : Series
-        Per provider: the peer group.
-    n_tested : int
-        Providers compared (Bonferroni factor).
+    k, n : numpy.ndarray
+        Each peer's events and trials.
     """
-    k = n_phantoms.to_numpy(float)
-    n = n_patients.to_numpy(float)
-    logsf = np.zeros(len(k))
-    types = provider_type.to_numpy(object)
-    for t in pd.unique(types):
-        m = (types == t) & (n > 0)
-        if not m.any():
-            continue
-        p0 = (k[m].sum() + 0.5) / (n[m].sum() + 1.0)
-        rho = _intraclass(k[m], n[m], p0)
-        if rho > 0:
-            a, b = p0 * (1.0 / rho - 1.0), (1.0 - p0) * (1.0 / rho - 1.0)
-            logsf[m] = stats.betabinom.logsf(k[m] - 1, n[m], a, b)
-        else:
-            logsf[m] = stats.binom.logsf(k[m] - 1, n[m], p0)
-    return pd.Series(-(logsf / np.log(10.0) + np.log10(max(n_tested, 1))), index=n_phantoms.index)
-
-
-def _intraclass(k: np.ndarray, n: np.ndarray, p0: float) -> float:
-    """Intra-class correlation of binomial shares k / n around ``p0`` (0 to 0.5), robustly.
-
-    The dispersion is the median squared Pearson residual over its value under the binomial
-    (the median of a chi-square with one degree of freedom), so that the few providers that
-    bill phantoms do not widen the tail they are read against; a beta-binomial with
-    correlation ``rho`` has dispersion ``1 + (n - 1) rho`` at the median size ``n``.
-    """
-    if len(k) < 3:
-        return 0.0
-    r2 = (k - n * p0) ** 2 / np.maximum(n * p0 * (1.0 - p0), 1e-12)
-    dispersion = float(np.median(r2)) / float(stats.chi2.ppf(0.5, 1))
-    size = float(np.median(n))
-    if dispersion <= 1.0 or size <= 1.0:
-        return 0.0
-    return float(np.clip((dispersion - 1.0) / (size - 1.0), 0.0, 0.5))
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    keep = np.ones(len(k), dtype=bool)
+    for _ in range(_ROBUST_STEPS):
+        rate = (k[keep].sum() + 0.5) / (n[keep].sum() + 1.0)
+        inlier = stats.binom.sf(k - 1, n, rate) * len(k) >= 0.1
+        if (inlier == keep).all():
+            break
+        keep = inlier
+    return float((k[keep].sum() + 0.5) / (n[keep].sum() + 1.0))
 
 
 class PhantomDetector(Detector):
     """Providers billing many phantom-like patients, against peers of their type.
+
+    The count of phantom-like patients among a provider's patients with surgery or a stay
+    is read against the rate of the providers of its type (binomial tail, times the
+    providers compared), the rate estimated robustly (:func:`robust_rate`, outliers left out): a
+    few phantom clinics would otherwise raise their peers' rate until they look ordinary.
 
     Parameters
     ----------
@@ -131,8 +123,8 @@ class PhantomDetector(Detector):
         Of the five phantom traits.
     min_phantoms : int
         Fewest phantom-like patients for a provider to be nominated.
-    min_z : float
-        Robust z of its phantom share among providers of its type needed to nominate.
+    min_surprise : float
+        Surprise of its phantom-like patients, against the rate of its peers, needed to nominate.
     """
 
     name = "phantoms"
@@ -142,12 +134,12 @@ class PhantomDetector(Detector):
         min_age: int = default("phantoms.min_age"),
         min_traits: int = default("phantoms.min_traits"),
         min_phantoms: int = default("phantoms.min_phantoms"),
-        min_z: float = default("phantoms.min_z"),
+        min_surprise: float = default("phantoms.min_surprise"),
     ):
         self.min_age = min_age
         self.min_traits = min_traits
         self.min_phantoms = min_phantoms
-        self.min_z = min_z
+        self.min_surprise = min_surprise
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         lines = context.lines
@@ -156,29 +148,28 @@ class PhantomDetector(Detector):
         public = {t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip()}
         public_ids = set(lines.loc[lines["provider_type"].isin(public), "provider_id"])
         per = per[~per["provider_id"].isin(public_ids)]
-        patients = lines.groupby("provider_id")["beneficiary_id"].nunique()
+        # Against the provider's patients with surgery or a stay: the only ones who can be phantoms.
+        patients = per.groupby("provider_id").size()
         ph = per[per["phantom"]]
-        n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0)
-        # Shrunk towards zero by min_phantoms pseudo-patients: one odd patient of a tiny practice is no pattern.
-        share = n_ph / (patients + self.min_phantoms)
-        df = context.config.get("calibration.tail_df")
+        n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0).astype(int)
         ptype = lines.groupby("provider_id")["provider_type"].first().reindex(patients.index)
-        z = pd.Series(np.nan, index=patients.index)
-        for _, idx in share.groupby(ptype.to_numpy()).groups.items():
-            z[idx] = robust_z(share[idx].to_numpy())
-        # The provider's own score reads the tail of its count (small numbers are luck); nominating a
-        # group needs min_phantoms of them and the share's z, and the group keeps that z's surprise.
-        own = phantom_tail(n_ph, patients, ptype.astype(str), n_tested=len(patients))
+        score_of = pd.Series(0.0, index=patients.index)
+        rate_of = pd.Series(0.0, index=patients.index)
+        for _, idx in patients.groupby(ptype.to_numpy()).groups.items():
+            rate = robust_rate(n_ph[idx].to_numpy(), patients[idx].to_numpy())
+            rate_of[idx] = rate
+            # Binomial tail of its phantom-like patients at the rate of its peers, x the peers tested.
+            p = stats.binom.sf(n_ph[idx].to_numpy() - 1, patients[idx].to_numpy(), rate) * len(idx)
+            score_of[idx] = surprise_of_p(np.minimum(p, 1.0))
         scores, groups = [], []
         nominated = 0
         for pid in sorted(n_ph[n_ph > 0].index):
-            k, zz = int(n_ph[pid]), float(z[pid])
+            k, score = int(n_ph[pid]), float(score_of[pid])
             amount = float(ph.loc[ph["provider_id"] == pid, "amount"].sum())
-            ev = (f"{k} of its {int(patients[pid])} patients look like phantoms (far, elderly, seen nowhere else, "
-                  f"surgery without consultation), z={zz:.1f} against its peers")
-            score = float(surprise(zz, n_tested=len(patients), df=df))
-            scores.append(("PROVIDER", pid, float(own[pid]), ev, amount))
-            if k < self.min_phantoms or zz < self.min_z:
+            ev = (f"{k} of its {int(patients[pid])} patients with surgery or a stay look like phantoms (far, elderly, "
+                  f"seen nowhere else), where its peers have {rate_of[pid]:.1%}")
+            scores.append(("PROVIDER", pid, score, ev, amount))
+            if k < self.min_phantoms or score < self.min_surprise:
                 continue
             nominated += 1
             gid = f"phantoms-{pid}"

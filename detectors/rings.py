@@ -3,19 +3,21 @@
 The rules, in order (a prosecutor gets the same ring from the same data):
 
 1. Candidates are the groups of the rule-based detectors (funnels, cores, loops,
-   phantoms, pharmacy rings). Louvain communities never make a ring by
-   themselves: they only add support to candidates whose providers they keep together.
+   phantoms, pharmacy rings, mills). Louvain communities never make a ring by
+   themselves: they only add support to candidates whose providers they keep together;
+   nor do the detectors of ``rings.support_only`` (dense cores by default): their
+   groups merge into rings other detectors found.
 2. A candidate's anchors are its providers and doctors. Candidates are taken best
    first (score, then id) and merged into the ring sharing the most anchors with
    them, provided the overlap is at least half of the smaller set and the ring stays
    within ``max_anchors``; then rings merge the same way until none can. The scenario is that of the
    most specific detector among those that found it (funnels, phantoms, pharmacy
    rings, mills, loops, cores).
-3. Each entity's suspicion is the sum of its two best per-detector robust
-   z-scores, over the detectors that draw no random numbers (not communities, not
-   centrality); a ring's score is the mean suspicion of its anchors, plus one per
-   extra rule-based detector that found it, plus log10 of its amount at risk
-   (community support is listed in ``detectors`` but not scored).
+3. Each entity's suspicion is Fisher's combination of its positive per-detector
+   surprises, over the detectors that draw no random numbers (not communities, not
+   centrality); a ring's score is Fisher's combination of the best group surprise of
+   each rule-based detector that found it (community support is listed in
+   ``detectors`` but not scored); rings under ``rings.alert_surprise`` are dropped.
 4. The amount at risk is the claimed amount of the ring's suspicious acts: lines
    billed by its providers that are attended by its doctors, or are for its
    patients, or are suspicious (Tadamon and expensive or far, or ALD drugs for
@@ -133,7 +135,7 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     lines : DataFrame, optional
         ``DetectionContext.lines`` when already computed (else derived from ``claims``).
     config : DetectionConfig, optional
-        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``alert_surprise``.
+        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``support_only``, ``alert_surprise``.
 
     Returns
     -------
@@ -149,6 +151,8 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
     candidates = _candidates(findings)
     rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"])
+    support_only = {t.strip() for t in str(rules["support_only"]).split(",") if t.strip()}
+    rings = [r for r in rings if not r["detectors"] <= support_only]
     support = _community_support(findings)
     ptypes = lines.groupby("provider_id")["provider_type"].first().to_dict()
     surgery = lines["act_family"] == "SURGERY"

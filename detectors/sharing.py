@@ -21,14 +21,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+
+from graph.projections import provider_projection
 
 __all__ = ["expected_shared", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
 
+_ROBUST_STEPS = 5
 #: Providers that fill other doctors' prescriptions.
 DISPENSING_TYPES: tuple[str, ...] = ("PHARMACY", "LAB", "IMAGING")
 
 
-def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.ndarray) -> np.ndarray:
+def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.ndarray, *,
+                    robust: bool = False) -> np.ndarray:
     """Expected shared patients of each (a, b) pair from where their patients live and travel.
 
     For two providers of one region ``s`` the patients of home region ``r`` are
@@ -45,6 +50,11 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
         and ``provider_region`` (missing regions form one region of their own).
     provider_a, provider_b : array-like of str
         The pairs.
+    robust : bool
+        Scale against the sharing the lines show with each pair's count capped at what
+        the model makes plausible (99.9 % Poisson quantile, iterated): a few rings whose
+        pairs share dozens of patients otherwise raise every pair's expectation. Used
+        for rare sharing (surgery), where a handful of rings is most of what is shared.
 
     Returns
     -------
@@ -74,16 +84,18 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
     n_rs = np.zeros((n_reg, n_reg))
     np.add.at(n_rs, (rs["r"].to_numpy(), rs["s"].to_numpy()), 1.0)
 
+    def raw(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        ok = (ia >= 0) & (ib >= 0)
+        out = np.zeros(len(ia))
+        if ok.any():
+            a, b = ia[ok], ib[ok]
+            sa, sb = s_of_provider[a], s_of_provider[b]
+            denom = np.where((sa == sb)[:, None], n_rs.T[sa], n_r[None, :])
+            out[ok] = (counts[a] * counts[b] / np.maximum(denom, 1.0)).sum(axis=1)
+        return out
+
     index = pd.Index(prov_ids)
-    ia = index.get_indexer(np.asarray(provider_a, dtype=str))
-    ib = index.get_indexer(np.asarray(provider_b, dtype=str))
-    ok = (ia >= 0) & (ib >= 0)
-    out = np.zeros(len(ia))
-    if ok.any():
-        a, b = ia[ok], ib[ok]
-        sa, sb = s_of_provider[a], s_of_provider[b]
-        denom = np.where((sa == sb)[:, None], n_rs.T[sa], n_r[None, :])
-        out[ok] = (counts[a] * counts[b] / np.maximum(denom, 1.0)).sum(axis=1)
+    out = raw(index.get_indexer(np.asarray(provider_a, dtype=str)), index.get_indexer(np.asarray(provider_b, dtype=str)))
     # The same model summed over all pairs, against what the lines show (sum over patients of C(k, 2)).
     block = np.zeros((n_reg, n_reg))  # block[s, r] = sum over providers of s of n_a,r
     sq = np.zeros((n_reg, n_reg))
@@ -94,7 +106,18 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
     predicted = float(within + across)
     k = pairs.groupby("beneficiary_id").size().to_numpy(float)
     observed = float((k * (k - 1) / 2.0).sum())
-    return out * (observed / predicted if predicted > 0 else 1.0)
+    if predicted <= 0:
+        return out
+    scale = observed / predicted
+    if robust and observed > 0:
+        seen = provider_projection(pairs)
+        shared = seen["shared_patients"].to_numpy(float)
+        model = raw(index.get_indexer(seen["provider_a"].astype(str).to_numpy()),
+                    index.get_indexer(seen["provider_b"].astype(str).to_numpy()))
+        for _ in range(_ROBUST_STEPS):
+            cap = np.maximum(stats.poisson.ppf(0.999, np.maximum(scale * model, 1e-12)), 1.0)
+            scale = float(np.minimum(shared, cap).sum()) / predicted
+    return out * scale
 
 
 def _region(values: pd.Series) -> np.ndarray:
@@ -106,7 +129,7 @@ def _region(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), "NA").astype(str).to_numpy()
 
 
-def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bool = False) -> pd.DataFrame:
     """``projection`` plus ``local_expected`` (:func:`expected_shared`) and ``local_lift`` = shared / expected.
 
     Parameters
@@ -115,10 +138,13 @@ def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFra
         A provider projection (``graph.projections.provider_projection``).
     lines : DataFrame
         ``DetectionContext.lines``.
+    robust : bool
+        See :func:`expected_shared`.
     """
     if projection.empty:
         return projection.assign(local_expected=pd.Series(dtype=float), local_lift=pd.Series(dtype=float))
-    expected = expected_shared(lines, projection["provider_a"].to_numpy(), projection["provider_b"].to_numpy())
+    expected = expected_shared(lines, projection["provider_a"].to_numpy(), projection["provider_b"].to_numpy(),
+                               robust=robust)
     shared = projection["shared_patients"].to_numpy(float)
     return projection.assign(local_expected=expected, local_lift=shared / np.maximum(expected, 1e-9))
 

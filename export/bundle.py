@@ -250,7 +250,7 @@ ring.csv, members.csv      the ring and its members with roles and evidence
 claims.csv                 the claim lines behind the ring (claims contract columns); the
                            lines with at_risk=True add up to the ring's amount at risk
 indicators.csv             each ring provider's indicators against the median of its peers
-timeline.csv               claims and amount per service day
+timeline.csv               claims and amount per service day, and the amount at risk
 batches.csv, run.json      provenance: claim batches (SHA-256), run, parameters, software version
 graph/ring.graphml         Gephi, yEd, networkx (File > Open)
 graph/ring.gexf            Gephi (File > Open)

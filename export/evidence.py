@@ -8,11 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from casework.ringlines import ring_lines, tie_mask
 from detectors.base import line_flags
 from detectors.config import DetectionConfig
 from detectors.indicators import INDICATORS, LOG_SCALE, compare_with_peers, control_indicators
-from detectors.rings import at_risk_mask
-from ingest.schema import ENTITY_COLUMNS
 
 __all__ = ["ring_claims", "provider_indicators", "peer_fallback", "main_provider_peers", "timeline",
            "INDICATOR_LABELS"]
@@ -30,13 +29,9 @@ INDICATOR_LABELS: dict[str, str] = {
     "volume": "dossiers billed / dossiers facturés",
 }
 
-_PROVIDER_SIDE = {t: ENTITY_COLUMNS[t] for t in ("PROVIDER", "DOCTOR")}
-_PATIENT_SIDE = {t: ENTITY_COLUMNS[t] for t in ("BENEFICIARY", "PHONE", "ACCOUNT", "REFERRER", "SUBMISSION_POINT")}
-
-
 def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = True,
                 config: DetectionConfig | None = None) -> pd.DataFrame:
-    """The claim lines behind a ring.
+    """The claim lines behind a ring, by the one rule of :mod:`casework.ringlines`.
 
     A line ties the ring together when it was billed by a member provider or
     doctor (``provider_id`` or ``doctor_id``) for a member patient (``beneficiary_id``,
@@ -44,7 +39,8 @@ def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = 
     dossier); a ring with members on only one side keeps every line of that side.
     With ``at_risk``, the lines that make the ring's amount at risk
     (:func:`detectors.rings.at_risk_mask`) are added too, and flagged in an
-    ``at_risk`` column, so their claimed amounts add up to the ring's amount at risk.
+    ``at_risk`` column, so their claimed amounts add up to the ring's amount at risk:
+    the lines and numbers of the ring page (:func:`casework.ringpages.ring_page`).
 
     Parameters
     ----------
@@ -63,29 +59,9 @@ def ring_claims(claims: pd.DataFrame, members: pd.DataFrame, *, at_risk: bool = 
     DataFrame
         Matching lines, sorted by service_date, claim_id, line_no.
     """
-    def side(mapping: dict[str, str]) -> pd.Series | None:
-        mask = None
-        for entity_type, column in mapping.items():
-            ids = set(members.loc[members["entity_type"] == entity_type, "entity_id"].astype(str))
-            if ids and column in claims.columns:
-                hit = claims[column].isin(ids).fillna(False).astype(bool)
-                mask = hit if mask is None else (mask | hit)
-        return mask
-
-    provider_mask, patient_mask = side(_PROVIDER_SIDE), side(_PATIENT_SIDE)
-    if provider_mask is not None and patient_mask is not None:
-        mask = provider_mask & patient_mask
-    elif provider_mask is not None or patient_mask is not None:
-        mask = provider_mask if provider_mask is not None else patient_mask
-    else:
-        mask = pd.Series(False, index=claims.index)
-    keep = mask.to_numpy(bool)
     if at_risk:
-        risky = at_risk_mask(line_flags(claims, config=config), members) if len(claims) else np.zeros(0, dtype=bool)
-        keep = keep | risky
-        out = claims[keep].assign(at_risk=risky[keep])
-    else:
-        out = claims[keep]
+        return ring_lines(claims, members, config=config)
+    out = claims[tie_mask(claims, members)]
     return out.sort_values(["service_date", "claim_id", "line_no"], kind="mergesort").reset_index(drop=True)
 
 
@@ -231,23 +207,31 @@ def main_provider_peers(lines: pd.DataFrame, members: pd.DataFrame, indicators: 
 
 
 def timeline(lines: pd.DataFrame) -> pd.DataFrame:
-    """Claims and amount per service day.
+    """Claims and amount per service day, and the part of it at risk.
 
     Parameters
     ----------
     lines : DataFrame
-        A ring's claim lines.
+        A ring's claim lines (with ``at_risk`` when :func:`ring_claims` flagged them).
 
     Returns
     -------
     DataFrame
-        date (YYYY-MM-DD), n_claims (distinct dossiers), n_lines, amount; by date.
+        date (YYYY-MM-DD), n_claims (distinct dossiers), n_lines, amount, and with
+        ``at_risk`` n_lines_at_risk and amount_at_risk (adding up to the ring's amount
+        at risk); by date.
     """
+    risky = "at_risk" in lines.columns
+    columns = ["date", "n_claims", "n_lines", "amount", *(["n_lines_at_risk", "amount_at_risk"] if risky else [])]
     if lines.empty:
-        return pd.DataFrame(columns=["date", "n_claims", "n_lines", "amount"])
+        return pd.DataFrame(columns=columns)
     days = pd.to_datetime(lines["service_date"]).dt.strftime("%Y-%m-%d")
-    out = lines.assign(date=days).groupby("date", sort=True).agg(
+    flagged = lines["at_risk"].astype(bool) if risky else pd.Series(False, index=lines.index)
+    out = lines.assign(date=days, risky_line=flagged.astype(int),
+                       risky_amount=lines["amount_claimed"].where(flagged, 0.0)).groupby("date", sort=True).agg(
         n_claims=("claim_id", "nunique"), n_lines=("claim_id", "size"), amount=("amount_claimed", "sum"),
+        n_lines_at_risk=("risky_line", "sum"), amount_at_risk=("risky_amount", "sum"),
     ).reset_index()
     out["amount"] = out["amount"].round(2)
-    return out
+    out["amount_at_risk"] = out["amount_at_risk"].round(2)
+    return out[columns]

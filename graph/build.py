@@ -10,6 +10,7 @@ what someone asks for (:meth:`ClaimsGraph.to_networkx`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ClaimsGraph",
     "build_graph",
+    "graph_parts",
     "frames_to_networkx",
     "node_id",
     "household_of",
@@ -221,33 +223,65 @@ def build_graph(
         Nodes and edges sorted by id, so the same claims give the same tables
         whatever their row order.
     """
+    node_frames: list[pd.DataFrame] = []
+    edge_frames: list[pd.DataFrame] = []
+    for kind, frame in graph_parts(claims, providers=providers, intermediaries=intermediaries):
+        (node_frames if kind == "nodes" else edge_frames).append(frame)
+    nodes = pd.concat(node_frames, ignore_index=True) if node_frames else pd.DataFrame(columns=list(NODE_COLUMNS))
+    nodes = _tidy_dtypes(nodes).sort_values("node_id", kind="stable", ignore_index=True)
+    if not edge_frames:
+        return ClaimsGraph(nodes=nodes, edges=_assemble_edges([]))
+    edges = edge_frames[0] if len(edge_frames) == 1 else pd.concat(edge_frames, ignore_index=True)
+    edges["edge_type"] = edges["edge_type"].astype(_STR_TYPES[pa.string()])
+    return ClaimsGraph(nodes=nodes, edges=edges)
+
+
+def graph_parts(
+    claims: pd.DataFrame,
+    *,
+    providers: pd.DataFrame | None = None,
+    intermediaries: Intermediaries | None = None,
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The graph of :func:`build_graph` one node type or edge type at a time.
+
+    Yields ``("nodes", frame)`` (:data:`NODE_COLUMNS` and that type's attributes) and
+    ``("edges", frame)`` (:data:`EDGE_COLUMNS`, one edge type): a store writes each
+    part and lets it go, so a national window's graph is never held whole. The parts'
+    union is :func:`build_graph`'s graph (which sorts it).
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims with the contract's columns and dtypes.
+    providers : DataFrame, optional
+        As for :func:`build_graph`.
+    intermediaries : Intermediaries, optional
+        As for :func:`build_graph`.
+    """
     claims = claims.reset_index(drop=True)
     rows = _RowCodes(claims)
-    node_frames = [
-        _entity_nodes(claims, rows, "BENEFICIARY", "beneficiary_id", {
-            "household_id": "household_id", "regime": "regime", "region": "beneficiary_region",
-            "birth_year": "birth_year", "sex": "sex", "ald": "ald",
-        }),
-        _entity_nodes(claims, rows, "PROVIDER", "provider_id", {
-            "provider_type": "provider_type", "region": "provider_region",
-        }),
-        _entity_nodes(claims, rows, "DOCTOR", "doctor_id", {"specialty": "doctor_specialty"}),
+    entity_types = [
+        ("BENEFICIARY", "beneficiary_id", {"household_id": "household_id", "regime": "regime",
+                                           "region": "beneficiary_region", "birth_year": "birth_year",
+                                           "sex": "sex", "ald": "ald"}, None),
+        ("PROVIDER", "provider_id", {"provider_type": "provider_type", "region": "provider_region"}, None),
+        ("DOCTOR", "doctor_id", {"specialty": "doctor_specialty"}, None),
     ]
     masks = {node_type: identifier_mask(claims, node_type) for node_type in IDENTIFIER_COLUMNS}
-    for node_type, (column, _) in IDENTIFIER_COLUMNS.items():
-        node_frames.append(_entity_nodes(claims, rows, node_type, column, {}, mask=masks[node_type]))
-    edge_frames = _claim_edge_parts(rows, masks)
+    entity_types += [(node_type, column, {}, masks[node_type]) for node_type, (column, _) in IDENTIFIER_COLUMNS.items()]
+    for node_type, column, attrs, mask in entity_types:
+        frame = _entity_nodes(claims, rows, node_type, column, attrs, mask=mask)
+        if len(frame):
+            if providers is not None and len(providers) and node_type in ("PROVIDER", "DOCTOR"):
+                frame = _apply_provider_file(frame, providers)
+            yield "nodes", _tidy_dtypes(frame)
+    mask_of = {column: masks[node_type] for node_type, (column, _) in IDENTIFIER_COLUMNS.items()}
+    for edge_type, (source, target) in CLAIM_EDGES.items():
+        yield "edges", _assemble_edges([rows.edges(edge_type, source, target, mask=mask_of.get(target))])
     if intermediaries is not None and len(intermediaries.table):
-        node_frames.append(_intermediary_nodes(claims, rows, intermediaries))
-        edge_frames.extend(_intermediary_edges(claims, rows, intermediaries))
-    nodes = pd.concat([f for f in node_frames if len(f)], ignore_index=True) if any(
-        len(f) for f in node_frames) else pd.DataFrame(columns=list(NODE_COLUMNS))
-    if providers is not None and len(providers):
-        nodes = _apply_provider_file(nodes, providers)
-    edges = _assemble_edges(edge_frames)
-    nodes = _tidy_dtypes(nodes)
-    nodes = nodes.sort_values("node_id", kind="stable", ignore_index=True)
-    return ClaimsGraph(nodes=nodes, edges=edges)
+        yield "nodes", _tidy_dtypes(_intermediary_nodes(claims, rows, intermediaries))
+        for part in _intermediary_edges(claims, rows, intermediaries):
+            yield "edges", _assemble_edges([part])
 
 
 def claim_edges(claims: pd.DataFrame) -> pd.DataFrame:

@@ -235,7 +235,9 @@ def _split_by_destination(claims: pd.DataFrame, strong: pd.DataFrame, min_househ
     remainder when it reaches none; the labels follow sorted (component, provider) pairs.
     """
     component = strong["component"].to_numpy()
-    picked = claims.iloc[strong["line"].to_numpy()]
+    # Only the columns read (whole rows would copy every text column of the lines).
+    picked = claims[[c for c in ("provider_id", "provider_type", "act_family") if c in claims]].iloc[
+        strong["line"].to_numpy()]
     destination = np.zeros(len(picked), dtype=bool)
     # both columns are required by the contract; a partial frame simply shows no destination
     for column, values in (("provider_type", _FACILITIES), ("act_family", _STAYS)):
@@ -283,11 +285,12 @@ def _observations(claims: pd.DataFrame, types: tuple[str, ...], hh_codes: np.nda
         mask = identifier_mask(claims, node_type)
         if not mask.any():
             continue
-        values = claims.loc[mask, column].astype(str).to_numpy()
+        # Arrow strings throughout: the key is concatenated by Arrow, not one Python string per line.
+        values = claims.loc[mask, column].astype(str).reset_index(drop=True)
         frames.append(pd.DataFrame({
             "identifier_type": node_type,
             "identifier": values,
-            "key": node_type + ":" + pd.Series(values),
+            "key": node_type + ":" + values,
             "hh": hh_codes[mask],
             "beneficiary_id": beneficiaries[mask],
             "line": np.flatnonzero(mask),
@@ -301,7 +304,8 @@ def _describe(claims: pd.DataFrame, strong: pd.DataFrame, links: pd.DataFrame,
               members: pd.DataFrame) -> pd.DataFrame:
     """One row per intermediary: counts, score, amount and a one-sentence evidence."""
     lines = strong[["intermediary_id", "line", "hh"]].drop_duplicates(["intermediary_id", "line"])
-    picked = claims.iloc[lines["line"].to_numpy()]
+    # Only the three columns read: taking whole rows would copy every text column of the window's lines.
+    picked = claims[["provider_id", "amount_claimed", "regime"]].iloc[lines["line"].to_numpy()]
     lines = lines.assign(
         provider_id=picked["provider_id"].astype(str).to_numpy(),
         amount=picked["amount_claimed"].to_numpy(dtype=float, na_value=0.0),

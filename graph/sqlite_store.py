@@ -7,6 +7,7 @@ Edges are indexed by each end and amount, which is what a neighbourhood asks.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
@@ -27,6 +28,7 @@ DB_NAME = "graph.sqlite"
 
 _FIXED_NODE = ("node_id", "node_type", "entity_id", "label", "n_lines", "amount")
 _WRITE_ROWS = 100_000
+_WRITE_CACHE_KB = 256 * 1024
 _INT_EDGE = {"n_claims", "n_lines", "n_prior_auth"}
 _EDGE_SQL_TYPES = {c: ("INTEGER" if c in _INT_EDGE else "TEXT" if c in {"source", "target", "edge_type",
                                                                          "first_date", "last_date"} else "REAL")
@@ -68,28 +70,58 @@ class SqliteGraphStore:
         ----------
         graph : ClaimsGraph
         """
-        nodes = graph.nodes
+        self.write_parts([("nodes", graph.nodes), ("edges", graph.edges)])
+
+    def write_parts(self, parts: Iterable[tuple[str, pd.DataFrame]]) -> tuple[int, int]:
+        """Replace the stored graph with node and edge tables written as they come, in one transaction.
+
+        ``parts`` is what :func:`graph.build.graph_parts` yields: each table is written in
+        slices of :data:`_WRITE_ROWS` rows and let go before the next is built, so memory
+        holds one node or edge type at a time, never the whole graph nor its rows as
+        Python tuples. Readers see the previous graph until the commit.
+
+        Parameters
+        ----------
+        parts : iterable of ("nodes" or "edges", DataFrame)
+            Node tables (:data:`graph.build.NODE_COLUMNS` and attributes) and edge
+            tables (:data:`graph.build.EDGE_COLUMNS`).
+
+        Returns
+        -------
+        (nodes, edges) written
+        """
         placeholders = ", ".join("?" for _ in EDGE_COLUMNS)
+        n_nodes = n_edges = 0
         with transaction(self._conn) as conn:
+            # a bigger page cache for this write: building the indexes of millions of edges sorts fewer runs
+            conn.execute(f"PRAGMA cache_size=-{_WRITE_CACHE_KB}")
             # dropping the indexes during the bulk insert and rebuilding them is several times faster
             conn.execute("DROP INDEX IF EXISTS edges_source")
             conn.execute("DROP INDEX IF EXISTS edges_target")
             conn.execute("DELETE FROM edges")
             conn.execute("DELETE FROM nodes")
-            # Python rows of a national graph would take several times the frames' memory: a slice at a time
-            for start in range(0, len(nodes), _WRITE_ROWS):
-                conn.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                 _node_rows(nodes.iloc[start:start + _WRITE_ROWS]))
-            for start in range(0, len(graph.edges), _WRITE_ROWS):
-                conn.executemany(f"INSERT INTO edges ({', '.join(EDGE_COLUMNS)}) VALUES ({placeholders})",
-                                 zip(*_edge_columns_for_sql(graph.edges.iloc[start:start + _WRITE_ROWS])))
+            for kind, frame in parts:
+                for start in range(0, len(frame), _WRITE_ROWS):
+                    piece = frame.iloc[start:start + _WRITE_ROWS]
+                    if kind == "nodes":
+                        conn.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?)", _node_rows(piece))
+                    else:
+                        conn.executemany(f"INSERT INTO edges ({', '.join(EDGE_COLUMNS)}) VALUES ({placeholders})",
+                                         zip(*_edge_columns_for_sql(piece)))
+                if kind == "nodes":
+                    n_nodes += len(frame)
+                else:
+                    n_edges += len(frame)
+                del frame
             for statement in _INDEXES.strip().split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
                 ("built_at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
-                ("n_nodes", str(len(nodes))), ("n_edges", str(len(graph.edges))),
+                ("n_nodes", str(n_nodes)), ("n_edges", str(n_edges)),
             ])
+        self._conn.execute("PRAGMA cache_size=-2000")
+        return n_nodes, n_edges
 
     def meta(self) -> dict[str, str]:
         """What was stored when: ``built_at``, ``n_nodes``, ``n_edges`` (empty before a first build)."""
@@ -242,29 +274,47 @@ def _edges_frame(rows) -> pd.DataFrame:
 
 
 def _node_rows(nodes: pd.DataFrame):
-    extra = [c for c in nodes.columns if c not in _FIXED_NODE]
-    attrs = _json_lines(nodes[extra]) if extra else ["{}"] * len(nodes)
+    extra = [c for c in nodes.columns if c not in _FIXED_NODE and nodes[c].notna().any()]
+    attrs = _json_lines(nodes[extra]) if extra else itertools.repeat("{}", len(nodes))
     return zip(
-        nodes["node_id"].astype(str).tolist(), nodes["node_type"].astype(str).tolist(),
-        nodes["entity_id"].astype(str).tolist(),
+        _texts(nodes["node_id"]), _texts(nodes["node_type"]), _texts(nodes["entity_id"]),
         nodes["label"].astype(object).where(nodes["label"].notna(), None).tolist(),
         nodes["n_lines"].astype("int64").tolist(), nodes["amount"].astype(float).tolist(), attrs,
     )
 
 
-def _edge_columns_for_sql(edges: pd.DataFrame) -> list[list]:
+def _edge_columns_for_sql(edges: pd.DataFrame) -> list:
     columns = []
     for column in EDGE_COLUMNS:
         series = edges[column]
         if column in {"first_date", "last_date"}:
-            columns.append(series.dt.strftime("%Y-%m-%d").tolist())
+            columns.append(_iso_days(series))
         elif column in _INT_EDGE:
             columns.append(series.astype("int64").tolist())
         elif column in {"source", "target", "edge_type"}:
-            columns.append(series.astype(str).tolist())
+            columns.append(_texts(series))
         else:
             columns.append(series.astype(float).tolist())
     return columns
+
+
+def _texts(series: pd.Series) -> list[str] | Iterable[str]:
+    """Python strings of a text column without a copy per value where it can: object arrays give their
+    strings, a column of one value repeats it."""
+    values = series.to_numpy(dtype=object) if series.dtype == object else None
+    if values is not None:
+        return values.tolist()
+    first = series.iloc[0] if len(series) else None
+    if len(series) and first is not None and (series == first).all():
+        return itertools.repeat(str(first), len(series))
+    return series.astype(str).tolist()
+
+
+def _iso_days(series: pd.Series) -> list[str]:
+    """``YYYY-MM-DD`` of each date, formatted once per distinct day."""
+    days = series.to_numpy(dtype="datetime64[D]")
+    unique, inverse = np.unique(days, return_inverse=True)
+    return np.asarray(unique.astype(str), dtype=object)[inverse].tolist()
 
 
 def _json_lines(frame: pd.DataFrame) -> list[str]:

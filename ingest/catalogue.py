@@ -1,13 +1,16 @@
 """The claims catalogue in ``HOME/shabaka.sqlite`` and the ingest lock.
 
 Tables (prefixed so they sit beside the run store's): ``claim_batches`` (one row per
-loaded file, with its SHA-256 and its Parquet's), ``claim_keys`` (every loaded
-(claim_id, line_no), the duplicate check), ``claim_loads`` (the reconciliation of every
+loaded file, with its SHA-256 and its folder's manifest digest), ``claim_parts`` (the
+Parquet part of each batch and service month, with its dates, rows and SHA-256; see
+:mod:`ingest.parts`), ``claim_keys`` (the (claim_id, line_no) of batches of the former
+one-file layout, until the next ingest rewrites them; the duplicate check now uses each
+batch's key file), ``claim_loads`` (the reconciliation of every
 ingest of a file, read = loaded + quarantined enforced by a CHECK), ``quarantine``
 (rejected rows with their raw values) and ``providers``.
 
-A batch exists exactly when its ``claim_batches`` row is committed: Parquet files
-without one are debris of an interrupted load and are deleted by :func:`remove_orphans`,
+A batch exists exactly when its ``claim_batches`` row is committed: folders and Parquet
+files without one are debris of an interrupted load and are deleted by :func:`remove_orphans`,
 which runs only under the ingest lock so it never races a load in progress.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -50,6 +54,17 @@ CREATE TABLE IF NOT EXISTS claim_keys (
     batch_id  TEXT NOT NULL REFERENCES claim_batches(batch_id),
     PRIMARY KEY (claim_id, line_no)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claim_parts (
+    batch_id          TEXT NOT NULL REFERENCES claim_batches(batch_id),
+    part_name         TEXT NOT NULL,          -- relative to HOME/claims: <batch_id>/<YYYY-MM>.parquet
+    month             TEXT NOT NULL,
+    rows              INTEGER NOT NULL,
+    min_service_date  TEXT NOT NULL,
+    max_service_date  TEXT NOT NULL,
+    sha256            TEXT NOT NULL,
+    PRIMARY KEY (batch_id, part_name)
+);
+CREATE INDEX IF NOT EXISTS claim_parts_dates ON claim_parts(max_service_date, min_service_date);
 CREATE TABLE IF NOT EXISTS claim_loads (
     load_id        INTEGER PRIMARY KEY,
     source_name    TEXT NOT NULL,
@@ -157,9 +172,9 @@ def clean_if_idle(conn: sqlite3.Connection, claims_dir: Path) -> list[str]:
 
 
 def remove_orphans(conn: sqlite3.Connection, claims_dir: Path) -> list[str]:
-    """Delete temp files and Parquet files with no committed batch; call under the lock.
+    """Delete temporary files and folders, and batch folders or Parquet files with no committed batch.
 
-    Returns the names removed.
+    Call under the lock. Returns the names removed.
 
     Parameters
     ----------
@@ -169,9 +184,12 @@ def remove_orphans(conn: sqlite3.Connection, claims_dir: Path) -> list[str]:
     committed = {row[0] for row in conn.execute("SELECT parquet_name FROM claim_batches")}
     removed = []
     for path in claims_dir.iterdir():
-        if path.name == _LOCK_NAME or not path.is_file():
+        if path.name == _LOCK_NAME:
             continue
-        if path.name.endswith(".tmp") or (path.suffix == ".parquet" and path.name not in committed):
-            os.unlink(path)
+        if path.name.endswith(".tmp") or (path.name not in committed and (path.is_dir() or path.suffix == ".parquet")):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
             removed.append(path.name)
     return removed

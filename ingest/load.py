@@ -1,19 +1,20 @@
 """Loading one prepared source into the claims store, all of it or nothing.
 
-A file becomes one batch: its valid rows stream into a temporary Parquet file (one
-row group per chunk) while their keys and the rejected rows are staged in
-connection-private TEMP tables. At the end, one SQLite transaction inserts the batch
-row, the keys, the quarantine rows and the reconciliation row; the Parquet file is
+A file becomes one batch: a folder of Parquet parts, one per service month
+(:mod:`ingest.parts`), with the fingerprints of its keys (:mod:`ingest.keys`). Valid
+rows stream into the batch's temporary folder while the rejected rows are staged in a
+connection-private TEMP table and each key is checked against the committed batches'
+key files and the file's earlier lines. At the end, one SQLite transaction inserts the
+batch row, its parts, the quarantine rows and the reconciliation row; the folder is
 renamed into place just before that transaction commits. A crash at any point leaves
 either the whole batch or nothing but debris that :func:`ingest.catalogue.remove_orphans`
-deletes (a Parquet file without its batch row, a ``.tmp`` file).
+deletes (a folder or a Parquet file without its batch row, a ``.tmp`` folder).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
 import sqlite3
 import threading
@@ -30,19 +31,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ingest.read import RawChunk, Source, file_sha256
+from ingest.keys import KEY_FILE, FileKeys, find_in, fingerprints, read_key_file, write_key_file
+from ingest.parts import BatchWriter, Part, parts_digest
+from ingest.read import RawChunk, Source
 from ingest.schema import MAX_FIELD_CHARS
 from ingest.validate import ARROW_SCHEMA, TableValidation, table_of_strings, validate_table
-from ground.errors import InputRefused
-from ground.files import create_private
+from ground.errors import InputRefused, StoreError
 from ground.sqlite import transaction
 
-__all__ = ["FileReport", "LoadReport", "PARQUET_SCHEMA", "load_source", "batch_id_for", "record_skipped"]
+__all__ = ["FileReport", "LoadReport", "PARQUET_SCHEMA", "load_source", "migrate_batch", "committed_keys",
+           "insert_parts", "batch_id_for", "record_skipped"]
 
 log = logging.getLogger(__name__)
 
 #: The schema of every batch's Parquet file: dates are stored as dates.
 PARQUET_SCHEMA = ARROW_SCHEMA
+_MIGRATE_ROWS = 131_072
 
 
 @dataclass
@@ -173,24 +177,24 @@ def load_source(
     """
     started = _now()
     batch_id = batch_id_for(source.sha256, source.source_format)
-    parquet_name = f"{batch_id}.parquet"
-    tmp = claims_dir / f".{parquet_name}.{os.getpid()}.tmp"
     _create_stage(conn)
     report = FileReport(source.name, source.sha256, "loaded", batch_id=batch_id)
     by_rule: Counter[str] = Counter()
     min_date = max_date = None
-    writer = pq.ParquetWriter(create_private(tmp), PARQUET_SCHEMA)
+    keys = _Keys(committed_keys(conn, claims_dir))
+    batch = BatchWriter(claims_dir, batch_id, PARQUET_SCHEMA)
     chunks = _Prefetch(_validated(source.raw_chunks(chunk_rows, on_progress)))
-    # Parquet encoding releases the GIL: it runs beside the next chunk's validation, one write at a time.
+    # Spilling releases the GIL: it runs beside the next chunk's validation, one write at a time.
     writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
     pending: Future | None = None
+    published = False
     try:
         for n_chunk, (chunk, table, result) in enumerate(chunks, start=1):
-            valid = _stage_chunk(conn, chunk, table, result, report, by_rule)
+            valid = _stage_chunk(conn, chunk, table, result, report, by_rule, keys)
             if valid.num_rows:
                 if pending is not None:
                     pending.result()
-                pending = writes.submit(writer.write_table, valid)
+                pending = writes.submit(batch.write, valid)
                 span = pc.min_max(valid.column("service_date"))
                 lo, hi = span["min"].as_py(), span["max"].as_py()
                 min_date = lo if min_date is None or lo < min_date else min_date
@@ -202,19 +206,18 @@ def load_source(
                 after_chunk(n_chunk)
         if pending is not None:
             pending.result()
-        writer.close()
-        writer = None
         if report.read == 0:
             raise InputRefused(f"{source.name}: no data rows; expected at least one claim line")
         report.by_rule = dict(sorted(by_rule.items()))
-        parquet_sha = file_sha256(tmp)
+        parts = batch.finish()
+        write_key_file(batch.folder, keys.file.sorted_keys())
         with transaction(conn):
             conn.execute(
                 "INSERT INTO claim_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (batch_id, source.name, source.source_format, source.sha256, parquet_name, parquet_sha,
+                (batch_id, source.name, source.source_format, source.sha256, batch_id, parts_digest(parts),
                  report.loaded, _now(), _iso(min_date), _iso(max_date)),
             )
-            conn.execute("INSERT INTO claim_keys SELECT claim_id, line_no, ? FROM temp._stage_keys", (batch_id,))
+            insert_parts(conn, batch_id, parts)
             cur = conn.execute(
                 "INSERT INTO claim_loads (source_name, sha256, source_format, batch_id, status, read, loaded,"
                 " quarantined, by_rule_json, started_at, finished_at) VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
@@ -226,18 +229,100 @@ def load_source(
                 " SELECT ?, 'claims', ?, ?, line, rule, reason, message, raw_json FROM temp._stage_q ORDER BY seq",
                 (cur.lastrowid, source.name, source.sha256),
             )
-            os.replace(tmp, claims_dir / parquet_name)
+            batch.publish()
+        published = True
         log.info("loaded batch %s: read %d, loaded %d, quarantined %d",
                  batch_id, report.read, report.loaded, report.quarantined)
         return report
     finally:
         chunks.close()
         writes.shutdown(wait=True)
-        if writer is not None:
-            writer.close()
-        if tmp.exists():
-            tmp.unlink()
+        if not published:
+            batch.abort()
         _drop_stage(conn)
+
+
+def migrate_batch(conn: sqlite3.Connection, claims_dir: Path, batch_id: str, parquet_name: str) -> None:
+    """Rewrite a batch of the former layout (one Parquet file) as month parts with a key file.
+
+    Atomic like a load: the new folder is moved into place inside the transaction that
+    points the catalogue at it and drops the batch's ``claim_keys`` rows; the old file is
+    deleted after the commit (or, after a crash, by :func:`ingest.catalogue.remove_orphans`).
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        The catalogue.
+    claims_dir : Path
+        ``HOME/claims``.
+    batch_id : str
+    parquet_name : str
+        The batch's file in the former layout.
+    """
+    old = claims_dir / parquet_name
+    batch = BatchWriter(claims_dir, batch_id, PARQUET_SCHEMA)
+    keys = FileKeys()
+    published = False
+    try:
+        for record_batch in pq.ParquetFile(old).iter_batches(batch_size=_MIGRATE_ROWS):
+            table = pa.Table.from_batches([record_batch]).select(PARQUET_SCHEMA.names).cast(PARQUET_SCHEMA)
+            h1, h2 = fingerprints(table.column("claim_id"), table.column("line_no").to_numpy())
+            keys.add(h1, h2, np.zeros(len(h1), dtype=np.int64))
+            batch.write(table)
+        parts = batch.finish()
+        write_key_file(batch.folder, keys.sorted_keys())
+        with transaction(conn):
+            conn.execute("UPDATE claim_batches SET parquet_name = ?, parquet_sha256 = ? WHERE batch_id = ?",
+                         (batch_id, parts_digest(parts), batch_id))
+            insert_parts(conn, batch_id, parts)
+            conn.execute("DELETE FROM claim_keys WHERE batch_id = ?", (batch_id,))
+            batch.publish()
+        published = True
+    finally:
+        if not published:
+            batch.abort()
+    old.unlink(missing_ok=True)
+    log.info("batch %s rewritten as %d month part(s)", batch_id, len(parts))
+
+
+def committed_keys(conn: sqlite3.Connection, claims_dir: Path) -> list[tuple[str, np.ndarray]]:
+    """The key files of every committed batch, memory-mapped, as (batch_id, keys).
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+    claims_dir : Path
+
+    Raises
+    ------
+    StoreError
+        A batch of the month layout lacks its key file, or a batch is still in the
+        former layout (:func:`migrate_batch` it first).
+    """
+    out = []
+    for batch_id, name in conn.execute("SELECT batch_id, parquet_name FROM claim_batches ORDER BY batch_id"):
+        path = claims_dir / name / KEY_FILE
+        try:
+            out.append((batch_id, read_key_file(path)))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path}: cannot read the key file of batch {batch_id} ({exc})") from None
+    return out
+
+
+def insert_parts(conn: sqlite3.Connection, batch_id: str, parts: list[Part]) -> None:
+    """Catalogue a batch's parts (inside the caller's transaction).
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+    batch_id : str
+    parts : list of Part
+    """
+    conn.executemany(
+        "INSERT INTO claim_parts (batch_id, part_name, month, rows, min_service_date, max_service_date, sha256)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(batch_id, p.name, p.month, p.rows, p.min_service_date, p.max_service_date, p.sha256) for p in parts],
+    )
 
 
 def _validated(chunks: Iterator[RawChunk]) -> Iterator[tuple[RawChunk, pa.Table, TableValidation]]:
@@ -251,7 +336,7 @@ def _validated(chunks: Iterator[RawChunk]) -> Iterator[tuple[RawChunk, pa.Table,
 
 
 def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, table: pa.Table, result: TableValidation,
-                 report: FileReport, by_rule: Counter) -> pa.Table:
+                 report: FileReport, by_rule: Counter, keys: _Keys) -> pa.Table:
     """Stage a validated chunk's rejected rows and keys; return the rows to write."""
     quarantine: list[tuple] = []
     for line, text, message in chunk.bad_rows:
@@ -265,7 +350,7 @@ def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, table: pa.Table, res
             quarantine.append((int(line), rule, reason, message, json.dumps(raw, ensure_ascii=False)))
     valid = result.valid
     lines = chunk.lines[result.valid_pos]
-    dup_pos, dup_msgs = _stage_keys(conn, valid, lines)
+    dup_pos, dup_msgs = keys.duplicates(valid, lines)
     if len(dup_pos):
         for pos, message, raw in zip(dup_pos, dup_msgs, _raw_rows(as_read, result.valid_pos[dup_pos])):
             quarantine.append((int(lines[pos]), "(claim_id, line_no) unique", "DUPLICATE_KEY", message,
@@ -273,9 +358,10 @@ def _stage_chunk(conn: sqlite3.Connection, chunk: RawChunk, table: pa.Table, res
         keep = np.ones(valid.num_rows, dtype=bool)
         keep[dup_pos] = False
         valid = valid.filter(pa.array(keep))
-    conn.executemany(
-        "INSERT INTO temp._stage_q (line, rule, reason, message, raw_json) VALUES (?, ?, ?, ?, ?)", quarantine,
-    )
+    if quarantine:
+        conn.executemany(
+            "INSERT INTO temp._stage_q (line, rule, reason, message, raw_json) VALUES (?, ?, ?, ?, ?)", quarantine,
+        )
     for row in quarantine:
         by_rule[row[2]] += 1
     report.read += table.num_rows + len(chunk.bad_rows)
@@ -301,61 +387,55 @@ def _raw_rows(as_read: pa.Table | pd.DataFrame, pos: np.ndarray) -> list[dict]:
     return rows
 
 
-def _stage_keys(conn: sqlite3.Connection, valid: pa.Table, lines: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Stage the keys of a chunk's valid rows; return the positions of duplicates and why.
+class _Keys:
+    """The duplicate check of one load: against committed batches and earlier lines of the file."""
 
-    A row is a duplicate when its key is already loaded, staged from an earlier chunk,
-    or earlier in this chunk. The chunk's first occurrences go to ``temp._chunk`` in
-    one ``executemany``; the join and the move into ``temp._stage_keys`` stay in SQLite.
-    """
-    if not valid.num_rows:
-        return np.zeros(0, dtype=np.int64), []
-    claim_ids = valid.column("claim_id").to_numpy(zero_copy_only=False)
-    line_nos = valid.column("line_no").to_numpy()
-    first, within = _first_occurrences(valid)
-    conn.execute("DELETE FROM temp._chunk")
-    conn.executemany("INSERT INTO temp._chunk VALUES (?, ?, ?, ?)",
-                     zip(first.tolist(), claim_ids[first].tolist(), line_nos[first].tolist(),
-                         lines[first].tolist()))
-    found: dict[int, str] = {}
-    for pos, batch_id in conn.execute(
-        "SELECT c.pos, k.batch_id FROM temp._chunk c JOIN main.claim_keys k"
-        " ON k.claim_id = c.claim_id AND k.line_no = c.line_no"
-    ):
-        found[pos] = f"(claim_id, line_no) already loaded in batch {batch_id}"
-    if found:
-        conn.executemany("DELETE FROM temp._chunk WHERE pos = ?", ((p,) for p in found))
-    # Keys staged from earlier chunks are rare: insert, and look for them only if some were ignored.
-    before = conn.total_changes
-    conn.execute("INSERT OR IGNORE INTO temp._stage_keys SELECT claim_id, line_no, line FROM temp._chunk")
-    if conn.total_changes - before < len(first) - len(found):
-        for pos, line in conn.execute(
-            "SELECT c.pos, s.line FROM temp._chunk c JOIN temp._stage_keys s"
-            " ON s.claim_id = c.claim_id AND s.line_no = c.line_no WHERE s.line != c.line"
-        ):
-            found[pos] = f"(claim_id, line_no) already seen in this file at line {line}"
-    if len(within):
-        first_line = {}
-        for pos in first.tolist():
-            first_line[(claim_ids[pos], int(line_nos[pos]))] = int(lines[pos])
-        for pos in within.tolist():
-            key = (claim_ids[pos], int(line_nos[pos]))
-            found.setdefault(pos, f"(claim_id, line_no) already seen in this file at line {first_line[key]}")
-    order = sorted(found)
-    return np.asarray(order, dtype=np.int64), [found[p] for p in order]
+    def __init__(self, committed: list[tuple[str, np.ndarray]]):
+        self.committed = committed
+        self.file = FileKeys()
 
+    def duplicates(self, valid: pa.Table, lines: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Positions of the chunk's duplicate keys and why; the others are remembered.
 
-def _first_occurrences(valid: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of each key's first row in the chunk, and of every later row, both sorted."""
-    keyed = pa.table({"claim_id": valid.column("claim_id"), "line_no": valid.column("line_no"),
-                      "pos": pa.array(np.arange(valid.num_rows, dtype=np.int64))})
-    first = np.sort(keyed.group_by(["claim_id", "line_no"], use_threads=False)
-                    .aggregate([("pos", "min")]).column("pos_min").to_numpy())
-    if len(first) == valid.num_rows:
-        return first, np.zeros(0, dtype=np.int64)
-    later = np.ones(valid.num_rows, dtype=bool)
-    later[first] = False
-    return first, np.flatnonzero(later)
+        A row is a duplicate when its key is already loaded, was seen in an earlier
+        chunk, or earlier in this chunk.
+
+        Parameters
+        ----------
+        valid : pyarrow.Table
+            The chunk's valid rows.
+        lines : ndarray
+            Their lines in the file.
+        """
+        n = valid.num_rows
+        if not n:
+            return np.zeros(0, dtype=np.int64), []
+        h1, h2 = fingerprints(valid.column("claim_id"), valid.column("line_no").to_numpy())
+        found: dict[int, str] = {}
+        order = np.lexsort((np.arange(n), h2, h1))
+        s1, s2 = h1[order], h2[order]
+        same = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
+        if same.any():
+            starts = np.flatnonzero(np.r_[True, ~same])
+            start_of = np.repeat(starts, np.diff(np.r_[starts, n]))
+            for k in (np.flatnonzero(same) + 1).tolist():
+                first_line = lines[order[start_of[k]]]
+                found[int(order[k])] = f"(claim_id, line_no) already seen in this file at line {first_line}"
+        first = np.ones(n, dtype=bool)
+        first[list(found)] = False
+        candidates = np.flatnonzero(first)
+        q1, q2 = h1[candidates], h2[candidates]
+        for batch_id, keys in self.committed:
+            for pos in candidates[find_in(keys[0], keys[1], q1, q2) >= 0].tolist():
+                found.setdefault(pos, f"(claim_id, line_no) already loaded in batch {batch_id}")
+        seen_at = self.file.find(q1, q2)
+        for pos, line in zip(candidates[seen_at >= 0].tolist(), seen_at[seen_at >= 0].tolist()):
+            found.setdefault(pos, f"(claim_id, line_no) already seen in this file at line {line}")
+        new = np.ones(n, dtype=bool)
+        new[list(found)] = False
+        self.file.add(h1[new], h2[new], lines[new])
+        ordered = sorted(found)
+        return np.asarray(ordered, dtype=np.int64), [found[p] for p in ordered]
 
 
 class _Prefetch:
@@ -428,21 +508,16 @@ class _Prefetch:
 
 def _create_stage(conn: sqlite3.Connection) -> None:
     conn.executescript(
-        "DROP TABLE IF EXISTS temp._stage_keys; DROP TABLE IF EXISTS temp._stage_q; DROP TABLE IF EXISTS temp._chunk;"
-        "CREATE TEMP TABLE _stage_keys (claim_id TEXT, line_no INTEGER, line INTEGER,"
-        " PRIMARY KEY (claim_id, line_no)) WITHOUT ROWID;"
+        "DROP TABLE IF EXISTS temp._stage_q;"
         "CREATE TEMP TABLE _stage_q (seq INTEGER PRIMARY KEY, line INTEGER, rule TEXT, reason TEXT,"
         " message TEXT, raw_json TEXT);"
-        "CREATE TEMP TABLE _chunk (pos INTEGER PRIMARY KEY, claim_id TEXT, line_no INTEGER, line INTEGER);"
     )
 
 
 def _drop_stage(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.rollback()
-    conn.executescript(
-        "DROP TABLE IF EXISTS temp._stage_keys; DROP TABLE IF EXISTS temp._stage_q; DROP TABLE IF EXISTS temp._chunk;"
-    )
+    conn.executescript("DROP TABLE IF EXISTS temp._stage_q;")
 
 
 def _now() -> str:

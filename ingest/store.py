@@ -1,8 +1,11 @@
-"""The claims store: immutable Parquet batches under ``HOME/claims/``, catalogued in SQLite.
+"""The claims store: immutable batches under ``HOME/claims/``, catalogued in SQLite.
 
+A batch is a folder of Parquet parts, one per service month (:mod:`ingest.parts`).
 Use :meth:`ClaimsStore.ingest` to load files (see :mod:`ingest.load` for how a load is
-made atomic and idempotent) and :meth:`ClaimsStore.claims` to read claims back with the
-contract's dtypes.
+made atomic and idempotent), :meth:`ClaimsStore.claims` to read claims back with the
+contract's dtypes, and :meth:`ClaimsStore.files` for the Parquet files a window needs
+(to scan them with another engine, e.g. DuckDB). Batches written in the former layout
+(one Parquet file per batch) are read as they are and rewritten by the next ingest.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -20,7 +24,7 @@ import pyarrow.dataset as pads
 from ingest.catalogue import CLAIMS_DIR, DB_NAME, clean_if_idle, ingest_lock, init_schema, remove_orphans
 from ingest.encode import encoded_frame
 from ingest.kaggle import kaggle_sources
-from ingest.load import PARQUET_SCHEMA, LoadReport, load_source, record_skipped
+from ingest.load import PARQUET_SCHEMA, LoadReport, load_source, migrate_batch, record_skipped
 from ingest.providers import load_providers
 from ingest.read import Source, open_source
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, PROVIDER_COLUMNS
@@ -114,6 +118,9 @@ class ClaimsStore:
         report = LoadReport()
         with ingest_lock(self.claims_dir):
             remove_orphans(self._conn, self.claims_dir)
+            for batch_id, name in self._conn.execute(
+                    "SELECT batch_id, parquet_name FROM claim_batches WHERE parquet_name LIKE '%.parquet'").fetchall():
+                migrate_batch(self._conn, self.claims_dir, batch_id, name)
             if providers is not None:
                 report.providers = load_providers(self._conn, Path(providers))
             for source in sources:
@@ -164,14 +171,7 @@ class ClaimsStore:
         unknown = [c for c in columns if c not in CLAIM_DTYPES]
         if unknown:
             raise InputRefused(f"unknown claim column(s) {', '.join(unknown)}; expected contract columns")
-        batches = self.batches()
-        if batch_ids is not None:
-            wanted = list(batch_ids)
-            missing = sorted(set(wanted) - set(batches["batch_id"]))
-            if missing:
-                raise InputRefused(f"unknown batch id(s) {', '.join(missing)}")
-            batches = batches[batches["batch_id"].isin(wanted)]
-        files = [str(self.claims_dir / name) for name in batches["parquet_name"]]
+        files = [str(p) for p in self.files(start, end, batch_ids=batch_ids)]
         typed = encoded_frame if encoded else _typed
         if not files:
             return typed(pa.Table.from_pylist([], schema=PARQUET_SCHEMA).select(columns))
@@ -200,6 +200,54 @@ class ClaimsStore:
         except (pa.ArrowException, OSError) as exc:
             raise StoreError(f"{self.claims_dir}: cannot read claims batches ({exc})") from None
         return typed(table)
+
+    def files(
+        self,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        *,
+        batch_ids: Iterable[str] | None = None,
+    ) -> list[Path]:
+        """The Parquet files holding the lines with service_date in [start, end], oldest batch first.
+
+        Only the month parts whose dates overlap the window are listed (a batch of the
+        former layout is one file, listed whole); the lines of a listed file outside
+        the window still have to be filtered out by the reader. Every file has
+        :data:`ingest.load.PARQUET_SCHEMA`.
+
+        Parameters
+        ----------
+        start, end : date or ISO string, optional
+            Bounds on service_date; None leaves that side open.
+        batch_ids : iterable of str, optional
+            Only these batches (default every committed batch).
+
+        Raises
+        ------
+        InputRefused
+            An unknown batch id, or a bound that is not a date.
+        """
+        first = None if start is None else _as_date(start, "start").isoformat()
+        last = None if end is None else _as_date(end, "end").isoformat()
+        batches = self.batches()
+        if batch_ids is not None:
+            wanted = list(batch_ids)
+            missing = sorted(set(wanted) - set(batches["batch_id"]))
+            if missing:
+                raise InputRefused(f"unknown batch id(s) {', '.join(missing)}")
+            batches = batches[batches["batch_id"].isin(wanted)]
+        parts: dict[str, list[str]] = {}
+        for batch_id, name in self._conn.execute(
+                "SELECT batch_id, part_name FROM claim_parts WHERE (? IS NULL OR max_service_date >= ?)"
+                " AND (? IS NULL OR min_service_date <= ?) ORDER BY batch_id, month", (first, first, last, last)):
+            parts.setdefault(batch_id, []).append(name)
+        files = []
+        for batch_id, name in zip(batches["batch_id"], batches["parquet_name"]):
+            if name.endswith(".parquet"):
+                files.append(self.claims_dir / name)
+            else:
+                files.extend(self.claims_dir / part for part in parts.get(batch_id, []))
+        return files
 
     def batches(self) -> pd.DataFrame:
         """Committed batches, oldest first: batch_id, source_name, sha256 (of the source file),
@@ -235,6 +283,18 @@ class ClaimsStore:
         for col in PROVIDER_COLUMNS:
             frame[col] = frame[col].astype("float64" if col in ("latitude", "longitude") else "string")
         return frame
+
+    def provider(self, provider_id: str) -> dict[str, Any] | None:
+        """One row of the providers file (contract "providers" columns), or None when it has none.
+
+        Parameters
+        ----------
+        provider_id : str
+            A provider's or doctor's id.
+        """
+        row = self._conn.execute(f"SELECT {', '.join(PROVIDER_COLUMNS)} FROM providers WHERE provider_id = ?",
+                                 (provider_id,)).fetchone()
+        return None if row is None else dict(zip(PROVIDER_COLUMNS, tuple(row)))
 
     def quarantine(self, *, source_name: str | None = None, reason: str | None = None) -> pd.DataFrame:
         """Rejected rows, optionally of one source file name and/or one reason code.

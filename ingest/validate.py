@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.phones import normalise_phones
 from ingest.schema import (
     CLAIM_COLUMNS, CLAIM_DTYPES, ENUMS, ID_COLUMNS, MAX_FIELD_CHARS, MAX_ID_CHARS, REQUIRED_CLAIM_COLUMNS,
 )
@@ -227,7 +228,7 @@ def typed_claims(valid: pa.Table) -> pd.DataFrame:
 
 
 def _clean(raw: pa.Table) -> dict[str, pa.Array]:
-    """Contract columns trimmed, empty as null, coded values upper-cased."""
+    """Contract columns trimmed, empty as null, coded values upper-cased, phones in one written form."""
     n = raw.num_rows
     out = {}
     for col in CLAIM_COLUMNS:
@@ -237,6 +238,8 @@ def _clean(raw: pa.Table) -> dict[str, pa.Array]:
             values = pa.nulls(n, pa.string())
         if col in ENUMS or col == "ald":
             values = pc.utf8_upper(values)
+        elif col == "contact_phone":
+            values = normalise_phones(values)
         out[col] = values
     return out
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from ingest.phones import normalise_phone
 from ingest.schema import CLAIM_COLUMNS, ENUMS, REQUIRED_CLAIM_COLUMNS
 
 __all__ = ["validate_records"]
@@ -69,6 +70,7 @@ def _row(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
         # str.strip removes what Arrow's utf8_trim_whitespace does (a test checks it)
         text = None if value is None else str(value).strip() or None
         clean[column] = text.upper() if text is not None and column in _CODED else text
+    clean["contact_phone"] = normalise_phone(clean["contact_phone"])
     problems: list[tuple[str, str, str]] = []
     for column in REQUIRED_CLAIM_COLUMNS:
         if clean[column] is None:

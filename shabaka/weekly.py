@@ -9,7 +9,9 @@ name and renamed; the run is stored in SQLite in one transaction; only then does
 ``runs/latest`` point at it. So a run stored in SQLite has every output it promises,
 and a run killed before that is done again, whole, by the next one. What can still
 be left undone is finished by the next run of the same claims ("nothing new"):
-``runs/latest`` repointed, a failed Neo4j push retried. Temporary folders of a
+``runs/latest`` repointed, a failed Neo4j push retried, the ring pages of a run stored
+without them built. The ring pages (:mod:`casework.ringpages`) are written just
+before the run is stored. Temporary folders of a
 killed run (``runs/.<run>.<random>/``) are removed when the next run starts.
 """
 
@@ -29,11 +31,12 @@ from typing import Any
 import pandas as pd
 
 from casework.cases import CaseStore
+from casework.ringpages import ensure_ring_pages, write_ring_pages
 from casework.runs import RunStore
 from detectors.config import load_detection_config
 from detectors.io import write_findings
 from detectors.pipeline import detect
-from graph.build import build_graph
+from graph.build import graph_parts
 from graph.sqlite_store import SqliteGraphStore
 from graph.store import open_graph_store
 from ground import __version__
@@ -45,6 +48,7 @@ from shabaka.changes import compare_with_history
 from shabaka.apriori import prepare_apriori, store_apriori, write_watchlist
 from shabaka.learning import apply_model, latest_model_version
 from shabaka.lock import RunLock
+from web.story import page_story
 
 __all__ = ["run_weekly", "WeeklyResult", "parse_week", "week_window", "EXIT_OK", "EXIT_FAILED",
            "EXIT_BAD_INPUT", "EXIT_NOTHING_NEW"]
@@ -360,6 +364,10 @@ def run_weekly(
             base.watchlist = len(apriori.listed)
             _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target, apriori.listed)
             store_apriori(home, run_id, apriori)
+            # The ring pages before the run: a stored run always has them (the viewer only reads them).
+            write_ring_pages(home, run_id, kind="weekly", claims=claims, rings=rings, members=members, config=config,
+                             providers=store.providers(), intermediaries=result.intermediaries,
+                             alerts=alerts[["ring_id", "change", "detail", "alerted"]], story=page_story)
             runs.save_run(run_id, kind="weekly", version=__version__, params={**params, **result.params},
                           batches=batch_list,
                           rings=rings, members=members, entity_scores=result.entity_scores,
@@ -392,6 +400,8 @@ def _finish(settings: Settings, runs: RunStore, run_id: str, result: WeeklyResul
     """Finish what a stored run left undone: point ``runs/latest`` at it if it is the newest
     weekly run, and retry its Neo4j push if that had failed (then the exit code is the push's)."""
     runs_dir = settings.home_path / "runs"
+    if ensure_ring_pages(settings.home_path, run_id, story=page_story):
+        log.info("ring pages of run %s built (it was stored without them)", run_id)
     if runs.latest_run_id("weekly") != run_id or not (runs_dir / run_id).is_dir():
         return  # an older run: the embedded graph and runs/latest belong to a newer one
     latest = runs_dir / "latest"
@@ -427,10 +437,11 @@ def _write_graph(settings: Settings, claims: pd.DataFrame, intermediaries, resul
     ``intermediaries`` are the ones detection inferred, so the stored graph shows
     the same INTERMEDIARY nodes as the rings.
     """
-    graph = build_graph(claims, intermediaries=intermediaries)
+    # one node or edge type at a time: the whole graph of a national window is never held
     embedded = SqliteGraphStore(settings.home_path)
     try:
-        embedded.write(graph)
+        embedded.write_parts(graph_parts(claims, intermediaries=intermediaries))
+        graph = embedded.load_graph() if settings.neo4j_uri else None
     finally:
         embedded.close()
     _push_neo4j(settings, graph, result)

@@ -16,7 +16,6 @@ from ground.sqlite import DB_NAME, connect
 from ground.settings import load_settings
 from web import api, audit_views, auth, case_views, entities, rings, runs, score_api
 from web.context import close_stores, remember_pseudonyms, users
-from web.data import RingClaimsCache
 from web.errors import register_error_handlers
 from web.filters import register_filters
 from web.keys import SECRET_KEY_FILE, home_key, make_pseudonymiser, search_key
@@ -65,7 +64,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # request's connection does not checkpoint and delete the WAL, and the next request's first
     # commit does not sync a new one (tens of milliseconds per request on this disk).
     app.extensions["shabaka_wal_keeper"] = connect(home / DB_NAME)
-    app.extensions["shabaka_ring_cache"] = RingClaimsCache()
     csrf.init_app(app)
 
     for module in (auth, runs, rings, entities, case_views, audit_views, api, score_api):

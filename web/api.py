@@ -11,14 +11,15 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, current_app
 
+from casework.ringpages import ring_lines_page
 from graph.build import CLAIM_EDGE_INPUTS
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store,
-                         query_for_audit, runs, settings, show_case, show_frame, show_id)
+                         query_for_audit, runs, settings, show_case, show_id)
 from web.data import split_node_id
 from web.entities import known_entity, real_node_id, search_entities
 from web.neighbourhood import neighbourhood_from_claims, neighbourhood_from_graph
-from web.params import PARAMS, arg, paging
-from web.rings import filter_rings, load_ring, page_of, ring_filters, ring_graph
+from web.params import PARAMS, arg, check_id, paging
+from web.rings import filter_rings, load_ring, page_of, ring_filters, ring_graph, show_records, shown_changes
 from web.runs import RUNS_SHOWN
 
 __all__ = ["bp"]
@@ -50,7 +51,8 @@ def api_rings():
 
 @bp.route("/rings/<ring_id>")
 def api_ring(ring_id: str):
-    """One ring of a run (``run``, default the latest) with its members and graph, as this user may see them.
+    """One ring of a run (``run``, default the latest): members, graph, totals, timeline, geography and
+    change since the previous run, as this user may see them (read from the run's ring pages).
 
     Parameters
     ----------
@@ -58,16 +60,20 @@ def api_ring(ring_id: str):
         From the URL.
     """
     run_id = current_run_id(arg("run"))
-    ring, members, claims = load_ring(run_id, ring_id)
+    ring, data = load_ring(run_id, ring_id)
     audit("api_ring", run_id=run_id, ring_id=ring_id)
+    geo = data["geography"]
+    geo = {**geo, "providers": [{**p, "provider_id": show_id("PROVIDER", p["provider_id"])} for p in geo["providers"]]}
     return {"run_id": run_id, "ring": _clean(ring),
-            "members": _records(show_frame(members, type_column="entity_type", id_column="entity_id")),
-            "elements": ring_graph(members, claims), "case": show_case(cases().get(ring_id))}
+            "members": show_records(data["members"], typed=True),
+            "elements": ring_graph(data), "totals": data["totals"], "timeline": data["timeline"],
+            "geography": geo, "changes": shown_changes(data["changes"]), "case": show_case(cases().get(ring_id))}
 
 
 @bp.route("/rings/<ring_id>/claims")
 def api_ring_claims(ring_id: str):
-    """A page of a ring's claim lines (``page``, ``size``, ``run``), personal columns pseudonymised for analysts.
+    """A page of a ring's claim lines (``page``, ``size``, ``run``), each with ``at_risk``, personal columns
+    pseudonymised for analysts (read from the run's ring pages).
 
     Parameters
     ----------
@@ -75,12 +81,11 @@ def api_ring_claims(ring_id: str):
         From the URL.
     """
     run_id = current_run_id(arg("run"))
-    size = arg("size", current_app.config["PAGE_SIZE"])
-    page_no = arg("page", 1)
-    _, _, claims = load_ring(run_id, ring_id)
-    page, paging = page_of(claims, page_no, size)
+    runs().ring(run_id, check_id("ring", ring_id))
+    page, paging = ring_lines_page(settings().home_path, run_id, ring_id, page=arg("page", 1),
+                                   size=arg("size", current_app.config["PAGE_SIZE"]))
     audit("api_ring_claims", run_id=run_id, ring_id=ring_id, page=paging["page"])
-    return {"run_id": run_id, "ring_id": ring_id, "claims": _records(show_frame(page, CLAIM_PERSONAL_COLUMNS)),
+    return {"run_id": run_id, "ring_id": ring_id, "claims": show_records(page, CLAIM_PERSONAL_COLUMNS),
             **paging}
 
 

@@ -9,13 +9,14 @@ from flask import Blueprint, redirect, render_template, url_for
 
 from export.sentences import scrub_ids
 from ground.errors import InputRefused, NotFound
+from ingest.schema import REGIONS
 from web.context import (audit, claims_store, graph_store, lookup_pseudonym, pseudonymous, query_for_audit,
                          resolve_id, runs, show_id)
 from web.data import TYPE_COLOURS, split_node_id
 from web.keys import PSEUDONYM_PREFIXES, PSEUDONYMISED_TYPES
 from web.params import arg, check_id
 
-__all__ = ["bp", "search_entities", "real_node_id", "known_entity", "PUBLIC_TYPES"]
+__all__ = ["bp", "search_entities", "real_node_id", "known_entity", "entity_profile", "PUBLIC_TYPES"]
 
 bp = Blueprint("entities", __name__)
 #: Entity types whose ids anyone signed in may see and search; the others only through their pseudonyms.
@@ -61,6 +62,55 @@ def known_entity(node_id: str) -> str:
     if row is None:
         raise NotFound(f"{kind.lower()} {show_id(kind, ident)!r} not found in the graph or the findings")
     return "findings"
+
+
+def entity_profile(kind: str, ident: str) -> list[tuple[str, str]]:
+    """What the register says of a provider or doctor: name, type, specialty, city and region.
+
+    Name, type, city and region come from the providers file the claims store
+    ingested; a doctor's specialty (and, without a providers row, the type and
+    region) from its node in the graph store, that is from its claim lines.
+    Other entity types have no register: an empty list.
+
+    Parameters
+    ----------
+    kind : str
+        ``PROVIDER`` or ``DOCTOR`` (anything else gives ``[]``).
+    ident : str
+        The stored id.
+
+    Returns
+    -------
+    list of (label, value)
+        Only the fields known, in reading order.
+    """
+    if kind not in ("PROVIDER", "DOCTOR"):
+        return []
+    row = claims_store().provider(ident) or {}
+    node: dict[str, Any] = {}
+    try:
+        nodes = graph_store().neighbourhood(f"{kind}:{ident}", hops=1, limit=1).nodes
+        mine = nodes[nodes["node_id"] == f"{kind}:{ident}"]
+        node = mine.iloc[0].to_dict() if len(mine) else {}
+    except NotFound:
+        pass
+
+    def known(*values: Any) -> str:
+        for value in values:
+            if value is not None and not pd.isna(value) and str(value).strip():
+                return str(value).strip()
+        return ""
+
+    region = known(row.get("region"), node.get("region"))
+    fields = [
+        ("Name", known(row.get("name"))),
+        ("Type", known(row.get("provider_type"), node.get("provider_type"), "DOCTOR" if kind == "DOCTOR" else None)
+         .replace("_", " ").lower()),
+        ("Specialty", known(node.get("specialty")).replace("_", " ").lower()),
+        ("City", known(row.get("city"))),
+        ("Region", f"{region} {REGIONS[region]}" if region in REGIONS else region),
+    ]
+    return [(label, value) for label, value in fields if value]
 
 
 def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -161,4 +211,4 @@ def entity(node_id: str):
     audit("view_entity", node_id=real)
     return render_template("entity.html", kind=kind, shown=shown, node_id=f"{kind}:{shown}", rings=rings,
                            score=score, run_id=run_id, colour=TYPE_COLOURS.get(kind, "#999"),
-                           types=TYPE_COLOURS)
+                           types=TYPE_COLOURS, profile=entity_profile(kind, ident))

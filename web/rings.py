@@ -8,20 +8,21 @@ from typing import Any
 
 import pandas as pd
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup
 
 from casework.cases import STATUSES
+from casework import ringpages
+from casework.ringpage_parts import graph_from_json
+from export.sentences import ring_summary
 from graph.build import node_id
-from graph.ring import ring_graph as build_ring_graph
-from export.sentences import detector_notes, member_sentences, ring_summary
-from ground.errors import NotFound
-from ingest.schema import CLAIM_COLUMNS
-from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store, runs,
-                         show_case, show_frame, show_id)
-from web.data import ring_claims, ring_elements, timeline_svg
+from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, current_run_id, pseudonymous, runs, settings,
+                         show_case, show_id)
+from web.data import ring_elements
 from web.params import arg, check_id
 from web.story import ring_geography, week_over_week
 
-__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "explained", "ring_graph", "page_of", "RING_FILTERS"]
+__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "explained", "ring_graph", "show_records",
+           "shown_changes", "page_of", "RING_FILTERS"]
 
 bp = Blueprint("rings", __name__)
 RING_FILTERS = ("min_score", "region", "regime", "scenario", "status")
@@ -83,64 +84,100 @@ def page_of(frame: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, di
     return frame.iloc[(page - 1) * size: page * size], {"page": page, "pages": pages, "total": total, "size": size}
 
 
-def load_ring(run_id: str, ring_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """(ring, members, claims) of one ring, unpseudonymised; claims cached per claims-store state.
+def load_ring(run_id: str, ring_id: str, *, page: int = 1,
+              size: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(ring, page data) of one ring, unpseudonymised; the data read from the run's ring pages.
 
     Parameters
     ----------
     run_id : str
     ring_id : str
         From the URL.
+    page : int
+        Page of claim lines.
+    size : int, optional
+        Lines per page (default the app's page size).
     """
     ring = runs().ring(run_id, check_id("ring", ring_id))
-    members = runs().members(run_id, ring_id)
-    run = runs().run(run_id)
-    claims = ring_claims(claims_store(), members, window=(run.get("window_from"), run.get("window_to")),
-                         cache=current_app.extensions["shabaka_ring_cache"], key=(run_id, ring_id))
-    return {**ring, "story": ring_summary(ring, members)}, explained(members, claims), claims
+    data = ringpages.ring_page(settings().home_path, run_id, ring_id, page=page,
+                               size=size or current_app.config["PAGE_SIZE"])
+    data["members"] = explained(data)
+    members = pd.DataFrame(data["members"], columns=["entity_type", "entity_id", "role", "score", "evidence",
+                                                     "sentence", "finding"])
+    return {**ring, "story": ring_summary(ring, members)}, data
 
 
-def explained(members: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
-    """``members`` with ``sentence`` (what each did, with numbers, :mod:`export.sentences`) and ``finding``
-    (:func:`export.sentences.detector_notes`).
-
-    Parameters
-    ----------
-    members : DataFrame
-        The ring's members.
-    claims : DataFrame
-        The ring's claim lines.
-    """
-    return members.assign(sentence=member_sentences(members, claims), finding=detector_notes(members))
-
-
-def ring_graph(members: pd.DataFrame, claims: pd.DataFrame) -> list[dict[str, Any]]:
-    """Cytoscape elements of a ring, as the signed-in user may see them.
-
-    The graph is the evidence bundle's (:func:`graph.ring.ring_graph`) on the ring's
-    claim lines, plus the edges the graph store holds for the ring's inferred
-    intermediaries (inferring them again would read the whole window).
+def explained(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ring page's members, each with ``sentence`` (what it did, with numbers, :mod:`export.sentences`)
+    and ``finding`` (the detector's evidence with its ids replaced by words), as written with the run.
 
     Parameters
     ----------
-    members : DataFrame
-        The ring's members.
-    claims : DataFrame
-        The ring's claim lines.
+    data : dict
+        :func:`casework.ringpages.ring_page`'s answer.
     """
-    shown = members.assign(evidence=members["sentence"]) if "sentence" in members.columns else members
-    G = build_ring_graph(shown, claims.reindex(columns=list(CLAIM_COLUMNS)))
-    store = graph_store() if (members["entity_type"] == "INTERMEDIARY").any() else None
-    for ident in members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"] if store is not None else ():
-        try:
-            edges = store.neighbourhood(node_id("INTERMEDIARY", str(ident)), hops=1, limit=100).edges
-        except NotFound:
-            continue
-        for rec in edges.itertuples(index=False):
-            if rec.source in G and rec.target in G and not G.has_edge(rec.source, rec.target):
-                G.add_edge(rec.source, rec.target, edge_type=rec.edge_type, n_claims=0,
-                           amount=float(rec.amount or 0.0))
+    told = (data.get("story") or {}).get("members") or {}
+    out = []
+    for m in data["members"]:
+        said = told.get(f"{m['entity_type']}:{m['entity_id']}") or {}
+        out.append({**m, "sentence": said.get("sentence") or m["evidence"], "finding": said.get("finding") or ""})
+    return out
+
+
+def ring_graph(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cytoscape elements of a ring (the evidence bundle's graph, stored with the run), as this user may see them.
+
+    Parameters
+    ----------
+    data : dict
+        :func:`casework.ringpages.ring_page`'s answer.
+    """
+    G = graph_from_json(data["graph"])
+    for m in data["members"]:  # what each member did, in words, rather than the detector's text
+        nid = node_id(m["entity_type"], str(m["entity_id"]))
+        if nid in G and m.get("sentence"):
+            G.nodes[nid]["evidence"] = m["sentence"]
     return ring_elements(G, show_id)
+
+
+def show_records(records: list[dict[str, Any]], columns: dict[str, str] | None = None,
+                 typed: bool = False) -> list[dict[str, Any]]:
+    """Records (lines or members of a ring page) with personal ids as this user may see them.
+
+    Parameters
+    ----------
+    records : list of dict
+    columns : dict, optional
+        Key -> entity type of the ids it holds (claim lines).
+    typed : bool
+        Each record says its own ``entity_type`` of its ``entity_id`` (members).
+    """
+    if not pseudonymous():
+        return records
+    out = []
+    for rec in records:
+        rec = dict(rec)
+        for key, etype in (columns or {}).items():
+            if key in rec:
+                rec[key] = show_id(etype, rec[key])
+        if typed:
+            rec["entity_id"] = show_id(rec["entity_type"], rec["entity_id"])
+        out.append(rec)
+    return out
+
+
+def shown_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """A ring's change since the previous run, member ids as this user may see them.
+
+    Parameters
+    ----------
+    changes : dict
+        The ``changes`` of :func:`casework.ringpages.ring_page`.
+    """
+    out = dict(changes)
+    for key in ("members_added", "members_removed"):
+        out[key] = [{**m, "entity_id": show_id(m["entity_type"], m["entity_id"])} for m in changes.get(key) or []]
+    return out
 
 
 @bp.route("/rings")
@@ -171,7 +208,9 @@ def ring_list():
 
 @bp.route("/rings/<ring_id>")
 def ring_page(ring_id: str):
-    """One ring: graph (drawn by ring.js from the API), members, timeline, claims, case.
+    """One ring: graph (drawn by ring.js from the API), members, timeline, claims, change, case.
+
+    Everything comes from the run's materialised ring pages; no claim is read here.
 
     Parameters
     ----------
@@ -179,18 +218,15 @@ def ring_page(ring_id: str):
         From the URL.
     """
     run_id = current_run_id(arg("run"))
-    page_no = arg("cpage", 1)
-    ring, members, claims = load_ring(run_id, ring_id)
-    shown_claims = show_frame(claims, CLAIM_PERSONAL_COLUMNS)
-    page, paging = page_of(shown_claims, page_no, current_app.config["PAGE_SIZE"])
+    ring, data = load_ring(run_id, ring_id, page=arg("cpage", 1))
     case = show_case(cases().get(ring_id))
-    geography = ring_geography(runs().run(run_id), members, claims)
+    geography = ring_geography(data["story"])
+    members = pd.DataFrame(data["members"], columns=["entity_type", "entity_id", "role", "score", "evidence"])
     change = week_over_week(run_id, ring, members)
-    audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=paging["page"])
+    audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=data["paging"]["page"])
     return render_template(
         "ring.html", run_id=run_id, ring=ring, geography=geography, change=change,
-        members=show_frame(members, type_column="entity_type", id_column="entity_id").to_dict("records"),
-        claims=page.to_dict("records"), paging=paging, timeline=timeline_svg(claims), case=case,
-        claim_total=float(claims["amount_claimed"].sum()), statuses=STATUSES,
+        members=show_records(data["members"], typed=True),
+        claims=show_records(data["lines"], CLAIM_PERSONAL_COLUMNS), paging=data["paging"],
+        timeline=Markup(data["timeline_svg"]), totals=data["totals"], case=case, statuses=STATUSES,
     )
-

@@ -2,51 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from flask import current_app
+from markupsafe import Markup
 
 from casework.ringdiff import previous_run_id, ring_diff
-from casework.ringmap import (distance_comparison, distance_sentence, patient_pairs, provider_places, region_counts,
-                              region_flows)
+from casework.ringmap import distance_sentence
+from export.ringstory import ring_story, story_frame
 from export.sentences import role_label
 from ground.errors import NotFound
-from web.context import claims_store, runs, show_id
+from web.context import runs, show_id
 from web.region_map import OUTLINES_FILE, describe, load_outlines, map_svg, provider_legend
 
-__all__ = ["ring_geography", "week_over_week", "PEER_COLUMNS"]
-
-#: What the peers' distances are measured on.
-PEER_COLUMNS = ["provider_id", "provider_type", "provider_region", "beneficiary_id", "beneficiary_region"]
+__all__ = ["page_story", "ring_geography", "week_over_week"]
 
 
-def ring_geography(run: dict[str, Any], members: pd.DataFrame, claims: pd.DataFrame) -> dict[str, Any]:
-    """The map (inline SVG), its figures, and the distance sentence of one ring.
+def page_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable[[dict, pd.DataFrame, pd.DataFrame],
+                                                                                  dict[str, Any]]:
+    """The story maker a run passes to :func:`casework.ringpages.write_ring_pages`: the sentences and
+    map figures of :func:`export.ringstory.ring_story`, and the map drawn with them, so a page only reads it.
 
-    The peers' patient counts per provider and home region are read once per run and
-    provider type (one column-pruned scan of the window) and cached with the ring claims.
+    The map is drawn with the region outlines installed when the run is stored.
 
     Parameters
     ----------
-    run : dict
-        The run (run_id, window_from, window_to).
-    members : DataFrame
-        The ring's members.
     claims : DataFrame
-        The ring's claim lines.
+        The run's whole claims window.
+    providers : DataFrame, optional
+        The providers table.
     """
-    ring_providers = set(members.loc[members["entity_type"].isin(["PROVIDER", "DOCTOR"]), "entity_id"].astype(str))
-    providers = claims_store().providers()
-    own = claims[claims["provider_id"].astype(str).isin(ring_providers)] if len(claims) else claims
-    places = provider_places(own, providers)
-    counts, flows = region_counts(claims, places), region_flows(claims)
-    types = tuple(sorted(set(own["provider_type"].dropna().astype(str)))) if len(own) else ()
-    comparison = distance_comparison(claims, _peer_pairs(run, types), ring_providers, providers)
+    tell = ring_story(claims, providers)
     outlines = load_outlines()
-    return {"svg": map_svg(counts, flows, places, outlines=outlines), "rows": describe(counts, flows),
-            "sentence": distance_sentence(comparison), "comparison": comparison, "outlined": bool(outlines),
-            "outlines_file": OUTLINES_FILE.name, "types": provider_legend(places)}
+
+    def told(ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame) -> dict[str, Any]:
+        story = tell(ring, members, lines)
+        story["geography"] = _drawn(story, outlines)
+        return story
+
+    return told
+
+
+def ring_geography(story: dict[str, Any]) -> dict[str, Any]:
+    """The map (inline SVG), its figures, and the distance sentence of one ring, from its stored story.
+
+    Drawn when the run was stored (:func:`page_story`); drawn here only for a story written without it.
+
+    Parameters
+    ----------
+    story : dict
+        The ring page's ``story``.
+    """
+    if not story:
+        return {"svg": "", "rows": [], "sentence": "", "comparison": {}, "outlined": False,
+                "outlines_file": OUTLINES_FILE.name, "types": []}
+    drawn = story.get("geography") or _drawn(story, load_outlines())
+    return {**drawn, "svg": Markup(drawn["svg"])}
+
+
+def _drawn(story: dict[str, Any], outlines: dict[str, str]) -> dict[str, Any]:
+    counts, flows, places = (story_frame(story[k]) for k in ("counts", "flows", "places"))
+    return {"svg": str(map_svg(counts, flows, places, outlines=outlines)), "rows": describe(counts, flows),
+            "sentence": distance_sentence(story["comparison"]), "comparison": story["comparison"],
+            "outlined": bool(outlines), "outlines_file": OUTLINES_FILE.name, "types": provider_legend(places)}
 
 
 def week_over_week(run_id: str, ring: dict[str, Any], members: pd.DataFrame) -> dict[str, Any]:
@@ -75,20 +94,3 @@ def week_over_week(run_id: str, ring: dict[str, Any], members: pd.DataFrame) -> 
         diff[side] = [{**m, "shown": show_id(m["entity_type"], m["entity_id"]), "label": role_label(m["role"])}
                       for m in diff[side]]
     return diff
-
-
-def _peer_pairs(run: dict[str, Any], types: tuple[str, ...]) -> pd.DataFrame:
-    """:func:`casework.ringmap.patient_pairs` of the window's lines billed by providers of ``types``, cached."""
-    if not types:
-        return patient_pairs(pd.DataFrame(columns=PEER_COLUMNS))
-    store = claims_store()
-    cache = current_app.extensions["shabaka_ring_cache"]
-    key = ("peer-pairs", run["run_id"], types, tuple(store.batches()["batch_id"].astype(str)))
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    lines = store.claims(run.get("window_from"), run.get("window_to"), columns=PEER_COLUMNS,
-                         any_of={"provider_type": list(types)})
-    pairs = patient_pairs(lines)
-    cache.put(key, pairs)
-    return pairs

@@ -30,7 +30,9 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
            max_rings: int | None) -> None:
     """Run every detector on the stored claims, write the findings files (and watchlist.csv) and store the run."""
     # Imported when this verb runs, so the command line starts without it.
+    from casework.ringpages import write_ring_pages
     from casework.runs import RunStore
+    from web.story import page_story
     from detectors.config import load_detection_config
     from detectors.io import write_findings
     from detectors.pipeline import detect as run_detection
@@ -44,19 +46,25 @@ def detect(settings, start: str | None, end: str | None, out_dir: str, seed: int
     try:
         claims = store.claims(start, end, encoded=True)
         batches = store.batches()
+        providers = store.providers()
     finally:
         store.close()
     if claims.empty:
         raise NotFound(f"no claims in {settings.home_path} between {start or 'the start'} and {end or 'the end'}; "
                        "load some with 'shabaka ingest'")
+    config = load_detection_config(settings.detection_config)
     result = run_detection(claims, seed=seed, max_rings=max_rings, louvain_engine=settings.louvain_engine,
-                           config=load_detection_config(settings.detection_config))
+                           config=config)
     run_id = "detect-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     apriori = prepare_apriori(settings, run_id, "detect", result, claims)
     write_findings(result, out_dir)
     write_watchlist(apriori.listed, Path(out_dir))
     store_apriori(settings.home_path, run_id, apriori)
     batch_list = batches[["batch_id", "sha256", "rows"]].to_dict("records") if len(batches) else []
+    # The ring pages before the run: a stored run always has them (the viewer only reads them).
+    write_ring_pages(settings.home_path, run_id, kind="detect", claims=claims, rings=result.rings,
+                     members=result.members, config=config, providers=providers if len(providers) else None,
+                     intermediaries=result.intermediaries, story=page_story)
     with RunStore(settings.home_path) as runs:
         runs.save_run(run_id, kind="detect", version=__version__, params=result.params, batches=batch_list,
                       rings=result.rings, members=result.members, entity_scores=result.entity_scores,

@@ -31,7 +31,7 @@ def graph_group() -> None:
 def build_cmd(settings, start: str | None, end: str | None, no_intermediaries: bool) -> None:
     """Build the typed graph from the claims store into HOME/graph.sqlite (replacing the previous build)."""
     # Imported when this verb runs, so the command line starts without it.
-    from graph.build import build_graph
+    from graph.build import graph_parts
     from graph.intermediaries import infer_intermediaries
     from graph.sqlite_store import SqliteGraphStore
     from graph.store import iso_day
@@ -45,15 +45,22 @@ def build_cmd(settings, start: str | None, end: str | None, no_intermediaries: b
         raise InputRefused(f"claims store {settings.home_path}: no claims between {start or 'the start'} "
                            f"and {end or 'the end'}; run `shabaka ingest` first")
     found = None if no_intermediaries else infer_intermediaries(claims)
-    graph = build_graph(claims, providers=providers, intermediaries=found)
+    counts: dict[str, int] = {}
+
+    def counted(parts):
+        for kind, frame in parts:
+            if kind == "nodes" and len(frame):
+                node_type = str(frame["node_type"].iloc[0])
+                counts[node_type] = counts.get(node_type, 0) + len(frame)
+            yield kind, frame
+
     with SqliteGraphStore(settings.home_path) as store:
-        store.write(graph)
+        n_nodes, n_edges = store.write_parts(counted(graph_parts(claims, providers=providers, intermediaries=found)))
         path = store.path
-    counts = graph.nodes["node_type"].value_counts().sort_index()
-    log.info("graph built: %d claim lines, %d nodes, %d edges", len(claims), len(graph.nodes), len(graph.edges))
-    click.echo(f"{path}: {len(graph.nodes):,} nodes, {len(graph.edges):,} edges from {len(claims):,} claim lines "
+    log.info("graph built: %d claim lines, %d nodes, %d edges", len(claims), n_nodes, n_edges)
+    click.echo(f"{path}: {n_nodes:,} nodes, {n_edges:,} edges from {len(claims):,} claim lines "
                f"in {time.perf_counter() - began:.1f} s")
-    for node_type, n in counts.items():
+    for node_type, n in sorted(counts.items()):
         click.echo(f"  {node_type:17} {n:>10,}")
 
 

@@ -108,7 +108,7 @@ def pattern_result(pattern_claims):
 
 @pytest.fixture(scope="session")
 def small_world() -> pd.DataFrame:
-    """A small generated world (about 28,000 lines, planted rings and look-alikes), built once per session."""
+    """A small generated world (30,880 lines, planted rings and look-alikes), built once per session."""
     from ingest.synthetic import generate_frames
 
     return generate_frames(scale=0.15, weeks=6, seed=11).claims

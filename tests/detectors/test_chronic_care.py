@@ -1,4 +1,4 @@
-"""Chronic (ALD) care is learnt against the base rate, unknown ALD is not "no ALD", phantom counts read as counts."""
+"""Chronic (ALD) care is learnt against the base rate, unknown ALD is not "no ALD"."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import line_flags
-from detectors.phantoms import phantom_tail
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
 from tests.detectors.conftest import _row
 
@@ -51,17 +50,3 @@ def test_an_unknown_ald_status_on_an_act_of_ald_patients_is_chronic_care_not_a_w
     inj = lines[lines["act_code"] == "INJ"]
     assert inj["ald_care"].all()
     assert not inj["non_ald_ald_drug"].any()
-
-
-def test_one_phantom_like_patient_of_a_small_practice_is_no_evidence_but_a_clinic_of_them_is():
-    # Among 400 ordinary clinics of 60 patients, four have one phantom-like patient each.
-    n_patients = pd.Series([2, 15, 400] + [60] * 400, dtype=float)
-    n_phantoms = pd.Series([1, 11, 1] + [0] * 396 + [1] * 4, dtype=float)
-    types = pd.Series(["CLINIC"] * len(n_patients))
-    s = phantom_tail(n_phantoms, n_patients, types, n_tested=len(n_patients))
-    assert s[0] < 1.0 and s[2] < 0  # below the alert surprise: the luck of small numbers
-    assert s[1] > 3
-    # More phantoms among as many patients is always more surprising.
-    more = phantom_tail(n_phantoms.where(n_phantoms.index != 0, 2.0), n_patients, types, n_tested=len(n_patients))
-    assert more[0] > s[0]
-    assert np.isfinite(s).all()

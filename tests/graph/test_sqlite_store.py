@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from graph.build import build_graph
+from graph.build import build_graph, graph_parts
 from graph.sqlite_store import SqliteGraphStore
 from graph.store import open_graph_store
 from ground.errors import InputRefused, NotFound
@@ -104,3 +105,26 @@ def test_open_graph_store_is_embedded_without_neo4j(settings):
         assert store.path == settings.home_path / "graph.sqlite"
     finally:
         store.close()
+
+
+def test_a_graph_written_type_by_type_reads_back_as_the_graph_built_whole(tmp_path, tiny_claims,
+                                                                          tiny_intermediaries, tiny_graph):
+    providers = pd.DataFrame({"provider_id": ["PRV-CLINIC-R"], "name": ["Clinique R"], "region": ["06"]})
+    parts = list(graph_parts(tiny_claims, providers=providers, intermediaries=tiny_intermediaries))
+    assert {kind for kind, _ in parts} == {"nodes", "edges"}
+    assert all(frame["node_type"].nunique() == 1 for kind, frame in parts if kind == "nodes")
+    assert all(frame["edge_type"].nunique() <= 1 for kind, frame in parts if kind == "edges")
+    with SqliteGraphStore(tmp_path / "home") as store:
+        counts = store.write_parts(iter(parts))
+        stored = store.load_graph()
+        meta = store.meta()
+    whole = build_graph(tiny_claims, providers=providers, intermediaries=tiny_intermediaries)
+    assert counts == (len(whole.nodes), len(whole.edges))
+    assert (meta["n_nodes"], meta["n_edges"]) == (str(len(whole.nodes)), str(len(whole.edges)))
+    assert stored.nodes.set_index("node_id").loc["PROVIDER:PRV-CLINIC-R", "label"] == "Clinique R"
+    expected = whole.edges.sort_values(["source", "target", "edge_type"], ignore_index=True)
+    pd.testing.assert_frame_equal(stored.edges.astype({"edge_type": object, "source": object, "target": object}),
+                                  expected.astype({"edge_type": object, "source": object, "target": object}),
+                                  check_dtype=False)
+    assert sorted(stored.nodes["node_id"]) == sorted(whole.nodes["node_id"])
+    assert len(whole.edges) == len(tiny_graph.edges)

@@ -17,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -99,7 +100,7 @@ def _graph_nodes(home: Path) -> set[str]:
 
 
 def _check_run_state(home: Path, previous: str) -> None:
-    """Whatever the kill left: latest points at a stored, whole run, and a stored run has its graph."""
+    """Whatever the kill left: latest points at a stored, whole run, and a stored run has its graph and ring pages."""
     runs = _stored_runs(home)
     latest = os.readlink(home / "runs" / "latest")
     assert latest in runs and latest in (previous, runs[-1])
@@ -107,6 +108,10 @@ def _check_run_state(home: Path, previous: str) -> None:
         folder = home / "runs" / run_id
         assert {"rings.csv", "members.csv", "entity_scores.csv", "alerts.csv", "summary.json"} <= {
             p.name for p in folder.iterdir()}, f"stored run {run_id} has an incomplete folder"
+        with sqlite3.connect(home / "ringpages" / f"{run_id}.sqlite") as pages:
+            stored = {r[0] for r in pages.execute("SELECT ring_id FROM pages")}
+        assert stored == set(pd.read_csv(folder / "rings.csv", dtype=str)["ring_id"]), \
+            f"stored run {run_id} lacks ring pages"
     members = pd.read_csv(home / "runs" / runs[-1] / "members.csv", dtype=str)
     nodes = _graph_nodes(home)
     # the newest stored run's members are nodes of the embedded graph: its refresh came first
@@ -129,6 +134,7 @@ def test_run_killed_at_random_points_keeps_the_previous_run_and_the_next_run_com
     assert os.readlink(home / "runs" / "latest") == runs[-1] != previous
     _check_run_state(home, previous)
     assert not [p.name for p in (home / "runs").iterdir() if p.name.startswith(".")], "debris of a killed run"
+    assert not [p.name for p in (home / "ringpages").iterdir() if p.name.startswith(".")], "ring pages debris"
 
 
 def test_run_killed_after_storing_is_finished_by_the_next_run(shabaka_cmd, first_run, home):
@@ -145,6 +151,20 @@ def test_run_killed_after_storing_is_finished_by_the_next_run(shabaka_cmd, first
     assert done.returncode == 3, done.stderr
     assert os.readlink(home / "runs" / "latest") == newest
     assert not (home / "runs" / f".{newest}.abc123").exists()
+
+
+def test_ring_pages_missing_from_a_stored_run_are_built_by_the_next_run(shabaka_cmd, first_run, home):
+    """A run stored without its ring pages (by an older version, or the file lost): the next run builds them."""
+    pages = home / "ringpages" / f"{first_run['run_id']}.sqlite"
+    pages.unlink()
+    for suffix in ("", "-journal"):  # what a killed writer leaves
+        (home / "ringpages" / f".{first_run['run_id']}.999999999.tmp{suffix}").write_bytes(b"half")
+    cmd = [shabaka_cmd, "run", "--week", WEEK, "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(home), timeout=300)
+    assert done.returncode == 3, done.stderr
+    assert pages.is_file()
+    _check_run_state(home, first_run["run_id"])
+    assert not [p.name for p in (home / "ringpages").iterdir() if p.name.startswith(".")]
 
 
 def test_a_failed_neo4j_push_is_retried_by_the_next_run_not_reported_as_nothing_new(shabaka_cmd, home):
@@ -211,13 +231,15 @@ def test_ingest_killed_leaves_whole_batches_and_the_next_ingest_completes(shabak
         _killed(cmd, home, delay)
         with sqlite3.connect(home / "shabaka.sqlite") as conn:
             batches = conn.execute("SELECT batch_id, rows FROM claim_batches").fetchall()
-            keys = conn.execute("SELECT batch_id, COUNT(*) FROM claim_keys GROUP BY batch_id").fetchall()
-        assert sorted(batches) == sorted(keys), "a batch without all its keys, or keys without their batch"
+            parts = dict(conn.execute("SELECT batch_id, SUM(rows) FROM claim_parts GROUP BY batch_id").fetchall())
+        keys = [(b, np.load(home / "claims" / b / "keys.npy").shape[1]) for b, _ in batches]
+        assert sorted(batches) == sorted(keys), "a batch without all its keys"
+        assert sorted(batches) == sorted(parts.items()), "a batch without all its parts, or parts without their batch"
     done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, env=_env(home), timeout=300)
     assert done.returncode == 0, done.stderr
     from ingest.store import ClaimsStore
 
     with ClaimsStore(home) as store:
         assert len(store.claims()) == 64 * 4
-        assert sorted(p.name for p in store.claims_dir.iterdir() if p.suffix == ".parquet") == sorted(
+        assert sorted(p.name for p in store.claims_dir.iterdir() if not p.name.startswith(".")) == sorted(
             store.batches()["parquet_name"])

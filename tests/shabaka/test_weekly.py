@@ -17,6 +17,7 @@ from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
 from ingest.synthetic import generate_frames
 from ground.errors import Locked
 from shabaka.lock import RunLock
+from casework.ringpages import ring_page, run_changes
 from casework.runs import RunStore
 from shabaka.weekly import EXIT_BAD_INPUT, EXIT_NOTHING_NEW, EXIT_OK, run_weekly
 
@@ -136,6 +137,15 @@ def test_ring_appears_grows_then_goes_across_weeks(weeks, settings):
     latest = settings.home_path / "runs" / "latest"
     assert {"rings.csv", "members.csv", "entity_scores.csv", "alerts.csv", "summary.txt"} <= {
         p.name for p in latest.iterdir()}
+    # week over week, from the stored history, as the ring page shows it
+    new, grown = (ring_page(settings.home_path, run_ids[k], ring_id)["changes"] for k in (1, 2))
+    assert new["previous_run"] == run_ids[0] and not new["in_previous"] and new["alert"]["change"] == "new"
+    assert grown["previous_run"] == run_ids[1] and grown["in_previous"] and grown["alert"]["change"] == "grown"
+    with RunStore(settings.home_path) as runs:
+        amounts = [runs.ring(run_ids[k], ring_id)["amount_at_risk"] for k in (1, 2)]
+    assert grown["amount_delta"] == pytest.approx(amounts[1] - amounts[0]) and grown["amount_delta"] > 0
+    assert RING_SECOND_SURGEON in {m["entity_id"] for m in grown["members_added"]}
+    assert ring_id in {r["ring_id"] for r in run_changes(settings.home_path, run_ids[4])["rings_gone"]}
 
 
 def test_same_week_twice_gives_the_same_rings_and_no_new_alert(weeks, settings):

@@ -10,6 +10,8 @@ import pytest
 from graph.build import build_graph
 from graph.store import open_graph_store
 from ingest.store import ClaimsStore
+from casework.ringpages import build_ring_pages
+from web.story import page_story
 from casework.runs import RunStore
 from ground.settings import load_settings
 from web import create_app
@@ -35,7 +37,7 @@ def _members(planted: dict) -> pd.DataFrame:
 
 
 def fill_home(settings, claims: pd.DataFrame, planted: dict, tmp_path) -> None:
-    """Ingest ``claims``, write their graph, save one run with two rings."""
+    """Ingest ``claims``, write their graph, save one run with two rings and its ring pages."""
     path = tmp_path / "claims.parquet"
     claims.to_parquet(path, index=False)
     with ClaimsStore(settings.home_path) as store:
@@ -56,6 +58,7 @@ def fill_home(settings, claims: pd.DataFrame, planted: dict, tmp_path) -> None:
     with RunStore(settings.home_path) as runs:
         runs.save_run(RUN_ID, kind="weekly", version="test", params={}, batches=[], rings=rings, members=members,
                       entity_scores=scores, week="2025-W11", window=("2025-01-01", "2025-12-31"))
+    build_ring_pages(settings.home_path, RUN_ID, story=page_story)
     with UserStore(settings.home_path) as users:
         for role in ROLES:
             users.add(role, role, PASSWORD)

@@ -15,7 +15,8 @@ from web import create_app
 
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-VENDOR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "cytoscape.min.js"
+VENDOR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor"
+SCRIPTS = ("cytoscape.min.js", "layout-base.js", "cose-base.js", "cytoscape-fcose.js")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -38,8 +39,17 @@ GRAPH_STATE = """node => {
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.needs_tool("chromium"),
-    pytest.mark.skipif(not VENDOR.exists(), reason="Cytoscape.js not vendored: run `bash web/vendor.sh`"),
+    pytest.mark.skipif(not all((VENDOR / name).exists() for name in SCRIPTS),
+                       reason="Cytoscape.js and fcose not vendored: run `bash web/vendor.sh`"),
 ]
+
+
+def watch(page) -> list[str]:
+    """Every console message (any level) and uncaught page error of ``page``, as they come."""
+    seen: list[str] = []
+    page.on("console", lambda msg: seen.append(f"console {msg.type}: {msg.text} ({page.url})"))
+    page.on("pageerror", lambda exc: seen.append(f"page error: {exc} ({page.url})"))
+    return seen
 
 
 @pytest.fixture
@@ -59,18 +69,15 @@ def test_investigator_walkthrough(server):
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page = browser.new_page(viewport={"width": 1366, "height": 1000})
+        errors = watch(page)
         page.goto(server + "/")
         page.fill("input[name=name]", "investigator")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.click("header nav >> text=Rings")
-        page.screenshot(path=str(ARTIFACTS / "web-rings.png"), full_page=True)
         page.click(f"a:text('{RING_ID}')")
         page.wait_for_selector("#ring-graph[data-ready='1']", timeout=15000)
-        page.screenshot(path=str(ARTIFACTS / "web-ring.png"), full_page=True)
         page.goto(server + "/entities/PROVIDER:PRV-CLINIC-R")
         page.wait_for_selector("#nb-graph[data-ready='1'][data-expansions='1']", timeout=15000)
         assert "links shown" in page.text_content("#nb-status")
@@ -90,13 +97,12 @@ def test_investigator_walkthrough(server):
         page.mouse.dblclick(x, y)
         page.wait_for_selector("#nb-graph[data-ready='1'][data-expansions='2']", timeout=15000)
         after = page.evaluate(GRAPH_STATE, target)
-        page.screenshot(path=str(ARTIFACTS / "web-entity.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "web-1366-entity-expanded.png"), full_page=True)
         page.goto(server + f"/rings/{RING_ID}")
         page.click("text=Make this ring a case")
         page.select_option("#case-status", "in_progress")
         page.click("#case-save")
         assert page.locator(".badge.status-in_progress").first.is_visible()
-        page.screenshot(path=str(ARTIFACTS / "web-case.png"), full_page=True)
         page.click("text=Log out")
         assert "/login" in page.url
         browser.close()
@@ -131,12 +137,15 @@ def test_long_inputs_never_widen_or_break_the_page(server):
         page.goto(server + f"/rings/{RING_ID}")
         page.click("text=Make this ring a case")
         page.fill("textarea[name=body]", word)
-        page.click("text=Add comment")
+        # Measured only once the answer has loaded with its styles (under load a click returns first).
+        with page.expect_navigation(wait_until="load"):
+            page.click("text=Add comment")
         widths = {}
         widths["case"] = page.evaluate("document.documentElement.scrollWidth")
         assert word in page.content()
         page.fill("textarea[name=body]", word + "8")
-        page.click("text=Add comment")
+        with page.expect_navigation(wait_until="load"):
+            page.click("text=Add comment")
         assert page.locator("text=Request refused").is_visible()
         page.goto(server + "/entities?q=" + "Q" * 100)
         widths["search"] = page.evaluate("document.documentElement.scrollWidth")
@@ -148,3 +157,189 @@ def test_long_inputs_never_widen_or_break_the_page(server):
         browser.close()
     assert all(width <= 1280 for width in widths.values()), widths
     assert errors == []
+
+
+PROVIDERS_CSV = """provider_id,name,provider_type,region,city,latitude,longitude
+PRV-CLINIC-R,Clinique Al Amal,CLINIC,06,Casablanca,33.57,-7.59
+DOC-R,Dr Salma Bennani,DOCTOR,06,Mohammedia,33.68,-7.38
+"""
+# (file name, path, what to wait for); the case pages come after the ring is made a case.
+PAGES = [
+    ("login", "/login", None),
+    ("runs", "/", None),
+    ("rings", "/rings", None),
+    ("ring", f"/rings/{RING_ID}", "#ring-graph[data-ready='1']"),
+    ("entity-provider", "/entities/PROVIDER:PRV-CLINIC-R", "#nb-graph[data-ready='1']"),
+    ("entity-doctor", "/entities/DOCTOR:DOC-R", "#nb-graph[data-ready='1']"),
+    ("entity-beneficiary", "/entities/BENEFICIARY:BEN-R1", "#nb-graph[data-ready='1']"),
+    ("search", "/entities?q=PRV", None),
+    ("cases", "/cases", None),
+    ("case", f"/cases/{RING_ID}", None),
+    ("audit", "/admin/audit", None),
+    ("users", "/admin/users", None),
+]
+WIDTH = 1366
+
+
+def _sign_in(page, name: str) -> None:
+    """Sign in on the login page shown, and wait until the page it leads to has loaded."""
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[type=submit]")
+
+
+def _fits(page) -> dict:
+    return page.evaluate("({scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth,"
+                         " inner: window.innerWidth})")
+
+
+def test_every_page_fits_1366_without_a_console_message(server, filled):
+    """Each page at 1366 px: no horizontal overflow, no console message or page error; a screenshot of each."""
+    from playwright.sync_api import sync_playwright
+
+    from ingest.store import ClaimsStore
+
+    register = filled.home_path / "providers.csv"
+    register.write_text(PROVIDERS_CSV, encoding="utf-8")
+    with ClaimsStore(filled.home_path) as store:
+        store.ingest([], providers=register)
+    ARTIFACTS.mkdir(exist_ok=True)
+    widths, profiles = {}, {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        seen = watch(page)
+        for name, path, ready in PAGES:
+            if name == "runs":
+                _sign_in(page, "admin")
+            if name == "cases":
+                page.goto(server + f"/rings/{RING_ID}")
+                with page.expect_navigation(wait_until="load"):
+                    page.click("text=Make this ring a case")
+            response = page.goto(server + path)
+            assert response.status == 200, (path, response.status)
+            if ready:
+                page.wait_for_selector(ready, timeout=20000)
+            if name.startswith("entity"):
+                profiles[name] = page.text_content("main h1") + " | " + (
+                    page.text_content(".profile") if page.locator(".profile").count() else "")
+            widths[name] = _fits(page)
+            page.screenshot(path=str(ARTIFACTS / f"web-1366-{name}.png"), full_page=True)
+        # An analyst's pages carry pseudonyms (longer than the ids): the ring and a patient's page.
+        with page.expect_navigation(wait_until="load"):
+            page.click("text=Log out")
+        _sign_in(page, "analyst")
+        page.goto(server + f"/rings/{RING_ID}")
+        page.wait_for_selector("#ring-graph[data-ready='1']", timeout=20000)
+        widths["ring-analyst"] = _fits(page)
+        page.screenshot(path=str(ARTIFACTS / "web-1366-ring-analyst.png"), full_page=True)
+        patient = page.get_attribute("a[href*='BENEFICIARY:BEN~']", "href")
+        page.goto(server + patient)
+        page.wait_for_selector("#nb-graph[data-ready='1']", timeout=20000)
+        widths["entity-analyst"] = _fits(page)
+        page.screenshot(path=str(ARTIFACTS / "web-1366-entity-analyst.png"), full_page=True)
+        # A 500-character search typed into the header's box, as a user pastes it: the box keeps 100.
+        page.fill("header .search input", "Q" * 500)
+        page.press("header .search input", "Enter")
+        page.wait_for_load_state()
+        assert page.url.endswith("q=" + "Q" * 100)
+        widths["search-500"] = _fits(page)
+        page.screenshot(path=str(ARTIFACTS / "web-1366-search-500.png"), full_page=True)
+        quiet = list(seen)
+        # The same 500 characters in the URL: refused (400) on a page that still fits; the only
+        # console line is Chromium's note of that status.
+        response = page.goto(server + "/entities?q=" + "Q" * 500)
+        assert response.status == 400 and "100" in page.text_content("main")
+        widths["search-500-url"] = _fits(page)
+        page.screenshot(path=str(ARTIFACTS / "web-1366-search-500-url.png"), full_page=True)
+        browser.close()
+    assert quiet == [], quiet
+    assert [line for line in seen[len(quiet):]
+            if "the server responded with a status of 400" not in line] == []
+    over = {name: w for name, w in widths.items() if max(w["scroll"], w["body"]) > w["inner"]}
+    assert over == {}, over
+    assert all(w["inner"] == WIDTH for w in widths.values())
+    assert "Clinique Al Amal" in profiles["entity-provider"] and "Casablanca" in profiles["entity-provider"]
+    assert "clinic" in profiles["entity-provider"] and "06 Casablanca-Settat" in profiles["entity-provider"]
+    assert "Dr Salma Bennani" in profiles["entity-doctor"] and "chirurgie generale" in profiles["entity-doctor"]
+    assert "Mohammedia" in profiles["entity-doctor"]
+    assert "Name" not in profiles["entity-beneficiary"]
+
+
+# Reads the ring page's drawing: per node its type, tier, size, rendered box (with label), label size
+# on screen and whether it is drawn; per edge its amount and width; the canvas and the nodes' extent.
+RING_DRAWING = """() => {
+  const cy = window.shabakaGraphs["ring-graph"];
+  const z = cy.zoom();
+  const nodes = cy.nodes().map(n => {
+    const b = n.renderedBoundingBox({includeLabels: true});
+    return {id: n.id(), type: n.data("type"), role: n.data("role"), tier: n.data("tier"), size: n.data("size"),
+            x: n.renderedPosition().x, box: [b.x1, b.y1, b.x2, b.y2],
+            font: parseFloat(n.style("font-size")) * z, label: n.style("label"),
+            // Cytoscape draws no label whose size on screen is under min-zoomed-font-size.
+            shown: parseFloat(n.style("font-size")) * z >= parseFloat(n.style("min-zoomed-font-size"))};
+  });
+  const edges = cy.edges().map(e => ({amount: e.data("amount"), width: parseFloat(e.style("width"))}));
+  const extent = cy.nodes().renderedBoundingBox({includeLabels: false});
+  return {nodes, edges, zoom: z, w: cy.width(), h: cy.height(), extent: [extent.x1, extent.y1, extent.x2, extent.y2],
+          legend: document.getElementById("legend").textContent};
+}"""
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_ring_graph_reads_itself(server):
+    """The ring's drawing fills the canvas, puts recruiters left of patients left of the clinics, sizes
+    nodes by role, widths by amount, keeps hub labels at 13 px on screen, and carries a legend."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        seen = watch(page)
+        page.goto(server + "/login")
+        _sign_in(page, "investigator")
+        page.goto(server + f"/rings/{RING_ID}")
+        page.wait_for_selector("#ring-graph[data-ready='1']", timeout=20000)
+        drawn = page.evaluate(RING_DRAWING)
+        again = page.reload() and page.wait_for_selector("#ring-graph[data-ready='1']", timeout=20000)
+        redrawn = page.evaluate(RING_DRAWING)
+        # Zoomed out by half, hub labels stay 13 px on screen; patients' labels go (under 9 px).
+        page.evaluate("""() => { const cy = window.shabakaGraphs["ring-graph"]; cy.zoom(cy.zoom() / 2); }""")
+        page.wait_for_timeout(200)
+        zoomed = page.evaluate(RING_DRAWING)
+        browser.close()
+    assert again is not None and seen == [], seen
+    nodes = drawn["nodes"]
+    by_tier = {tier: [n for n in nodes if n["tier"] == tier] for tier in ("hub", "link", "patient")}
+    patients, hubs = by_tier["patient"], by_tier["hub"]
+    assert len(patients) == 8 and {n["type"] for n in hubs} >= {"PROVIDER", "DOCTOR", "PHONE"}
+    # The canvas is used: the nodes span most of its width and height.
+    x1, y1, x2, y2 = drawn["extent"]
+    assert (x2 - x1) > 0.6 * drawn["w"] and (y2 - y1) > 0.5 * drawn["h"], drawn["extent"]
+    assert 0 <= x1 and x2 <= drawn["w"] and 0 <= y1 and y2 <= drawn["h"]
+    # Roles apart: the recruiter's phone left of every patient, every patient left of every provider and doctor.
+    recruiter = [n for n in hubs if n["type"] == "PHONE"]
+    billing = [n for n in hubs if n["type"] in ("PROVIDER", "DOCTOR")]
+    assert max(n["x"] for n in recruiter) < min(n["x"] for n in patients)
+    assert max(n["x"] for n in patients) < min(n["x"] for n in billing)
+    # Size by role: every hub larger than every patient; labels of hubs never overlap one another.
+    assert min(n["size"] for n in hubs) > max(n["size"] for n in patients)
+    for i, a in enumerate(hubs):
+        assert not any(_overlap(a["box"], b["box"]) for b in hubs[i + 1:]), a["id"]
+    # Edge width grows with amount.
+    ranked = sorted(drawn["edges"], key=lambda e: e["amount"])
+    assert all(a["width"] <= b["width"] for a, b in zip(ranked, ranked[1:])) and ranked[0]["width"] < ranked[-1]["width"]
+    # Labels readable at the default zoom, and hub labels kept at 13 screen px when zoomed out.
+    assert all(abs(n["font"] - 13) < 0.5 for n in hubs)
+    assert all(n["font"] >= 9 for n in patients) and all(n["shown"] for n in nodes)
+    assert all(abs(n["font"] - 13) < 0.5 for n in zoomed["nodes"] if n["tier"] == "hub")
+    assert not any(n["shown"] for n in zoomed["nodes"] if n["tier"] == "patient")
+    # The same picture on every load.
+    assert [n["box"] for n in redrawn["nodes"]] == [n["box"] for n in nodes]
+    for word in ("provider", "doctor", "beneficiary", "phone", "size: role", "link width: amount"):
+        assert word in drawn["legend"]
+    assert "intermediary" not in drawn["legend"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from casework.ringpages import build_ring_pages
+from web.story import page_story
 from casework.runs import RunStore
 from tests.web.conftest import RING_ID, RUN_ID
 
@@ -20,6 +22,7 @@ def _save_learned_run(settings) -> None:
         runs.save_run(LEARNED_RUN, kind="weekly", version="test", params={"model": "M-0123456789ab"}, batches=[],
                       rings=rings, members=members, entity_scores=scores, week="2025-W12",
                       window=("2025-01-01", "2025-12-31"))
+    build_ring_pages(settings.home_path, LEARNED_RUN, story=page_story)
 
 
 def test_ring_page_shows_the_learned_score_its_model_and_its_reasons(filled, as_role):

@@ -124,3 +124,21 @@ def test_runs_overview_lists_the_run(as_role):
 def test_search_by_id_finds_the_provider(as_role):
     results = as_role("investigator").get("/api/search?q=PRV-CLINIC-R").get_json()["results"]
     assert results[0]["node_id"] == "PROVIDER:PRV-CLINIC-R"
+
+
+def test_entity_page_shows_the_register_entry_of_a_provider_or_doctor(filled, as_role, tmp_path):
+    from ingest.store import ClaimsStore
+
+    register = tmp_path / "providers.csv"
+    register.write_text("provider_id,name,provider_type,region,city,latitude,longitude\n"
+                        "PRV-CLINIC-R,Clinique Al Amal,CLINIC,06,Casablanca,33.57,-7.59\n", encoding="utf-8")
+    with ClaimsStore(filled.home_path) as store:
+        store.ingest([], providers=register)
+    client = as_role("analyst")
+    clinic = client.get("/entities/PROVIDER:PRV-CLINIC-R").get_data(as_text=True)
+    for shown in ("Clinique Al Amal", "Casablanca", "clinic", "06 Casablanca-Settat"):
+        assert shown in clinic
+    # Not in the providers file: the doctor's specialty still comes from its claim lines.
+    doctor = client.get("/entities/DOCTOR:DOC-R").get_data(as_text=True)
+    assert "chirurgie generale" in doctor and 'class="profile"' in doctor and "Casablanca" not in doctor
+    assert 'class="profile"' not in as_role("investigator").get("/entities/PHONE:PHONE-R").get_data(as_text=True)

@@ -8,7 +8,9 @@ import re
 import pandas as pd
 import pytest
 
+from casework.ringpages import build_ring_pages
 from casework.runs import RunStore
+from web.story import page_story
 from export.texts import SCORE_HELP
 from tests.web.conftest import RING_ID, RUN_ID
 
@@ -85,6 +87,7 @@ def _second_run(home, *, drop: str, add: tuple[str, str, str], amount: float) ->
                           columns=["run_id"]), alerts=alerts, week="2025-W12",
                       window=("2025-01-01", "2025-12-31"), started_at="2099-01-01T00:00:00+00:00")
         assert ring["amount_at_risk"] != amount
+    build_ring_pages(home, "run-2025-W12", story=page_story)  # as a run stores its ring pages
     return "run-2025-W12"
 
 

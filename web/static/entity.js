@@ -9,7 +9,6 @@
   const status = document.getElementById("nb-status");
   const panel = document.getElementById("graph-info");
   const controls = document.getElementById("nb-controls");
-  S.legend(document.getElementById("legend"));
   const root = box.dataset.node;
   let cy = null;
   const expanded = new Set();
@@ -69,15 +68,23 @@
         const fresh = data.nodes.filter(n => cy.getElementById(n.id).empty()).sort((a, b) => a.id.localeCompare(b.id));
         const spots = placeAround(at.nonempty() ? at.position() : {x: 0, y: 0}, fresh.map(n => n.id));
         const add = fresh.map((n, i) => ({group: "nodes", data: {...n, amount: 0}, position: spots[i]}));
-        data.edges.forEach(e => { if (cy.getElementById(e.id).empty()) add.push({group: "edges", data: e}); });
-        cy.add(add);
+        data.edges.forEach(e => { if (cy.getElementById(e.id).empty()) add.push({group: "edges", data: {...e}}); });
+        // Sizes and widths are computed over the whole drawing (old and new elements) before adding.
+        const all = cy.elements().map(el => ({group: el.group(), data: {...el.data()}})).concat(add);
+        const byId = new Map(all.map(el => [el.data.id, el]));
         data.edges.forEach(e => {
-          [e.source, e.target].forEach(id => { const n = cy.getElementById(id); n.data("amount", Math.max(n.data("amount") || 0, e.amount)); });
+          [e.source, e.target].forEach(id => { const n = byId.get(id); if (n) n.data.amount = Math.max(n.data.amount || 0, e.amount); });
+        });
+        S.prepare(all);
+        cy.batch(() => {
+          cy.add(add);
+          all.forEach(el => { const c = cy.getElementById(el.data.id);
+            ["amount", "size", "width", "tier", "money"].forEach(k => { if (k in el.data) c.data(k, el.data[k]); }); });
         });
         const node = cy.getElementById(nodeId);
         node.data("more", data.omitted || 0).addClass("expanded");
-        S.sizeElements(cy);
-        S.spread(cy);
+        S.legend(document.getElementById("legend"), cy);
+        S.layout(cy, true);
         summary();
         if (node.selected()) details(node);
         box.dataset.expansions = String(expanded.size);
@@ -92,9 +99,11 @@
     Object.keys(omittedBy).forEach(k => delete omittedBy[k]);
     box.dataset.ready = "0";
     box.dataset.expansions = "0";
-    cy = S.register(box.id, cytoscape({container: box, style: S.style(), wheelSensitivity: 0.3}));
-    cy.add({group: "nodes", data: {id: root, label: root.split(":").slice(1).join(":"), type: root.split(":")[0],
-                                   colour: S.TYPES[root.split(":")[0]] || "#999", amount: 0}, classes: "root"});
+    cy = S.register(box.id, cytoscape({container: box, style: S.style()}));
+    const first = S.prepare([{group: "nodes", data: {id: root, label: root.split(":").slice(1).join(":"),
+                                                     type: root.split(":")[0], amount: 0, root: 1}, classes: "root"}]);
+    cy.add(first);
+    S.legend(document.getElementById("legend"), cy);
     cy.on("tap", "node", evt => { cy.elements().unselect(); evt.target.select(); details(evt.target); });
     cy.on("dbltap", "node", evt => expand(evt.target.id()));
     cy.on("tap", "edge", evt => {

@@ -1,0 +1,417 @@
+"""What a ring page shows, materialised when a run is stored, so that the viewer only reads.
+
+For each ring of a run: its claim lines (:mod:`casework.ringlines`, each marked at
+risk or tying the ring only, newest first, read a page at a time), its graph
+(:func:`graph.ring.ring_graph`, the evidence bundle's), its timeline, where its
+patients come from and where they were billed, and what changed since the
+previous run of the same home. One SQLite file per run,
+``HOME/ringpages/<run_id>.sqlite``, written under a temporary name and renamed
+into place, before the run itself is stored: a stored run always has its pages,
+and a run killed before is done again, whole, by the next one
+(:func:`ensure_ring_pages` builds the pages of a run stored without them).
+
+:func:`ring_page` is the one reader: views and other modules add to what it
+returns instead of reading claims.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from casework.ringlines import WindowLines
+from casework.ringpage_parts import geography, graph_to_json, jsonable, ring_changes, timeline, timeline_svg
+from casework.runs import RunStore
+from detectors.config import DetectionConfig
+from graph.intermediaries import infer_intermediaries
+from graph.ring import only_intermediaries, ring_graph
+from ground.errors import InputRefused, NotFound
+from ground.files import private_dir
+from ground.sqlite import connect, transaction
+from ingest.schema import CLAIM_COLUMNS
+from ingest.store import ClaimsStore
+
+__all__ = ["write_ring_pages", "build_ring_pages", "ensure_ring_pages", "ring_page", "ring_lines_page",
+           "run_changes", "pages_path", "LINE_COLUMNS", "MAX_PAGE_SIZE", "FOLDER", "StoryMaker"]
+
+#: The folder of HOME holding one ring-pages file per run.
+FOLDER = "ringpages"
+#: Most lines one read returns.
+MAX_PAGE_SIZE = 500
+#: The claim columns a ring page keeps per line (besides ``at_risk``).
+LINE_COLUMNS = [
+    "claim_id", "line_no", "service_date", "beneficiary_id", "household_id", "regime", "beneficiary_region",
+    "provider_id", "provider_type", "provider_region", "doctor_id", "act_code", "act_family", "quantity",
+    "amount_claimed", "amount_reimbursed", "prior_auth_id", "channel", "submission_point_id", "contact_phone",
+    "payee_account", "referrer_id",
+]
+#: ``story(claims, providers) -> tell(ring, members, lines) -> dict`` (see :func:`write_ring_pages`).
+StoryMaker = Callable[[pd.DataFrame, "pd.DataFrame | None"], Callable[[dict, pd.DataFrame, pd.DataFrame], dict]]
+_NUMBERS = {"line_no": "INTEGER", "quantity": "REAL", "amount_claimed": "REAL", "amount_reimbursed": "REAL"}
+_SAFE_RUN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_SCHEMA = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE pages (
+    ring_id          TEXT PRIMARY KEY,
+    n_lines          INTEGER NOT NULL,
+    n_at_risk        INTEGER NOT NULL,
+    amount_at_risk   REAL NOT NULL,
+    amount_tie_only  REAL NOT NULL,
+    timeline_json    TEXT NOT NULL,
+    timeline_svg     TEXT NOT NULL,
+    graph_json       TEXT NOT NULL,
+    geography_json   TEXT NOT NULL,
+    changes_json     TEXT NOT NULL,
+    members_json     TEXT NOT NULL,
+    story_json       TEXT NOT NULL
+);
+CREATE TABLE lines (
+    ring_id  TEXT NOT NULL,
+    idx      INTEGER NOT NULL,
+    at_risk  INTEGER NOT NULL,
+    {", ".join(f"{c} {_NUMBERS.get(c, 'TEXT')}" for c in LINE_COLUMNS)},
+    PRIMARY KEY (ring_id, idx)
+) WITHOUT ROWID;
+"""
+
+
+def pages_path(home: str | Path, run_id: str) -> Path:
+    """``HOME/ringpages/<run_id>.sqlite``.
+
+    Parameters
+    ----------
+    home : path
+    run_id : str
+
+    Raises
+    ------
+    NotFound
+        ``run_id`` cannot be a stored run's (not a plain file name).
+    """
+    if not _SAFE_RUN.match(str(run_id)):
+        raise NotFound(f"run {str(run_id)[:80]!r} not found")
+    return Path(home) / FOLDER / f"{run_id}.sqlite"
+
+
+def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.DataFrame, rings: pd.DataFrame,
+                     members: pd.DataFrame, config: DetectionConfig | None = None,
+                     providers: pd.DataFrame | None = None, intermediaries: Any = None,
+                     alerts: pd.DataFrame | None = None, story: StoryMaker | None = None) -> Path:
+    """Materialise every ring page of a run (call it before storing the run).
+
+    Parameters
+    ----------
+    home : path
+        ``SHABAKA_HOME``.
+    run_id : str
+    kind : {'detect', 'weekly'}
+        The previous run compared with is the newest other stored run of this kind.
+    claims : DataFrame
+        The run's whole claims window (as detection read it).
+    rings, members : DataFrame
+        The run's rings and members, as they will be stored.
+    config : DetectionConfig, optional
+        The run's detection configuration (decides which lines are suspicious).
+    providers : DataFrame, optional
+        The providers table (names in the graph, coordinates on the map).
+    intermediaries : Intermediaries, optional
+        The intermediaries detection inferred over the window.
+    alerts : DataFrame, optional
+        The run's alerts (ring_id, change, detail, alerted).
+    story : callable, optional
+        ``story(claims, providers)`` returns ``tell(ring, members, lines) -> dict``: what a
+        higher layer writes about each ring from its lines and the window (sentences,
+        map figures), stored with the page as JSON (:func:`export.ringstory.ring_story`).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    target = pages_path(home, run_id)
+    private_dir(target.parent)
+    _remove_debris(target.parent)
+    with RunStore(home) as runs:
+        previous = _previous_run(runs, run_id, kind)
+        before = (runs.rings(previous), runs.members(previous)) if previous else None
+    window = WindowLines(claims, members, config=config)
+    tell = story(claims, providers) if story is not None else None
+    alert_of = {} if alerts is None or alerts.empty else {
+        str(a["ring_id"]): {"change": str(a["change"]), "detail": str(a["detail"]), "alerted": bool(a["alerted"])}
+        for a in alerts.to_dict("records")}
+    tmp = target.parent / f".{run_id}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    conn = connect(tmp)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to rename into place
+        conn.executescript(_SCHEMA)
+        with transaction(conn) as c:
+            meta = {"run_id": run_id, "previous_run": previous, "built_at": _now(),
+                    "rings_gone": _gone(rings, before)}
+            c.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(jsonable(v))) for k, v in meta.items()])
+            for ring in rings.to_dict("records"):
+                rid = str(ring["ring_id"])
+                own = members[members["ring_id"].astype(str) == rid]
+                lines = window.ring(own)
+                _write_ring(c, ring, own, lines, providers=providers, intermediaries=intermediaries,
+                            previous=_previous_ring(previous, before, rid), alert=alert_of.get(rid),
+                            told=tell(ring, own, lines) if tell is not None else {})
+        conn.close()
+        _sync(tmp)
+        os.replace(tmp, target)
+        _sync(target.parent)
+    finally:
+        conn.close()
+        for leftover in (tmp, *(tmp.with_name(tmp.name + suffix) for suffix in ("-journal", "-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+    return target
+
+
+def build_ring_pages(home: str | Path, run_id: str, *, story: StoryMaker | None = None) -> Path:
+    """Materialise the pages of a stored run from the claims store (the run's window and batches).
+
+    Parameters
+    ----------
+    home : path
+    run_id : str
+    story : callable, optional
+        As for :func:`write_ring_pages`.
+
+    Raises
+    ------
+    NotFound
+        No such run.
+    """
+    with RunStore(home) as runs:
+        run = runs.run(run_id)
+        rings, members, alerts = runs.rings(run_id), runs.members(run_id), runs.alerts(run_id)
+    params = run.get("params") or {}
+    batch_ids = [str(b["batch_id"]) for b in run.get("batches") or [] if b.get("batch_id") is not None]
+    with ClaimsStore(home) as store:
+        claims = store.claims(run.get("window_from"), run.get("window_to"), batch_ids=batch_ids or None, encoded=True)
+        providers = store.providers()
+    intermediaries = None
+    if (members["entity_type"] == "INTERMEDIARY").any() and len(claims):
+        intermediaries = infer_intermediaries(claims, **(params.get("intermediaries") or {}))
+    return write_ring_pages(home, run_id, kind=str(run["kind"]), claims=claims, rings=rings, members=members,
+                            config=DetectionConfig.from_mapping(params.get("config")),
+                            providers=providers if len(providers) else None, intermediaries=intermediaries,
+                            alerts=alerts, story=story)
+
+
+def ensure_ring_pages(home: str | Path, run_id: str, *, story: StoryMaker | None = None) -> bool:
+    """Build a stored run's pages when its file is missing (a run stored without them); True when built.
+
+    Parameters
+    ----------
+    home : path
+    run_id : str
+    story : callable, optional
+        As for :func:`write_ring_pages`.
+    """
+    if pages_path(home, run_id).is_file():
+        return False
+    build_ring_pages(home, run_id, story=story)
+    return True
+
+
+def ring_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1, size: int = 50) -> dict[str, Any]:
+    """Everything a ring page shows, read from the run's ring pages (never from the claims).
+
+    Parameters
+    ----------
+    home : path
+    run_id, ring_id : str
+    page : int
+        1-based page of claim lines (a page past the last gives the last).
+    size : int
+        Lines per page, 1 to :data:`MAX_PAGE_SIZE`.
+
+    Returns
+    -------
+    dict
+        ``totals`` (n_lines, n_at_risk, amount_at_risk, amount_tie_only), ``timeline``
+        (per day), ``timeline_svg`` (its bar chart, SVG markup), ``graph`` (nodes and
+        edges with raw ids; :func:`casework.ringpage_parts.graph_from_json` makes it a
+        networkx graph again), ``geography``, ``changes``, ``members`` (entity_type,
+        entity_id, role, score, evidence; best score first), ``story`` (what the run's
+        story maker wrote, see :func:`write_ring_pages`), ``lines`` (the page's lines
+        as dicts, newest first, with ``at_risk``) and ``paging`` (page, pages, total, size).
+
+    Raises
+    ------
+    NotFound
+        No pages for the run (it was stored before pages existed: the next run builds
+        them), or no such ring in them.
+    InputRefused
+        ``page`` or ``size`` out of range.
+    """
+    with _open(home, run_id) as conn:
+        row = conn.execute("SELECT * FROM pages WHERE ring_id = ?", (str(ring_id),)).fetchone()
+        if row is None:
+            raise NotFound(f"ring {str(ring_id)[:80]!r} not found in run {run_id!r}")
+        lines, paging = _page(conn, str(ring_id), int(row["n_lines"]), page, size)
+    return {
+        "totals": {k: row[k] for k in ("n_lines", "n_at_risk", "amount_at_risk", "amount_tie_only")},
+        "timeline": json.loads(row["timeline_json"]), "timeline_svg": row["timeline_svg"],
+        "graph": json.loads(row["graph_json"]),
+        "geography": json.loads(row["geography_json"]), "changes": json.loads(row["changes_json"]),
+        "members": json.loads(row["members_json"]), "story": json.loads(row["story_json"]),
+        "lines": lines, "paging": paging,
+    }
+
+
+def ring_lines_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1,
+                    size: int = 50) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One page of a ring's lines (dicts of :data:`LINE_COLUMNS` and ``at_risk``, newest first) and its paging.
+
+    Parameters
+    ----------
+    home : path
+    run_id, ring_id : str
+    page : int
+        1-based (a page past the last gives the last).
+    size : int
+        1 to :data:`MAX_PAGE_SIZE`.
+    """
+    with _open(home, run_id) as conn:
+        row = conn.execute("SELECT n_lines FROM pages WHERE ring_id = ?", (str(ring_id),)).fetchone()
+        if row is None:
+            raise NotFound(f"ring {str(ring_id)[:80]!r} not found in run {run_id!r}")
+        return _page(conn, str(ring_id), int(row["n_lines"]), page, size)
+
+
+def run_changes(home: str | Path, run_id: str) -> dict[str, Any]:
+    """The run-wide part of the week-over-week change: previous run and the rings gone since.
+
+    Parameters
+    ----------
+    home : path
+    run_id : str
+    """
+    with _open(home, run_id) as conn:
+        meta = {r["key"]: json.loads(r["value"]) for r in conn.execute("SELECT key, value FROM meta")}
+    return {"previous_run": meta.get("previous_run"), "rings_gone": meta.get("rings_gone") or []}
+
+
+class _open:
+    """A read-only connection to a run's ring pages, closed on exit."""
+
+    def __init__(self, home: str | Path, run_id: str):
+        self.path = pages_path(home, run_id)
+
+    def __enter__(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise NotFound(f"run {self.path.stem!r} has no ring pages (stored before they existed, or not "
+                           "stored): the next 'shabaka run' builds them")
+        self.conn = connect(self.path, readonly=True)
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+def _page(conn: sqlite3.Connection, ring_id: str, total: int, page: int, size: int):
+    if not 1 <= int(size) <= MAX_PAGE_SIZE:
+        raise InputRefused(f"size {size}: expected a whole number from 1 to {MAX_PAGE_SIZE}")
+    if int(page) < 1:
+        raise InputRefused(f"page {page}: expected a whole number from 1")
+    pages = max(1, -(-total // int(size)))
+    page = min(int(page), pages)
+    start = (page - 1) * int(size)
+    cur = conn.execute(f"SELECT at_risk, {', '.join(LINE_COLUMNS)} FROM lines WHERE ring_id = ? AND idx >= ? "
+                       "AND idx < ? ORDER BY idx", (ring_id, start, start + int(size)))
+    lines = [{**dict(r), "at_risk": bool(r["at_risk"])} for r in cur.fetchall()]
+    return lines, {"page": page, "pages": pages, "total": total, "size": int(size)}
+
+
+def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame, *,
+                providers: pd.DataFrame | None, intermediaries: Any, previous: dict[str, Any] | None,
+                alert: dict[str, Any] | None, told: dict[str, Any]) -> None:
+    rid = str(ring["ring_id"])
+    ids = set(members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"].astype(str))
+    own = only_intermediaries(copy.copy(intermediaries), ids) if intermediaries is not None and ids else None
+    G = ring_graph(members, lines.reindex(columns=list(CLAIM_COLUMNS)), providers=providers, intermediaries=own)
+    risky = lines["at_risk"].to_numpy(bool) if len(lines) else []
+    amount = lines["amount_claimed"].astype(float) if len(lines) else pd.Series(dtype=float)
+    member_providers = set(members.loc[members["entity_type"] == "PROVIDER", "entity_id"].astype(str))
+    days = timeline(lines)
+    listed = members.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True], kind="mergesort")
+    listed = listed.reindex(columns=["entity_type", "entity_id", "role", "score", "evidence"])
+    c.execute("INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
+        rid, len(lines), int(sum(risky)), float(amount[risky].sum()) if len(lines) else 0.0,
+        float(amount[~risky].sum()) if len(lines) else 0.0,
+        json.dumps(days), timeline_svg(days), json.dumps(graph_to_json(G)),
+        json.dumps(geography(lines, providers, member_providers)),
+        json.dumps(ring_changes(ring, members, previous, alert)), json.dumps(jsonable(listed.to_dict("records"))),
+        json.dumps(jsonable(told)),
+    ))
+    if not len(lines):
+        return
+    newest = lines.sort_values(["service_date", "claim_id", "line_no"], ascending=[False, True, True], kind="mergesort")
+    columns = {"at_risk": newest["at_risk"].astype(int).to_numpy()}
+    for col in LINE_COLUMNS:
+        values = newest[col] if col in newest else pd.Series(None, index=newest.index, dtype=object)
+        if col == "service_date":
+            values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+        columns[col] = values.astype(object).where(values.notna(), None).tolist()
+    columns["at_risk"] = [int(v) for v in columns["at_risk"]]
+    c.executemany(f"INSERT INTO lines VALUES ({', '.join('?' * (len(LINE_COLUMNS) + 3))})",
+                  ((rid, i, *row) for i, row in enumerate(zip(*columns.values()))))
+
+
+def _previous_run(runs: RunStore, run_id: str, kind: str) -> str | None:
+    """The newest stored run of ``kind`` other than ``run_id`` (the one before it when it is stored)."""
+    ids = [str(r) for r in runs.runs(kind)["run_id"]]
+    if run_id in ids:
+        ids = ids[ids.index(run_id) + 1:]
+    return ids[0] if ids else None
+
+
+def _previous_ring(previous: str | None, before: tuple[pd.DataFrame, pd.DataFrame] | None,
+                   ring_id: str) -> dict[str, Any] | None:
+    if previous is None or before is None:
+        return None
+    rings, members = before
+    hit = rings[rings["ring_id"].astype(str) == ring_id]
+    return {"run_id": previous, "ring": hit.iloc[0].to_dict() if len(hit) else None,
+            "members": members[members["ring_id"].astype(str) == ring_id]}
+
+
+def _gone(rings: pd.DataFrame, before: tuple[pd.DataFrame, pd.DataFrame] | None) -> list[dict[str, Any]]:
+    if before is None:
+        return []
+    now = set(rings["ring_id"].astype(str))
+    old = before[0]
+    old = old[~old["ring_id"].astype(str).isin(now)]
+    return [{"ring_id": str(r["ring_id"]), "rank": int(r["rank"]), "amount_at_risk": float(r["amount_at_risk"])}
+            for r in old.to_dict("records")]
+
+
+def _remove_debris(folder: Path) -> None:
+    """Delete temporary files a killed writer left (its process is gone), SQLite's journals of them too."""
+    for path in folder.glob(".*.tmp*"):
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            path.unlink(missing_ok=True)
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,74 @@
+"""What a ring page tells about a ring, written with the page when the run is stored.
+
+:func:`ring_story` is the story maker :func:`casework.ringpages.write_ring_pages` calls:
+for each ring, from its lines (the one rule of :mod:`casework.ringlines`) and the run's
+window, each member's sentence and detector notes (:mod:`export.sentences`) and the
+figures of the regions map with the distance travelled against peers
+(:mod:`casework.ringmap`). The viewer only reads them back (:func:`story_frame`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from casework.ringmap import distance_comparison, patient_pairs, provider_places, region_counts, region_flows
+from export.sentences import detector_notes, member_sentences
+
+__all__ = ["ring_story", "story_frame", "PEER_COLUMNS"]
+
+#: What the peers' distances are measured on.
+PEER_COLUMNS = ["provider_id", "provider_type", "provider_region", "beneficiary_id", "beneficiary_region"]
+
+
+def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable[[dict, pd.DataFrame, pd.DataFrame],
+                                                                                dict[str, Any]]:
+    """The story maker of a run: ``tell(ring, members, lines) -> dict`` over this window.
+
+    The peers' patient pairs are computed once per set of provider types.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        The run's whole claims window.
+    providers : DataFrame, optional
+        The providers table (coordinates).
+    """
+    pairs: dict[tuple[str, ...], pd.DataFrame] = {}
+
+    def peer_pairs(types: tuple[str, ...]) -> pd.DataFrame:
+        if types not in pairs:
+            lines = claims.loc[claims["provider_type"].isin(list(types)), PEER_COLUMNS] if types else \
+                pd.DataFrame(columns=PEER_COLUMNS)
+            pairs[types] = patient_pairs(lines)
+        return pairs[types]
+
+    def tell(ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame) -> dict[str, Any]:
+        told = {f"{t}:{i}": {"sentence": s, "finding": f} for t, i, s, f in zip(
+            members["entity_type"], members["entity_id"], member_sentences(members, lines), detector_notes(members))}
+        ring_providers = set(members.loc[members["entity_type"].isin(["PROVIDER", "DOCTOR"]), "entity_id"].astype(str))
+        own = lines[lines["provider_id"].astype(str).isin(ring_providers)] if len(lines) else lines
+        places = provider_places(own, providers)
+        types = tuple(sorted(set(own["provider_type"].dropna().astype(str)))) if len(own) else ()
+        comparison = distance_comparison(lines, peer_pairs(types), ring_providers, providers)
+        return {"members": told, "counts": _frame_json(region_counts(lines, places)),
+                "flows": _frame_json(region_flows(lines)), "places": _frame_json(places), "comparison": comparison}
+
+    return tell
+
+
+def story_frame(stored: dict[str, Any]) -> pd.DataFrame:
+    """A frame of the story as stored (its columns kept when it has no row).
+
+    Parameters
+    ----------
+    stored : dict
+        ``{"columns": [...], "records": [...]}``.
+    """
+    return pd.DataFrame(stored.get("records") or [], columns=stored.get("columns") or None)
+
+
+def _frame_json(frame: pd.DataFrame) -> dict[str, Any]:
+    return {"columns": [str(c) for c in frame.columns], "records": frame.to_dict("records")}

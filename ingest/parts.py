@@ -1,0 +1,174 @@
+"""A batch as Parquet parts, one per service month, sorted so a few entities read a few row groups.
+
+Layout of a batch loaded from one source file::
+
+    HOME/claims/<batch_id>/2025-01.parquet   lines with service_date in January 2025
+    HOME/claims/<batch_id>/2025-02.parquet
+    HOME/claims/<batch_id>/keys.npy          the fingerprints of its (claim_id, line_no)
+
+Each part is sorted by (provider_id, service_date, claim_id, line_no), an order that
+does not depend on the order of the source file, and cut into row groups of
+:data:`ROW_GROUP_ROWS` lines, whose min/max statistics let a reader skip what a filter
+excludes: a 12-week window opens only the parts of its 3 or 4 months (the catalogue
+lists each part's dates), and a ring's providers read about one row group per provider
+and month. Batches of the former layout (one ``<batch_id>.parquet`` per file) are still
+read, and are rewritten in this layout by the next ingest (:func:`ingest.load.migrate_batch`).
+
+While a file loads, its valid lines go to one uncompressed Arrow IPC spill per month
+in the batch's temporary folder (a plain append); :meth:`BatchWriter.finish` then reads
+each spill memory-mapped, sorts it and writes the part. Memory: one chunk, the sort
+indices of one month (8 bytes a line) and one row group at a time; the spill's pages
+are the kernel's page cache, not the process's heap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ground.files import create_private, private_dir
+from ingest.read import file_sha256
+
+__all__ = ["ROW_GROUP_ROWS", "Part", "BatchWriter", "month_of", "parts_digest"]
+
+#: Lines per Parquet row group: large enough for scans (a few MB compressed per group),
+#: small enough that one provider's lines of a month sit in one or two groups.
+ROW_GROUP_ROWS = 131_072
+_SORT_KEYS = [("provider_id", "ascending"), ("service_date", "ascending"), ("claim_id", "ascending"),
+              ("line_no", "ascending")]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One Parquet part of a batch: ``name`` relative to ``HOME/claims``."""
+
+    name: str
+    month: str
+    rows: int
+    min_service_date: str
+    max_service_date: str
+    sha256: str
+
+
+def month_of(dates: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Months since 1970-01 (int64) of a date32 array (no nulls).
+
+    Parameters
+    ----------
+    dates : Arrow date32 array
+    """
+    days = np.asarray(dates.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    return days.astype("datetime64[M]").astype(np.int64)
+
+
+def parts_digest(parts: list[Part]) -> str:
+    """SHA-256 of a batch's manifest (each part's name and SHA-256, one per line, by name).
+
+    Parameters
+    ----------
+    parts : list of Part
+    """
+    lines = "".join(f"{p.name} {p.sha256}\n" for p in sorted(parts, key=lambda p: p.name))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+class BatchWriter:
+    """Write one batch into a temporary folder, month by month; :meth:`publish` moves it into place.
+
+    Parameters
+    ----------
+    claims_dir : Path
+        ``HOME/claims``.
+    batch_id : str
+    schema : pyarrow.Schema
+        The claims schema every part is written with.
+    """
+
+    def __init__(self, claims_dir: Path, batch_id: str, schema: pa.Schema):
+        self.claims_dir = Path(claims_dir)
+        self.batch_id = batch_id
+        self.schema = schema
+        self.folder = private_dir(self.claims_dir / f".{batch_id}.{os.getpid()}.tmp")
+        self._spills: dict[int, tuple[Path, pa.ipc.RecordBatchFileWriter, pa.NativeFile]] = {}
+
+    def write(self, table: pa.Table) -> None:
+        """Append valid lines (any months) to their months' spills.
+
+        Parameters
+        ----------
+        table : pyarrow.Table
+            Lines with ``schema``.
+        """
+        if not table.num_rows:
+            return
+        months = month_of(table.column("service_date"))
+        first = months[0]
+        if (months == first).all():
+            self._spill(int(first)).write_table(table)
+            return
+        order = np.argsort(months, kind="stable")
+        ordered = months[order]
+        bounds = np.flatnonzero(np.diff(ordered)) + 1
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(order)]):
+            self._spill(int(ordered[lo])).write_table(table.take(pa.array(order[lo:hi])))
+
+    def finish(self) -> list[Part]:
+        """Sort each month's spill into its Parquet part; return the parts, oldest month first."""
+        parts = []
+        for month in sorted(self._spills):
+            path, writer, sink = self._spills.pop(month)
+            writer.close()
+            sink.close()
+            parts.append(self._write_part(month, path))
+            os.unlink(path)
+        return parts
+
+    def publish(self) -> str:
+        """Move the folder to ``claims/<batch_id>`` (one rename); returns that name."""
+        os.replace(self.folder, self.claims_dir / self.batch_id)
+        return self.batch_id
+
+    def abort(self) -> None:
+        """Close the spills and remove the temporary folder."""
+        for _, writer, sink in self._spills.values():
+            try:
+                writer.close()
+            finally:
+                sink.close()
+        self._spills.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _spill(self, month: int) -> pa.ipc.RecordBatchFileWriter:
+        if month not in self._spills:
+            path = create_private(self.folder / f"{_month_name(month)}.arrow")
+            sink = pa.OSFile(str(path), "wb")
+            self._spills[month] = (path, pa.ipc.new_file(sink, self.schema), sink)
+        return self._spills[month][1]
+
+    def _write_part(self, month: int, spill: Path) -> Part:
+        name = f"{_month_name(month)}.parquet"
+        target = create_private(self.folder / name)
+        with pa.memory_map(str(spill)) as source:
+            table = pa.ipc.open_file(source).read_all()
+            order = pc.sort_indices(table.select([k for k, _ in _SORT_KEYS]), sort_keys=_SORT_KEYS)
+            span = pc.min_max(table.column("service_date"))
+            with pq.ParquetWriter(str(target), self.schema) as writer:
+                for start in range(0, len(order), ROW_GROUP_ROWS):
+                    writer.write_table(table.take(order.slice(start, ROW_GROUP_ROWS)), row_group_size=ROW_GROUP_ROWS)
+            rows = table.num_rows
+            del table, order
+        return Part(name=f"{self.batch_id}/{name}", month=_month_name(month), rows=rows,
+                    min_service_date=span["min"].as_py().isoformat(), max_service_date=span["max"].as_py().isoformat(),
+                    sha256=file_sha256(target))
+
+
+def _month_name(month: int) -> str:
+    return str(np.datetime64(month, "M"))

@@ -1,0 +1,184 @@
+"""The month-partitioned claims store: windows read their months, entities few row groups, old homes migrate."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest import parts as parts_module
+from ingest.keys import FileKeys, find_in, fingerprints
+from ingest.load import PARQUET_SCHEMA
+from ingest.store import ClaimsStore
+
+
+def _months_of_claims(tiny_claims: pd.DataFrame, months: int) -> pd.DataFrame:
+    """The tiny claims repeated over ``months`` consecutive months, with distinct claim ids."""
+    frames = []
+    for k in range(months):
+        frame = tiny_claims.copy()
+        frame["claim_id"] = frame["claim_id"] + f"-M{k}"
+        for col in ("service_date", "submission_date"):
+            frame[col] = frame[col] + pd.DateOffset(months=k)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _write_csv(frame: pd.DataFrame, path):
+    frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+    return path
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["claim_id", "line_no"], ignore_index=True)
+
+
+def test_a_batch_is_one_part_per_service_month_and_a_window_opens_only_its_months(store, tmp_path, tiny_claims):
+    claims = _months_of_claims(tiny_claims, 5)
+    store.ingest([_write_csv(claims, tmp_path / "five-months.csv")], chunk_rows=50)
+    batch = store.batches().iloc[0]
+    everything = store.files()
+    assert [p.name for p in everything] == ["2025-03.parquet", "2025-04.parquet", "2025-05.parquet",
+                                            "2025-06.parquet", "2025-07.parquet"]
+    assert {p.parent.name for p in everything} == {batch["parquet_name"]}
+    window = store.files("2025-04-20", "2025-05-31")
+    assert [p.name for p in window] == ["2025-04.parquet", "2025-05.parquet"]
+    expected = claims[(claims.service_date >= "2025-04-20") & (claims.service_date <= "2025-05-31")]
+    assert len(expected) > 0
+    pd.testing.assert_frame_equal(_sorted(store.claims("2025-04-20", "2025-05-31")), _sorted(expected))
+    pd.testing.assert_frame_equal(_sorted(store.claims()), _sorted(claims))
+    assert store.files("2026-01-01", "2026-02-01") == []
+
+
+def test_a_part_is_sorted_by_provider_so_a_few_providers_read_a_few_row_groups(store, tmp_path, tiny_claims,
+                                                                                monkeypatch):
+    monkeypatch.setattr(parts_module, "ROW_GROUP_ROWS", 8)
+    store.ingest([_write_csv(tiny_claims.sample(frac=1.0, random_state=3), tmp_path / "shuffled.csv")])
+    (part,) = store.files()
+    meta = pq.ParquetFile(part).metadata
+    assert meta.num_row_groups == -(-len(tiny_claims) // 8)
+    column = PARQUET_SCHEMA.get_field_index("provider_id")
+    spans = [(meta.row_group(i).column(column).statistics.min, meta.row_group(i).column(column).statistics.max)
+             for i in range(meta.num_row_groups)]
+    assert all(lo <= hi for lo, hi in spans)
+    assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1)), "row groups overlap in provider_id"
+    ring = ["PRV-LAB-R"]
+    touched = [i for i, (lo, hi) in enumerate(spans) if lo <= ring[0] <= hi]
+    assert len(touched) <= 2 < meta.num_row_groups
+    lines = store.claims(any_of={"provider_id": ring})
+    assert sorted(lines["claim_id"]) == sorted(tiny_claims.loc[tiny_claims.provider_id.isin(ring), "claim_id"])
+
+
+def test_the_stored_order_does_not_depend_on_the_order_of_the_file(settings, tmp_path, tiny_claims):
+    with ClaimsStore(settings.home_path / "a") as a, ClaimsStore(settings.home_path / "b") as b:
+        a.ingest([_write_csv(tiny_claims, tmp_path / "a.csv")])
+        b.ingest([_write_csv(tiny_claims.iloc[::-1], tmp_path / "b.csv")])
+        pd.testing.assert_frame_equal(a.claims(), b.claims())
+
+
+def test_duplicates_are_found_across_chunks_files_and_batches(store, tmp_path, tiny_claims):
+    first = store.ingest([_write_csv(tiny_claims.iloc[:40], tmp_path / "a.csv")], chunk_rows=7)
+    assert (first.loaded, first.quarantined) == (40, 0)
+    again = pd.concat([tiny_claims.iloc[30:], tiny_claims.iloc[50:52], tiny_claims.iloc[[45]]], ignore_index=True)
+    report = store.ingest([_write_csv(again, tmp_path / "b.csv")], chunk_rows=7)
+    # 10 lines of batch a, then lines 50-51 and 45 once more in this file
+    assert report.by_rule == {"DUPLICATE_KEY": 13}
+    assert report.loaded == len(tiny_claims) - 40
+    messages = store.quarantine(source_name="b.csv")[["line", "message"]]
+    loaded_before = messages[messages["message"].str.contains("already loaded in batch")]
+    assert sorted(loaded_before["line"]) == list(range(2, 12))
+    seen = messages[messages["message"].str.contains("already seen in this file")].sort_values("line")
+    assert seen["line"].tolist() == [len(tiny_claims) - 30 + 2 + i for i in range(3)]
+    assert seen["message"].tolist() == [f"(claim_id, line_no) already seen in this file at line {line}" for line in
+                                        (50 - 30 + 2, 51 - 30 + 2, 45 - 30 + 2)]
+    assert len(store.claims()) == len(tiny_claims)
+
+
+def test_fingerprints_tell_keys_apart_and_find_them_again():
+    ids = pa.array(["CLM-1", "CLM-1", "CLM-10", "A" * 64, "A" * 63 + "B", "", "CLM-1"])
+    line_no = np.array([1, 2, 1, 1, 1, 1, 1])
+    h1, h2 = fingerprints(ids, line_no)
+    pairs = set(zip(h1.tolist(), h2.tolist()))
+    assert len(pairs) == 6 and (h1[0], h2[0]) == (h1[6], h2[6])
+    again = fingerprints(ids.slice(2), line_no[2:])
+    assert np.array_equal(again[0], h1[2:]) and np.array_equal(again[1], h2[2:])
+    alone = fingerprints(pa.array(["CLM-1"]), np.array([1]))
+    assert (alone[0][0], alone[1][0]) == (h1[0], h2[0]), "a key's fingerprint depends on the keys beside it"
+    keys = FileKeys()
+    for start in range(0, 6, 2):
+        keys.add(h1[start:start + 2], h2[start:start + 2], np.arange(start, start + 2) + 2)
+    assert keys.find(h1[6:], h2[6:]).tolist() == [2]
+    stored = keys.sorted_keys()
+    assert (np.diff(stored[0].astype(object)) >= 0).all()
+    assert find_in(stored[0], stored[1], h1[[3, 6]], h2[[3, 6]]).tolist() != [-1, -1]
+    assert find_in(stored[0], stored[1], h2[:1], h1[:1]).tolist() == [-1]
+
+
+def _old_layout_home(home, tiny_claims) -> str:
+    """A home as the former store wrote it: one Parquet file per batch and its keys in claim_keys."""
+    with ClaimsStore(home):
+        pass
+    batch_id = "b0123456789abcdef012"
+    table = pa.Table.from_pandas(tiny_claims, preserve_index=False).cast(PARQUET_SCHEMA)
+    pq.write_table(table, home / "claims" / f"{batch_id}.parquet")
+    with sqlite3.connect(home / "shabaka.sqlite") as conn:
+        conn.execute("INSERT INTO claim_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (batch_id, "old.csv", "contract", "f" * 64, f"{batch_id}.parquet", "e" * 64, len(tiny_claims),
+                      "2025-03-30T00:00:00+00:00", "2025-03-03", "2025-03-22"))
+        conn.executemany("INSERT INTO claim_keys VALUES (?, ?, ?)",
+                         zip(tiny_claims["claim_id"], tiny_claims["line_no"].astype(int).tolist(),
+                             [batch_id] * len(tiny_claims)))
+        conn.execute("INSERT INTO claim_loads (source_name, sha256, source_format, batch_id, status, read, loaded,"
+                     " quarantined, by_rule_json, started_at, finished_at) VALUES ('old.csv', ?, 'contract', ?,"
+                     " 'loaded', ?, ?, 0, '{}', '', '')", ("f" * 64, batch_id, len(tiny_claims), len(tiny_claims)))
+    return batch_id
+
+
+def test_a_home_of_the_former_layout_is_read_then_rewritten_by_the_next_ingest(settings, tmp_path, tiny_claims):
+    home = settings.home_path
+    batch_id = _old_layout_home(home, tiny_claims)
+    with ClaimsStore(home) as store:
+        assert store.files() == [home / "claims" / f"{batch_id}.parquet"]
+        pd.testing.assert_frame_equal(_sorted(store.claims()), _sorted(tiny_claims))
+        assert len(store.claims("2025-03-10", "2025-03-12")) == int(tiny_claims.service_date.between(
+            "2025-03-10", "2025-03-12").sum())
+        newer = tiny_claims.iloc[:3].assign(claim_id=lambda f: f["claim_id"] + "-NEW")
+        report = store.ingest([_write_csv(pd.concat([tiny_claims.iloc[:2], newer]), tmp_path / "next.csv")])
+        assert (report.loaded, report.by_rule) == (3, {"DUPLICATE_KEY": 2})
+        assert "already loaded in batch " + batch_id in store.quarantine()["message"].iloc[0]
+        batches = store.batches().set_index("batch_id")
+        assert batches.loc[batch_id, "parquet_name"] == batch_id
+        assert not (home / "claims" / f"{batch_id}.parquet").exists()
+        assert [p.parent.name for p in store.files(batch_ids=[batch_id])] == [batch_id]
+        pd.testing.assert_frame_equal(_sorted(store.claims(batch_ids=[batch_id])), _sorted(tiny_claims))
+        assert len(store.claims()) == len(tiny_claims) + 3
+    with sqlite3.connect(home / "shabaka.sqlite") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM claim_keys").fetchone() == (0,)
+        loads = conn.execute("SELECT read, loaded, quarantined FROM claim_loads ORDER BY load_id").fetchall()
+    assert loads[-1] == (5, 3, 2)
+
+
+def test_a_migration_killed_before_its_commit_leaves_the_former_batch_whole(settings, tiny_claims, monkeypatch):
+    home = settings.home_path
+    batch_id = _old_layout_home(home, tiny_claims)
+
+    def crash(self):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(parts_module.BatchWriter, "publish", crash)
+    with ClaimsStore(home) as store:
+        with pytest.raises(KeyboardInterrupt):
+            store.ingest([])
+        assert store.files() == [home / "claims" / f"{batch_id}.parquet"]
+        assert sorted(p.name for p in (home / "claims").iterdir()) == [".ingest.lock", f"{batch_id}.parquet"]
+        assert len(store.claims()) == len(tiny_claims)
+    monkeypatch.undo()
+    with ClaimsStore(home) as store:
+        store.ingest([])
+        assert [p.parent.name for p in store.files()] == [batch_id]
+        assert len(store.claims()) == len(tiny_claims)
+
