@@ -47,7 +47,7 @@ PARAMETERS: tuple[Parameter, ...] = (
        "... and above this amount (MAD): a top-decile consultation is not expensive"),
     _p("lines", "ald_drug_share", 0.5,
        "A medication is an 'ALD drug' when at least this share of its known patients have an ALD"),
-    _p("lines", "ald_drug_lift", 2.0,
+    _p("lines", "ald_drug_lift", 0.0,
        "... and at least this many times the share of ALD patients among all known patients (an act is chronic "
        "care only if its patients have an ALD markedly more often than the insured in general)"),
     _p("lines", "public_types", "HOSPITAL",

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import line_flags
+from detectors.config import DetectionConfig
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
 from tests.detectors.conftest import _row
 
@@ -36,10 +37,10 @@ def test_an_act_of_alds_patients_is_chronic_care_when_few_people_have_an_ald():
     assert not lines.loc[lines["act_code"] == "MED1", "ald_care"].any()
 
 
-def test_where_nearly_everyone_has_an_ald_no_act_is_chronic_care_by_that_alone():
+def test_with_a_lift_where_nearly_everyone_has_an_ald_no_act_is_chronic_care_by_that_alone():
     # 58 of 60 patients "have an ALD" (a data set whose ALD is any chronic condition): INJ's patients are
     # no more often ALD than anyone else.
-    lines = line_flags(_pharmacy_lines(lambda k: k not in (20, 21)))
+    lines = line_flags(_pharmacy_lines(lambda k: k not in (20, 21)), config=DetectionConfig({"lines.ald_drug_lift": 2.0}))
     assert not lines["ald_care"].any()
     assert not lines["ald_drug"].any()
 
