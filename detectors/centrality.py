@@ -15,6 +15,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.sparse.linalg import spsolve_triangular
 
 from detectors.base import DetectionContext, Detector, robust_z
 from detectors.calibration import surprise
@@ -74,12 +77,16 @@ def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = Non
         Seeds the betweenness sample.
     k : int
         Betweenness sample size (all nodes when the graph is smaller).
-    engine : {"networkx", "igraph", "auto"}
-        Who computes the sampled betweenness. networkx is the reference; igraph runs the
-        same shortest paths from the same sampled sources in C (about 1,000x faster on a
-        national week's broker graph); it breaks ties between equally short weighted paths
-        its own way, so a few percent of the nodes get slightly different values.
-        ``auto`` uses igraph above ``auto_threshold`` edges.
+    engine : {"networkx", "sparse", "igraph", "auto"}
+        Who computes the sampled betweenness. networkx is the reference; ``sparse``
+        computes the same numbers from the same sampled sources with scipy (Dijkstra in C,
+        path counts and dependencies as sparse triangular solves: equal to networkx's up
+        to float rounding, about 1e-15); igraph also runs in C but counts two weighted
+        paths as equally short when their lengths differ by float rounding, where networkx
+        does not, so on graphs with many equal weights a few percent of the nodes get other
+        values. ``auto`` is ``sparse``.
+    auto_threshold : int
+        Kept for callers that set it; ``auto`` no longer depends on the graph's size.
 
     Returns
     -------
@@ -97,14 +104,16 @@ def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = Non
     for _, _, d in H.edges(data=True):
         d["distance"] = 1.0 / d[weight]
     if engine == "auto":
-        engine = "igraph" if H.number_of_edges() > auto_threshold else "networkx"
+        engine = "sparse"
     if engine == "networkx":
         bt = nx.betweenness_centrality(H, k=min(k, H.number_of_nodes()), weight="distance", seed=seed,
                                        normalized=True)
+    elif engine == "sparse":
+        bt = _sparse_betweenness(H, k=min(k, H.number_of_nodes()), seed=seed)
     elif engine == "igraph":
         bt = _igraph_betweenness(H, k=min(k, H.number_of_nodes()), seed=seed)
     else:
-        raise ValueError(f"centrality engine {engine!r}: expected networkx, igraph or auto")
+        raise ValueError(f"centrality engine {engine!r}: expected networkx, sparse, igraph or auto")
     nodes = sorted(H.nodes)
     out = pd.DataFrame({
         "node": nodes,
@@ -120,6 +129,72 @@ def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = Non
         out.loc[idx, "z_pagerank"] = robust_z(out.loc[idx, "pagerank"].to_numpy())
         out.loc[idx, "z_betweenness"] = robust_z(out.loc[idx, "betweenness"].to_numpy())
     return out[cols]
+
+
+def _sparse_betweenness(H: nx.Graph, *, k: int, seed: int | None, cells: int = 4_000_000) -> dict:
+    """networkx's sampled, normalised betweenness on ``distance`` (endpoints excluded), with scipy.
+
+    Brandes' algorithm as networkx runs it, per sampled source: exact Dijkstra distances
+    (scipy adds lengths in the same order, ``dist[u] + length``, so the floats are equal);
+    the arcs of shortest paths are those where ``dist[u] + length == dist[v]`` exactly
+    (networkx's tie rule); with the nodes in order of distance they form a triangular
+    system, so the path counts solve ``(I - A) sigma = e_s`` and the dependencies
+    ``(I - A^T) x = 1 / sigma``, ``delta = sigma * A^T x``. Sources are solved in blocks of
+    at most ``cells`` (source, node) unknowns; the sources and the scaling are networkx's.
+    """
+    nodes = list(H.nodes)
+    n = len(nodes)
+    if n <= 2:
+        return nx.betweenness_centrality(H, k=k, weight="distance", seed=seed, normalized=True)
+    index = {node: i for i, node in enumerate(nodes)}
+    sampled = k < n
+    sources = random.Random(seed).sample(nodes, k) if sampled else nodes
+    a = np.fromiter((index[u] for u, _ in H.edges()), dtype=np.int64, count=H.number_of_edges())
+    b = np.fromiter((index[v] for _, v in H.edges()), dtype=np.int64, count=H.number_of_edges())
+    length = np.fromiter((d["distance"] for _, _, d in H.edges(data=True)), dtype=float, count=len(a))
+    graph = sparse.csr_matrix((length, (a, b)), shape=(n, n))
+    tail, head, arc = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([length, length])
+    total = np.zeros(n)
+    codes = np.array([index[s] for s in sources], dtype=np.int64)
+    step = max(1, cells // n)
+    for start in range(0, len(codes), step):
+        total += _dependencies(graph, codes[start:start + step], tail, head, arc).sum(axis=0)
+    pairs = n - 2
+    if not sampled:
+        return {node: value / ((n - 1) * pairs) for node, value in zip(nodes, total)}
+    as_source = 1.0 / ((k - 1) * pairs) if k > 1 else float("nan")
+    other = 1.0 / (k * pairs)
+    is_source = np.zeros(n, bool)
+    is_source[codes] = True
+    return {node: value * (as_source if src else other) for node, value, src in zip(nodes, total, is_source)}
+
+
+def _dependencies(graph: sparse.csr_matrix, sources: np.ndarray, tail: np.ndarray, head: np.ndarray,
+                  arc: np.ndarray) -> np.ndarray:
+    """Brandes dependency of every node (columns) on each source's shortest paths (rows); 0 at the source."""
+    c, n = len(sources), graph.shape[0]
+    dist = csgraph.dijkstra(graph, directed=False, indices=sources)
+    # Position of each node in its source's order of distance: arcs of shortest paths go forward in it.
+    order = np.argsort(dist, axis=1, kind="stable")
+    pos = np.empty_like(order)
+    np.put_along_axis(pos, order, np.arange(n)[None, :], axis=1)
+    row, k = np.nonzero(np.isfinite(dist[:, tail]) & (dist[:, tail] + arc[None, :] == dist[:, head]))
+    size = c * n
+    src_at = row * n + pos[row, tail[k]]
+    dst_at = row * n + pos[row, head[k]]
+    A = sparse.csr_matrix((np.ones(len(row)), (dst_at, src_at)), shape=(size, size))
+    eye = sparse.identity(size, format="csr")
+    start = np.zeros(size)
+    start[np.arange(c) * n] = 1.0  # each source is first in its own order
+    sigma = spsolve_triangular((eye - A).tocsr(), start, lower=True, unit_diagonal=True)
+    inverse = np.divide(1.0, sigma, out=np.zeros(size), where=sigma > 0)
+    At = A.T.tocsr()
+    x = spsolve_triangular((eye - At).tocsr(), inverse, lower=False, unit_diagonal=True)
+    delta = sigma * (At @ x)
+    delta[np.arange(c) * n] = 0.0
+    out = np.empty((c, n))
+    np.put_along_axis(out, order, delta.reshape(c, n), axis=1)
+    return out
 
 
 def _igraph_betweenness(H: nx.Graph, *, k: int, seed: int | None) -> dict:
@@ -166,7 +241,7 @@ class CentralityDetector(Detector):
         Cap on each z-score.
     min_suspicious : int
         Suspicious lines a link needs to be in the broker graph.
-    engine : {"networkx", "igraph", "auto"}
+    engine : {"networkx", "sparse", "igraph", "auto"}
         Who computes the sampled betweenness (see :func:`broker_scores`).
     """
 

@@ -45,7 +45,7 @@ def coefficient_table(lines: pd.DataFrame, *, min_lines: int = 10, min_peers: in
         (median of the peers' geometric means), amount, z; best first.
     """
     cols = ["provider_id", "provider_type", "key", "n_lines", "mean_coef", "peer_coef", "amount", "z"]
-    parts = lines["act_code"].astype(str).str.extract(_CODE)
+    parts = _code_parts(lines["act_code"])
     ok = parts[1].notna().to_numpy()
     if not ok.any():
         return pd.DataFrame(columns=cols)
@@ -75,6 +75,16 @@ def coefficient_table(lines: pd.DataFrame, *, min_lines: int = 10, min_peers: in
     t["mean_coef"] = np.exp(t["mean_log"])
     t["peer_coef"] = np.exp(t["peer_log"])
     return t.sort_values(["z", "provider_id", "key"], ascending=[False, True, True])[cols].reset_index(drop=True)
+
+
+def _code_parts(codes: pd.Series) -> pd.DataFrame:
+    """Letter key and coefficient of each act code (``_CODE``), matched once per distinct code."""
+    if not isinstance(codes.dtype, pd.CategoricalDtype):
+        return codes.astype(str).str.extract(_CODE)
+    per_code = pd.Series(codes.cat.categories.astype(str)).str.extract(_CODE)
+    taken = per_code.reindex(codes.cat.codes.to_numpy()).reset_index(drop=True)
+    taken.index = codes.index
+    return taken
 
 
 class CoefficientDetector(Detector):

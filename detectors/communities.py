@@ -23,7 +23,8 @@ from detectors.calibration import count_surprise
 from detectors.config import default
 from detectors.findings import Rows
 
-__all__ = ["suspicion_graph", "louvain_partition", "stable_communities", "CommunityDetector"]
+__all__ = ["suspicion_graph", "louvain_partition", "partition_codes", "modularity", "stable_communities",
+           "CommunityDetector"]
 
 
 def suspicion_graph(projection: pd.DataFrame, suspicious_projection: pd.DataFrame, *,
@@ -72,7 +73,7 @@ def suspicion_graph(projection: pd.DataFrame, suspicious_projection: pd.DataFram
 def louvain_partition(G: nx.Graph, *, weight: str = "weight", seed: int | None = None,
                       engine: str = "auto", resolution: float = 1.0,
                       auto_threshold: int = 20_000) -> tuple[dict[str, int], float]:
-    """Louvain communities of ``G`` with python-louvain or igraph, behind one adapter.
+    """Louvain communities of ``G`` with python-louvain, igraph or igraph's Leiden, behind one adapter.
 
     Parameters
     ----------
@@ -81,65 +82,139 @@ def louvain_partition(G: nx.Graph, *, weight: str = "weight", seed: int | None =
         Edge attribute holding the weight.
     seed : int, optional
         Random seed; the same seed gives the same partition.
-    engine : {"python-louvain", "igraph", "auto"}
-        ``auto`` uses igraph above ``auto_threshold`` edges.
+    engine : {"python-louvain", "igraph", "leiden", "auto"}
+        ``igraph`` is igraph's Louvain (multilevel), ``leiden`` igraph's Leiden
+        maximising modularity (two iterations); ``auto`` is python-louvain (the
+        reference) up to ``auto_threshold`` edges and Leiden above.
     resolution : float
+    auto_threshold : int
+        Edges above which ``auto`` leaves python-louvain.
 
     Returns
     -------
     (partition, modularity)
         node -> community number (numbered by smallest member), and the
-        partition's modularity computed by networkx.
+        partition's modularity (:func:`modularity`).
     """
+    nodes = sorted(G.nodes)
     if G.number_of_edges() == 0:
-        return {n: i for i, n in enumerate(sorted(G.nodes))}, 0.0
+        return {n: i for i, n in enumerate(nodes)}, 0.0
+    index = {n: i for i, n in enumerate(nodes)}
+    edges = np.array([(min(index[a], index[b]), max(index[a], index[b])) for a, b in G.edges()], dtype=np.int64)
+    weights = np.fromiter((float(d.get(weight, 1.0)) for _, _, d in G.edges(data=True)), dtype=float,
+                          count=len(edges))
+    membership, quality = partition_codes(len(nodes), edges[:, 0], edges[:, 1], weights, seed=seed, engine=engine,
+                                          resolution=resolution, auto_threshold=auto_threshold)
+    return {n: int(c) for n, c in zip(nodes, membership)}, quality
+
+
+def partition_codes(n_nodes: int, a: np.ndarray, b: np.ndarray, weights: np.ndarray, *, seed: int | None = None,
+                    engine: str = "auto", resolution: float = 1.0,
+                    auto_threshold: int = 20_000) -> tuple[np.ndarray, float]:
+    """Communities of a weighted undirected graph given as integer codes (no Python object per edge).
+
+    Node ``i`` is the ``i``-th entry of the caller's sorted lookup table; community
+    numbers follow the smallest member code, so the partition does not depend on the
+    order of the edges.
+
+    Parameters
+    ----------
+    n_nodes : int
+        Nodes are ``0 .. n_nodes - 1``.
+    a, b : ndarray of int
+        End points of each edge (each undirected edge once, no self-loop).
+    weights : ndarray of float
+        Edge weights.
+    seed : int, optional
+        Random seed; the same seed gives the same partition.
+    engine : {"python-louvain", "igraph", "leiden", "auto"}
+        See :func:`louvain_partition`.
+    resolution : float
+    auto_threshold : int
+        Edges above which ``auto`` leaves python-louvain.
+
+    Returns
+    -------
+    (membership, modularity)
+        int64 community number per node, and :func:`modularity` of that partition.
+    """
+    a, b = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    weights = np.asarray(weights, dtype=float)
+    order = np.lexsort((b, a))
+    a, b, weights = a[order], b[order], weights[order]
+    if len(a) == 0:
+        return np.arange(n_nodes, dtype=np.int64), 0.0
     if engine == "auto":
-        engine = "igraph" if G.number_of_edges() > auto_threshold else "python-louvain"
+        engine = "leiden" if len(a) > auto_threshold else "python-louvain"
     if engine == "python-louvain":
-        # Each Louvain engine is imported only when chosen: a run uses one of the two.
+        # Each engine is imported only when chosen: a run uses one.
         import community as community_louvain
 
         H = nx.Graph()
-        H.add_nodes_from(sorted(G.nodes))
-        H.add_edges_from(sorted((min(a, b), max(a, b), d) for a, b, d in G.edges(data=True)))
-        part = community_louvain.best_partition(H, weight=weight, random_state=seed, resolution=resolution)
-    elif engine == "igraph":
-        part = _igraph_partition(G, weight=weight, seed=seed, resolution=resolution)
+        H.add_nodes_from(range(n_nodes))
+        H.add_weighted_edges_from(zip(a.tolist(), b.tolist(), weights.tolist()))
+        part = community_louvain.best_partition(H, weight="weight", random_state=seed, resolution=resolution)
+        membership = np.fromiter((part[i] for i in range(n_nodes)), dtype=np.int64, count=n_nodes)
+    elif engine in ("igraph", "leiden"):
+        membership = _igraph_membership(n_nodes, a, b, weights, seed=seed, resolution=resolution, engine=engine)
     else:
-        raise ValueError(f"louvain engine {engine!r}: expected python-louvain, igraph or auto")
-    part = _renumber(part)
-    groups: dict[int, set] = {}
-    for node, c in part.items():
-        groups.setdefault(c, set()).add(node)
-    modularity = nx.community.modularity(G, list(groups.values()), weight=weight, resolution=resolution)
-    return part, float(modularity)
+        raise ValueError(f"louvain engine {engine!r}: expected python-louvain, igraph, leiden or auto")
+    membership = _renumber(membership)
+    return membership, modularity(membership, a, b, weights, resolution=resolution)
 
 
-def _igraph_partition(G: nx.Graph, *, weight: str, seed: int | None, resolution: float) -> dict:
-    # Imported only when the igraph engine is chosen (large graphs): it is slow to import.
+def modularity(membership: np.ndarray, a: np.ndarray, b: np.ndarray, weights: np.ndarray, *,
+               resolution: float = 1.0) -> float:
+    """Newman modularity of a partition of an undirected weighted graph without self-loops.
+
+    ``sum over communities of (inside weight / m - resolution * (degree sum / 2m)**2)``, the
+    formula of ``networkx.community.modularity``, computed on arrays.
+
+    Parameters
+    ----------
+    membership : ndarray of int
+        Community number per node.
+    a, b : ndarray of int
+        Edge end points.
+    weights : ndarray of float
+        Edge weights.
+    resolution : float
+    """
+    m = float(np.sum(weights))
+    if m <= 0:
+        return 0.0
+    ca, cb = membership[a], membership[b]
+    n_comms = int(membership.max()) + 1 if len(membership) else 0
+    inside = np.bincount(ca[ca == cb], weights=weights[ca == cb], minlength=n_comms)
+    degree = np.bincount(ca, weights=weights, minlength=n_comms) + np.bincount(cb, weights=weights, minlength=n_comms)
+    return float(np.sum(inside / m - resolution * (degree / (2 * m)) ** 2))
+
+
+def _igraph_membership(n_nodes: int, a: np.ndarray, b: np.ndarray, weights: np.ndarray, *, seed: int | None,
+                       resolution: float, engine: str) -> np.ndarray:
+    # Imported only when an igraph engine is chosen (large graphs): it is slow to import.
     import igraph as ig
 
-    nodes = sorted(G.nodes)
-    index = {n: i for i, n in enumerate(nodes)}
-    edges = sorted((min(index[a], index[b]), max(index[a], index[b]), float(d.get(weight, 1.0)))
-                   for a, b, d in G.edges(data=True))
-    g = ig.Graph(n=len(nodes), edges=[(a, b) for a, b, _ in edges])
-    g.es["weight"] = [w for _, _, w in edges]
+    g = ig.Graph(n=n_nodes, edges=np.column_stack([a, b]))
     # igraph draws from a process-wide generator: seed it for this call, then give back the default.
     ig.set_random_number_generator(random.Random(seed))
     try:
-        clusters = g.community_multilevel(weights="weight", resolution=resolution)
+        if engine == "leiden":
+            clusters = g.community_leiden(objective_function="modularity", weights=weights.tolist(),
+                                          resolution=resolution, n_iterations=2)
+        else:
+            clusters = g.community_multilevel(weights=weights.tolist(), resolution=resolution)
     finally:
         ig.set_random_number_generator(random)
-    return {nodes[i]: int(c) for i, c in enumerate(clusters.membership)}
+    return np.asarray(clusters.membership, dtype=np.int64)
 
 
-def _renumber(part: dict) -> dict:
-    first: dict[int, Any] = {}
-    for node in sorted(part):
-        first.setdefault(part[node], node)
-    order = {c: i for i, c in enumerate(sorted(first, key=lambda c: first[c]))}
-    return {n: order[c] for n, c in part.items()}
+def _renumber(membership: np.ndarray) -> np.ndarray:
+    """Community numbers in the order of each community's smallest node."""
+    _, first, inverse = np.unique(membership, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse]
 
 
 def stable_communities(G: nx.Graph, *, weight: str = "weight", seed: int | None = None,
@@ -210,7 +285,7 @@ class CommunityDetector(Detector):
     seed : int
     n_seeds : int
         Partitions compared for stability.
-    louvain_engine : {"python-louvain", "igraph", "auto"}
+    louvain_engine : {"python-louvain", "igraph", "leiden", "auto"}
     min_lift, min_shared : float, int
         Edge thresholds of :func:`suspicion_graph`.
     min_stability : float

@@ -53,7 +53,7 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, provid
         Most rings kept.
     providers : DataFrame, optional
         The providers table.
-    louvain_engine : {"python-louvain", "igraph", "auto"}
+    louvain_engine : {"python-louvain", "igraph", "leiden", "auto"}
     exclude : tuple of str
         Detector names left out (ablations).
     config : DetectionConfig, optional

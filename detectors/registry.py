@@ -32,7 +32,7 @@ def all_detectors(seed: int = 42, *, louvain_engine: str = "auto", exclude: tupl
     ----------
     seed : int
         Given to the detectors that draw random numbers (Louvain, sampled betweenness).
-    louvain_engine : {"python-louvain", "igraph", "auto"}
+    louvain_engine : {"python-louvain", "igraph", "leiden", "auto"}
     exclude : tuple of str
         Detector names left out (for ablations).
     config : DetectionConfig, optional

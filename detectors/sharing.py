@@ -98,6 +98,11 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
 
 
 def _region(values: pd.Series) -> np.ndarray:
+    """Region names as an object array, "NA" when missing (from the lookup table when coded)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # code -1 (missing) takes the last name: "NA"
+        names = np.append(np.asarray(values.cat.categories.astype(str), dtype=object), "NA")
+        return names[values.cat.codes.to_numpy()]
     return values.astype(object).where(values.notna(), "NA").astype(str).to_numpy()
 
 

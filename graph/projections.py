@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["incidence", "provider_projection"]
+__all__ = ["incidence", "provider_projection", "provider_pair_codes"]
 
 
 def incidence(claims: pd.DataFrame, column: str = "provider_id", *,
@@ -62,14 +62,35 @@ def provider_projection(claims: pd.DataFrame, *, min_shared: int = 1) -> pd.Data
         ``provider_a, provider_b, shared_patients, expected, lift, patients_a,
         patients_b`` with ``provider_a < provider_b``, sorted by the two ids.
     """
+    prov_ids, a, b, shared, sizes, n_patients = provider_pair_codes(claims, min_shared=min_shared)
+    return _pairs_frame(("provider_a", "provider_b"), prov_ids[a], prov_ids[b], shared,
+                        sizes[a], sizes[b], n_patients)
+
+
+def provider_pair_codes(claims: pd.DataFrame, *, min_shared: int = 1
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """The provider projection as integer codes: what :func:`provider_projection` frames.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claims with ``beneficiary_id`` and ``provider_id``.
+    min_shared : int
+        Pairs sharing fewer patients are left out.
+
+    Returns
+    -------
+    (provider_ids, a, b, shared, patients, n_patients)
+        The sorted provider ids (the lookup table of the codes), the codes ``a < b`` of
+        each pair, the patients they share, the patients of each provider (indexed by
+        code) and the number of distinct patients (at least 1).
+    """
     B, bene_ids, prov_ids = incidence(claims, "provider_id")
-    n_patients = max(len(bene_ids), 1)
     sizes = np.asarray(B.sum(axis=0)).ravel()
     C = sparse.triu(B.T @ B, k=1).tocoo()
     keep = C.data >= min_shared
-    a, b, shared = C.row[keep], C.col[keep], C.data[keep].astype(np.int64)
-    return _pairs_frame(("provider_a", "provider_b"), prov_ids[a], prov_ids[b], shared,
-                        sizes[a], sizes[b], n_patients)
+    return (prov_ids, C.row[keep].astype(np.int64), C.col[keep].astype(np.int64),
+            C.data[keep].astype(np.int64), sizes, max(len(bene_ids), 1))
 
 
 def _pairs_frame(names: tuple[str, str], a_ids: np.ndarray, b_ids: np.ndarray, shared: np.ndarray,

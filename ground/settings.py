@@ -72,7 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("window_weeks", 12, "Trailing weeks of claims the weekly run builds its graph from.", int),
     Setting("inbox", "", "Folder the weekly run takes new claim files from; empty means HOME/inbox."),
     Setting("seed", 42, "Seed for every randomised step (Louvain, sampling), so runs are reproducible.", int),
-    Setting("louvain_engine", "auto", "Community engine: python-louvain, igraph, or auto (igraph above 20,000 edges)."),
+    Setting("louvain_engine", "auto", "Community engine: python-louvain, igraph, leiden, or auto (Leiden above 20,000 edges)."),
     Setting("alert_growth", 0.25, "Relative rise in a ring's amount at risk that makes it 'grown' and re-alerted.", float),
     Setting("alert_min_amount", 5000.0, "Smallest rise in amount at risk (MAD) that counts as material.", float),
     Setting("max_rings", 200, "Most rings a run keeps, best first.", int),

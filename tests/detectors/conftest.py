@@ -104,3 +104,11 @@ def pattern_result(pattern_claims):
     from detectors.pipeline import detect
 
     return detect(pattern_claims, seed=7, config=DetectionConfig.from_mapping(EVERY_RING))
+
+
+@pytest.fixture(scope="session")
+def small_world() -> pd.DataFrame:
+    """A small generated world (about 28,000 lines, planted rings and look-alikes), built once per session."""
+    from ingest.synthetic import generate_frames
+
+    return generate_frames(scale=0.15, weeks=6, seed=11).claims

@@ -8,7 +8,6 @@ import pytest
 import detectors.base
 from detectors.pipeline import detect
 from ingest.encode import CODED_COLUMNS, ID_COLUMNS, encode_claims
-from ingest.synthetic import generate_frames
 
 
 def _as_python_objects(claims: pd.DataFrame) -> pd.DataFrame:
@@ -23,11 +22,6 @@ def _as_python_objects(claims: pd.DataFrame) -> pd.DataFrame:
 def _findings(result) -> dict[str, pd.DataFrame]:
     return {name: getattr(result, name).reset_index(drop=True)
             for name in ("rings", "members", "entity_scores")}
-
-
-@pytest.fixture(scope="module")
-def small_world() -> pd.DataFrame:
-    return generate_frames(scale=0.15, weeks=6, seed=11).claims
 
 
 @pytest.mark.parametrize("which", ["patterns", "world"])
@@ -63,3 +57,16 @@ def test_store_reads_encoded_claims_with_the_same_values(tmp_path, tiny_claims):
         encoded = store.claims(encoded=True)
     assert isinstance(encoded["regime"].dtype, pd.CategoricalDtype)
     pd.testing.assert_frame_equal(_as_python_objects(encoded), _as_python_objects(plain), check_dtype=False)
+
+
+def test_coefficients_are_the_same_from_coded_and_text_act_codes(small_world):
+    from detectors.base import line_flags
+    from detectors.coefficients import coefficient_table
+
+    lines = line_flags(small_world)
+    lines.loc[lines.index[:50], "act_code"] = None
+    assert isinstance(lines["act_code"].dtype, pd.CategoricalDtype)
+    coded = coefficient_table(lines, min_lines=3, min_peers=3)
+    text = coefficient_table(lines.assign(act_code=lines["act_code"].astype(object)), min_lines=3, min_peers=3)
+    assert len(coded) > 0
+    pd.testing.assert_frame_equal(coded, text)
