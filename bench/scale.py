@@ -154,8 +154,7 @@ def _steps(data: Path, name: str) -> dict:
             for kind in ("pyarrow_csv", "pyarrow_read", "duckdb_groupby")}
     with meter("load"):
         claims = store.claims(start, end, encoded=True)
-        providers = store.providers()
-    result = detect(claims, providers=providers, step=meter)
+    result = detect(claims, step=meter)
     with meter("findings"):
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             write_findings(result, Path(tmp) / "findings")

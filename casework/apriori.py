@@ -72,13 +72,7 @@ CREATE TABLE IF NOT EXISTS risk_index_runs (
 
 
 class AprioriStore(HomeStore):
-    """Watchlists and risk indexes of runs.
-
-    Parameters
-    ----------
-    home : path
-        ``SHABAKA_HOME``.
-    """
+    """Watchlists and risk indexes of runs."""
 
     SCHEMA = _SCHEMA
 

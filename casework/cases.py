@@ -67,13 +67,7 @@ def case_status(home: str | Path, ring_id: str) -> str | None:
 
 
 class CaseStore(HomeStore):
-    """Cases and their comments.
-
-    Parameters
-    ----------
-    home : path
-        ``SHABAKA_HOME``.
-    """
+    """Cases and their comments."""
 
     SCHEMA = _SCHEMA
 
@@ -173,13 +167,15 @@ class CaseStore(HomeStore):
             c.execute("UPDATE cases SET updated_at = ? WHERE ring_id = ?", (_now(), ring_id))
         return self.case(ring_id)
 
-    def cases(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every case, most recently updated first, with its comment count.
+    def cases(self, status: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Cases, most recently updated first, with their comment counts.
 
         Parameters
         ----------
         status : str, optional
             Keep only cases with this status.
+        limit, offset : int, optional
+            The page of cases (every case when ``limit`` is None).
         """
         sql = ("SELECT c.*, (SELECT COUNT(*) FROM case_comments k WHERE k.ring_id = c.ring_id) AS n_comments"
                " FROM cases c")
@@ -187,7 +183,23 @@ class CaseStore(HomeStore):
         if status:
             sql += " WHERE c.status = ?"
             args = (status,)
-        return [dict(r) for r in self.conn.execute(sql + " ORDER BY c.updated_at DESC, c.ring_id", args)]
+        sql += " ORDER BY c.updated_at DESC, c.ring_id"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += (int(limit), int(offset))
+        return [dict(r) for r in self.conn.execute(sql, args)]
+
+    def count(self, status: str | None = None) -> int:
+        """How many cases there are (with this status when given).
+
+        Parameters
+        ----------
+        status : str, optional
+            Count only cases with this status.
+        """
+        if status:
+            return int(self.conn.execute("SELECT COUNT(*) FROM cases WHERE status = ?", (status,)).fetchone()[0])
+        return int(self.conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
 
     def statuses(self) -> dict[str, str]:
         """ring_id -> status for every case."""

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -64,19 +63,12 @@ def model_version(doc: dict[str, Any]) -> str:
 
 
 class ModelStore(HomeStore):
-    """The learned models of a home.
-
-    Parameters
-    ----------
-    home : path
-        ``SHABAKA_HOME``.
-    """
+    """The learned models of a home."""
 
     SCHEMA = _SCHEMA
 
-    def __init__(self, home: str | Path):
-        super().__init__(home)
-        self.dir = Path(home) / MODELS_DIR
+    def _opened(self) -> None:
+        self.dir = self.home / MODELS_DIR
 
     def save(self, doc: dict[str, Any]) -> str:
         """Write a model (atomically) and catalogue it; the same model saved again keeps its first date.

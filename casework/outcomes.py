@@ -106,13 +106,7 @@ class ImportReport:
 
 
 class OutcomeStore(HomeStore):
-    """Imported outcomes, their loads and quarantine, and the cases' dispositions.
-
-    Parameters
-    ----------
-    home : path
-        ``SHABAKA_HOME``.
-    """
+    """Imported outcomes, their loads and quarantine, and the cases' dispositions."""
 
     SCHEMA = _SCHEMA
 

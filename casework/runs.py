@@ -89,13 +89,7 @@ def _now() -> str:
 
 
 class RunStore(HomeStore):
-    """Runs, rings, members, entity scores and alerts.
-
-    Parameters
-    ----------
-    home : path
-        ``SHABAKA_HOME``; the database is ``home/shabaka.sqlite``.
-    """
+    """Runs, rings, members, entity scores and alerts."""
 
     SCHEMA = SCHEMA
 
@@ -186,20 +180,21 @@ class RunStore(HomeStore):
         AuditLog(self.path.parent, conn=self.conn).anchor("run", run_id)
         return run_id
 
-    def runs(self, kind: str | None = None) -> pd.DataFrame:
+    def runs(self, kind: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
         """Finished runs, newest first.
 
         Parameters
         ----------
         kind : str, optional
             Keep only runs of this kind.
+        limit : int, optional
+            Most runs returned (the newest); all when None.
         """
-        sql = "SELECT * FROM runs WHERE status = 'ok'"
-        args: tuple = ()
-        if kind:
-            sql += " AND kind = ?"
-            args = (kind,)
-        return pd.read_sql_query(sql + " ORDER BY finished_at DESC, run_id DESC", self.conn, params=args)
+        sql, args = self._finished("*", kind)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args += (int(limit),)
+        return pd.read_sql_query(sql, self.conn, params=args)
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run with its parameters, batches and stats decoded; NotFound when unknown.
@@ -225,8 +220,15 @@ class RunStore(HomeStore):
         kind : str, optional
             Only runs of this kind.
         """
-        runs = self.runs(kind)
-        return None if runs.empty else str(runs.iloc[0]["run_id"])
+        sql, args = self._finished("run_id", kind)
+        row = self.conn.execute(sql + " LIMIT 1", args).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _finished(columns: str, kind: str | None) -> tuple[str, tuple]:
+        """The query of finished runs (of ``kind`` when given), newest first, and its arguments."""
+        where, args = ("status = 'ok' AND kind = ?", (kind,)) if kind else ("status = 'ok'", ())
+        return f"SELECT {columns} FROM runs WHERE {where} ORDER BY finished_at DESC, run_id DESC", args
 
     def rings(self, run_id: str) -> pd.DataFrame:
         """A run's rings, by rank.

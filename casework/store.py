@@ -17,7 +17,8 @@ S = TypeVar("S", bound="HomeStore")
 
 class HomeStore:
     """Base of the stores kept in ``HOME/shabaka.sqlite``: opens it, creates the subclass's
-    tables (``SCHEMA``, idempotent DDL), closes; usable as a context manager.
+    tables (``SCHEMA``, idempotent DDL), closes; usable as a context manager. A subclass sets
+    ``SCHEMA`` and does what it needs on opening in ``_opened``.
 
     Parameters
     ----------
@@ -31,10 +32,15 @@ class HomeStore:
     SCHEMA = ""
 
     def __init__(self, home: str | Path, *, conn: sqlite3.Connection | None = None):
-        self.path = Path(home) / DB_NAME
+        self.home = Path(home)
+        self.path = self.home / DB_NAME
         self._owns_conn = conn is None
         self.conn = connect(self.path) if conn is None else conn
         self.conn.executescript(self.SCHEMA)
+        self._opened()
+
+    def _opened(self) -> None:
+        """Called once the tables exist: what a store does on opening (migrations, keys); nothing here."""
 
     def close(self) -> None:
         """Close the connection, unless it was lent by a :class:`Casework`."""

@@ -38,13 +38,7 @@ def _digest(token: str) -> str:
 
 
 class TokenStore(HomeStore):
-    """API tokens: add (shown once), verify, revoke, list.
-
-    Parameters
-    ----------
-    home : path
-        ``SHABAKA_HOME``.
-    """
+    """API tokens: add (shown once), verify, revoke, list."""
 
     SCHEMA = _SCHEMA
 

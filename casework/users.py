@@ -10,10 +10,8 @@ account bump it, so every cookie issued before is refused.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -46,18 +44,11 @@ CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures(key, ts);
 
 
 class UserStore(HomeStore):
-    """Accounts of the viewer.
-
-    Parameters
-    ----------
-    home : path
-        ``SHABAKA_HOME``.
-    """
+    """Accounts of the viewer."""
 
     SCHEMA = _SCHEMA
 
-    def __init__(self, home: str | Path, *, conn: sqlite3.Connection | None = None):
-        super().__init__(home, conn=conn)
+    def _opened(self) -> None:
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(users)")}
         if "session_version" not in columns:  # a HOME made before sessions could be revoked
             with transaction(self.conn) as c:

@@ -71,8 +71,6 @@ class DetectionContext:
     intermediaries : object
         ``graph.intermediaries.infer_intermediaries`` of the claims (``.table``,
         ``.links``, ``.members``).
-    providers : DataFrame, optional
-        The providers table, when known.
     config : DetectionConfig
         The thresholds the line flags and intermediaries were computed with.
     prescriptions : set of (str, str)
@@ -87,23 +85,19 @@ class DetectionContext:
     projection: pd.DataFrame
     suspicious_projection: pd.DataFrame
     intermediaries: Any
-    providers: pd.DataFrame | None = None
     config: DetectionConfig = field(default_factory=DetectionConfig)
     fingerprint: str = ""
     prescriptions: set = field(default_factory=set)
     cache: dict[str, Any] = field(default_factory=dict)
 
 
-def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None,
-                  config: DetectionConfig | None = None) -> DetectionContext:
+def build_context(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -> DetectionContext:
     """Derive the line flags, the projections and the intermediaries of ``claims``.
 
     Parameters
     ----------
     claims : DataFrame
         Claims per the claims contract.
-    providers : DataFrame, optional
-        The providers table, when known.
     config : DetectionConfig, optional
         Thresholds of the line flags (section ``lines``) and of the intermediary
         inference (section ``intermediaries``); the defaults when absent.
@@ -118,7 +112,7 @@ def build_context(claims: pd.DataFrame, *, providers: pd.DataFrame | None = None
     suspicious = claims.loc[lines["suspicious"].to_numpy()]
     suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
     intermediaries = infer_intermediaries(claims, **config.section("intermediaries"))
-    context = DetectionContext(lines, projection, suspicious_projection, intermediaries, providers, config,
+    context = DetectionContext(lines, projection, suspicious_projection, intermediaries, config,
                                claims_fingerprint(claims), prescription_pairs(lines))
     context.cache["claims"] = weakref.ref(claims)
     return context

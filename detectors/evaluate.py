@@ -64,8 +64,7 @@ def average_precision(y_true: Iterable[int], scores: Iterable[float]) -> float:
     scores : iterable of float
         Higher is more suspicious.
     """
-    y = np.asarray(list(y_true), dtype=int)
-    s = np.asarray(list(scores), dtype=float)
+    y, s = _arrays(y_true, scores)
     n_pos = int(y.sum())
     if n_pos == 0:
         return float("nan")
@@ -88,14 +87,11 @@ def recall_at_k(y_true: Iterable[int], scores: Iterable[float], k: int | None = 
 
     Parameters
     ----------
-    y_true : iterable of int
-        1 for positives.
-    scores : iterable of float
-        Higher is more suspicious.
+    y_true, scores : iterable
+        As in :func:`average_precision`.
     k : int, optional
     """
-    y = np.asarray(list(y_true), dtype=int)
-    s = np.asarray(list(scores), dtype=float)
+    y, s = _arrays(y_true, scores)
     n_pos = int(y.sum())
     if n_pos == 0:
         return float("nan")
@@ -118,18 +114,20 @@ def roc_auc(y_true: Iterable[int], scores: Iterable[float]) -> float:
 
     Parameters
     ----------
-    y_true : iterable of int
-        1 for positives.
-    scores : iterable of float
-        Higher is more suspicious.
+    y_true, scores : iterable
+        As in :func:`average_precision`.
     """
-    y = np.asarray(list(y_true), dtype=int)
-    s = np.asarray(list(scores), dtype=float)
+    y, s = _arrays(y_true, scores)
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     if n_pos == 0 or n_neg == 0:
         return float("nan")
     ranks = pd.Series(s).rank(method="average").to_numpy()
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _arrays(y_true: Iterable[int], scores: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as integers and scores as floats, aligned."""
+    return np.asarray(list(y_true), dtype=int), np.asarray(list(scores), dtype=float)
 
 
 def match_rings(planted: dict[str, set], flagged: list[tuple[str, set]], *,

@@ -38,7 +38,7 @@ class DetectionResult:
     intermediaries: Any = None
 
 
-def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, providers: pd.DataFrame | None = None,
+def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200,
            louvain_engine: str = "auto", exclude: tuple[str, ...] = (),
            config: DetectionConfig | None = None, step: StepHook | None = None) -> DetectionResult:
     """Run every detector on ``claims`` and assemble the rings.
@@ -51,8 +51,6 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, provid
         Same seed, same result.
     max_rings : int
         Most rings kept.
-    providers : DataFrame, optional
-        The providers table.
     louvain_engine : {"python-louvain", "igraph", "leiden", "auto"}
     exclude : tuple of str
         Detector names left out (ablations).
@@ -69,7 +67,7 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200, provid
     config = config or DetectionConfig()
     step = step or (lambda name: nullcontext())
     with step("context"):
-        context = build_context(claims, providers=providers, config=config)
+        context = build_context(claims, config=config)
     detectors = all_detectors(seed, louvain_engine=louvain_engine, exclude=exclude, config=config)
     findings = []
     for d in detectors:

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ import pandas as pd
 
 from graph.serialise import write_graph
 from ingest.schema import CLAIM_COLUMNS
+from ingest.store import ClaimsStore
 from ground import __version__
 from casework.audit import AuditLog
+from casework.store import Casework
 from ground.errors import AccessDenied
 from export.cypher import load_script
 from export.collect import RingEvidence, collect_ring, ring_graph
@@ -54,7 +57,8 @@ RUN_FILE = "run.json"
 
 
 def export_ring(settings, ring_id: str, out_zip: str | Path, *, run_id: str | None = None,
-                pseudonymise: bool = False, actor: str = "cli", role: str = "investigator") -> Path:
+                pseudonymise: bool = False, actor: str = "cli", role: str = "investigator",
+                casework: Casework | None = None, claims_store: ClaimsStore | None = None) -> Path:
     """Write the evidence bundle of one ring to ``out_zip`` (atomically) and log it in the audit log.
 
     Parameters
@@ -69,6 +73,11 @@ def export_ring(settings, ring_id: str, out_zip: str | Path, *, run_id: str | No
         Replace personal identifiers by keyed pseudonyms in every file.
     actor, role : str
         Who exports, for the access check and the audit entry.
+    casework : Casework, optional
+        An open connection to HOME's casework (runs, audit log), such as the viewer's
+        request's; opened and closed here when absent.
+    claims_store : ClaimsStore, optional
+        An open claims store of HOME; opened and closed here when absent.
 
     Returns
     -------
@@ -87,16 +96,19 @@ def export_ring(settings, ring_id: str, out_zip: str | Path, *, run_id: str | No
     if not pseudonymise and role not in IDENTITY_ROLES:
         raise AccessDenied(f"role {role!r} may only export pseudonymised bundles (--pseudonymise)")
     out_zip = Path(out_zip)
-    evidence = collect_ring(settings, ring_id, run_id)
-    pseudonymiser = Pseudonymiser(load_pseudonym_key(settings)) if pseudonymise else None
-    payload = build_payload(evidence, pseudonymiser=pseudonymiser)
-    digest = payload_hash(manifest_text({f"data/{k}": v for k, v in payload.items()}))
-    params = {
-        "ring_id": ring_id, "run_id": evidence.run["run_id"], "pseudonymised": pseudonymise,
-        "key_id": pseudonymiser.key_id if pseudonymiser else None, "role": role,
-        "bundle": out_zip.name, "payload_sha256": digest, "files": len(payload) + 1,
-    }
-    with AuditLog(settings.home_path) as audit:
+    with ExitStack() as opened:
+        if casework is None:
+            casework = opened.enter_context(Casework(settings.home_path))
+        evidence = collect_ring(settings, ring_id, run_id, casework=casework, claims_store=claims_store)
+        pseudonymiser = Pseudonymiser(load_pseudonym_key(settings)) if pseudonymise else None
+        payload = build_payload(evidence, pseudonymiser=pseudonymiser)
+        digest = payload_hash(manifest_text({f"data/{k}": v for k, v in payload.items()}))
+        params = {
+            "ring_id": ring_id, "run_id": evidence.run["run_id"], "pseudonymised": pseudonymise,
+            "key_id": pseudonymiser.key_id if pseudonymiser else None, "role": role,
+            "bundle": out_zip.name, "payload_sha256": digest, "files": len(payload) + 1,
+        }
+        audit = casework.store(AuditLog)
         entry = audit.append(actor, "export", params)
         payload[AUDIT_ENTRY.removeprefix("data/")] = _json(entry)
         try:

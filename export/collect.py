@@ -6,6 +6,7 @@ so a bundle can be built from plain frames too.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ import networkx as nx
 import pandas as pd
 
 from casework.runs import RunStore
+from casework.store import Casework
 from detectors.config import DetectionConfig
 from export.evidence import ring_claims
 from graph.intermediaries import infer_intermediaries
@@ -40,7 +42,8 @@ class RingEvidence:
         self.lines = ring_claims(self.window_claims, self.members, config=self.config)
 
 
-def collect_ring(settings, ring_id: str, run_id: str | None = None) -> RingEvidence:
+def collect_ring(settings, ring_id: str, run_id: str | None = None, *, casework: Casework | None = None,
+                 claims_store: ClaimsStore | None = None) -> RingEvidence:
     """Read a ring, its run, and the claims window the run read, from ``settings.home_path``.
 
     Parameters
@@ -49,6 +52,10 @@ def collect_ring(settings, ring_id: str, run_id: str | None = None) -> RingEvide
     ring_id : str
     run_id : str, optional
         Defaults to the latest finished run.
+    casework : Casework, optional
+        An open connection to HOME's casework (the viewer's request's); opened and closed here when absent.
+    claims_store : ClaimsStore, optional
+        An open claims store of HOME (the viewer's request's); opened and closed here when absent.
 
     Raises
     ------
@@ -57,15 +64,17 @@ def collect_ring(settings, ring_id: str, run_id: str | None = None) -> RingEvide
     StoreError
         A claim batch the run read is no longer in the claims store.
     """
-    with RunStore(settings.home_path) as runs:
+    with ExitStack() as opened:
+        if casework is None:
+            casework = opened.enter_context(Casework(settings.home_path))
+        runs = casework.store(RunStore)
         run_id = run_id or runs.latest_run_id()
         if run_id is None:
             raise NotFound(f"no finished run in {settings.home_path}; run 'shabaka detect' first")
         run = runs.run(run_id)
         ring = runs.ring(run_id, ring_id)
         members = runs.members(run_id, ring_id)
-    store = ClaimsStore(settings.home_path)
-    try:
+        store = claims_store or opened.enter_context(ClaimsStore(settings.home_path))
         batches = run_batches(run, store.batches())
         missing = [b["batch_id"] for b in batches if not b.get("present")]
         if missing:
@@ -74,8 +83,6 @@ def collect_ring(settings, ring_id: str, run_id: str | None = None) -> RingEvide
         claims = store.claims(run.get("window_from"), run.get("window_to"),
                               batch_ids=[b["batch_id"] for b in batches] or None)
         providers = store.providers()
-    finally:
-        store.close()
     for b in batches:
         b.pop("present", None)
     return RingEvidence(run=run, ring=ring, members=members.drop(columns=["run_id"], errors="ignore"),

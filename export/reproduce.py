@@ -136,11 +136,9 @@ def reproduce_bundle(bundle: str | Path, settings) -> ReproduceResult:
                            f"{settings.home_path}: {names}; ingest the same files first")
         batch_ids = sorted({by_hash[str(b["sha256"])] for b in recorded})
         claims = store.claims(run.get("window_from"), run.get("window_to"), batch_ids=batch_ids or None)
-        providers = store.providers()
     finally:
         store.close()
     result = detect(claims, seed=int(params.get("seed", 42)), max_rings=int(params.get("max_rings", 200)),
-                    providers=providers if len(providers) else None,
                     louvain_engine=str(params.get("louvain_engine", "auto")),
                     exclude=tuple(params.get("exclude") or ()),
                     config=DetectionConfig.from_mapping(params.get("config")))

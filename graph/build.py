@@ -30,7 +30,10 @@ __all__ = [
     "node_id",
     "household_of",
     "identifier_mask",
+    "claim_edges",
     "EDGE_TYPES",
+    "CLAIM_EDGES",
+    "CLAIM_EDGE_INPUTS",
     "LABELS",
     "IDENTIFIER_COLUMNS",
     "EDGE_COLUMNS",
@@ -62,6 +65,21 @@ EDGE_TYPES: dict[str, tuple[str, str]] = {
     "RECRUITED": ("INTERMEDIARY", "BENEFICIARY"),
     "USES": ("INTERMEDIARY", "IDENTIFIER"),
 }
+
+#: claims edge type -> (source column, target column): the edges one claim line makes by itself,
+#: in the order the edges table lists them (RECRUITED and USES come from the intermediary inference).
+CLAIM_EDGES: dict[str, tuple[str, str]] = {
+    "CLAIMED_AT": ("beneficiary_id", "provider_id"),
+    "WORKS_AT": ("doctor_id", "provider_id"),
+    "TREATED": ("doctor_id", "beneficiary_id"),
+    **{edge_type: ("beneficiary_id", column) for column, edge_type in IDENTIFIER_COLUMNS.values()},
+}
+
+#: The claims columns :func:`claim_edges` reads.
+CLAIM_EDGE_INPUTS: tuple[str, ...] = (
+    "claim_id", "service_date", "amount_claimed", "act_family", "prior_auth_id", "channel",
+    *dict.fromkeys(column for pair in CLAIM_EDGES.values() for column in pair),
+)
 
 #: node type -> readable label (Neo4j labels, export files)
 LABELS: dict[str, str] = {
@@ -215,15 +233,10 @@ def build_graph(
         }),
         _entity_nodes(claims, rows, "DOCTOR", "doctor_id", {"specialty": "doctor_specialty"}),
     ]
-    edge_frames = [
-        rows.edges("CLAIMED_AT", "beneficiary_id", "provider_id"),
-        rows.edges("WORKS_AT", "doctor_id", "provider_id"),
-        rows.edges("TREATED", "doctor_id", "beneficiary_id"),
-    ]
-    for node_type, (column, edge_type) in IDENTIFIER_COLUMNS.items():
-        mask = identifier_mask(claims, node_type)
-        node_frames.append(_entity_nodes(claims, rows, node_type, column, {}, mask=mask))
-        edge_frames.append(rows.edges(edge_type, "beneficiary_id", column, mask=mask))
+    masks = {node_type: identifier_mask(claims, node_type) for node_type in IDENTIFIER_COLUMNS}
+    for node_type, (column, _) in IDENTIFIER_COLUMNS.items():
+        node_frames.append(_entity_nodes(claims, rows, node_type, column, {}, mask=masks[node_type]))
+    edge_frames = _claim_edge_parts(rows, masks)
     if intermediaries is not None and len(intermediaries.table):
         node_frames.append(_intermediary_nodes(claims, rows, intermediaries))
         edge_frames.extend(_intermediary_edges(claims, rows, intermediaries))
@@ -235,6 +248,35 @@ def build_graph(
     nodes = _tidy_dtypes(nodes)
     nodes = nodes.sort_values("node_id", kind="stable", ignore_index=True)
     return ClaimsGraph(nodes=nodes, edges=edges)
+
+
+def claim_edges(claims: pd.DataFrame) -> pd.DataFrame:
+    """The edges claim lines make by themselves (:data:`CLAIM_EDGES`), aggregated as :func:`build_graph` does.
+
+    The same rows :func:`build_graph` would give those lines, without nodes and
+    without the intermediaries' edges: what the viewer uses for an entity the graph
+    store does not hold.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        Claim lines with at least the columns :data:`CLAIM_EDGE_INPUTS`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`EDGE_COLUMNS`, one row per (source, target, edge type).
+    """
+    claims = claims.reset_index(drop=True)
+    masks = {node_type: identifier_mask(claims, node_type) for node_type in IDENTIFIER_COLUMNS}
+    return _assemble_edges(_claim_edge_parts(_RowCodes(claims), masks))
+
+
+def _claim_edge_parts(rows: _RowCodes, masks: dict[str, np.ndarray]) -> list[dict[str, object]]:
+    """Each claims edge type's aggregated columns; identifier edges only on the lines of ``masks``."""
+    mask_of = {column: masks[node_type] for node_type, (column, _) in IDENTIFIER_COLUMNS.items()}
+    return [rows.edges(edge_type, source, target, mask=mask_of.get(target))
+            for edge_type, (source, target) in CLAIM_EDGES.items()]
 
 
 class _RowCodes:

@@ -17,11 +17,12 @@ from typing import Protocol
 import networkx as nx
 import pandas as pd
 
-from graph.build import EDGE_COLUMNS, ClaimsGraph, frames_to_networkx
+from graph.build import EDGE_COLUMNS, ClaimsGraph, claim_edges, frames_to_networkx
 from ground.errors import InputRefused
-from ingest.schema import ENTITY_TYPES
+from ingest.schema import ENTITY_COLUMNS, ENTITY_TYPES
 
-__all__ = ["GraphStore", "Neighbourhood", "open_graph_store", "walk", "split_node_id", "iso_day"]
+__all__ = ["GraphStore", "Neighbourhood", "open_graph_store", "walk", "claims_neighbourhood", "split_node_id",
+           "iso_day"]
 
 
 @dataclass
@@ -201,6 +202,54 @@ def walk(start: list[str], hops: int, limit: int, fetch: Fetch) -> tuple[list[st
     edges = (pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=list(EDGE_COLUMNS)))
     edges = sort_heaviest(edges)
     return nodes, edges, omitted
+
+
+def claims_neighbourhood(read: Callable[[dict[str, set[str]]], pd.DataFrame], node_id: str, *, hops: int,
+                         limit: int) -> Neighbourhood:
+    """A node's neighbourhood computed from claim lines, for a node no graph store holds.
+
+    The stores' walk (:func:`walk`) over the edges :func:`graph.build.claim_edges`
+    makes of the lines read, so the edges are those ``build_graph`` would store for
+    the same lines. Each hop reads only the lines of the nodes it reached, never the
+    whole claims window.
+
+    Parameters
+    ----------
+    read : callable
+        ``{column: ids} -> lines`` where one of the columns holds one of the ids, with
+        the columns :data:`graph.build.CLAIM_EDGE_INPUTS`.
+    node_id : str
+        The node id to start from (``PROVIDER:PRV-1``).
+    hops : int
+    limit : int
+        Most edges kept in all.
+
+    Returns
+    -------
+    Neighbourhood
+        Nodes with their type and id (the id as label); no intermediaries' edges, as
+        inferring them needs the whole window.
+    """
+    def fetch(frontier: list[str], seen: set[tuple[str, str, str]], room: int) -> tuple[pd.DataFrame, int]:
+        wanted: dict[str, set[str]] = {}
+        for node in frontier:
+            kind, ident = split_node_id(node)
+            if kind in ENTITY_COLUMNS:
+                wanted.setdefault(ENTITY_COLUMNS[kind], set()).add(ident)
+        lines = read(wanted) if wanted else None
+        if lines is None or lines.empty:
+            return pd.DataFrame(columns=list(EDGE_COLUMNS)), 0
+        edges = claim_edges(lines)
+        reached = set(frontier)
+        edges = edges[(edges["source"].isin(reached) | edges["target"].isin(reached)).to_numpy(bool)]
+        if seen:
+            edges = edges[[k not in seen for k in zip(edges["source"], edges["target"], edges["edge_type"])]]
+        return sort_heaviest(edges).head(room), len(edges)
+
+    node_ids, edges, omitted = walk([node_id], hops, limit, fetch)
+    kinds, idents = zip(*(split_node_id(n) for n in node_ids))
+    nodes = pd.DataFrame({"node_id": node_ids, "node_type": kinds, "entity_id": idents, "label": idents})
+    return Neighbourhood(nodes=nodes, edges=edges, omitted=omitted, start=[node_id])
 
 
 def sort_heaviest(edges: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@ this module imports nothing from the project, so every package may use it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,12 +46,29 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         private_dir(path.parent)
         create_private(path)
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _wal_once(conn, path)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+#: (device, inode) of the database files this process has put in WAL mode.
+_WAL_FILES: set[tuple[int, int]] = set()
+
+
+def _wal_once(conn: sqlite3.Connection, path: Path) -> None:
+    """Put the database in WAL mode, once per file and process: WAL is a property of the file,
+    so later connections find it set. The file is identified by ``stat`` (device, inode) and
+    never opened here: closing a descriptor of a SQLite file would drop the process's locks on
+    it. An empty file (just created, maybe on a reused inode) always gets the pragma."""
+    stat = os.stat(path)
+    key = (stat.st_dev, stat.st_ino)
+    if stat.st_size > 0 and key in _WAL_FILES:
+        return
+    conn.execute("PRAGMA journal_mode=WAL")
+    _WAL_FILES.add(key)
 
 
 @contextmanager

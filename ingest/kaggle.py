@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.read import RawChunk, Source, csv_header, file_sha256, iter_csv_chunks
+from ingest.read import RawChunk, Source, csv_header, file_sha256, iter_csv_tables
 from ingest.schema import LABEL_COLUMNS
 from ground.errors import InputRefused
 from ground.files import open_private
@@ -126,9 +126,9 @@ def state_region(state: pd.Series) -> pd.Series:
 def _reader(path: Path, header: list[str], inpatient: bool, bene_key: tuple) -> Callable:
     def read(chunk_rows: int, on_progress) -> Iterator[RawChunk]:
         bene = _beneficiaries(bene_key)
-        for chunk in iter_csv_chunks(path, header, chunk_rows, on_progress):
-            yield RawChunk(_to_contract(chunk.frame, bene, inpatient), chunk.lines, chunk.bad_rows,
-                           original=chunk.frame)
+        for chunk in iter_csv_tables(path, header, chunk_rows, on_progress):
+            raw = chunk.frame.to_pandas()
+            yield RawChunk(_to_contract(raw, bene, inpatient), chunk.lines, chunk.bad_rows, original=raw)
     return read
 
 

@@ -34,8 +34,8 @@ import pyarrow.parquet as pq
 from ingest.schema import REQUIRED_CLAIM_COLUMNS
 from ground.errors import InputRefused
 
-__all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "scan_csv", "iter_csv_chunks",
-           "iter_csv_tables", "iter_csv_python"]
+__all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "scan_csv", "iter_csv_tables",
+           "iter_csv_python"]
 
 _READ_BLOCK = 1 << 20
 #: Largest CSV block parsed at once (a row must fit in one); Arrow holds up to 32 read ahead.
@@ -298,25 +298,6 @@ def iter_csv_python(
         yield RawChunk(_string_table(header, columns), np.asarray(lines, dtype=np.int64), bad)
     if on_progress is not None:
         on_progress(path.stat().st_size)
-
-
-def iter_csv_chunks(
-    path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None
-) -> Iterator[RawChunk]:
-    """As :func:`iter_csv_tables`, with each chunk's rows as an all-string DataFrame.
-
-    Parameters
-    ----------
-    path : Path
-    header : list of str
-        From :func:`csv_header`.
-    chunk_rows : int
-    on_progress : callable, optional
-        Called with the bytes read so far.
-    """
-    for chunk in iter_csv_tables(path, header, chunk_rows, on_progress):
-        chunk.frame = chunk.frame.to_pandas()
-        yield chunk
 
 
 def iter_csv_tables(

@@ -7,8 +7,10 @@ contract's dtypes.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 import pandas as pd
@@ -45,13 +47,17 @@ class ClaimsStore:
     ----------
     home : path
         The Shabaka home folder (``settings.home_path``).
+    conn : sqlite3.Connection, optional
+        An open connection to ``home/shabaka.sqlite`` to use instead of opening one (the
+        viewer lends its request's); the store then leaves it open when closed.
     """
 
-    def __init__(self, home: str | Path):
+    def __init__(self, home: str | Path, *, conn: sqlite3.Connection | None = None):
         self.home = Path(home)
         self.claims_dir = self.home / CLAIMS_DIR
         private_dir(self.claims_dir)
-        self._conn = connect(self.home / DB_NAME)
+        self._owns_conn = conn is None
+        self._conn = connect(self.home / DB_NAME) if conn is None else conn
         init_schema(self._conn)
         clean_if_idle(self._conn, self.claims_dir)
 
@@ -126,6 +132,7 @@ class ClaimsStore:
         batch_ids: Iterable[str] | None = None,
         any_of: Mapping[str, Iterable[str]] | None = None,
         encoded: bool = False,
+        limit: int | None = None,
     ) -> pd.DataFrame:
         """Claim lines with service_date in [start, end] (inclusive), with ``CLAIM_DTYPES``.
 
@@ -145,6 +152,9 @@ class ClaimsStore:
             Text columns as :func:`ingest.encode.encoded_frame` holds them (coded columns
             as Categorical, identifiers as Arrow strings with NaN for missing), for
             detection over a whole window; the values are the same.
+        limit : int, optional
+            Read at most this many lines (the first the scan meets), so a caller serving
+            a request bounds its memory whatever the entity; all when None.
 
         Returns
         -------
@@ -185,7 +195,8 @@ class ClaimsStore:
                 return typed(pa.Table.from_pylist([], schema=PARQUET_SCHEMA).select(columns))
             condition = matches if condition is None else condition & matches
         try:
-            table = dataset.to_table(columns=columns, filter=condition)
+            table = (dataset.to_table(columns=columns, filter=condition) if limit is None
+                     else dataset.head(int(limit), columns=columns, filter=condition))
         except (pa.ArrowException, OSError) as exc:
             raise StoreError(f"{self.claims_dir}: cannot read claims batches ({exc})") from None
         return typed(table)
@@ -205,10 +216,22 @@ class ClaimsStore:
                                          "read", "loaded", "quarantined", "by_rule_json", "started_at", "finished_at"])
         return frame
 
-    def providers(self) -> pd.DataFrame:
-        """Providers loaded from ``--providers`` files (contract "providers" columns)."""
+    def providers(self, *, matching: str | None = None, limit: int | None = None) -> pd.DataFrame:
+        """Providers loaded from ``--providers`` files (contract "providers" columns), by id.
+
+        Parameters
+        ----------
+        matching : str, optional
+            Keep only providers whose id or name contains this text (any case).
+        limit : int, optional
+            Most providers returned; the table is streamed, so a search holds no more.
+        """
         rows = self._conn.execute(f"SELECT {', '.join(PROVIDER_COLUMNS)} FROM providers ORDER BY provider_id")
-        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(PROVIDER_COLUMNS))
+        if matching is not None:
+            wanted = matching.upper()
+            at = PROVIDER_COLUMNS.index("name")
+            rows = (r for r in rows if wanted in f"{r[0]} {r[at] or ''}".upper())
+        frame = pd.DataFrame([tuple(r) for r in islice(rows, limit)], columns=list(PROVIDER_COLUMNS))
         for col in PROVIDER_COLUMNS:
             frame[col] = frame[col].astype("float64" if col in ("latitude", "longitude") else "string")
         return frame
@@ -237,8 +260,9 @@ class ClaimsStore:
         return pd.DataFrame([tuple(r) for r in rows], columns=_QUARANTINE_COLUMNS)
 
     def close(self) -> None:
-        """Close the catalogue connection."""
-        self._conn.close()
+        """Close the catalogue connection, unless it was lent."""
+        if self._owns_conn:
+            self._conn.close()
 
     def __enter__(self) -> ClaimsStore:
         return self

@@ -179,12 +179,11 @@ def _detect(settings: Settings, start: str | None, end: str | None):
 
     with ClaimsStore(settings.home_path) as store:
         claims = store.claims(start, end)
-        providers = store.providers()
     if claims.empty:
         return claims, None, None
     # The weekly run's detection, so the features the model learns are those it is applied to.
     result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
-                    providers=providers if len(providers) else None, louvain_engine=settings.louvain_engine,
+                    louvain_engine=settings.louvain_engine,
                     config=load_detection_config(settings.detection_config))
     return claims, result, entity_features(claims, result)
 

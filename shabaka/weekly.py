@@ -335,8 +335,7 @@ def run_weekly(
             log.info("week %s: %d claim lines in window %s..%s from %d batch(es)", week_label, len(claims),
                      start, end, len(batch_list))
             result = detect(claims, seed=settings.seed, max_rings=settings.max_rings,
-                            providers=store.providers(), louvain_engine=settings.louvain_engine,
-                            config=config)
+                            louvain_engine=settings.louvain_engine, config=config)
             if model:
                 apply_model(settings, model, claims, result)
                 base.model = model

@@ -11,26 +11,30 @@ from typing import Any
 import pandas as pd
 from flask import Blueprint, current_app
 
+from graph.build import CLAIM_EDGE_INPUTS
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store,
                          query_for_audit, runs, settings, show_case, show_frame, show_id)
 from web.data import split_node_id
 from web.entities import known_entity, real_node_id, search_entities
 from web.neighbourhood import neighbourhood_from_claims, neighbourhood_from_graph
-from web.params import PARAMS, arg
+from web.params import PARAMS, arg, paging
 from web.rings import filter_rings, load_ring, page_of, ring_filters, ring_graph
+from web.runs import RUNS_SHOWN
 
 __all__ = ["bp"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 PARAMS_LIMIT_MAX = PARAMS["limit"][1].hi
-NEIGHBOURHOOD_COLUMNS = ["claim_id", "service_date", "amount_claimed", "beneficiary_id", "provider_id", "doctor_id",
-                         "contact_phone", "payee_account", "submission_point_id", "referrer_id"]
+#: Most claim lines one neighbourhood request reads for an entity the graph store lacks (all hops together):
+#: a hub's lines beyond it are left out, and the answer says so.
+CLAIM_LINES_CAP = 50_000
 
 
 @bp.route("/runs")
 def api_runs():
     audit("api_runs")
-    return {"runs": _records(runs().runs().drop(columns=["params_json", "batches_json"], errors="ignore"))}
+    table = runs().runs(limit=RUNS_SHOWN)
+    return {"runs": _records(table.drop(columns=["params_json", "batches_json"], errors="ignore"))}
 
 
 @bp.route("/rings")
@@ -85,7 +89,9 @@ def api_neighbourhood(node_id: str):
     """A node's neighbourhood: ``hops`` (1-3), ``limit`` edges, ``from``/``to`` dates.
 
     Answered from the graph store; an entity of the findings that the graph lacks
-    is answered from its own claim lines; any other id is a 404 before any claim is read.
+    is answered from its own claim lines, at most :data:`CLAIM_LINES_CAP` of them in
+    all (``lines_capped`` says when the cap cut the read); any other id is a 404
+    before any claim is read.
 
     Parameters
     ----------
@@ -96,17 +102,25 @@ def api_neighbourhood(node_id: str):
     start, end = arg("from"), arg("to")
     real = real_node_id(node_id)
     source = known_entity(real)
+    lines_capped = [False]
     if source == "graph":
         nb = neighbourhood_from_graph(graph_store(), real, hops=hops, limit=limit, start=start, end=end)
     else:
         store = claims_store()
+        budget = [CLAIM_LINES_CAP]
 
         def read(any_of: dict[str, set[str]]) -> pd.DataFrame:
-            return store.claims(start, end, columns=NEIGHBOURHOOD_COLUMNS, any_of=any_of)
+            # One more line than the budget tells a full read from a cut one.
+            lines = store.claims(start, end, columns=list(CLAIM_EDGE_INPUTS), any_of=any_of, limit=budget[0] + 1)
+            if len(lines) > budget[0]:
+                lines_capped[0] = True
+                lines = lines.iloc[:budget[0]]
+            budget[0] -= len(lines)
+            return lines
         nb = neighbourhood_from_claims(read, real, hops=hops, limit=limit)
         source = "claims"
     audit("api_neighbourhood", node_id=real, hops=hops, limit=limit, start=start, end=end)
-    return {"node_id": node_id, "source": source, "omitted": nb["omitted"],
+    return {"node_id": node_id, "source": source, "omitted": nb["omitted"], "lines_capped": lines_capped[0],
             "nodes": [_show_node(n) for n in nb["nodes"]], "edges": [_show_edge(e) for e in nb["edges"]]}
 
 
@@ -121,8 +135,10 @@ def api_search():
 @bp.route("/cases")
 def api_cases():
     status = arg("status")
-    audit("api_cases", status=status)
-    return {"cases": [show_case(c) for c in cases().cases(status)]}
+    pages = paging(cases().count(status), arg("page", 1), current_app.config["PAGE_SIZE"])
+    audit("api_cases", status=status, page=pages["page"])
+    return {"cases": [show_case(c) for c in cases().cases(status, limit=pages["size"], offset=pages["offset"])],
+            **{k: v for k, v in pages.items() if k != "offset"}}
 
 
 def _shown_node_id(node_id: str) -> str:

@@ -6,11 +6,11 @@ import io
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
 from casework.cases import STATUSES
-from web.context import audit, cases, current_run_id, require_role, runs, settings, show_case
-from web.params import arg, check_id, field
+from web.context import audit, cases, casework, claims_store, current_run_id, require_role, runs, settings, show_case
+from web.params import arg, check_id, field, paging
 
 __all__ = ["bp"]
 
@@ -20,15 +20,16 @@ EDITORS = ("investigator", "admin")
 
 @bp.route("/cases")
 def case_list():
-    """Every case, most recently updated first; filter by status."""
+    """Cases, most recently updated first, a page at a time; filter by status."""
     status = arg("status") or None
-    rows = [show_case(c) for c in cases().cases(status)]
+    pages = paging(cases().count(status), arg("page", 1), current_app.config["PAGE_SIZE"])
+    rows = [show_case(c) for c in cases().cases(status, limit=pages["size"], offset=pages["offset"])]
     latest = runs().latest_run_id()
     ranks = {}
     if latest:
         ranks = {r["ring_id"]: r for r in runs().rings(latest).to_dict("records")}
-    audit("view_cases", status=status)
-    return render_template("cases.html", cases=rows, ranks=ranks, status=status, statuses=STATUSES)
+    audit("view_cases", status=status, page=pages["page"])
+    return render_template("cases.html", cases=rows, ranks=ranks, status=status, statuses=STATUSES, paging=pages)
 
 
 @bp.route("/cases/<ring_id>")
@@ -113,7 +114,7 @@ def bundle(ring_id: str):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{ring_id}.zip"
         export_ring(settings(), ring_id, out, run_id=run_id, pseudonymise=pseudonymise, actor=g.user["name"],
-                    role=g.user["role"])
+                    role=g.user["role"], casework=casework(), claims_store=claims_store())
         data = out.read_bytes()
     audit("export_bundle", ring_id=ring_id, run_id=run_id, pseudonymised=pseudonymise, bytes=len(data))
     return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,

@@ -1,7 +1,7 @@
 """Per-request state: stores opened lazily on ``g``, the signed-in user, audit, pseudonyms.
 
 Every store is opened at most once per request and closed on teardown; the casework
-stores (runs, cases, users, audit) share one connection.
+stores (runs, cases, users, audit) and the claims store's catalogue share one connection.
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def audit_log() -> AuditLog:
 
 
 def claims_store() -> ClaimsStore:
-    """The claims store of HOME."""
-    return _store("claims", lambda: ClaimsStore(settings().home_path))
+    """The claims store of HOME, on the request's one connection to ``HOME/shabaka.sqlite``."""
+    return _store("claims", lambda: ClaimsStore(settings().home_path, conn=casework().conn))
 
 
 def graph_store() -> GraphStore:

@@ -22,15 +22,10 @@ from ground.errors import NotFound
 from ingest.schema import ENTITY_COLUMNS
 
 __all__ = [
-    "EDGE_PAIRS", "TYPE_COLOURS", "split_node_id", "ring_claims", "ring_elements",
+    "TYPE_COLOURS", "split_node_id", "ring_claims", "ring_elements",
     "timeline_svg", "RingClaimsCache",
 ]
 
-# Which pairs of entities one claim line links (the claims graph's edge kinds).
-EDGE_PAIRS = (
-    ("BENEFICIARY", "PROVIDER"), ("DOCTOR", "PROVIDER"), ("BENEFICIARY", "PHONE"),
-    ("BENEFICIARY", "ACCOUNT"), ("BENEFICIARY", "SUBMISSION_POINT"), ("BENEFICIARY", "REFERRER"),
-)
 TYPE_COLOURS = {
     "PROVIDER": "#1f5fa8", "DOCTOR": "#2a9d8f", "BENEFICIARY": "#e9a23b", "INTERMEDIARY": "#c0392b",
     "PHONE": "#8e44ad", "ACCOUNT": "#6d4c41", "SUBMISSION_POINT": "#607d8b", "REFERRER": "#d35400",

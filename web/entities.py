@@ -100,14 +100,10 @@ def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
             (*types, like, *types, like, limit)):
         found.setdefault(f"{row[0]}:{row[1]}", {"type": row[0], "entity_id": row[1], "label": None})
     if len(found) < limit:
-        providers = claims_store().providers()
-        if not providers.empty:
-            names = providers["name"] if "name" in providers else pd.Series("", index=providers.index)
-            hay = providers["provider_id"].astype(str) + " " + names.fillna("").astype(str)
-            for rec in providers[hay.str.contains(text, case=False, regex=False)].head(limit).to_dict("records"):
-                kind = "DOCTOR" if str(rec.get("provider_type")) == "DOCTOR" else "PROVIDER"
-                found.setdefault(f"{kind}:{rec['provider_id']}", {"type": kind, "entity_id": str(rec["provider_id"]),
-                                                                   "label": rec.get("name")})
+        for rec in claims_store().providers(matching=text, limit=limit).to_dict("records"):
+            kind = "DOCTOR" if str(rec.get("provider_type")) == "DOCTOR" else "PROVIDER"
+            found.setdefault(f"{kind}:{rec['provider_id']}", {"type": kind, "entity_id": str(rec["provider_id"]),
+                                                               "label": rec.get("name")})
     out = []
     for item in list(found.values())[:limit]:
         shown = show_id(item["type"], item["entity_id"])

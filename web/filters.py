@@ -20,13 +20,8 @@ def mad(value: Any, decimals: int = 2) -> str:
     value : number or None
     decimals : int
     """
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if math.isnan(value):
-        return ""
-    return f"{value:,.{decimals}f} MAD"
+    shown = number(value, decimals)
+    return f"{shown} MAD" if shown else ""
 
 
 def number(value: Any, decimals: int = 0) -> str:

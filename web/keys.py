@@ -1,7 +1,7 @@
 """Keys kept in HOME (the session signing key) and the viewer's pseudonyms.
 
 When the setting is empty, a random session key is generated once and kept in a
-file readable by its owner only (mode 0600), so sessions survive a restart.
+file readable by its owner only (mode 0600, refused otherwise), so sessions survive a restart.
 Pseudonyms use the fund's key and format of :mod:`export.pseudonym`, so
 an analyst sees the same pseudonym in the viewer and in a pseudonymised bundle.
 """
@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from export.pseudonym import PERSONAL_ENTITY_TYPES, Pseudonymiser, load_pseudonym_key
+from ground.files import secret_key
 from ground.settings import Settings
 
 __all__ = ["home_key", "make_pseudonymiser", "search_key", "SECRET_KEY_FILE", "PSEUDONYMISED_TYPES", "PSEUDONYM_PREFIXES"]
@@ -27,7 +26,8 @@ PSEUDONYM_PREFIXES = {prefix: kind for kind, prefix in PERSONAL_ENTITY_TYPES.ite
 
 
 def home_key(configured: str, home: Path, filename: str) -> str:
-    """The configured key, or the one kept in ``home/filename`` (created, mode 0600).
+    """The configured key, or the one kept in ``home/filename`` (:func:`ground.files.secret_key`:
+    created 0600 once, refused when others can read it or when it is empty).
 
     Parameters
     ----------
@@ -37,18 +37,15 @@ def home_key(configured: str, home: Path, filename: str) -> str:
         ``SHABAKA_HOME``.
     filename : str
         File name of the key inside HOME.
+
+    Raises
+    ------
+    ConfigError
+        The key file is readable by others than its owner, or empty.
     """
     if configured:
         return configured
-    path = Path(home) / filename
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-    return key
+    return secret_key(Path(home) / filename, "session key").decode("ascii")
 
 
 def make_pseudonymiser(settings: Settings) -> Callable[[str, str], str]:

@@ -19,7 +19,7 @@ from flask import request
 from casework.cases import STATUSES
 from ground.errors import InputRefused, NotFound
 
-__all__ = ["arg", "field", "check_id", "PARAMS", "FIELDS", "MAX_ID", "Whole", "Number", "Choice", "Text", "Day"]
+__all__ = ["arg", "field", "check_id", "paging", "PARAMS", "FIELDS", "MAX_ID", "Whole", "Number", "Choice", "Text", "Day"]
 
 #: Longest ring, run or entity id a path may carry; ids are far shorter, so a longer one cannot exist.
 MAX_ID = 200
@@ -214,6 +214,23 @@ def check_id(what: str, value: str) -> str:
     if len(value) > MAX_ID:
         raise NotFound(f"{what} not found (ids are at most {MAX_ID} characters)")
     return value
+
+
+def paging(total: int, page: int, size: int) -> dict[str, int]:
+    """``{page, pages, total, size, offset}`` of a list of ``total`` rows; a page past the last is the last.
+
+    Parameters
+    ----------
+    total : int
+        Rows in the whole list.
+    page : int
+        The page asked for, 1-based (checked by :func:`arg`).
+    size : int
+        Rows per page.
+    """
+    pages = max(1, -(-int(total) // int(size)))
+    page = min(int(page), pages)
+    return {"page": page, "pages": pages, "total": int(total), "size": int(size), "offset": (page - 1) * int(size)}
 
 
 def _read(key: str, spec: Spec, raw: str | None, default: Any) -> Any:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ground.errors import InputRefused
 
-__all__ = ["COMMANDS", "ingest_cmd", "quarantine_cmd"]
+__all__ = ["COMMANDS", "ingest_cmd", "quarantine_cmd", "reconciliation"]
 
 
 @click.command("ingest")
@@ -61,12 +62,7 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
         click.echo(json.dumps(out, indent=2))
         return
     for f in report.files:
-        if f.status == "already_loaded":
-            click.echo(f"{f.name}: already loaded (same sha256), skipped, nothing read")
-            continue
-        rules = ", ".join(f"{k} {v}" for k, v in f.by_rule.items()) or "none"
-        click.echo(f"{f.name}: read {f.read} = loaded {f.loaded} + quarantined {f.quarantined} "
-                   f"(batch {f.batch_id}; quarantine by rule: {rules})")
+        click.echo(reconciliation(f, batch_id=f.batch_id))
     if report.providers:
         p = report.providers
         click.echo(f"{p['name']} (providers): {p['status']}, read {p['read']} = loaded {p['loaded']} "
@@ -75,6 +71,27 @@ def ingest_cmd(settings, paths, providers, source_format, labels_out, chunk_rows
                f"{report.already_loaded} file(s) already loaded")
     if "labels" in out:
         click.echo(f"labels: {out['labels']['rows']} provider(s) written to {out['labels']['path']}")
+
+
+def reconciliation(report: Any, *, batch_id: str | None = None, again: str = "already loaded") -> str:
+    """One file's line: read = loaded + quarantined with the quarantine's rules, or that it was skipped.
+
+    Parameters
+    ----------
+    report : object
+        With ``name``, ``status``, ``read``, ``loaded``, ``quarantined`` and ``by_rule``
+        (a claims file's or an outcomes file's report).
+    batch_id : str, optional
+        The batch the rows were loaded as, named when given.
+    again : str
+        How a file seen before (same sha256) is said to have been taken.
+    """
+    if report.status == "already_loaded":
+        return f"{report.name}: {again} (same sha256), skipped, nothing read"
+    rules = ", ".join(f"{k} {v}" for k, v in report.by_rule.items()) or "none"
+    batch = f"batch {batch_id}; " if batch_id else ""
+    return (f"{report.name}: read {report.read} = loaded {report.loaded} + quarantined {report.quarantined} "
+            f"({batch}quarantine by rule: {rules})")
 
 
 @click.command("quarantine")

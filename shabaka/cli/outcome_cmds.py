@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from casework.audit import AuditLog
+from shabaka.cli.ingest_cmds import reconciliation
 
 __all__ = ["COMMANDS", "outcomes", "learn_cmd"]
 
@@ -41,13 +42,8 @@ def outcomes_import(settings, path: Path, actor: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
-    if report.status == "already_loaded":
-        click.echo(f"{report.name}: already imported (same sha256), skipped, nothing read")
-        return
-    rules = ", ".join(f"{k} {v}" for k, v in report.by_rule.items()) or "none"
-    click.echo(f"{report.name}: read {report.read} = loaded {report.loaded} + quarantined {report.quarantined} "
-               f"(quarantine by rule: {rules})")
-    if report.quarantined:
+    click.echo(reconciliation(report, again="already imported"))
+    if report.status != "already_loaded" and report.quarantined:
         click.echo("see the refused rows with: shabaka outcomes list --quarantine")
 
 

@@ -148,3 +148,30 @@ def test_cutting_the_log_is_caught_by_a_bundle_given_out(settings, tmp_path):
     result = CliRunner().invoke(cli, [*home, "audit", "verify", "--bundle", str(bundle)])
     assert result.exit_code == 1 and "entry 2" in result.output and "bundle" in result.output
     assert CliRunner().invoke(cli, [*home, "audit", "verify"]).exit_code == 0  # without the anchor, undetectable
+
+
+def test_a_bounded_check_walks_only_the_newest_entries(settings):
+    with AuditLog(settings.home_path) as log:
+        for k in range(6):
+            log.append("amina", "view_ring", {"ring_id": f"R{k}"})
+    _tamper(settings.home_path, "UPDATE audit SET params = '{\"ring_id\":\"R9\"}' WHERE id = 2")
+    with AuditLog(settings.home_path) as log:
+        newest = log.verify(last=3)
+        whole = log.verify()
+    assert (newest.ok, newest.checked) == (True, 3)  # entries 4-6, from entry 3's stored hash
+    assert (whole.ok, whole.first_bad) == (False, 2)
+    _tamper(settings.home_path, "UPDATE audit SET params = '{\"ring_id\":\"R9\"}' WHERE id = 5")
+    with AuditLog(settings.home_path) as log:
+        assert (log.verify(last=3).ok, log.verify(last=3).first_bad) == (False, 5)
+
+
+def test_a_bounded_check_still_holds_the_log_to_its_anchors(settings):
+    with AuditLog(settings.home_path) as log:
+        for k in range(5):
+            log.append("amina", "view_ring", {"ring_id": f"R{k}"})
+        log.anchor("run", "run-1")
+        log.append("amina", "view_ring", {"ring_id": "R5"})
+    _tamper(settings.home_path, "DELETE FROM audit WHERE id >= 5")
+    with AuditLog(settings.home_path) as log:
+        check = log.verify(last=2)
+    assert (check.ok, check.first_bad) == (False, 5) and "cut" in check.reason

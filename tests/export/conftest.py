@@ -49,11 +49,9 @@ def _build(settings, claims: pd.DataFrame, work: Path) -> ExportHome:
         store.ingest([csv_path])
         stored = store.claims()
         batches = store.batches()
-        providers = store.providers()
     # A few dozen patients: nothing is surprising at a national scale, so every candidate ring is kept, and
     # the planted ring is most of the world's sharing, so its lift over the world's own rate is small.
     result = detect(stored, seed=settings.seed, max_rings=settings.max_rings,
-                    providers=providers if len(providers) else None,
                     config=DetectionConfig.from_mapping({"rings": {"alert_surprise": -1e9}, "cores": {"min_lift": 1.5}}))
     assert len(result.rings), "the tiny claims' planted ring should be detected"
     run_id = "run-test-1"

@@ -186,3 +186,19 @@ def test_any_of_keeps_lines_matching_any_listed_column(store, claims_file, tiny_
     assert len(store.claims(any_of={"provider_id": []})) == 0
     with pytest.raises(InputRefused, match="nope"):
         store.claims(any_of={"nope": ["x"]})
+
+
+def test_a_provider_search_streams_the_table_and_stops_at_its_limit(store, tmp_path, claims_file):
+    path = write_lines(tmp_path / "providers.csv", [
+        ",".join(PROVIDER_COLUMNS),
+        "PRV-CLINIC-A,Clinique Atlas,CLINIC,06,Casablanca,,",
+        "PRV-CLINIC-B,Clinique Bouregreg,CLINIC,04,Rabat,,",
+        "PRV-LAB-C,Laboratoire Central,LAB,06,,,",
+        "PRV-LAB-D,,LAB,06,,,",
+    ])
+    store.ingest([claims_file], providers=path)
+    assert list(store.providers(matching="clinique")["provider_id"]) == ["PRV-CLINIC-A", "PRV-CLINIC-B"]
+    assert list(store.providers(matching="LAB-", limit=1)["provider_id"]) == ["PRV-LAB-C"]
+    assert list(store.providers(matching="central")["name"]) == ["Laboratoire Central"]
+    assert store.providers(matching="nobody").empty
+    assert len(store.providers(limit=3)) == 3 and len(store.providers()) == 4

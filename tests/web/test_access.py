@@ -6,6 +6,7 @@ import stat
 
 import pytest
 
+from ground.errors import ConfigError
 from tests.web.conftest import PASSWORD, RING_ID
 from web import PUBLIC_ENDPOINTS, create_app
 
@@ -81,6 +82,16 @@ def test_generated_secret_key_is_kept_in_home_readable_by_owner_only(app, filled
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     again = create_app({"SHABAKA_SETTINGS": filled})
     assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
+
+
+@pytest.mark.parametrize("mode, text", [(0o644, "0123abcd\n"), (0o600, "  \n")])
+def test_a_session_key_file_others_can_read_or_empty_is_refused(filled, mode, text):
+    key_file = filled.home_path / "secret_key"
+    key_file.unlink(missing_ok=True)
+    key_file.write_text(text)
+    key_file.chmod(mode)
+    with pytest.raises(ConfigError, match="session key"):
+        create_app({"SHABAKA_SETTINGS": filled})
 
 
 def test_configured_secret_key_wins(filled):
