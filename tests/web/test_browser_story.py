@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.web.conftest import PASSWORD, RING_ID
+from tests.web.test_story import _second_run
 from web import create_app
 from web.region_map import OUTLINES_FILE
 
@@ -44,8 +46,11 @@ def server(filled):
     thread.join(timeout=10)
 
 
-def test_ring_map_draws_the_twelve_regions_offline(server):
+def test_ring_map_draws_the_twelve_regions_offline(server, filled):
     from playwright.sync_api import sync_playwright
+
+    run2 = _second_run(filled.home_path, drop="BEN-R0", add=("BENEFICIARY", "BEN-000", "recruited_patient"),
+                       amount=61840.0)
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
@@ -59,9 +64,11 @@ def test_ring_map_draws_the_twelve_regions_offline(server):
         page.fill("input[name=name]", "investigator")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        page.goto(f"{server}/rings/{RING_ID}")
+        page.goto(f"{server}/rings/{RING_ID}?run={run2}")
         page.wait_for_selector("svg.region-map")
+        page.add_style_tag(content="header.top { position: static; }")  # keep it off the element screenshots
         state = page.evaluate(MAP_STATE)
+        week = page.text_content("#week-over-week")
         page.locator("#geography").screenshot(path=str(ARTIFACTS / "web-ring-map.png"))
         page.locator("#week-over-week").screenshot(path=str(ARTIFACTS / "web-ring-week.png"))
         browser.close()
@@ -74,3 +81,5 @@ def test_ring_map_draws_the_twelve_regions_offline(server):
     assert any("of the ring's patients live here" in r["title"] for r in state["regions"])
     assert state["providers"] >= 1
     assert state["scroll"] <= state["inner"]
+    assert re.search(r"New members\s*1\s*Removed\s*1", week), week
+    assert "+10,000 MAD" in week and "grown" in week
