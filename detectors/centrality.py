@@ -65,7 +65,7 @@ def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None, *,
 
 
 def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = None, k: int = 200,
-                  engine: str = "auto", auto_threshold: int = 20_000) -> pd.DataFrame:
+                  engine: str = "auto") -> pd.DataFrame:
     """PageRank and sampled betweenness of every node, robust z within node type.
 
     Parameters
@@ -85,8 +85,6 @@ def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = Non
         paths as equally short when their lengths differ by float rounding, where networkx
         does not, so on graphs with many equal weights a few percent of the nodes get other
         values. ``auto`` is ``sparse``.
-    auto_threshold : int
-        Kept for callers that set it; ``auto`` no longer depends on the graph's size.
 
     Returns
     -------
@@ -131,6 +129,13 @@ def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = Non
     return out[cols]
 
 
+def _sampled_sources(nodes: list, *, k: int, seed: int | None) -> tuple[dict, bool, list]:
+    """Node positions, whether sources are sampled, and the sources networkx would draw."""
+    index = {node: i for i, node in enumerate(nodes)}
+    sampled = k < len(nodes)
+    return index, sampled, random.Random(seed).sample(nodes, k) if sampled else nodes
+
+
 def _sparse_betweenness(H: nx.Graph, *, k: int, seed: int | None, cells: int = 4_000_000) -> dict:
     """networkx's sampled, normalised betweenness on ``distance`` (endpoints excluded), with scipy.
 
@@ -146,9 +151,7 @@ def _sparse_betweenness(H: nx.Graph, *, k: int, seed: int | None, cells: int = 4
     n = len(nodes)
     if n <= 2:
         return nx.betweenness_centrality(H, k=k, weight="distance", seed=seed, normalized=True)
-    index = {node: i for i, node in enumerate(nodes)}
-    sampled = k < n
-    sources = random.Random(seed).sample(nodes, k) if sampled else nodes
+    index, sampled, sources = _sampled_sources(nodes, k=k, seed=seed)
     a = np.fromiter((index[u] for u, _ in H.edges()), dtype=np.int64, count=H.number_of_edges())
     b = np.fromiter((index[v] for _, v in H.edges()), dtype=np.int64, count=H.number_of_edges())
     length = np.fromiter((d["distance"] for _, _, d in H.edges(data=True)), dtype=float, count=len(a))
@@ -213,9 +216,7 @@ def _igraph_betweenness(H: nx.Graph, *, k: int, seed: int | None) -> dict:
     n = len(nodes)
     if n <= 2:
         return nx.betweenness_centrality(H, k=k, weight="distance", seed=seed, normalized=True)
-    index = {node: i for i, node in enumerate(nodes)}
-    sampled = k < n
-    sources = random.Random(seed).sample(nodes, k) if sampled else nodes
+    index, sampled, sources = _sampled_sources(nodes, k=k, seed=seed)
     g = ig.Graph(n=n, edges=[(index[a], index[b]) for a, b in H.edges()])
     g.es["distance"] = [d["distance"] for _, _, d in H.edges(data=True)]
     raw = g.betweenness(directed=False, weights="distance", sources=[index[s] for s in sources])
