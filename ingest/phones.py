@@ -54,15 +54,53 @@ def normalise_phone(text: str | None) -> str | None:
 def normalise_phones(values: pa.Array) -> pa.Array:
     """:func:`normalise_phone` of every value of an Arrow string array (nulls kept).
 
-    Computed once per distinct value: a file has far fewer phones than lines.
+    Phones written in ASCII digits and separators (nearly all) are rewritten with Arrow
+    kernels over the whole array; any other value (letters, non-ASCII digits or spaces)
+    goes through :func:`normalise_phone`, once per distinct value.
 
     Parameters
     ----------
     values : pyarrow.Array
         Phones as written (strings, nulls for none).
     """
-    encoded = pc.dictionary_encode(values)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    fast = pc.fill_null(pc.and_(pc.string_is_ascii(values),
+                                pc.and_(pc.match_substring_regex(values, _ASCII_PHONE_TEXT),
+                                        pc.match_substring_regex(values, "[0-9]"))), True)
+    out = _normalise_ascii(values)
+    if pc.all(fast).as_py() is not False:
+        return out
+    slow = pc.invert(fast)
+    encoded = pc.dictionary_encode(pc.filter(values, slow))
     fixed = pa.array([normalise_phone(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
-    return pc.take(fixed, encoded.indices)
+    return pc.replace_with_mask(out, slow, pc.take(fixed, encoded.indices))
+
+
+# ``_PHONE_TEXT`` for ASCII text: Python's \s there is also \x0b, \x0c and \x1c-\x1f.
+_ASCII_PHONE_TEXT = "^[0-9 \t\n\r\x0b\x0c\x1c-\x1f./()+-]+$"
+
+
+def _normalise_ascii(values: pa.Array) -> pa.Array:
+    """:func:`normalise_phone` for values of ASCII digits and separators, with Arrow kernels."""
+    plus = pc.match_substring(values, "+")
+    digits = pc.replace_substring_regex(values, "[^0-9]", "")
+    length = pc.binary_length(digits)
+    national = "0"
+
+    def prefixed(text: pa.Array, head: str) -> pa.Array:
+        return pc.binary_join_element_wise(head, text, "")
+
+    country = pc.and_(pc.starts_with(digits, "00" + _COUNTRY), pc.equal(length, 9 + len(_COUNTRY) + 2))
+    bare_country = pc.and_(pc.starts_with(digits, _COUNTRY), pc.equal(length, 9 + len(_COUNTRY)))
+    nine = pc.and_(pc.equal(length, 9), pc.invert(plus))
+    ten = pc.and_(pc.equal(length, 10), pc.starts_with(digits, national))
+    other = pc.if_else(plus, prefixed(digits, "+"), digits)
+    return pc.case_when(
+        pc.make_struct(country, bare_country, nine, ten),
+        prefixed(pc.utf8_slice_codeunits(digits, 2 + len(_COUNTRY)), national),
+        prefixed(pc.utf8_slice_codeunits(digits, len(_COUNTRY)), national),
+        prefixed(digits, national),
+        digits,
+        other,
+    )
