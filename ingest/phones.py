@@ -54,9 +54,9 @@ def normalise_phone(text: str | None) -> str | None:
 def normalise_phones(values: pa.Array) -> pa.Array:
     """:func:`normalise_phone` of every value of an Arrow string array (nulls kept).
 
-    Phones written in ASCII digits and separators (nearly all) are rewritten with Arrow
-    kernels over the whole array; any other value (letters, non-ASCII digits or spaces)
-    goes through :func:`normalise_phone`, once per distinct value.
+    Values already in the national form (``0`` and nine ASCII digits: most) are kept
+    as they are; the others are rewritten once per distinct value, with Arrow kernels
+    when written in ASCII digits and separators, else by :func:`normalise_phone`.
 
     Parameters
     ----------
@@ -65,16 +65,25 @@ def normalise_phones(values: pa.Array) -> pa.Array:
     """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    fast = pc.fill_null(pc.and_(pc.string_is_ascii(values),
-                                pc.and_(pc.match_substring_regex(values, _ASCII_PHONE_TEXT),
-                                        pc.match_substring_regex(values, "[0-9]"))), True)
+    national = pc.fill_null(pc.and_(pc.equal(pc.binary_length(values), 10),
+                                    pc.and_(pc.starts_with(values, "0"), pc.ascii_is_decimal(values))), True)
+    if pc.all(national).as_py() is not False:
+        return values
+    other = pc.invert(national)
+    encoded = pc.dictionary_encode(pc.filter(values, other))
+    return pc.replace_with_mask(values, other, pc.take(_normalise_distinct(encoded.dictionary), encoded.indices))
+
+
+def _normalise_distinct(values: pa.Array) -> pa.Array:
+    """:func:`normalise_phone` of each value (no nulls): Arrow kernels for ASCII phone texts."""
+    fast = pc.and_(pc.string_is_ascii(values), pc.and_(pc.match_substring_regex(values, _ASCII_PHONE_TEXT),
+                                                       pc.match_substring_regex(values, "[0-9]")))
     out = _normalise_ascii(values)
     if pc.all(fast).as_py() is not False:
         return out
     slow = pc.invert(fast)
-    encoded = pc.dictionary_encode(pc.filter(values, slow))
-    fixed = pa.array([normalise_phone(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
-    return pc.replace_with_mask(out, slow, pc.take(fixed, encoded.indices))
+    fixed = pa.array([normalise_phone(v) for v in pc.filter(values, slow).to_pylist()], type=pa.string())
+    return pc.replace_with_mask(out, slow, fixed)
 
 
 # ``_PHONE_TEXT`` for ASCII text: Python's \s there is also \x0b, \x0c and \x1c-\x1f.
