@@ -23,7 +23,8 @@ __all__ = ["funnel_table", "far_arrivals", "FunnelDetector"]
 
 def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiaries: int = 3,
                  min_share: float = 0.2, min_patient_share: float = 0.5,
-                 public_types: tuple[str, ...] = ("HOSPITAL",)) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 public_types: tuple[str, ...] = ("HOSPITAL",),
+                 min_cohort: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Describe where each intermediary's beneficiaries are sent.
 
     Parameters
@@ -45,13 +46,15 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
         Provider types that treat referred Tadamon patients by design (public
         hospitals): their lines count in the total, never as a destination, so a
         hospital social worker referring patients is no funnel.
+    min_cohort : int
+        Patients of the intermediary seen at a destination the same day that make a cohort.
 
     Returns
     -------
     (funnels, destinations)
         funnels: one row per intermediary with ``n_beneficiaries``, ``concentration``
         (share of amount to its top provider), ``cohort`` (share of its patients seen at
-        a destination on a day shared with two others), ``far``, ``tadamon``,
+        a destination on a day shared with ``min_cohort - 1`` others), ``far``, ``tadamon``,
         ``expensive`` (shares of lines), ``amount`` (at destinations) and ``score``;
         destinations: [intermediary_id, entity_type, entity_id, share, amount].
     """
@@ -88,7 +91,7 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
     at_dest = df.merge(dest.loc[dest["entity_type"] == "PROVIDER", ["intermediary_id", "entity_id"]]
                        .rename(columns={"entity_id": "provider_id"}), on=["intermediary_id", "provider_id"])
     day_counts = at_dest.groupby(["intermediary_id", "provider_id", "service_date"])["beneficiary_id"].transform("nunique")
-    cohort_benes = at_dest.loc[day_counts >= 3].groupby("intermediary_id")["beneficiary_id"].nunique()
+    cohort_benes = at_dest.loc[day_counts >= min_cohort].groupby("intermediary_id")["beneficiary_id"].nunique()
     g = df.groupby("intermediary_id")
     out = pd.DataFrame({
         "n_beneficiaries": g["beneficiary_id"].nunique(),
@@ -183,6 +186,10 @@ class FunnelDetector(Detector):
         Funnels scoring below are scored but not nominated as groups (unless ``min_surprise``).
     min_surprise : float
         Surprise of the far arrivals at its top destination that nominates a funnel whatever its score.
+    min_cohort : int
+        Patients seen at a destination the same day that make a cohort.
+    doctor_score_share : float
+        Share of the patients' amount a destination doctor must receive to take the funnel's score.
     """
 
     name = "funnels"
@@ -194,19 +201,23 @@ class FunnelDetector(Detector):
         min_patient_share: float = default("funnels.min_patient_share"),
         min_score: float = default("funnels.min_score"),
         min_surprise: float = default("funnels.min_surprise"),
+        min_cohort: int = default("funnels.min_cohort"),
+        doctor_score_share: float = default("funnels.doctor_score_share"),
     ):
         self.min_beneficiaries = min_beneficiaries
         self.min_share = min_share
         self.min_patient_share = min_patient_share
         self.min_score = min_score
         self.min_surprise = min_surprise
+        self.min_cohort = min_cohort
+        self.doctor_score_share = doctor_score_share
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
         public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
         funnels, dest = funnel_table(context.lines, members, min_beneficiaries=self.min_beneficiaries,
                                      min_share=self.min_share, min_patient_share=self.min_patient_share,
-                                     public_types=public)
+                                     public_types=public, min_cohort=self.min_cohort)
         if funnels.empty:
             return None, None, {"funnels": 0, "nominated": 0}
         # Patients from another region arriving together at one provider, against how the other people of
@@ -244,7 +255,7 @@ class FunnelDetector(Detector):
                 role = "destination" if d.entity_type == "PROVIDER" else "attending"
                 dev = f"receives {d.share:.0%} of the amount of intermediary {f.intermediary_id}'s patients"
                 groups.append((gid, d.entity_type, d.entity_id, role, f.surprise, dev))
-                if d.entity_type == "PROVIDER" or d.share >= 0.5:
+                if d.entity_type == "PROVIDER" or d.share >= self.doctor_score_share:
                     scores.append((d.entity_type, d.entity_id, f.surprise, dev, d.amount))
             linked = [b for b in benes_of.get(f.intermediary_id, []) if b in far_tad]
             for b in linked:
