@@ -261,29 +261,37 @@ class FunnelDetector(Detector):
             for b in linked:
                 groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise,
                                f"linked to intermediary {f.intermediary_id} and sent to its destination"))
-            for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, set(linked), benes_of):
+            for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, dest, set(linked), benes_of):
                 groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise, ev_b))
         return scores, groups, {"funnels": len(funnels), "nominated": nominated}
 
 
-def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, listed: set[str],
+def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, dest: pd.DataFrame, listed: set[str],
                     benes_of: pd.Series) -> list[tuple[str, str]]:
-    """Tadamon patients no identifier links to the intermediary who came to its top destination from a
-    home region of the patients it links (not the destination's own): a recruiter who lets some of his
-    patients write their own phone and file at their usual point still brings them from where he
-    recruits. Each with one sentence of evidence."""
+    """Tadamon patients no identifier links to the intermediary who came to its main destination (the
+    provider taking most of its patients' amount) from a home region of the patients it links there (not
+    the provider's own): a recruiter who lets some of his patients write their own phone and file at their
+    usual point still brings them from where he recruits. Only for a funnel whose patients arrived from
+    elsewhere. Each with one sentence of evidence."""
     if iid not in best.index or not best.at[iid, "arrived"]:
         return []
-    pid = best.at[iid, "provider_id"]
-    at = lines.loc[lines["provider_id"] == pid, ["beneficiary_id", "beneficiary_region", "provider_region", "tadamon"]]
-    there = set(at["provider_region"].dropna().astype(str))
-    mine = set(benes_of.get(iid, []))
-    homes = set(at.loc[at["beneficiary_id"].astype(str).isin(mine), "beneficiary_region"].dropna().astype(str)) - there
-    if not homes:
+    # The provider taking most of their amount (the clinic): the lab and imaging centre next to it also
+    # serve the city's visitors from everywhere.
+    mine_dest = dest[(dest["intermediary_id"] == iid) & (dest["entity_type"] == "PROVIDER")]
+    if mine_dest.empty:
         return []
-    home = at["beneficiary_region"].astype(str)
-    per = at.assign(home=home, bid=at["beneficiary_id"].astype(str)).groupby("bid").agg(
-        home=("home", "first"), tadamon=("tadamon", "all"))
-    alike = per[per["tadamon"] & per["home"].isin(homes) & ~per.index.isin(listed | mine)]
-    return [(b, f"Tadamon, came to {pid} from region {r}, where intermediary {iid}'s patients live")
-            for b, r in zip(alike.index, alike["home"])]
+    pids = {str(mine_dest.sort_values(["share", "entity_id"], ascending=[False, True])["entity_id"].iloc[0])}
+    at = lines.loc[lines["provider_id"].astype(str).isin(pids),
+                   ["beneficiary_id", "beneficiary_region", "provider_id", "provider_region", "tadamon"]]
+    at = at.assign(bid=at["beneficiary_id"].astype(str), pid=at["provider_id"].astype(str),
+                   home=at["beneficiary_region"].astype(str), there=at["provider_region"].astype(str))
+    mine = set(benes_of.get(iid, []))
+    homes = at.loc[at["bid"].isin(mine) & (at["home"] != at["there"]), ["pid", "home"]].drop_duplicates()
+    if homes.empty:
+        return []
+    hit = at.merge(homes, on=["pid", "home"])
+    hit = hit[~hit["bid"].isin(listed | mine)]
+    per = hit.groupby("bid", sort=True).agg(tadamon=("tadamon", "all"), home=("home", "first"), pid=("pid", "min"))
+    per = per[per["tadamon"]]
+    return [(b, f"Tadamon, came to {p} from region {r}, where intermediary {iid}'s patients seen there live")
+            for b, r, p in zip(per.index, per["home"], per["pid"])]
