@@ -109,7 +109,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("funnels", "min_surprise", 3.0,
        "Surprise of the patients who came from another region to a funnel's top destination, against how "
        "their regions choose providers, that nominates it whatever its score (camouflaged cohorts spread "
-       "over days and destinations)"),
+       "over days and destinations)..."),
+    _p("funnels", "min_tadamon_share", 0.5,
+       "... when at least this share of its patients' lines are Tadamon (an NGO caravan brings villagers of "
+       "every regime)"),
     _p("funnels", "min_cohort", 3, "Patients of an intermediary seen at a destination the same day that make a cohort"),
     _p("funnels", "doctor_score_share", 0.5,
        "Share of the patients' amount a destination doctor must receive to take the funnel's score (others are "
@@ -131,7 +134,9 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Poisson quantile each provider pair's shared count is capped at while scaling the expected sharing of "
        "expensive acts (a few rings are most of what surgery providers share)"),
     _p("phantoms", "min_age", 60, "Age from which a patient counts as elderly"),
-    _p("phantoms", "min_traits", 4, "Phantom traits (of five) a patient needs"),
+    _p("phantoms", "min_traits", 3,
+       "Phantom traits (of five: far, elderly, seen nowhere else, no prior consultation, Tadamon) a patient "
+       "needs; the first three always (a fabricated consultation or another regime hides the last two)"),
     _p("phantoms", "min_phantoms", 3, "Fewest phantom-like patients for a provider to be nominated"),
     _p("phantoms", "min_surprise", 1.0,
        "Surprise of a provider's phantom-like patients among its patients with surgery or a stay, against "

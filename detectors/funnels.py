@@ -185,7 +185,9 @@ class FunnelDetector(Detector):
     min_score : float
         Funnels scoring below are scored but not nominated as groups (unless ``min_surprise``).
     min_surprise : float
-        Surprise of the far arrivals at its top destination that nominates a funnel whatever its score.
+        Surprise of the far arrivals at its top destination that nominates a funnel whatever its score...
+    min_tadamon_share : float
+        ... when at least this share of its patients' lines are Tadamon.
     min_cohort : int
         Patients seen at a destination the same day that make a cohort.
     doctor_score_share : float
@@ -201,6 +203,7 @@ class FunnelDetector(Detector):
         min_patient_share: float = default("funnels.min_patient_share"),
         min_score: float = default("funnels.min_score"),
         min_surprise: float = default("funnels.min_surprise"),
+        min_tadamon_share: float = default("funnels.min_tadamon_share"),
         min_cohort: int = default("funnels.min_cohort"),
         doctor_score_share: float = default("funnels.doctor_score_share"),
     ):
@@ -209,6 +212,7 @@ class FunnelDetector(Detector):
         self.min_patient_share = min_patient_share
         self.min_score = min_score
         self.min_surprise = min_surprise
+        self.min_tadamon_share = min_tadamon_share
         self.min_cohort = min_cohort
         self.doctor_score_share = doctor_score_share
 
@@ -244,9 +248,11 @@ class FunnelDetector(Detector):
                   f"{f.expensive:.0%} expensive acts; {f.arrived} of them came from another region to one provider "
                   f"where {f.arrived_expected:.2f} were expected from how their regions choose providers")
             scores.append(("INTERMEDIARY", f.intermediary_id, f.surprise, ev, f.amount))
-            # Nominated by its traits together, or by its calibrated surprise alone: camouflaged cohorts
-            # spread over several days and destinations, which the traits' product reads as no funnel.
-            if f.score < self.min_score and f.surprise < self.min_surprise:
+            # Nominated by its traits together, or by its calibrated surprise among mostly Tadamon patients:
+            # camouflaged cohorts spread over several days and destinations, which the traits' product reads
+            # as no funnel; an NGO caravan brings villagers of every regime.
+            by_surprise = f.surprise >= self.min_surprise and f.tadamon >= self.min_tadamon_share
+            if f.score < self.min_score and not by_surprise:
                 continue
             nominated += 1
             gid = f"funnels-{f.intermediary_id}"
