@@ -73,6 +73,26 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("indicators", "min_lines", 5, "Entities with fewer claim lines are not scored"),
     _p("indicators", "min_peers", 8, "Smallest peer group (type x region); smaller ones fall back to type alone"),
     _p("indicators", "cap", 12.0, "Cap on each indicator's robust z-score"),
+    _p("indicators", "size_band_base", 2.0,
+       "Volumes are compared within size bands: 1 + floor(log in this base of the doctors working on the "
+       "provider's premises)"),
+    # Smallest between-peer spread of each indicator (on the scale it is compared on): a z needs at
+    # least this deviation per unit, so a peer group that happens to agree closely does not make
+    # every small difference extreme.
+    _p("indicators", "min_scale_visits_per_beneficiary", 0.25, "Smallest peer spread of dossiers per patient"),
+    _p("indicators", "min_scale_amount_per_beneficiary", 0.1,
+       "Smallest peer spread of the log amount claimed per patient"),
+    _p("indicators", "min_scale_quantity_per_stay", 0.5, "Smallest peer spread of units billed per stay line"),
+    _p("indicators", "min_scale_revenue_growth", 0.25, "Smallest peer spread of the recent-weeks amount ratio"),
+    _p("indicators", "min_scale_expensive_growth", 0.25,
+       "Smallest peer spread of the recent-weeks surgeries and stays ratio"),
+    _p("indicators", "min_scale_non_ald_ald_drugs", 0.05,
+       "Smallest peer spread of the share of medication lines that are ALD drugs for non-ALD patients"),
+    _p("indicators", "min_scale_surgery_without_consultation", 0.05,
+       "Smallest peer spread of the share of surgeries with no prior consultation"),
+    _p("indicators", "min_scale_far_tadamon_expensive", 0.05,
+       "Smallest peer spread of the share of amount on far Tadamon patients' expensive acts"),
+    _p("indicators", "min_scale_volume", 0.25, "Smallest peer spread of the log number of dossiers"),
     _p("communities", "n_seeds", 3, "Louvain partitions compared for stability"),
     _p("communities", "min_lift", 2.0, "Suspicion-graph edges need at least this lift over chance"),
     _p("communities", "min_shared", 2, "... and at least this many suspicious shared patients"),
@@ -85,7 +105,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("funnels", "min_share", 0.2, "Share of the patients' amount that makes a provider or doctor a destination"),
     _p("funnels", "min_patient_share", 0.5,
        "Share of the patients seen at a provider that also makes it a destination (the lab they all pass through)"),
-    _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated"),
+    _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated (unless funnels.min_surprise)"),
+    _p("funnels", "min_surprise", 3.0,
+       "Surprise of the patients who came from another region to a funnel's top destination, against how "
+       "their regions choose providers, that nominates it whatever its score (camouflaged cohorts spread "
+       "over days and destinations)"),
     _p("cores", "min_lift", 3.0, "Core edges need at least this lift over chance"),
     _p("cores", "min_shared", 3, "... and at least this many suspicious shared patients"),
     _p("cores", "max_size", 12, "Largest core, in providers"),
@@ -104,17 +128,31 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("phantoms", "min_surprise", 1.0,
        "Surprise of a provider's phantom-like patients among its patients with surgery or a stay, against "
        "the robust rate of its type, needed to nominate"),
+    _p("phantoms", "min_doctor_share", 0.2,
+       "Share of the acts billed for a provider's phantom-like patients a doctor must attend to be in its ring"),
+    _p("phantoms", "min_doctor_acts", 2, "... and at least this many acts"),
     _p("pharmacy_rings", "min_lines", 5, "Fewest ALD-drug lines for non-ALD patients at the pharmacy"),
     _p("pharmacy_rings", "max_prescribers", 2, "Prescribers kept as the ring's"),
     _p("pharmacy_rings", "min_z", 3.0, "Robust z of the pharmacy's share among pharmacies needed to nominate"),
     _p("pharmacy_rings", "min_concentration", 0.5, "Share of those lines the top prescribers must write"),
     _p("mills", "min_patients", 5, "Fewest patients a doctor sends to a centre for the pair to be scored"),
     _p("mills", "min_z", 5.0, "Robust z of the amount per patient needed to nominate a pair"),
-    _p("mills", "min_centre_patients", 15, "Fewest patients sent by a centre's nominated pairs to nominate it"),
+    _p("mills", "min_centre_patients", 15,
+       "Fewest patients sent by a centre's nominated pairs to nominate it (of a pair nominated by its heavy "
+       "dossiers alone, those patients only)"),
+    _p("mills", "heavy_quantile", 0.99,
+       "A dossier at a lab or imaging centre is heavy when its amount there reaches this quantile of its "
+       "centre type's dossiers"),
+    _p("mills", "min_heavy_surprise", 3.0,
+       "Surprise of a referral pair's patients with a heavy dossier, against the robust rate among pairs, "
+       "that also nominates it (a mean per patient dilutes: ordinary patients hide a dozen over-tested ones)"),
     # The one scale of every score (detectors.calibration).
     _p("calibration", "tail_df", 12.0,
        "Degrees of freedom of the Student t tail read from robust z-scores (0 = normal tail)"),
-    _p("calibration", "min_scale", 0.1, "Smallest peer spread of a log-scale statistic"),
+    _p("calibration", "min_scale", 0.1, "Smallest peer spread of a log-scale statistic (mills' amount per patient)"),
+    _p("calibration", "rate_outlier_surprise", 1.0,
+       "A robust peer rate (phantom-like patients, heavy lab dossiers) leaves out the peers this surprising at "
+       "the current rate, until the set settles"),
     _p("calibration", "sharing_dispersion", 1.0,
        "Shape of the negative binomial tail of shared-patient counts (1 = geometric; larger = less overdispersed)"),
     _p("coefficients", "min_lines", 10,

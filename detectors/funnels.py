@@ -180,7 +180,9 @@ class FunnelDetector(Detector):
     min_patient_share : float
         Share of the patients seen at a provider that also makes it a destination.
     min_score : float
-        Funnels scoring below are scored but not nominated as groups.
+        Funnels scoring below are scored but not nominated as groups (unless ``min_surprise``).
+    min_surprise : float
+        Surprise of the far arrivals at its top destination that nominates a funnel whatever its score.
     """
 
     name = "funnels"
@@ -191,11 +193,13 @@ class FunnelDetector(Detector):
         min_share: float = default("funnels.min_share"),
         min_patient_share: float = default("funnels.min_patient_share"),
         min_score: float = default("funnels.min_score"),
+        min_surprise: float = default("funnels.min_surprise"),
     ):
         self.min_beneficiaries = min_beneficiaries
         self.min_share = min_share
         self.min_patient_share = min_patient_share
         self.min_score = min_score
+        self.min_surprise = min_surprise
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
@@ -229,7 +233,9 @@ class FunnelDetector(Detector):
                   f"{f.expensive:.0%} expensive acts; {f.arrived} of them came from another region to one provider "
                   f"where {f.arrived_expected:.2f} were expected from how their regions choose providers")
             scores.append(("INTERMEDIARY", f.intermediary_id, f.surprise, ev, f.amount))
-            if f.score < self.min_score:
+            # Nominated by its traits together, or by its calibrated surprise alone: camouflaged cohorts
+            # spread over several days and destinations, which the traits' product reads as no funnel.
+            if f.score < self.min_score and f.surprise < self.min_surprise:
                 continue
             nominated += 1
             gid = f"funnels-{f.intermediary_id}"
@@ -240,8 +246,33 @@ class FunnelDetector(Detector):
                 groups.append((gid, d.entity_type, d.entity_id, role, f.surprise, dev))
                 if d.entity_type == "PROVIDER" or d.share >= 0.5:
                     scores.append((d.entity_type, d.entity_id, f.surprise, dev, d.amount))
-            for b in benes_of.get(f.intermediary_id, []):
-                if b in far_tad:
-                    groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise,
-                                   f"linked to intermediary {f.intermediary_id} and sent to its destination"))
+            linked = [b for b in benes_of.get(f.intermediary_id, []) if b in far_tad]
+            for b in linked:
+                groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise,
+                               f"linked to intermediary {f.intermediary_id} and sent to its destination"))
+            for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, set(linked), benes_of):
+                groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise, ev_b))
         return scores, groups, {"funnels": len(funnels), "nominated": nominated}
+
+
+def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, listed: set[str],
+                    benes_of: pd.Series) -> list[tuple[str, str]]:
+    """Tadamon patients no identifier links to the intermediary who came to its top destination from a
+    home region of the patients it links (not the destination's own): a recruiter who lets some of his
+    patients write their own phone and file at their usual point still brings them from where he
+    recruits. Each with one sentence of evidence."""
+    if iid not in best.index or not best.at[iid, "arrived"]:
+        return []
+    pid = best.at[iid, "provider_id"]
+    at = lines.loc[lines["provider_id"] == pid, ["beneficiary_id", "beneficiary_region", "provider_region", "tadamon"]]
+    there = set(at["provider_region"].dropna().astype(str))
+    mine = set(benes_of.get(iid, []))
+    homes = set(at.loc[at["beneficiary_id"].astype(str).isin(mine), "beneficiary_region"].dropna().astype(str)) - there
+    if not homes:
+        return []
+    home = at["beneficiary_region"].astype(str)
+    per = at.assign(home=home, bid=at["beneficiary_id"].astype(str)).groupby("bid").agg(
+        home=("home", "first"), tadamon=("tadamon", "all"))
+    alike = per[per["tadamon"] & per["home"].isin(homes) & ~per.index.isin(listed | mine)]
+    return [(b, f"Tadamon, came to {pid} from region {r}, where intermediary {iid}'s patients live")
+            for b, r in zip(alike.index, alike["home"])]

@@ -44,7 +44,8 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     -------
     DataFrame
         beneficiary_id, provider_id, n_traits, amount (what the provider billed for
-        them), phantom (bool).
+        them), phantom (bool), alike (far, elderly and seen nowhere else: listed as a
+        phantom patient of a provider nominated on its phantom-like patients).
     """
     heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY")).to_numpy(bool)
     # Only patients with surgery or a stay can be phantoms: the rest is left out early.
@@ -82,25 +83,30 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
               + per["no_consult"].astype(int) + per["tadamon"].astype(int))
     per["n_traits"] = traits
     per["phantom"] = (traits >= min_traits) & fh.notna() & per["isolated"]
-    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
+    # The defining three (far, elderly, seen nowhere else) tie a patient to a nominated biller even when
+    # a fabricated consultation or a non-Tadamon regime hides a fourth.
+    per["alike"] = fh.notna() & per["isolated"] & per["far"] & (per["age"] >= min_age)
+    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom", "alike"]]
 
 
-def robust_rate(k: np.ndarray, n: np.ndarray) -> float:
+def robust_rate(k: np.ndarray, n: np.ndarray, *, outlier_surprise: float = 1.0) -> float:
     """Pooled rate of ``k`` events among ``n`` trials over peers, leaving out the peers that are outliers
-    at the current rate (binomial tail times the peers below 0.1, i.e. surprise above 1), until the set
-    settles; half an event is added so that the rate is never zero.
+    at the current rate (binomial tail times the peers: surprise above ``outlier_surprise``), until the
+    set settles; half an event is added so that the rate is never zero.
 
     Parameters
     ----------
     k, n : numpy.ndarray
         Each peer's events and trials.
+    outlier_surprise : float
+        Peers at least this surprising at the current rate are left out.
     """
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     keep = np.ones(len(k), dtype=bool)
     for _ in range(_ROBUST_STEPS):
         rate = (k[keep].sum() + 0.5) / (n[keep].sum() + 1.0)
-        inlier = stats.binom.sf(k - 1, n, rate) * len(k) >= 0.1
+        inlier = stats.binom.sf(k - 1, n, rate) * len(k) >= 10.0 ** -outlier_surprise
         if (inlier == keep).all():
             break
         keep = inlier
@@ -124,6 +130,10 @@ class PhantomDetector(Detector):
         Fewest phantom-like patients for a provider to be nominated.
     min_surprise : float
         Surprise of its phantom-like patients, against the rate of its peers, needed to nominate.
+    min_doctor_share : float
+        Share of the acts billed for its phantom-like patients a doctor must attend to be in the ring.
+    min_doctor_acts : int
+        ... and at least this many acts.
     """
 
     name = "phantoms"
@@ -134,11 +144,15 @@ class PhantomDetector(Detector):
         min_traits: int = default("phantoms.min_traits"),
         min_phantoms: int = default("phantoms.min_phantoms"),
         min_surprise: float = default("phantoms.min_surprise"),
+        min_doctor_share: float = default("phantoms.min_doctor_share"),
+        min_doctor_acts: int = default("phantoms.min_doctor_acts"),
     ):
         self.min_age = min_age
         self.min_traits = min_traits
         self.min_phantoms = min_phantoms
         self.min_surprise = min_surprise
+        self.min_doctor_share = min_doctor_share
+        self.min_doctor_acts = min_doctor_acts
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         lines = context.lines
@@ -152,10 +166,11 @@ class PhantomDetector(Detector):
         ph = per[per["phantom"]]
         n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0).astype(int)
         ptype = lines.groupby("provider_id")["provider_type"].first().reindex(patients.index)
+        outlier = context.config.get("calibration.rate_outlier_surprise")
         score_of = pd.Series(0.0, index=patients.index)
         rate_of = pd.Series(0.0, index=patients.index)
         for _, idx in patients.groupby(ptype.to_numpy()).groups.items():
-            rate = robust_rate(n_ph[idx].to_numpy(), patients[idx].to_numpy())
+            rate = robust_rate(n_ph[idx].to_numpy(), patients[idx].to_numpy(), outlier_surprise=outlier)
             rate_of[idx] = rate
             # Binomial tail of its phantom-like patients at the rate of its peers, x the peers tested; not clipped
             # at zero, so that "1 of its 72 patients" ranks below what other detectors find remarkable.
@@ -176,10 +191,14 @@ class PhantomDetector(Detector):
             groups.append((gid, "PROVIDER", pid, "phantom_biller", score, ev))
             mine = ph[ph["provider_id"] == pid]["beneficiary_id"]
             docs = lines[lines["beneficiary_id"].isin(set(mine)) & lines["doctor_id"].notna()].groupby("doctor_id").size()
-            for doc, c in docs[docs >= max(2, 0.2 * docs.sum())].sort_index().items():
+            for doc, c in docs[docs >= max(self.min_doctor_acts, self.min_doctor_share * docs.sum())].sort_index().items():
                 groups.append((gid, "DOCTOR", doc, "attending", score,
                                f"attends {c} acts billed for phantom-like patients of {pid}"))
             for b in sorted(mine):
                 groups.append((gid, "BENEFICIARY", b, "phantom_patient", score,
                                f"far, elderly, seen only by {pid}, surgery without consultation"))
+            alike = per[(per["provider_id"] == pid) & per["alike"] & ~per["phantom"]]["beneficiary_id"]
+            for b in sorted(alike):
+                groups.append((gid, "BENEFICIARY", b, "phantom_patient", score,
+                               f"far, elderly, seen only by {pid} (and its surgeons' practices)"))
         return scores, groups, {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated}
