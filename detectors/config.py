@@ -109,7 +109,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("funnels", "min_surprise", 3.0,
        "Surprise of the patients who came from another region to a funnel's top destination, against how "
        "their regions choose providers, that nominates it whatever its score (camouflaged cohorts spread "
-       "over days and destinations)"),
+       "over days and destinations)..."),
+    _p("funnels", "min_tadamon_share", 0.5,
+       "... when at least this share of its patients' lines are Tadamon (an NGO caravan brings villagers of "
+       "every regime)"),
+    _p("funnels", "min_cohort", 3, "Patients of an intermediary seen at a destination the same day that make a cohort"),
+    _p("funnels", "doctor_score_share", 0.5,
+       "Share of the patients' amount a destination doctor must receive to take the funnel's score (others are "
+       "listed in the ring only)"),
     _p("cores", "min_lift", 3.0, "Core edges need at least this lift over chance"),
     _p("cores", "min_shared", 3, "... and at least this many suspicious shared patients"),
     _p("cores", "max_size", 12, "Largest core, in providers"),
@@ -122,8 +129,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("loops", "dispersion", 2.0,
        "Shape of the negative binomial tail of patients with expensive acts two providers share "
        "(maximum likelihood on the fraud-free tuning worlds: 2.1)"),
+    _p("loops", "min_doctor_acts", 2, "... and at least this many of those lines"),
+    _p("loops", "robust_quantile", 0.999,
+       "Poisson quantile each provider pair's shared count is capped at while scaling the expected sharing of "
+       "expensive acts (a few rings are most of what surgery providers share)"),
     _p("phantoms", "min_age", 60, "Age from which a patient counts as elderly"),
-    _p("phantoms", "min_traits", 4, "Phantom traits (of five) a patient needs"),
+    _p("phantoms", "min_traits", 3,
+       "Phantom traits (of five: far, elderly, seen nowhere else, no prior consultation, Tadamon) a patient "
+       "needs; the first three always (a fabricated consultation or another regime hides the last two)"),
     _p("phantoms", "min_phantoms", 3, "Fewest phantom-like patients for a provider to be nominated"),
     _p("phantoms", "min_surprise", 1.0,
        "Surprise of a provider's phantom-like patients among its patients with surgery or a stay, against "
@@ -162,6 +175,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),
+    _p("rings", "min_shared_anchors", 2,
+       "... and hold a provider or at least this many anchors (one doctor shared by a mill and a pharmacy ring "
+       "does not tie them)"),
     _p("rings", "support_only", "cores",
        "Detectors whose groups only support a ring found by another (comma-separated): shared patients "
        "beyond what distance predicts are also neighbours, referral clinics and growing practices"),

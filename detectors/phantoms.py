@@ -23,15 +23,16 @@ __all__ = ["phantom_patients", "robust_rate", "PhantomDetector"]
 _ROBUST_STEPS = 10
 
 
-def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 4) -> pd.DataFrame:
+def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 3) -> pd.DataFrame:
     """Beneficiaries with phantom traits, and the provider that billed them.
 
     Only patients with surgery or a stay are looked at. Traits: lives in another
     region than the provider, aged ``min_age`` or more, seen nowhere else than at the
     provider that billed the surgery or stay (the practices of the doctors attending
     them there do not count: a fabricated pre-operative consultation is billed that
-    way), surgery or stay without a prior consultation, Tadamon. Patients seen nowhere
-    else with at least ``min_traits`` of the five are phantom-like.
+    way), surgery or stay without a prior consultation, Tadamon. Patients far, elderly and
+    seen nowhere else (what defines a phantom: a fabricated consultation or a non-Tadamon
+    regime hides the other two) with at least ``min_traits`` of the five are phantom-like.
 
     Parameters
     ----------
@@ -44,8 +45,7 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     -------
     DataFrame
         beneficiary_id, provider_id, n_traits, amount (what the provider billed for
-        them), phantom (bool), alike (far, elderly and seen nowhere else: listed as a
-        phantom patient of a provider nominated on its phantom-like patients).
+        them), phantom (bool).
     """
     heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY")).to_numpy(bool)
     # Only patients with surgery or a stay can be phantoms: the rest is left out early.
@@ -82,11 +82,8 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     traits = (per["far"].astype(int) + (per["age"] >= min_age).astype(int) + per["isolated"].astype(int)
               + per["no_consult"].astype(int) + per["tadamon"].astype(int))
     per["n_traits"] = traits
-    per["phantom"] = (traits >= min_traits) & fh.notna() & per["isolated"]
-    # The defining three (far, elderly, seen nowhere else) tie a patient to a nominated biller even when
-    # a fabricated consultation or a non-Tadamon regime hides a fourth.
-    per["alike"] = fh.notna() & per["isolated"] & per["far"] & (per["age"] >= min_age)
-    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom", "alike"]]
+    per["phantom"] = (traits >= min_traits) & fh.notna() & per["isolated"] & per["far"] & (per["age"] >= min_age)
+    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
 
 
 def robust_rate(k: np.ndarray, n: np.ndarray, *, outlier_surprise: float = 1.0) -> float:
@@ -195,10 +192,6 @@ class PhantomDetector(Detector):
                 groups.append((gid, "DOCTOR", doc, "attending", score,
                                f"attends {c} acts billed for phantom-like patients of {pid}"))
             for b in sorted(mine):
-                groups.append((gid, "BENEFICIARY", b, "phantom_patient", score,
-                               f"far, elderly, seen only by {pid}, surgery without consultation"))
-            alike = per[(per["provider_id"] == pid) & per["alike"] & ~per["phantom"]]["beneficiary_id"]
-            for b in sorted(alike):
                 groups.append((gid, "BENEFICIARY", b, "phantom_patient", score,
                                f"far, elderly, seen only by {pid} (and its surgeons' practices)"))
         return scores, groups, {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated}

@@ -33,7 +33,7 @@ DISPENSING_TYPES: tuple[str, ...] = ("PHARMACY", "LAB", "IMAGING")
 
 
 def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.ndarray, *,
-                    robust: bool = False) -> np.ndarray:
+                    robust: bool = False, robust_quantile: float = 0.999) -> np.ndarray:
     """Expected shared patients of each (a, b) pair from where their patients live and travel.
 
     For two providers of one region ``s`` the patients of home region ``r`` are
@@ -52,9 +52,11 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
         The pairs.
     robust : bool
         Scale against the sharing the lines show with each pair's count capped at what
-        the model makes plausible (99.9 % Poisson quantile, iterated): a few rings whose
-        pairs share dozens of patients otherwise raise every pair's expectation. Used
-        for rare sharing (surgery), where a handful of rings is most of what is shared.
+        the model makes plausible (its ``robust_quantile`` Poisson quantile, iterated): a few
+        rings whose pairs share dozens of patients otherwise raise every pair's expectation.
+        Used for rare sharing (surgery), where a handful of rings is most of what is shared.
+    robust_quantile : float
+        The Poisson quantile each pair's count is capped at when ``robust``.
 
     Returns
     -------
@@ -115,7 +117,7 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
         model = raw(index.get_indexer(seen["provider_a"].astype(str).to_numpy()),
                     index.get_indexer(seen["provider_b"].astype(str).to_numpy()))
         for _ in range(_ROBUST_STEPS):
-            cap = np.maximum(stats.poisson.ppf(0.999, np.maximum(scale * model, 1e-12)), 1.0)
+            cap = np.maximum(stats.poisson.ppf(robust_quantile, np.maximum(scale * model, 1e-12)), 1.0)
             scale = float(np.minimum(shared, cap).sum()) / predicted
     return out * scale
 
@@ -129,7 +131,8 @@ def _region(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), "NA").astype(str).to_numpy()
 
 
-def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bool = False) -> pd.DataFrame:
+def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bool = False,
+                    robust_quantile: float = 0.999) -> pd.DataFrame:
     """``projection`` plus ``local_expected`` (:func:`expected_shared`) and ``local_lift`` = shared / expected.
 
     Parameters
@@ -138,13 +141,13 @@ def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bo
         A provider projection (``graph.projections.provider_projection``).
     lines : DataFrame
         ``DetectionContext.lines``.
-    robust : bool
+    robust, robust_quantile
         See :func:`expected_shared`.
     """
     if projection.empty:
         return projection.assign(local_expected=pd.Series(dtype=float), local_lift=pd.Series(dtype=float))
     expected = expected_shared(lines, projection["provider_a"].to_numpy(), projection["provider_b"].to_numpy(),
-                               robust=robust)
+                               robust=robust, robust_quantile=robust_quantile)
     shared = projection["shared_patients"].to_numpy(float)
     return projection.assign(local_expected=expected, local_lift=shared / np.maximum(expected, 1e-9))
 
