@@ -421,9 +421,8 @@ class _Keys:
             for k in (np.flatnonzero(same) + 1).tolist():
                 first_line = lines[order[start_of[k]]]
                 found[int(order[k])] = f"(claim_id, line_no) already seen in this file at line {first_line}"
-        first = np.ones(n, dtype=bool)
-        first[list(found)] = False
-        candidates = np.flatnonzero(first)
+        # the first line of each key, in key order (what find_in searches fastest)
+        candidates = order[np.r_[True, ~same]]
         q1, q2 = h1[candidates], h2[candidates]
         for batch_id, keys in self.committed:
             for pos in candidates[find_in(keys[0], keys[1], q1, q2) >= 0].tolist():

@@ -118,6 +118,22 @@ def test_fingerprints_tell_keys_apart_and_find_them_again():
     assert find_in(stored[0], stored[1], h2[:1], h1[:1]).tolist() == [-1]
 
 
+def test_keys_looked_up_in_any_order_find_their_own_positions():
+    rng = np.random.default_rng(3)
+    h1 = rng.integers(0, 60, 500).astype(np.uint64)  # many equal first halves
+    h2 = rng.integers(0, 2 ** 62, 500).astype(np.uint64)
+    order = np.argsort(h1, kind="stable")
+    stored_1, stored_2 = h1[order], h2[order]
+    absent = rng.integers(2 ** 62, 2 ** 63, 100).astype(np.uint64)
+    pick = rng.permutation(500)[:300]
+    q1 = np.concatenate([h1[pick], h1[:100]])
+    q2 = np.concatenate([h2[pick], absent])
+    shuffle = rng.permutation(len(q1))
+    found = find_in(stored_1, stored_2, q1[shuffle], q2[shuffle])
+    where = {(a, b): i for i, (a, b) in enumerate(zip(stored_1.tolist(), stored_2.tolist()))}
+    assert found.tolist() == [where.get(key, -1) for key in zip(q1[shuffle].tolist(), q2[shuffle].tolist())]
+
+
 def _old_layout_home(home, tiny_claims) -> str:
     """A home as the former store wrote it: one Parquet file per batch and its keys in claim_keys."""
     with ClaimsStore(home):
