@@ -15,7 +15,6 @@ import pandas as pd
 from scipy import stats
 
 from detectors.base import DetectionContext, Detector
-from detectors.calibration import surprise_of_p
 from detectors.config import default
 from detectors.findings import Rows
 
@@ -170,9 +169,10 @@ class PhantomDetector(Detector):
         for _, idx in patients.groupby(ptype.to_numpy()).groups.items():
             rate = robust_rate(n_ph[idx].to_numpy(), patients[idx].to_numpy(), outlier_surprise=outlier)
             rate_of[idx] = rate
-            # Binomial tail of its phantom-like patients at the rate of its peers, x the peers tested.
-            p = stats.binom.sf(n_ph[idx].to_numpy() - 1, patients[idx].to_numpy(), rate) * len(idx)
-            score_of[idx] = surprise_of_p(np.minimum(p, 1.0))
+            # Binomial tail of its phantom-like patients at the rate of its peers, x the peers tested; not clipped
+            # at zero, so that "1 of its 72 patients" ranks below what other detectors find remarkable.
+            log_p = stats.binom.logsf(n_ph[idx].to_numpy() - 1, patients[idx].to_numpy(), rate) / np.log(10.0)
+            score_of[idx] = -(log_p + np.log10(len(idx)))
         scores, groups = [], []
         nominated = 0
         for pid in sorted(n_ph[n_ph > 0].index):
