@@ -2,12 +2,14 @@
 
 Usage::
 
-    .venv/bin/python bench/apriori_quality.py [--seeds 90001 90002] [--scale 0.5] [--weeks 12]
+    .venv/bin/python bench/apriori_quality.py [--set held-out|tuning | --seeds S ...] [--scale 0.5] [--weeks 12]
                                               [--run-weeks 8] [--camouflage 0] [--no-fraud] [--json OUT]
 
-Seeds follow docs/evaluation.md: the weights and levels were chosen on tuning worlds; the
-held-out worlds (90001-90002 standard, 90003-90004 with --camouflage 0.6, 90005 with
---no-fraud) are run once they are frozen.
+Worlds follow the blind protocol of docs/evaluation.md, whose lists live in
+``bench/evaluate.py`` (``TUNING``, ``HELD_OUT``): the weights and levels are chosen on
+tuning worlds (``--set tuning``); the held-out worlds (``--set held-out``, the default) are
+run once they are frozen, each with its own camouflage and fraud setting. ``--seeds``
+runs other seeds with ``--camouflage`` and ``--no-fraud`` instead.
 
 For each seed: ``shabaka generate`` writes a world; the dossiers filed (first submission
 date) in its first ``--run-weeks`` weeks are put in a fresh HOME's inbox and ``shabaka run``
@@ -29,6 +31,8 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from evaluate import SETS  # bench/evaluate.py: the protocol's one list of worlds
 
 ROOT = Path(__file__).resolve().parents[1]
 SHABAKA = str(Path(sys.executable).with_name("shabaka"))
@@ -85,7 +89,9 @@ def _sh(cmd: list[str], env: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[90001, 90002])
+    parser.add_argument("--set", choices=tuple(SETS), default="held-out",
+                        help="Worlds of the protocol (bench/evaluate.py) to run; ignored with --seeds.")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="Run these seeds instead.")
     parser.add_argument("--scale", type=float, default=0.5)
     parser.add_argument("--weeks", type=int, default=12)
     parser.add_argument("--run-weeks", type=int, default=8)
@@ -96,13 +102,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="apriori-") as tmp:
         work = args.work or Path(tmp)
-        frames = [run_seed(s, args.scale, args.weeks, args.run_weeks, args.camouflage, work, args.no_fraud)
-                  for s in args.seeds]
+        worlds = ([(s, args.camouflage, args.no_fraud) for s in args.seeds] if args.seeds is not None
+                  else [(w.seed, w.camouflage, not w.fraud) for w in SETS[args.set]])
+        frames = [run_seed(s, args.scale, args.weeks, args.run_weeks, c, work, nf) for s, c, nf in worlds]
     scores = pd.concat(frames, ignore_index=True)
     result = table(scores)
-    print(f"seeds {args.seeds}, scale {args.scale}, run on weeks 1-{args.run_weeks} of {args.weeks}, "
-          f"camouflage {args.camouflage}{', no fraud' if args.no_fraud else ''}: {len(scores):,} dossiers filed "
-          "after the run")
+    print(f"worlds {[(s, c, 'no fraud' if nf else 'fraud') for s, c, nf in worlds]}, scale {args.scale}, "
+          f"run on weeks 1-{args.run_weeks} of {args.weeks}: {len(scores):,} dossiers filed after the run")
     print(f"{'kind':6} {'dossiers':>9} {'level':7} {'at level':>9} {'share':>8} {'at or above':>12}")
     for r in result.itertuples(index=False):
         print(f"{r.kind:6} {r.dossiers:>9,} {r.level:7} {r.at_level:>9,} {r.share:>8.2%} {r.share_at_or_above:>12.2%}")

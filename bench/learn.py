@@ -13,8 +13,8 @@ cross-validation (entities of one ring never split): the learned ranker's pooled
 out-of-fold AUC, AP and precision at K (K = number of positives), the same run's
 unsupervised score, and the claim count alone.
 
-Generated worlds (default: the held-out worlds with fraud of docs/evaluation.md, never
-looked at while designing the ranker): in each world the outcomes of ``--known`` of the
+Generated worlds (default: the held-out worlds with fraud of the protocol, ``HELD_OUT`` of
+``bench/evaluate.py`` and docs/evaluation.md, never looked at while designing the ranker): in each world the outcomes of ``--known`` of the
 planted rings (their providers, doctors and intermediaries confirmed) and of the same share
 of the look-alike groups (their members dismissed; without look-alike labels, of the flagged
 rings matching no planted ring) are known, as the fund knows its past verdicts; the model is
@@ -42,10 +42,10 @@ from detectors.evaluate import average_precision, roc_auc  # noqa: E402
 from detectors.features import entity_features, ring_groups  # noqa: E402
 from detectors.learned import cross_validate, precision_at_k  # noqa: E402
 from detectors.pipeline import detect  # noqa: E402
+from evaluate import HELD_OUT as PROTOCOL_HELD_OUT  # noqa: E402  (bench/evaluate.py: the protocol's one list)
 
-
-#: The held-out worlds with fraud of docs/evaluation.md (seed, camouflage): never looked at while designing.
-HELD_OUT = ((90_001, 0.0), (90_002, 0.0), (90_003, 0.6), (90_004, 0.6))
+#: The protocol's held-out worlds with fraud (seed, camouflage): never looked at while designing.
+HELD_OUT = tuple((w.seed, w.camouflage) for w in PROTOCOL_HELD_OUT if w.fraud)
 
 
 def run_kaggle(folder: Path, home: Path, seed: int) -> dict:
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--generated", action="store_true", help="Measure on generated worlds too.")
     ap.add_argument("--scale", type=float, default=0.5)
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
-                    help="Worlds' seeds (camouflage --camouflage); default the held-out worlds of docs/evaluation.md.")
+                    help="Worlds' seeds (camouflage --camouflage); default the held-out worlds of bench/evaluate.py.")
     ap.add_argument("--known", type=float, default=0.3, help="Share of planted rings and look-alikes known.")
     ap.add_argument("--camouflage", type=float, default=0.0)
     ap.add_argument("--json", type=Path, default=None, help="Also write every number to this file.")

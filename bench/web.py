@@ -20,17 +20,26 @@ API and pages of claim lines under 10 clients, beside the login page and beside 
 way ring pages were read before (each ring's lines read from the claims window, one
 client) measured in the same run. Neighbourhoods are left out (no graph store is built).
 
+``--home DIR`` keeps the HOME in DIR: built there when it holds no bench run, reused
+as it is otherwise (a national HOME takes minutes to build); ``--rewrite-pages`` then
+materialises the reused run's ring pages again (timed), as a run of this code would.
+``--profile N`` profiles N ring page and ring API requests in this process (Flask's
+test client, cProfile) and prints where the time goes, before serving.
+
     .venv/bin/python bench/web.py --scale 5 --requests 200
     nice -n 10 .venv/bin/python bench/web.py --national --data /work/scale-data/window12
+    nice -n 10 .venv/bin/python bench/web.py --national --home /tmp/national-home --rewrite-pages --profile 20
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import http.client
 import os
 import resource
+import pstats
 import statistics
 import subprocess
 import sys
@@ -50,9 +59,10 @@ from graph.build import build_graph  # noqa: E402
 from graph.store import open_graph_store  # noqa: E402
 from ingest.store import ClaimsStore  # noqa: E402
 from ingest.synthetic import generate_frames  # noqa: E402
-from casework.ringpages import pages_path, write_ring_pages  # noqa: E402
+from casework.ringpages import build_ring_pages, pages_path, write_ring_pages  # noqa: E402
 from casework.runs import RunStore  # noqa: E402
 from export.evidence import ring_claims  # noqa: E402
+from web import create_app  # noqa: E402
 from web.story import page_story  # noqa: E402
 from ground.sqlite import connect  # noqa: E402
 from ground.settings import load_settings  # noqa: E402
@@ -134,6 +144,44 @@ def build_national_home(home: Path, data: Path, rings: int) -> tuple[list[str], 
     with UserStore(home) as users:
         users.add("bench", "investigator", "bench-password")
     return ring_ids, members
+
+
+def reuse_home(home: Path, rewrite: bool) -> tuple[list[str], pd.DataFrame]:
+    """(ring ids, members) of the bench run a kept HOME holds; its ring pages written again when ``rewrite``."""
+    with RunStore(home) as runs:
+        members = runs.members("bench")
+    ring_ids = sorted(members["ring_id"].unique())
+    print(f"home reused: {home} ({len(ring_ids)} rings, {len(members):,} members)", flush=True)
+    if rewrite:
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        build_ring_pages(home, "bench", story=page_story)
+        size = pages_path(home, "bench").stat().st_size
+        print(f"ring pages written again in {time.perf_counter() - t0:.1f} s ({time.process_time() - cpu0:.1f} s "
+              f"CPU, {size / 2**20:.0f} MiB file, window read included); bench process peak "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB", flush=True)
+    return ring_ids, members
+
+
+def profile(home: Path, ring_ids: list[str], n: int) -> None:
+    """Profile ``n`` ring page and ``n`` ring API requests in this process; print the top functions."""
+    app = create_app({"SHABAKA_SETTINGS": load_settings(None, {"SHABAKA_HOME": str(home)}),
+                      "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    if client.post("/login", data={"name": "bench", "password": "bench-password"}).status_code != 302:
+        raise RuntimeError("login failed")
+    client.get(f"/rings/{ring_ids[0]}")  # templates compiled, imports done
+    for kind, path in (("ring page", "/rings/{}"), ("ring API", "/api/rings/{}")):
+        profiler = cProfile.Profile()
+        t0 = time.perf_counter()
+        profiler.enable()
+        for i in range(n):
+            response = client.get(path.format(ring_ids[i % len(ring_ids)]))
+            if response.status_code != 200:
+                raise RuntimeError(f"{kind}: HTTP {response.status_code}")
+        profiler.disable()
+        print(f"{kind}: {(time.perf_counter() - t0) / n * 1000:.1f} ms a request in one thread "
+              f"(profiled, {n} requests)", flush=True)
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
 
 
 def old_way(home: Path, members: pd.DataFrame, ring_ids: list[str]) -> list[float]:
@@ -228,14 +276,24 @@ def main() -> None:
                         help="with --national: folder of claims.csv.gz, providers.csv, labels.csv")
     parser.add_argument("--rings", type=int, default=200, help="with --national: planted rings in the run")
     parser.add_argument("--old-rings", type=int, default=10, help="with --national: rings read the old way")
+    parser.add_argument("--home", type=Path, help="keep the HOME here: built when it holds no bench run, else reused")
+    parser.add_argument("--rewrite-pages", action="store_true", help="with a reused --home: write its pages again")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile N ring page and ring API requests in this process first")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        if args.national:
+        home = args.home.resolve() if args.home else Path(tmp) / "home"
+        if args.home and (home / "ringpages" / "bench.sqlite").is_file():
+            ring_ids, members = reuse_home(home, args.rewrite_pages)
+            nodes = [f"PROVIDER:{p}" for p in sorted(members.loc[members.entity_type == "PROVIDER", "entity_id"]
+                                                     .unique())] if not args.national else []
+        elif args.national:
             ring_ids, members = build_national_home(home, args.data, args.rings)
             nodes = []
         else:
             ring_ids, nodes = build_home(home, args.scale)
+        if args.profile:
+            profile(home, ring_ids, args.profile)
         root = str(Path(__file__).resolve().parents[1])
         server = subprocess.Popen([sys.executable, "-c", SERVER, str(home)], stdout=subprocess.PIPE, text=True,
                                   cwd=root, env={**os.environ, "PYTHONPATH": root})

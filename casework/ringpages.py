@@ -3,8 +3,11 @@
 For each ring of a run: its claim lines (:mod:`casework.ringlines`, each marked at
 risk or tying the ring only, newest first, read a page at a time), its graph
 (:func:`graph.ring.ring_graph`, the evidence bundle's), its timeline, where its
-patients come from and where they were billed, and what changed since the
-previous run of the same home. One SQLite file per run,
+patients come from and where they were billed, what changed since the previous
+run of the same home, and what the run's story maker wrote (sentences, the map
+drawn, the graph as the viewer draws it). Each part is stored as JSON text apart
+from the others, so a view reads only the parts it shows, and can hand a part on
+without decoding it. One SQLite file per run,
 ``HOME/ringpages/<run_id>.sqlite``, written under a temporary name and renamed
 into place, before the run itself is stored: a stored run always has its pages,
 and a run killed before is done again, whole, by the next one
@@ -21,13 +24,14 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from casework.ringdiff import ring_diff
 from casework.ringlines import WindowLines
 from casework.ringpage_parts import geography, graph_to_json, jsonable, ring_changes, timeline, timeline_svg
 from casework.runs import RunStore
@@ -41,7 +45,7 @@ from ingest.schema import CLAIM_COLUMNS
 from ingest.store import ClaimsStore
 
 __all__ = ["write_ring_pages", "build_ring_pages", "ensure_ring_pages", "ring_page", "ring_lines_page",
-           "run_changes", "pages_path", "LINE_COLUMNS", "MAX_PAGE_SIZE", "FOLDER", "StoryMaker"]
+           "run_changes", "pages_path", "LINE_COLUMNS", "MAX_PAGE_SIZE", "FOLDER", "FORMAT", "PARTS", "StoryMaker"]
 
 #: The folder of HOME holding one ring-pages file per run.
 FOLDER = "ringpages"
@@ -54,8 +58,13 @@ LINE_COLUMNS = [
     "amount_claimed", "amount_reimbursed", "prior_auth_id", "channel", "submission_point_id", "contact_phone",
     "payee_account", "referrer_id",
 ]
-#: ``story(claims, providers) -> tell(ring, members, lines) -> dict`` (see :func:`write_ring_pages`).
-StoryMaker = Callable[[pd.DataFrame, "pd.DataFrame | None"], Callable[[dict, pd.DataFrame, pd.DataFrame], dict]]
+#: The layout of the file; a file of another layout is rebuilt (:func:`ensure_ring_pages`), never misread.
+FORMAT = 2
+#: The parts written for every ring (besides the story's, named ``story.<key>``).
+PARTS = ("timeline", "timeline_svg", "graph", "geography", "changes", "diff", "members")
+#: ``story(claims, providers) -> tell(ring, members, lines, graph=G) -> dict`` (see :func:`write_ring_pages`).
+StoryMaker = Callable[[pd.DataFrame, "pd.DataFrame | None"], Callable[..., dict]]
+_ALERT_COLUMNS = ["ring_id", "change", "detail", "alerted"]
 _NUMBERS = {"line_no": "INTEGER", "quantity": "REAL", "amount_claimed": "REAL", "amount_reimbursed": "REAL"}
 _SAFE_RUN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _SCHEMA = f"""
@@ -65,15 +74,14 @@ CREATE TABLE pages (
     n_lines          INTEGER NOT NULL,
     n_at_risk        INTEGER NOT NULL,
     amount_at_risk   REAL NOT NULL,
-    amount_tie_only  REAL NOT NULL,
-    timeline_json    TEXT NOT NULL,
-    timeline_svg     TEXT NOT NULL,
-    graph_json       TEXT NOT NULL,
-    geography_json   TEXT NOT NULL,
-    changes_json     TEXT NOT NULL,
-    members_json     TEXT NOT NULL,
-    story_json       TEXT NOT NULL
+    amount_tie_only  REAL NOT NULL
 );
+CREATE TABLE parts (
+    ring_id  TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (ring_id, name)
+) WITHOUT ROWID;
 CREATE TABLE lines (
     ring_id  TEXT NOT NULL,
     idx      INTEGER NOT NULL,
@@ -128,9 +136,11 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
     alerts : DataFrame, optional
         The run's alerts (ring_id, change, detail, alerted).
     story : callable, optional
-        ``story(claims, providers)`` returns ``tell(ring, members, lines) -> dict``: what a
-        higher layer writes about each ring from its lines and the window (sentences,
-        map figures), stored with the page as JSON (:func:`export.ringstory.ring_story`).
+        ``story(claims, providers)`` returns ``tell(ring, members, lines, graph=G) -> dict``:
+        what a higher layer writes about each ring from its lines, its graph and the window
+        (sentences, the map, the graph as drawn; :func:`web.story.page_story`); each key is
+        stored as its own part, ``story.<key>``. Its ``members`` (``"TYPE:id"`` ->
+        ``{sentence, finding}``) also give the ``members`` part each member's sentence.
 
     Returns
     -------
@@ -145,9 +155,11 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
         before = (runs.rings(previous), runs.members(previous)) if previous else None
     window = WindowLines(claims, members, config=config)
     tell = story(claims, providers) if story is not None else None
-    alert_of = {} if alerts is None or alerts.empty else {
-        str(a["ring_id"]): {"change": str(a["change"]), "detail": str(a["detail"]), "alerted": bool(a["alerted"])}
-        for a in alerts.to_dict("records")}
+    alerts = pd.DataFrame(columns=_ALERT_COLUMNS) if alerts is None else alerts.reindex(columns=_ALERT_COLUMNS)
+    alerts = alerts.assign(ring_id=alerts["ring_id"].astype(str))
+    alert_of = {r["ring_id"]: {"change": str(r["change"]), "detail": str(r["detail"]), "alerted": bool(r["alerted"])}
+                for r in alerts.to_dict("records")}
+    by_ring = {str(k): v for k, v in members.groupby(members["ring_id"].astype(str), sort=False)} if len(members) else {}
     tmp = target.parent / f".{run_id}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
     conn = connect(tmp)
@@ -155,16 +167,15 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
         conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to rename into place
         conn.executescript(_SCHEMA)
         with transaction(conn) as c:
-            meta = {"run_id": run_id, "previous_run": previous, "built_at": _now(),
+            meta = {"format": FORMAT, "run_id": run_id, "previous_run": previous, "built_at": _now(),
                     "rings_gone": _gone(rings, before)}
             c.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(jsonable(v))) for k, v in meta.items()])
             for ring in rings.to_dict("records"):
                 rid = str(ring["ring_id"])
-                own = members[members["ring_id"].astype(str) == rid]
-                lines = window.ring(own)
-                _write_ring(c, ring, own, lines, providers=providers, intermediaries=intermediaries,
+                own = by_ring.get(rid, members.iloc[:0])
+                _write_ring(c, ring, own, window.ring(own), providers=providers, intermediaries=intermediaries,
                             previous=_previous_ring(previous, before, rid), alert=alert_of.get(rid),
-                            told=tell(ring, own, lines) if tell is not None else {})
+                            alerts=alerts[alerts["ring_id"] == rid], tell=tell)
         conn.close()
         _sync(tmp)
         os.replace(tmp, target)
@@ -209,7 +220,8 @@ def build_ring_pages(home: str | Path, run_id: str, *, story: StoryMaker | None 
 
 
 def ensure_ring_pages(home: str | Path, run_id: str, *, story: StoryMaker | None = None) -> bool:
-    """Build a stored run's pages when its file is missing (a run stored without them); True when built.
+    """Build a stored run's pages when its file is missing (a run stored without them) or of another
+    :data:`FORMAT` (written by another version); True when built.
 
     Parameters
     ----------
@@ -218,56 +230,71 @@ def ensure_ring_pages(home: str | Path, run_id: str, *, story: StoryMaker | None
     story : callable, optional
         As for :func:`write_ring_pages`.
     """
-    if pages_path(home, run_id).is_file():
+    path = pages_path(home, run_id)
+    if path.is_file() and _format(path) == FORMAT:
         return False
     build_ring_pages(home, run_id, story=story)
     return True
 
 
-def ring_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1, size: int = 50) -> dict[str, Any]:
-    """Everything a ring page shows, read from the run's ring pages (never from the claims).
+def ring_page(home: str | Path, run_id: str, ring_id: str, *, parts: Iterable[str] | None = None, page: int = 1,
+              size: int = 50, decode: bool = True) -> dict[str, Any]:
+    """What a ring page shows, read from the run's ring pages (never from the claims): only the parts asked for.
 
     Parameters
     ----------
     home : path
     run_id, ring_id : str
+    parts : iterable of str, optional
+        Names of :data:`PARTS`, ``story`` (every part the story maker wrote) or
+        ``story.<key>`` (one of them), and ``lines`` (a page of claim lines); all when None.
     page : int
         1-based page of claim lines (a page past the last gives the last).
     size : int
         Lines per page, 1 to :data:`MAX_PAGE_SIZE`.
+    decode : bool
+        False: each part as its stored JSON text, to be sent on as it is.
 
     Returns
     -------
     dict
-        ``totals`` (n_lines, n_at_risk, amount_at_risk, amount_tie_only), ``timeline``
-        (per day), ``timeline_svg`` (its bar chart, SVG markup), ``graph`` (nodes and
-        edges with raw ids; :func:`casework.ringpage_parts.graph_from_json` makes it a
-        networkx graph again), ``geography``, ``changes``, ``members`` (entity_type,
-        entity_id, role, score, evidence; best score first), ``story`` (what the run's
-        story maker wrote, see :func:`write_ring_pages`), ``lines`` (the page's lines
-        as dicts, newest first, with ``at_risk``) and ``paging`` (page, pages, total, size).
+        ``totals`` (n_lines, n_at_risk, amount_at_risk, amount_tie_only) and the parts asked
+        for: ``timeline`` (per day), ``timeline_svg`` (its bar chart, SVG markup), ``graph``
+        (nodes and edges with raw ids; :func:`casework.ringpage_parts.graph_from_json` makes
+        it a networkx graph again), ``geography``, ``changes`` (the API's change since the
+        previous run), ``diff`` (the same as :func:`casework.ringdiff.ring_diff` gives it),
+        ``members`` (entity_type, entity_id, role, score, evidence, sentence, finding; best
+        score first), ``story`` (``{key: part}`` of the story maker's parts read, see
+        :func:`write_ring_pages`), ``lines`` (the page's lines as dicts, newest first, with
+        ``at_risk``) and ``paging`` (page, pages, total, size).
 
     Raises
     ------
     NotFound
-        No pages for the run (it was stored before pages existed: the next run builds
-        them), or no such ring in them.
+        No pages for the run (it was stored before pages existed, or by a version writing
+        another format: the next run builds them), or no such ring in them.
     InputRefused
         ``page`` or ``size`` out of range.
     """
+    wanted = None if parts is None else set(parts)
     with _open(home, run_id) as conn:
         row = conn.execute("SELECT * FROM pages WHERE ring_id = ?", (str(ring_id),)).fetchone()
         if row is None:
             raise NotFound(f"ring {str(ring_id)[:80]!r} not found in run {run_id!r}")
-        lines, paging = _page(conn, str(ring_id), int(row["n_lines"]), page, size)
-    return {
-        "totals": {k: row[k] for k in ("n_lines", "n_at_risk", "amount_at_risk", "amount_tie_only")},
-        "timeline": json.loads(row["timeline_json"]), "timeline_svg": row["timeline_svg"],
-        "graph": json.loads(row["graph_json"]),
-        "geography": json.loads(row["geography_json"]), "changes": json.loads(row["changes_json"]),
-        "members": json.loads(row["members_json"]), "story": json.loads(row["story_json"]),
-        "lines": lines, "paging": paging,
-    }
+        out: dict[str, Any] = {"totals": {k: row[k] for k in ("n_lines", "n_at_risk", "amount_at_risk",
+                                                              "amount_tie_only")}, "story": {}}
+        for name, body in conn.execute("SELECT name, body FROM parts WHERE ring_id = ?", (str(ring_id),)):
+            story = name.startswith("story.")
+            if wanted is not None and name not in wanted and not (story and "story" in wanted):
+                continue
+            value = json.loads(body) if decode else body
+            if story:
+                out["story"][name[len("story."):]] = value
+            else:
+                out[name] = value
+        if wanted is None or "lines" in wanted:
+            out["lines"], out["paging"] = _page(conn, str(ring_id), int(row["n_lines"]), page, size)
+    return out
 
 
 def ring_lines_page(home: str | Path, run_id: str, ring_id: str, *, page: int = 1,
@@ -314,10 +341,27 @@ class _open:
             raise NotFound(f"run {self.path.stem!r} has no ring pages (stored before they existed, or not "
                            "stored): the next 'shabaka run' builds them")
         self.conn = connect(self.path, readonly=True)
+        if _format(self.conn) != FORMAT:
+            self.conn.close()
+            raise NotFound(f"run {self.path.stem!r} has ring pages of another format (written by another "
+                           "version): the next 'shabaka run' builds them again")
         return self.conn
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _format(where: Path | sqlite3.Connection) -> int | None:
+    """The :data:`FORMAT` a ring pages file (or an open connection to one) was written in; None before formats."""
+    conn = connect(where, readonly=True) if isinstance(where, Path) else where
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    except sqlite3.DatabaseError:
+        row = None
+    finally:
+        if conn is not where:
+            conn.close()
+    return None if row is None else json.loads(row[0])
 
 
 def _page(conn: sqlite3.Connection, ring_id: str, total: int, page: int, size: int):
@@ -336,25 +380,30 @@ def _page(conn: sqlite3.Connection, ring_id: str, total: int, page: int, size: i
 
 def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame, *,
                 providers: pd.DataFrame | None, intermediaries: Any, previous: dict[str, Any] | None,
-                alert: dict[str, Any] | None, told: dict[str, Any]) -> None:
+                alert: dict[str, Any] | None, alerts: pd.DataFrame, tell: Callable[..., dict] | None) -> None:
     rid = str(ring["ring_id"])
     ids = set(members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"].astype(str))
     own = only_intermediaries(copy.copy(intermediaries), ids) if intermediaries is not None and ids else None
     G = ring_graph(members, lines.reindex(columns=list(CLAIM_COLUMNS)), providers=providers, intermediaries=own)
+    told = tell(ring, members, lines, graph=G) if tell is not None else {}
     risky = lines["at_risk"].to_numpy(bool) if len(lines) else []
     amount = lines["amount_claimed"].astype(float) if len(lines) else pd.Series(dtype=float)
     member_providers = set(members.loc[members["entity_type"] == "PROVIDER", "entity_id"].astype(str))
     days = timeline(lines)
-    listed = members.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True], kind="mergesort")
-    listed = listed.reindex(columns=["entity_type", "entity_id", "role", "score", "evidence"])
-    c.execute("INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
+    c.execute("INSERT INTO pages VALUES (?,?,?,?,?)", (
         rid, len(lines), int(sum(risky)), float(amount[risky].sum()) if len(lines) else 0.0,
-        float(amount[~risky].sum()) if len(lines) else 0.0,
-        json.dumps(days), timeline_svg(days), json.dumps(graph_to_json(G)),
-        json.dumps(geography(lines, providers, member_providers)),
-        json.dumps(ring_changes(ring, members, previous, alert)), json.dumps(jsonable(listed.to_dict("records"))),
-        json.dumps(jsonable(told)),
-    ))
+        float(amount[~risky].sum()) if len(lines) else 0.0))
+    parts = {
+        "timeline": days, "timeline_svg": timeline_svg(days), "graph": graph_to_json(G),
+        "geography": geography(lines, providers, member_providers),
+        "changes": ring_changes(ring, members, previous, alert),
+        "diff": ring_diff(ring, members, (previous or {}).get("ring"), (previous or {}).get("members"), alerts,
+                          previous_run=(previous or {}).get("run_id")),
+        "members": _listed(members, told.get("members") or {}),
+        **{f"story.{k}": v for k, v in told.items()},
+    }
+    c.executemany("INSERT INTO parts VALUES (?,?,?)",
+                  [(rid, name, json.dumps(jsonable(body))) for name, body in parts.items()])
     if not len(lines):
         return
     newest = lines.sort_values(["service_date", "claim_id", "line_no"], ascending=[False, True, True], kind="mergesort")
@@ -367,6 +416,16 @@ def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFra
     columns["at_risk"] = [int(v) for v in columns["at_risk"]]
     c.executemany(f"INSERT INTO lines VALUES ({', '.join('?' * (len(LINE_COLUMNS) + 3))})",
                   ((rid, i, *row) for i, row in enumerate(zip(*columns.values()))))
+
+
+def _listed(members: pd.DataFrame, told: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The members part: best score first, each with the story's sentence (its evidence without one) and finding."""
+    listed = members.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True], kind="mergesort")
+    out = []
+    for m in listed.reindex(columns=["entity_type", "entity_id", "role", "score", "evidence"]).to_dict("records"):
+        said = told.get(f"{m['entity_type']}:{m['entity_id']}") or {}
+        out.append({**m, "sentence": said.get("sentence") or m["evidence"], "finding": said.get("finding") or ""})
+    return out
 
 
 def _previous_run(runs: RunStore, run_id: str, kind: str) -> str | None:

@@ -47,7 +47,7 @@ PARAMETERS: tuple[Parameter, ...] = (
        "... and above this amount (MAD): a top-decile consultation is not expensive"),
     _p("lines", "ald_drug_share", 0.5,
        "A medication is an 'ALD drug' when at least this share of its known patients have an ALD"),
-    _p("lines", "ald_drug_lift", 0.0,
+    _p("lines", "ald_drug_lift", 2.0,
        "... and at least this many times the share of ALD patients among all known patients (an act is chronic "
        "care only if its patients have an ALD markedly more often than the insured in general)"),
     _p("lines", "public_types", "HOSPITAL",
@@ -73,6 +73,26 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("indicators", "min_lines", 5, "Entities with fewer claim lines are not scored"),
     _p("indicators", "min_peers", 8, "Smallest peer group (type x region); smaller ones fall back to type alone"),
     _p("indicators", "cap", 12.0, "Cap on each indicator's robust z-score"),
+    _p("indicators", "size_band_base", 2.0,
+       "Volumes are compared within size bands: 1 + floor(log in this base of the doctors working on the "
+       "provider's premises)"),
+    # Smallest between-peer spread of each indicator (on the scale it is compared on): a z needs at
+    # least this deviation per unit, so a peer group that happens to agree closely does not make
+    # every small difference extreme.
+    _p("indicators", "min_scale_visits_per_beneficiary", 0.25, "Smallest peer spread of dossiers per patient"),
+    _p("indicators", "min_scale_amount_per_beneficiary", 0.1,
+       "Smallest peer spread of the log amount claimed per patient"),
+    _p("indicators", "min_scale_quantity_per_stay", 0.5, "Smallest peer spread of units billed per stay line"),
+    _p("indicators", "min_scale_revenue_growth", 0.25, "Smallest peer spread of the recent-weeks amount ratio"),
+    _p("indicators", "min_scale_expensive_growth", 0.25,
+       "Smallest peer spread of the recent-weeks surgeries and stays ratio"),
+    _p("indicators", "min_scale_non_ald_ald_drugs", 0.05,
+       "Smallest peer spread of the share of medication lines that are ALD drugs for non-ALD patients"),
+    _p("indicators", "min_scale_surgery_without_consultation", 0.05,
+       "Smallest peer spread of the share of surgeries with no prior consultation"),
+    _p("indicators", "min_scale_far_tadamon_expensive", 0.05,
+       "Smallest peer spread of the share of amount on far Tadamon patients' expensive acts"),
+    _p("indicators", "min_scale_volume", 0.25, "Smallest peer spread of the log number of dossiers"),
     _p("communities", "n_seeds", 3, "Louvain partitions compared for stability"),
     _p("communities", "min_lift", 2.0, "Suspicion-graph edges need at least this lift over chance"),
     _p("communities", "min_shared", 2, "... and at least this many suspicious shared patients"),
@@ -85,7 +105,18 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("funnels", "min_share", 0.2, "Share of the patients' amount that makes a provider or doctor a destination"),
     _p("funnels", "min_patient_share", 0.5,
        "Share of the patients seen at a provider that also makes it a destination (the lab they all pass through)"),
-    _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated"),
+    _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated (unless funnels.min_surprise)"),
+    _p("funnels", "min_surprise", 3.0,
+       "Surprise of the patients who came from another region to a funnel's top destination, against how "
+       "their regions choose providers, that nominates it whatever its score (camouflaged cohorts spread "
+       "over days and destinations)..."),
+    _p("funnels", "min_tadamon_share", 0.5,
+       "... when at least this share of its patients' lines are Tadamon (an NGO caravan brings villagers of "
+       "every regime)"),
+    _p("funnels", "min_cohort", 3, "Patients of an intermediary seen at a destination the same day that make a cohort"),
+    _p("funnels", "doctor_score_share", 0.5,
+       "Share of the patients' amount a destination doctor must receive to take the funnel's score (others are "
+       "listed in the ring only)"),
     _p("cores", "min_lift", 3.0, "Core edges need at least this lift over chance"),
     _p("cores", "min_shared", 3, "... and at least this many suspicious shared patients"),
     _p("cores", "max_size", 12, "Largest core, in providers"),
@@ -98,30 +129,55 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("loops", "dispersion", 2.0,
        "Shape of the negative binomial tail of patients with expensive acts two providers share "
        "(maximum likelihood on the fraud-free tuning worlds: 2.1)"),
+    _p("loops", "min_doctor_acts", 2, "... and at least this many of those lines"),
+    _p("loops", "robust_quantile", 0.999,
+       "Poisson quantile each provider pair's shared count is capped at while scaling the expected sharing of "
+       "expensive acts (a few rings are most of what surgery providers share)"),
     _p("phantoms", "min_age", 60, "Age from which a patient counts as elderly"),
-    _p("phantoms", "min_traits", 4, "Phantom traits (of five) a patient needs"),
+    _p("phantoms", "min_traits", 3,
+       "Phantom traits (of five: far, elderly, seen nowhere else, no prior consultation, Tadamon) a patient "
+       "needs; the first three always (a fabricated consultation or another regime hides the last two)"),
     _p("phantoms", "min_phantoms", 3, "Fewest phantom-like patients for a provider to be nominated"),
     _p("phantoms", "min_surprise", 1.0,
        "Surprise of a provider's phantom-like patients among its patients with surgery or a stay, against "
        "the robust rate of its type, needed to nominate"),
+    _p("phantoms", "min_doctor_share", 0.2,
+       "Share of the acts billed for a provider's phantom-like patients a doctor must attend to be in its ring"),
+    _p("phantoms", "min_doctor_acts", 2, "... and at least this many acts"),
     _p("pharmacy_rings", "min_lines", 5, "Fewest ALD-drug lines for non-ALD patients at the pharmacy"),
     _p("pharmacy_rings", "max_prescribers", 2, "Prescribers kept as the ring's"),
     _p("pharmacy_rings", "min_z", 3.0, "Robust z of the pharmacy's share among pharmacies needed to nominate"),
     _p("pharmacy_rings", "min_concentration", 0.5, "Share of those lines the top prescribers must write"),
     _p("mills", "min_patients", 5, "Fewest patients a doctor sends to a centre for the pair to be scored"),
     _p("mills", "min_z", 5.0, "Robust z of the amount per patient needed to nominate a pair"),
-    _p("mills", "min_centre_patients", 15, "Fewest patients sent by a centre's nominated pairs to nominate it"),
+    _p("mills", "min_centre_patients", 15,
+       "Fewest patients sent by a centre's nominated pairs to nominate it (of a pair nominated by its heavy "
+       "dossiers alone, those patients only)"),
+    _p("mills", "heavy_quantile", 0.99,
+       "A dossier at a lab or imaging centre is heavy when its amount there reaches this quantile of its "
+       "centre type's dossiers"),
+    _p("mills", "min_heavy_surprise", 3.0,
+       "Surprise of a referral pair's patients with a heavy dossier, against the robust rate among pairs, "
+       "that also nominates it (a mean per patient dilutes: ordinary patients hide a dozen over-tested ones)"),
     # The one scale of every score (detectors.calibration).
     _p("calibration", "tail_df", 12.0,
        "Degrees of freedom of the Student t tail read from robust z-scores (0 = normal tail)"),
-    _p("calibration", "min_scale", 0.1, "Smallest peer spread of a log-scale statistic"),
+    _p("calibration", "min_scale", 0.1, "Smallest peer spread of a log-scale statistic (mills' amount per patient)"),
+    _p("calibration", "rate_outlier_surprise", 1.0,
+       "A robust peer rate (phantom-like patients, heavy lab dossiers) leaves out the peers this surprising at "
+       "the current rate, until the set settles"),
     _p("calibration", "sharing_dispersion", 1.0,
        "Shape of the negative binomial tail of shared-patient counts (1 = geometric; larger = less overdispersed)"),
-    _p("coefficients", "min_lines", 10, "Fewest lines of a letter key (K, B, Z...) for a provider's coefficients"),
-    _p("coefficients", "min_peers", 5, "Fewest providers of the type billing the key to compare with"),
+    _p("coefficients", "min_lines", 10,
+       "Fewest dossiers with an act of a letter key (K, B, Z...), or stay lines of a stay code, for a provider to "
+       "be compared on that key or code"),
+    _p("coefficients", "min_peers", 5, "Fewest providers of the type compared on the key or code"),
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),
+    _p("rings", "min_shared_anchors", 2,
+       "... and hold a provider or at least this many anchors (one doctor shared by a mill and a pharmacy ring "
+       "does not tie them)"),
     _p("rings", "support_only", "cores",
        "Detectors whose groups only support a ring found by another (comma-separated): shared patients "
        "beyond what distance predicts are also neighbours, referral clinics and growing practices"),

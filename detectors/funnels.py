@@ -23,7 +23,8 @@ __all__ = ["funnel_table", "far_arrivals", "FunnelDetector"]
 
 def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiaries: int = 3,
                  min_share: float = 0.2, min_patient_share: float = 0.5,
-                 public_types: tuple[str, ...] = ("HOSPITAL",)) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 public_types: tuple[str, ...] = ("HOSPITAL",),
+                 min_cohort: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Describe where each intermediary's beneficiaries are sent.
 
     Parameters
@@ -45,13 +46,15 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
         Provider types that treat referred Tadamon patients by design (public
         hospitals): their lines count in the total, never as a destination, so a
         hospital social worker referring patients is no funnel.
+    min_cohort : int
+        Patients of the intermediary seen at a destination the same day that make a cohort.
 
     Returns
     -------
     (funnels, destinations)
         funnels: one row per intermediary with ``n_beneficiaries``, ``concentration``
         (share of amount to its top provider), ``cohort`` (share of its patients seen at
-        a destination on a day shared with two others), ``far``, ``tadamon``,
+        a destination on a day shared with ``min_cohort - 1`` others), ``far``, ``tadamon``,
         ``expensive`` (shares of lines), ``amount`` (at destinations) and ``score``;
         destinations: [intermediary_id, entity_type, entity_id, share, amount].
     """
@@ -88,7 +91,7 @@ def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiarie
     at_dest = df.merge(dest.loc[dest["entity_type"] == "PROVIDER", ["intermediary_id", "entity_id"]]
                        .rename(columns={"entity_id": "provider_id"}), on=["intermediary_id", "provider_id"])
     day_counts = at_dest.groupby(["intermediary_id", "provider_id", "service_date"])["beneficiary_id"].transform("nunique")
-    cohort_benes = at_dest.loc[day_counts >= 3].groupby("intermediary_id")["beneficiary_id"].nunique()
+    cohort_benes = at_dest.loc[day_counts >= min_cohort].groupby("intermediary_id")["beneficiary_id"].nunique()
     g = df.groupby("intermediary_id")
     out = pd.DataFrame({
         "n_beneficiaries": g["beneficiary_id"].nunique(),
@@ -180,7 +183,15 @@ class FunnelDetector(Detector):
     min_patient_share : float
         Share of the patients seen at a provider that also makes it a destination.
     min_score : float
-        Funnels scoring below are scored but not nominated as groups.
+        Funnels scoring below are scored but not nominated as groups (unless ``min_surprise``).
+    min_surprise : float
+        Surprise of the far arrivals at its top destination that nominates a funnel whatever its score...
+    min_tadamon_share : float
+        ... when at least this share of its patients' lines are Tadamon.
+    min_cohort : int
+        Patients seen at a destination the same day that make a cohort.
+    doctor_score_share : float
+        Share of the patients' amount a destination doctor must receive to take the funnel's score.
     """
 
     name = "funnels"
@@ -191,18 +202,26 @@ class FunnelDetector(Detector):
         min_share: float = default("funnels.min_share"),
         min_patient_share: float = default("funnels.min_patient_share"),
         min_score: float = default("funnels.min_score"),
+        min_surprise: float = default("funnels.min_surprise"),
+        min_tadamon_share: float = default("funnels.min_tadamon_share"),
+        min_cohort: int = default("funnels.min_cohort"),
+        doctor_score_share: float = default("funnels.doctor_score_share"),
     ):
         self.min_beneficiaries = min_beneficiaries
         self.min_share = min_share
         self.min_patient_share = min_patient_share
         self.min_score = min_score
+        self.min_surprise = min_surprise
+        self.min_tadamon_share = min_tadamon_share
+        self.min_cohort = min_cohort
+        self.doctor_score_share = doctor_score_share
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
         public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
         funnels, dest = funnel_table(context.lines, members, min_beneficiaries=self.min_beneficiaries,
                                      min_share=self.min_share, min_patient_share=self.min_patient_share,
-                                     public_types=public)
+                                     public_types=public, min_cohort=self.min_cohort)
         if funnels.empty:
             return None, None, {"funnels": 0, "nominated": 0}
         # Patients from another region arriving together at one provider, against how the other people of
@@ -229,7 +248,11 @@ class FunnelDetector(Detector):
                   f"{f.expensive:.0%} expensive acts; {f.arrived} of them came from another region to one provider "
                   f"where {f.arrived_expected:.2f} were expected from how their regions choose providers")
             scores.append(("INTERMEDIARY", f.intermediary_id, f.surprise, ev, f.amount))
-            if f.score < self.min_score:
+            # Nominated by its traits together, or by its calibrated surprise among mostly Tadamon patients:
+            # camouflaged cohorts spread over several days and destinations, which the traits' product reads
+            # as no funnel; an NGO caravan brings villagers of every regime.
+            by_surprise = f.surprise >= self.min_surprise and f.tadamon >= self.min_tadamon_share
+            if f.score < self.min_score and not by_surprise:
                 continue
             nominated += 1
             gid = f"funnels-{f.intermediary_id}"
@@ -238,10 +261,43 @@ class FunnelDetector(Detector):
                 role = "destination" if d.entity_type == "PROVIDER" else "attending"
                 dev = f"receives {d.share:.0%} of the amount of intermediary {f.intermediary_id}'s patients"
                 groups.append((gid, d.entity_type, d.entity_id, role, f.surprise, dev))
-                if d.entity_type == "PROVIDER" or d.share >= 0.5:
+                if d.entity_type == "PROVIDER" or d.share >= self.doctor_score_share:
                     scores.append((d.entity_type, d.entity_id, f.surprise, dev, d.amount))
-            for b in benes_of.get(f.intermediary_id, []):
-                if b in far_tad:
-                    groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise,
-                                   f"linked to intermediary {f.intermediary_id} and sent to its destination"))
+            linked = [b for b in benes_of.get(f.intermediary_id, []) if b in far_tad]
+            for b in linked:
+                groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise,
+                               f"linked to intermediary {f.intermediary_id} and sent to its destination"))
+            for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, dest, set(linked), benes_of):
+                groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise, ev_b))
         return scores, groups, {"funnels": len(funnels), "nominated": nominated}
+
+
+def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, dest: pd.DataFrame, listed: set[str],
+                    benes_of: pd.Series) -> list[tuple[str, str]]:
+    """Tadamon patients no identifier links to the intermediary who came to its main destination (the
+    provider taking most of its patients' amount) from a home region of the patients it links there (not
+    the provider's own): a recruiter who lets some of his patients write their own phone and file at their
+    usual point still brings them from where he recruits. Only for a funnel whose patients arrived from
+    elsewhere. Each with one sentence of evidence."""
+    if iid not in best.index or not best.at[iid, "arrived"]:
+        return []
+    # The provider taking most of their amount (the clinic): the lab and imaging centre next to it also
+    # serve the city's visitors from everywhere.
+    mine_dest = dest[(dest["intermediary_id"] == iid) & (dest["entity_type"] == "PROVIDER")]
+    if mine_dest.empty:
+        return []
+    pids = {str(mine_dest.sort_values(["share", "entity_id"], ascending=[False, True])["entity_id"].iloc[0])}
+    at = lines.loc[lines["provider_id"].astype(str).isin(pids),
+                   ["beneficiary_id", "beneficiary_region", "provider_id", "provider_region", "tadamon"]]
+    at = at.assign(bid=at["beneficiary_id"].astype(str), pid=at["provider_id"].astype(str),
+                   home=at["beneficiary_region"].astype(str), there=at["provider_region"].astype(str))
+    mine = set(benes_of.get(iid, []))
+    homes = at.loc[at["bid"].isin(mine) & (at["home"] != at["there"]), ["pid", "home"]].drop_duplicates()
+    if homes.empty:
+        return []
+    hit = at.merge(homes, on=["pid", "home"])
+    hit = hit[~hit["bid"].isin(listed | mine)]
+    per = hit.groupby("bid", sort=True).agg(tadamon=("tadamon", "all"), home=("home", "first"), pid=("pid", "min"))
+    per = per[per["tadamon"]]
+    return [(b, f"Tadamon, came to {p} from region {r}, where intermediary {iid}'s patients seen there live")
+            for b, r, p in zip(per.index, per["home"], per["pid"])]

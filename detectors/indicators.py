@@ -36,7 +36,8 @@ from detectors.base import DetectionContext, Detector, peer_groups, peer_z
 from detectors.calibration import combine, tail_log10
 from detectors.config import default
 
-__all__ = ["INDICATORS", "control_indicators", "score_indicators", "compare_with_peers", "IndicatorDetector"]
+__all__ = ["INDICATORS", "control_indicators", "score_indicators", "compare_with_peers", "min_scales",
+           "IndicatorDetector"]
 
 #: indicator -> one-sentence evidence template
 INDICATORS: dict[str, str] = {
@@ -52,12 +53,9 @@ INDICATORS: dict[str, str] = {
 }
 
 
-#: smallest spread of each indicator: a z-score needs at least this deviation per unit
-MIN_SCALE: dict[str, float] = {
-    "visits_per_beneficiary": 0.25, "amount_per_beneficiary": 0.1, "quantity_per_stay": 0.5, "revenue_growth": 0.25,
-    "expensive_growth": 0.25,
-    "non_ald_ald_drugs": 0.05, "surgery_without_consultation": 0.05, "far_tadamon_expensive": 0.05, "volume": 0.25,
-}
+#: smallest spread of each indicator (declared in detectors/config.py as ``indicators.min_scale_<name>``):
+#: a z-score needs at least this deviation per unit
+MIN_SCALE: dict[str, float] = {name: default(f"indicators.min_scale_{name}") for name in INDICATORS}
 
 
 #: indicators compared on a log scale: costs per patient are skewed, and being twice as dear
@@ -75,7 +73,8 @@ PEERS: dict[str, list[str]] = {name: ["peer_type", "region"] for name in (
 PEERS["volume"] = ["peer_type", "size_band", "region"]
 
 
-def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.DataFrame:
+def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
+                       size_band_base: float = default("indicators.size_band_base")) -> pd.DataFrame:
     """Compute the control indicators of every ``by`` entity, and how precisely each is known.
 
     Parameters
@@ -84,6 +83,8 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
         ``DetectionContext.lines``.
     by : {"provider_id", "doctor_id"}
         The entity the indicators describe.
+    size_band_base : float
+        Base of the logarithm of a provider's staff that makes its size band.
 
     Returns
     -------
@@ -106,7 +107,7 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id") -> pd.Da
     peer_col = "doctor_specialty" if by == "doctor_id" else "provider_type"
     out["peer_type"] = _most_common(df, peer_col).reindex(out.index).fillna("NA")
     out["region"] = _most_common(df, "provider_region").reindex(out.index).fillna("NA")
-    out["size_band"] = _size_band(df, by).reindex(out.index).fillna(0).astype(np.int64)
+    out["size_band"] = _size_band(df, by, size_band_base).reindex(out.index).fillna(0).astype(np.int64)
     per_type = out["peer_type"]
     # Chronic care of ALD patients is frequent and dear by nature: the per-patient ratios leave it out.
     acute = df.loc[~df["ald_care"].to_numpy(bool)] if "ald_care" in df else df
@@ -186,8 +187,8 @@ def _most_common(df: pd.DataFrame, column: str) -> pd.Series:
     return counts.drop_duplicates("entity_id").set_index("entity_id")[column].astype(str)
 
 
-def _size_band(df: pd.DataFrame, by: str) -> pd.Series:
-    """Size band of each provider: 1 + floor(log2) of the doctors who work on its premises.
+def _size_band(df: pd.DataFrame, by: str, base: float) -> pd.Series:
+    """Size band of each provider: 1 + floor(log in ``base``) of the doctors who work on its premises.
 
     A clinic's volume grows with its surgeons; the doctors on its surgery, stay and
     consultation lines are its staff (on a pharmacy's, lab's or imaging centre's lines the
@@ -197,7 +198,7 @@ def _size_band(df: pd.DataFrame, by: str) -> pd.Series:
         return pd.Series(dtype=np.int64)
     onsite = df.loc[df["act_family"].isin(_ONSITE_FAMILIES) & df["doctor_id"].notna()]
     staff = onsite.groupby("entity_id")["doctor_id"].nunique()
-    return (np.floor(np.log2(staff.clip(lower=1))) + 1).astype(np.int64)
+    return (np.floor(np.log(staff.clip(lower=1)) / np.log(base) + 1e-9) + 1).astype(np.int64)
 
 
 def _pooled(values: pd.Series, per_type: pd.Series, units: pd.Series) -> pd.Series:
@@ -230,7 +231,8 @@ def _surgery_without_consultation(lines: pd.DataFrame, df: pd.DataFrame) -> tupl
 
 
 def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 5,
-                     min_peers: int = 8, cap: float = 12.0, tail_df: float = 8.0) -> pd.DataFrame:
+                     min_peers: int = 8, cap: float = 12.0, tail_df: float = 8.0,
+                     min_scale: dict[str, float] | None = None) -> pd.DataFrame:
     """Robust z of every indicator within peers, its surprise, and one score per entity.
 
     Each indicator's z (capped at ``cap``) becomes a surprise against the number of
@@ -253,6 +255,8 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
         Cap on each z-score (both ways).
     tail_df : float
         Degrees of freedom of the tail a z-score's surprise is read from.
+    min_scale : dict, optional
+        Smallest peer spread of each indicator (default :data:`MIN_SCALE`).
 
     Returns
     -------
@@ -260,7 +264,7 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
         Columns entity_type, entity_id, score, evidence, amount_at_risk and one
         ``z_<indicator>`` column per indicator.
     """
-    t, z = _scored(table, min_lines=min_lines, min_peers=min_peers, cap=cap)
+    t, z = _scored(table, min_lines=min_lines, min_peers=min_peers, cap=cap, min_scale=min_scale)
     if t.empty:
         return pd.DataFrame(columns=["entity_type", "entity_id", "score", "evidence", "amount_at_risk"])
     names = list(INDICATORS)
@@ -284,7 +288,7 @@ def score_indicators(table: pd.DataFrame, *, entity_type: str, min_lines: int = 
 
 
 def compare_with_peers(table: pd.DataFrame, *, min_lines: int = 5, min_peers: int = 8,
-                       cap: float = 12.0) -> pd.DataFrame:
+                       cap: float = 12.0, min_scale: dict[str, float] | None = None) -> pd.DataFrame:
     """Each indicator of each scored entity beside the peer group :func:`score_indicators` compares it with.
 
     The figures are the detector's own: the same entities (``min_lines``), peer groups
@@ -294,8 +298,8 @@ def compare_with_peers(table: pd.DataFrame, *, min_lines: int = 5, min_peers: in
     ----------
     table : DataFrame
         :func:`control_indicators` of the run's claim lines.
-    min_lines, min_peers, cap
-        The detector's parameters (:class:`IndicatorDetector`).
+    min_lines, min_peers, cap, min_scale
+        The detector's parameters (:class:`IndicatorDetector`, :func:`min_scales`).
 
     Returns
     -------
@@ -307,7 +311,7 @@ def compare_with_peers(table: pd.DataFrame, *, min_lines: int = 5, min_peers: in
         on) and z (as scored: capped at ``±cap``).
     """
     columns = ["entity_id", "peer_type", "region", "indicator", "value", "peer_group", "n_peers", "peer_median", "z"]
-    t, z = _scored(table, min_lines=min_lines, min_peers=min_peers, cap=cap)
+    t, z = _scored(table, min_lines=min_lines, min_peers=min_peers, cap=cap, min_scale=min_scale)
     if t.empty:
         return pd.DataFrame(columns=columns)
     compared = _on_scale(t)
@@ -350,16 +354,29 @@ def _on_scale(t: pd.DataFrame) -> pd.DataFrame:
     return t.assign(**{name: np.log1p(t[name]) for name in LOG_SCALE})
 
 
-def _scored(table: pd.DataFrame, *, min_lines: int, min_peers: int, cap: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _scored(table: pd.DataFrame, *, min_lines: int, min_peers: int, cap: float,
+            min_scale: dict[str, float] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The entities scored (``min_lines`` or more lines) and their funnel z per indicator, capped at ``±cap``."""
+    floors = MIN_SCALE | dict(min_scale or {})
     t = table.loc[table["n_lines"] >= min_lines].reset_index(drop=True)
     logged = _on_scale(t)
     z = pd.DataFrame({
         name: np.clip(np.nan_to_num(peer_z(logged, name, PEERS[name], min_peers=min_peers,
-                                           min_scale=MIN_SCALE[name], variance=f"se2_{name}")), -cap, cap)
+                                           min_scale=floors[name], variance=f"se2_{name}")), -cap, cap)
         for name in INDICATORS
     }, index=t.index)
     return t, z
+
+
+def min_scales(params: dict[str, Any]) -> dict[str, float]:
+    """The smallest peer spread of each indicator from the detector's parameters (``min_scale_<indicator>``).
+
+    Parameters
+    ----------
+    params : dict
+        :meth:`IndicatorDetector.get_params`, or the run's ``indicators`` configuration section.
+    """
+    return {name: float(params.get(f"min_scale_{name}", MIN_SCALE[name])) for name in INDICATORS}
 
 
 class IndicatorDetector(Detector):
@@ -373,6 +390,12 @@ class IndicatorDetector(Detector):
         Smallest peer group (type x region); smaller ones fall back to type alone.
     cap : float
         Cap on each indicator's z-score.
+    size_band_base : float
+        Base of the logarithm of a provider's staff that makes its size band (volume peers).
+    min_scale_visits_per_beneficiary, min_scale_amount_per_beneficiary, min_scale_quantity_per_stay, \
+min_scale_revenue_growth, min_scale_expensive_growth, min_scale_non_ald_ald_drugs, \
+min_scale_surgery_without_consultation, min_scale_far_tadamon_expensive, min_scale_volume : float
+        Smallest peer spread of each indicator (``indicators.min_scale_<indicator>``).
     """
 
     name = "indicators"
@@ -382,18 +405,39 @@ class IndicatorDetector(Detector):
         min_lines: int = default("indicators.min_lines"),
         min_peers: int = default("indicators.min_peers"),
         cap: float = default("indicators.cap"),
+        size_band_base: float = default("indicators.size_band_base"),
+        min_scale_visits_per_beneficiary: float = default("indicators.min_scale_visits_per_beneficiary"),
+        min_scale_amount_per_beneficiary: float = default("indicators.min_scale_amount_per_beneficiary"),
+        min_scale_quantity_per_stay: float = default("indicators.min_scale_quantity_per_stay"),
+        min_scale_revenue_growth: float = default("indicators.min_scale_revenue_growth"),
+        min_scale_expensive_growth: float = default("indicators.min_scale_expensive_growth"),
+        min_scale_non_ald_ald_drugs: float = default("indicators.min_scale_non_ald_ald_drugs"),
+        min_scale_surgery_without_consultation: float = default("indicators.min_scale_surgery_without_consultation"),
+        min_scale_far_tadamon_expensive: float = default("indicators.min_scale_far_tadamon_expensive"),
+        min_scale_volume: float = default("indicators.min_scale_volume"),
     ):
         self.min_lines = min_lines
         self.min_peers = min_peers
         self.cap = cap
+        self.size_band_base = size_band_base
+        self.min_scale_visits_per_beneficiary = min_scale_visits_per_beneficiary
+        self.min_scale_amount_per_beneficiary = min_scale_amount_per_beneficiary
+        self.min_scale_quantity_per_stay = min_scale_quantity_per_stay
+        self.min_scale_revenue_growth = min_scale_revenue_growth
+        self.min_scale_expensive_growth = min_scale_expensive_growth
+        self.min_scale_non_ald_ald_drugs = min_scale_non_ald_ald_drugs
+        self.min_scale_surgery_without_consultation = min_scale_surgery_without_consultation
+        self.min_scale_far_tadamon_expensive = min_scale_far_tadamon_expensive
+        self.min_scale_volume = min_scale_volume
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         frames = []
+        floors = min_scales(self.get_params())
         for by, etype in (("provider_id", "PROVIDER"), ("doctor_id", "DOCTOR")):
-            table = control_indicators(context.lines, by=by)
+            table = control_indicators(context.lines, by=by, size_band_base=self.size_band_base)
             frames.append(score_indicators(table, entity_type=etype, min_lines=self.min_lines,
                                            min_peers=self.min_peers, cap=self.cap,
-                                           tail_df=context.config.get("calibration.tail_df")))
+                                           tail_df=context.config.get("calibration.tail_df"), min_scale=floors))
         scores = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
         n = 0 if scores is None else len(scores)
         return scores, None, {"scored": n}

@@ -22,7 +22,7 @@ _CARE_TYPES = ("CLINIC", "HOSPITAL", "DOCTOR", "LAB", "IMAGING", "DENTIST")
 _CHUNK = 250_000
 
 
-def care_pair_expected(lines: pd.DataFrame) -> np.ndarray:
+def care_pair_expected(lines: pd.DataFrame, *, robust_quantile: float = 0.999) -> np.ndarray:
     """Expected shared patients with expensive acts (:func:`detectors.sharing.expected_shared`) of every
     pair of care providers: the comparisons a loop is one of.
 
@@ -30,20 +30,23 @@ def care_pair_expected(lines: pd.DataFrame) -> np.ndarray:
     ----------
     lines : DataFrame
         ``DetectionContext.lines``.
+    robust_quantile : float
+        See :func:`detectors.sharing.expected_shared`.
     """
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     provs = np.sort(exp["provider_id"].astype(str).unique())
     a, b = np.triu_indices(len(provs), 1)
     # The model fitted once; the pairs in chunks: a national year has a few thousand care providers, millions
     # of pairs.
-    index, expect = expected_model(exp, robust=True)
+    index, expect = expected_model(exp, robust=True, robust_quantile=robust_quantile)
     at = index.get_indexer(provs)
     return np.concatenate([np.zeros(0)] + [expect(at[a[i:i + _CHUNK]], at[b[i:i + _CHUNK]])
                                            for i in range(0, len(a), _CHUNK)])
 
 
 def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: float = 3.0,
-                   max_providers: int = 8, min_doctor_share: float = 0.1) -> list[dict[str, Any]]:
+                   max_providers: int = 8, min_doctor_share: float = 0.1, min_doctor_acts: int = 2,
+                   robust_quantile: float = 0.999) -> list[dict[str, Any]]:
     """Small sets of providers that operate on the same patients, and the doctors who do it.
 
     Only expensive lines (surgery, stays, top-decile amounts) count: a patient with a
@@ -52,7 +55,7 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     linked when at least ``min_patients`` patients had expensive acts at both, with a
     lift over chance of at least ``min_lift``; connected sets (split deterministically
     down to ``max_providers``) are the loops. A loop's doctors are those attending at
-    least ``min_doctor_share`` of its moved patients' expensive lines.
+    least ``min_doctor_share`` of its moved patients' expensive lines, and ``min_doctor_acts`` of them.
 
     Parameters
     ----------
@@ -62,6 +65,9 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     min_lift : float
     max_providers : int
     min_doctor_share : float
+    min_doctor_acts : int
+    robust_quantile : float
+        See :func:`detectors.sharing.expected_shared`.
 
     Returns
     -------
@@ -75,7 +81,8 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     if exp.empty:
         return []
-    proj = with_local_lift(provider_projection(exp, min_shared=min_patients), exp, robust=True)
+    proj = with_local_lift(provider_projection(exp, min_shared=min_patients), exp, robust=True,
+                           robust_quantile=robust_quantile)
     proj = proj[proj["local_lift"] >= min_lift]
     expected = {(str(a), str(b)): e for a, b, e in proj[["provider_a", "provider_b", "local_expected"]].itertuples(
         index=False)}
@@ -93,7 +100,7 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
             continue
         mlines = sub[sub["beneficiary_id"].isin(set(moved))]
         docs = mlines.groupby("doctor_id").size()
-        docs = sorted(docs[docs >= max(2, min_doctor_share * len(mlines))].index)
+        docs = sorted(docs[docs >= max(min_doctor_acts, min_doctor_share * len(mlines))].index)
         lifts = [d["lift"] for _, _, d in G.subgraph(comp).edges(data=True)]
         lift = float(np.mean(lifts))
         # Moved patients against what the loop's links predict from the patients' home regions.
@@ -120,6 +127,10 @@ class LoopDetector(Detector):
         Share of the loop's expensive lines a doctor must attend to be in it.
     dispersion : float
         Shape of the negative binomial tail of patients with expensive acts shared by providers.
+    min_doctor_acts : int
+        Fewest of those lines a doctor must attend to be in it.
+    robust_quantile : float
+        Poisson quantile a pair's shared count is capped at while scaling the expectation.
     """
 
     name = "loops"
@@ -131,22 +142,28 @@ class LoopDetector(Detector):
         max_providers: int = default("loops.max_providers"),
         min_doctor_share: float = default("loops.min_doctor_share"),
         dispersion: float = default("loops.dispersion"),
+        min_doctor_acts: int = default("loops.min_doctor_acts"),
+        robust_quantile: float = default("loops.robust_quantile"),
     ):
         self.min_patients = min_patients
         self.min_lift = min_lift
         self.max_providers = max_providers
         self.min_doctor_share = min_doctor_share
         self.dispersion = dispersion
+        self.min_doctor_acts = min_doctor_acts
+        self.robust_quantile = robust_quantile
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
-                               max_providers=self.max_providers, min_doctor_share=self.min_doctor_share)
+                               max_providers=self.max_providers, min_doctor_share=self.min_doctor_share,
+                               min_doctor_acts=self.min_doctor_acts, robust_quantile=self.robust_quantile)
         if loops:
             # Against every pair of care providers that could have shown as many moved patients (one call: the
             # pairs' expectations are read once for all loops).
             surprises = count_surprise(np.array([len(r["patients"]) for r in loops]),
                                        np.array([r["expected"] for r in loops]), dispersion=self.dispersion,
-                                       among=care_pair_expected(context.lines))
+                                       among=care_pair_expected(context.lines,
+                                                                robust_quantile=self.robust_quantile))
             for r, value in zip(loops, np.atleast_1d(surprises)):
                 r["score"] = float(value)
         scores, groups = [], []

@@ -15,7 +15,6 @@ import pandas as pd
 from scipy import stats
 
 from detectors.base import DetectionContext, Detector
-from detectors.calibration import surprise_of_p
 from detectors.config import default
 from detectors.findings import Rows
 
@@ -24,15 +23,16 @@ __all__ = ["phantom_patients", "robust_rate", "PhantomDetector"]
 _ROBUST_STEPS = 10
 
 
-def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 4) -> pd.DataFrame:
+def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 3) -> pd.DataFrame:
     """Beneficiaries with phantom traits, and the provider that billed them.
 
     Only patients with surgery or a stay are looked at. Traits: lives in another
     region than the provider, aged ``min_age`` or more, seen nowhere else than at the
     provider that billed the surgery or stay (the practices of the doctors attending
     them there do not count: a fabricated pre-operative consultation is billed that
-    way), surgery or stay without a prior consultation, Tadamon. Patients seen nowhere
-    else with at least ``min_traits`` of the five are phantom-like.
+    way), surgery or stay without a prior consultation, Tadamon. Patients far, elderly and
+    seen nowhere else (what defines a phantom: a fabricated consultation or a non-Tadamon
+    regime hides the other two) with at least ``min_traits`` of the five are phantom-like.
 
     Parameters
     ----------
@@ -82,26 +82,28 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     traits = (per["far"].astype(int) + (per["age"] >= min_age).astype(int) + per["isolated"].astype(int)
               + per["no_consult"].astype(int) + per["tadamon"].astype(int))
     per["n_traits"] = traits
-    per["phantom"] = (traits >= min_traits) & fh.notna() & per["isolated"]
+    per["phantom"] = (traits >= min_traits) & fh.notna() & per["isolated"] & per["far"] & (per["age"] >= min_age)
     return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
 
 
-def robust_rate(k: np.ndarray, n: np.ndarray) -> float:
+def robust_rate(k: np.ndarray, n: np.ndarray, *, outlier_surprise: float = 1.0) -> float:
     """Pooled rate of ``k`` events among ``n`` trials over peers, leaving out the peers that are outliers
-    at the current rate (binomial tail times the peers below 0.1, i.e. surprise above 1), until the set
-    settles; half an event is added so that the rate is never zero.
+    at the current rate (binomial tail times the peers: surprise above ``outlier_surprise``), until the
+    set settles; half an event is added so that the rate is never zero.
 
     Parameters
     ----------
     k, n : numpy.ndarray
         Each peer's events and trials.
+    outlier_surprise : float
+        Peers at least this surprising at the current rate are left out.
     """
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     keep = np.ones(len(k), dtype=bool)
     for _ in range(_ROBUST_STEPS):
         rate = (k[keep].sum() + 0.5) / (n[keep].sum() + 1.0)
-        inlier = stats.binom.sf(k - 1, n, rate) * len(k) >= 0.1
+        inlier = stats.binom.sf(k - 1, n, rate) * len(k) >= 10.0 ** -outlier_surprise
         if (inlier == keep).all():
             break
         keep = inlier
@@ -125,6 +127,10 @@ class PhantomDetector(Detector):
         Fewest phantom-like patients for a provider to be nominated.
     min_surprise : float
         Surprise of its phantom-like patients, against the rate of its peers, needed to nominate.
+    min_doctor_share : float
+        Share of the acts billed for its phantom-like patients a doctor must attend to be in the ring.
+    min_doctor_acts : int
+        ... and at least this many acts.
     """
 
     name = "phantoms"
@@ -135,11 +141,15 @@ class PhantomDetector(Detector):
         min_traits: int = default("phantoms.min_traits"),
         min_phantoms: int = default("phantoms.min_phantoms"),
         min_surprise: float = default("phantoms.min_surprise"),
+        min_doctor_share: float = default("phantoms.min_doctor_share"),
+        min_doctor_acts: int = default("phantoms.min_doctor_acts"),
     ):
         self.min_age = min_age
         self.min_traits = min_traits
         self.min_phantoms = min_phantoms
         self.min_surprise = min_surprise
+        self.min_doctor_share = min_doctor_share
+        self.min_doctor_acts = min_doctor_acts
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         lines = context.lines
@@ -153,14 +163,16 @@ class PhantomDetector(Detector):
         ph = per[per["phantom"]]
         n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0).astype(int)
         ptype = lines.groupby("provider_id")["provider_type"].first().reindex(patients.index)
+        outlier = context.config.get("calibration.rate_outlier_surprise")
         score_of = pd.Series(0.0, index=patients.index)
         rate_of = pd.Series(0.0, index=patients.index)
         for _, idx in patients.groupby(ptype.to_numpy()).groups.items():
-            rate = robust_rate(n_ph[idx].to_numpy(), patients[idx].to_numpy())
+            rate = robust_rate(n_ph[idx].to_numpy(), patients[idx].to_numpy(), outlier_surprise=outlier)
             rate_of[idx] = rate
-            # Binomial tail of its phantom-like patients at the rate of its peers, x the peers tested.
-            p = stats.binom.sf(n_ph[idx].to_numpy() - 1, patients[idx].to_numpy(), rate) * len(idx)
-            score_of[idx] = surprise_of_p(np.minimum(p, 1.0))
+            # Binomial tail of its phantom-like patients at the rate of its peers, x the peers tested; not clipped
+            # at zero, so that "1 of its 72 patients" ranks below what other detectors find remarkable.
+            log_p = stats.binom.logsf(n_ph[idx].to_numpy() - 1, patients[idx].to_numpy(), rate) / np.log(10.0)
+            score_of[idx] = -(log_p + np.log10(len(idx)))
         scores, groups = [], []
         nominated = 0
         # Each provider's rows of ``ph`` and its phantom patients' lines with a doctor, found once (positions
@@ -182,10 +194,10 @@ class PhantomDetector(Detector):
             groups.append((gid, "PROVIDER", pid, "phantom_biller", score, ev))
             mine = ph["beneficiary_id"].iloc[rows_of[pid]]
             docs = attended[attended["beneficiary_id"].isin(set(mine))].groupby("doctor_id").size()
-            for doc, c in docs[docs >= max(2, 0.2 * docs.sum())].sort_index().items():
+            for doc, c in docs[docs >= max(self.min_doctor_acts, self.min_doctor_share * docs.sum())].sort_index().items():
                 groups.append((gid, "DOCTOR", doc, "attending", score,
                                f"attends {c} acts billed for phantom-like patients of {pid}"))
             for b in sorted(mine):
                 groups.append((gid, "BENEFICIARY", b, "phantom_patient", score,
-                               f"far, elderly, seen only by {pid}, surgery without consultation"))
+                               f"far, elderly, seen only by {pid} (and its surgeons' practices)"))
         return scores, groups, {"phantom_patients": int(per["phantom"].sum()), "nominated": nominated}

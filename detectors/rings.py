@@ -135,7 +135,8 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     lines : DataFrame, optional
         ``DetectionContext.lines`` when already computed (else derived from ``claims``).
     config : DetectionConfig, optional
-        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``support_only``, ``alert_surprise``.
+        Its ``rings`` section: ``max_anchors``, ``min_overlap``, ``min_shared_anchors``, ``support_only``,
+        ``alert_surprise``.
 
     Returns
     -------
@@ -150,7 +151,7 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED])
     susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
     candidates = _candidates(findings)
-    rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"])
+    rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"], rules["min_shared_anchors"])
     support_only = {t.strip() for t in str(rules["support_only"]).split(",") if t.strip()}
     rings = [r for r in rings if not r["detectors"] <= support_only]
     support = _community_support(findings)
@@ -216,10 +217,10 @@ def _candidates(findings: Sequence[Findings]) -> list[dict]:
     return sorted(out, key=lambda c: (-c["score"], c["detector"], c["group_id"]))
 
 
-def _merge(candidates: list[dict], max_anchors: int, min_overlap: float) -> list[dict]:
+def _merge(candidates: list[dict], max_anchors: int, min_overlap: float, min_shared: int) -> list[dict]:
     rings: list[dict] = []
     for c in candidates:
-        target = _best_overlap(c["anchors"], rings, max_anchors, min_overlap)
+        target = _best_overlap(c["anchors"], rings, max_anchors, min_overlap, min_shared)
         ring = {"anchors": set(c["anchors"]), "detectors": {c["detector"]}, "rows": [c["rows"]],
                 "groups": [c["group_id"]], "by_detector": {c["detector"]: c["score"]}}
         if target is None:
@@ -231,7 +232,7 @@ def _merge(candidates: list[dict], max_anchors: int, min_overlap: float) -> list
     while changed:
         changed = False
         for i, ring in enumerate(rings):
-            target = _best_overlap(ring["anchors"], rings[:i], max_anchors, min_overlap)
+            target = _best_overlap(ring["anchors"], rings[:i], max_anchors, min_overlap, min_shared)
             if target is not None:
                 _absorb(target, ring)
                 del rings[i]
@@ -242,7 +243,8 @@ def _merge(candidates: list[dict], max_anchors: int, min_overlap: float) -> list
     return rings
 
 
-def _best_overlap(anchors: set, rings: list[dict], max_anchors: int, min_overlap: float) -> dict | None:
+def _best_overlap(anchors: set, rings: list[dict], max_anchors: int, min_overlap: float,
+                  min_shared: int) -> dict | None:
     """The ring sharing the most anchors with ``anchors`` (at least ``min_overlap`` of the smaller set), else None.
 
     Most, not first: a lab serving two rings joins, with its referring doctor, the ring of that doctor.
@@ -252,8 +254,8 @@ def _best_overlap(anchors: set, rings: list[dict], max_anchors: int, min_overlap
         common = ring["anchors"] & anchors
         overlap = len(common)
         # One shared doctor is not enough to tie two patterns (a mill's referrer who also prescribes at a
-        # pharmacy): they must share a provider, or two anchors.
-        tied = overlap >= 2 or any(t == "PROVIDER" for t, _ in common)
+        # pharmacy): they must share a provider, or ``min_shared`` anchors.
+        tied = overlap >= min_shared or any(t == "PROVIDER" for t, _ in common)
         if (tied and overlap > best_overlap and overlap >= min_overlap * min(len(ring["anchors"]), len(anchors))
                 and len(ring["anchors"] | anchors) <= max_anchors):
             best, best_overlap = ring, overlap

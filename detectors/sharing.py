@@ -35,7 +35,7 @@ DISPENSING_TYPES: tuple[str, ...] = ("PHARMACY", "LAB", "IMAGING")
 
 
 def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.ndarray, *,
-                    robust: bool = False) -> np.ndarray:
+                    robust: bool = False, robust_quantile: float = 0.999) -> np.ndarray:
     """Expected shared patients of each (a, b) pair from where their patients live and travel.
 
     For two providers of one region ``s`` the patients of home region ``r`` are
@@ -54,21 +54,23 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
         The pairs.
     robust : bool
         Scale against the sharing the lines show with each pair's count capped at what
-        the model makes plausible (99.9 % Poisson quantile, iterated): a few rings whose
-        pairs share dozens of patients otherwise raise every pair's expectation. Used
-        for rare sharing (surgery), where a handful of rings is most of what is shared.
+        the model makes plausible (its ``robust_quantile`` Poisson quantile, iterated): a few
+        rings whose pairs share dozens of patients otherwise raise every pair's expectation.
+        Used for rare sharing (surgery), where a handful of rings is most of what is shared.
+    robust_quantile : float
+        The Poisson quantile each pair's count is capped at when ``robust``.
 
     Returns
     -------
     ndarray of float
         One expectation per pair (0 when a provider has no lines).
     """
-    index, expect = expected_model(lines, robust=robust)
+    index, expect = expected_model(lines, robust=robust, robust_quantile=robust_quantile)
     return expect(index.get_indexer(np.asarray(provider_a, dtype=str)),
                   index.get_indexer(np.asarray(provider_b, dtype=str)))
 
 
-def expected_model(lines: pd.DataFrame, *, robust: bool = False
+def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile: float = 0.999
                    ) -> tuple[pd.Index, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
     """The model of :func:`expected_shared`, fitted once, to evaluate many pairs given as positions.
 
@@ -76,7 +78,7 @@ def expected_model(lines: pd.DataFrame, *, robust: bool = False
     ----------
     lines : DataFrame
         As for :func:`expected_shared`.
-    robust : bool
+    robust, robust_quantile
         See :func:`expected_shared`.
 
     Returns
@@ -139,7 +141,7 @@ def expected_model(lines: pd.DataFrame, *, robust: bool = False
         model = raw(index.get_indexer(seen["provider_a"].astype(str).to_numpy()),
                     index.get_indexer(seen["provider_b"].astype(str).to_numpy()))
         for _ in range(_ROBUST_STEPS):
-            cap = np.maximum(stats.poisson.ppf(0.999, np.maximum(scale * model, 1e-12)), 1.0)
+            cap = np.maximum(stats.poisson.ppf(robust_quantile, np.maximum(scale * model, 1e-12)), 1.0)
             scale = float(np.minimum(shared, cap).sum()) / predicted
     return index, lambda ia, ib: raw(ia, ib) * scale
 
@@ -153,7 +155,8 @@ def _region(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), "NA").astype(str).to_numpy()
 
 
-def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bool = False) -> pd.DataFrame:
+def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bool = False,
+                    robust_quantile: float = 0.999) -> pd.DataFrame:
     """``projection`` plus ``local_expected`` (:func:`expected_shared`) and ``local_lift`` = shared / expected.
 
     Parameters
@@ -162,13 +165,13 @@ def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bo
         A provider projection (``graph.projections.provider_projection``).
     lines : DataFrame
         ``DetectionContext.lines``.
-    robust : bool
+    robust, robust_quantile
         See :func:`expected_shared`.
     """
     if projection.empty:
         return projection.assign(local_expected=pd.Series(dtype=float), local_lift=pd.Series(dtype=float))
     expected = expected_shared(lines, projection["provider_a"].to_numpy(), projection["provider_b"].to_numpy(),
-                               robust=robust)
+                               robust=robust, robust_quantile=robust_quantile)
     shared = projection["shared_patients"].to_numpy(float)
     return projection.assign(local_expected=expected, local_lift=shared / np.maximum(expected, 1e-9))
 

@@ -11,7 +11,7 @@ import pandas as pd
 from casework.ringlines import ring_lines, tie_mask
 from detectors.base import line_flags
 from detectors.config import DetectionConfig
-from detectors.indicators import INDICATORS, LOG_SCALE, compare_with_peers, control_indicators
+from detectors.indicators import INDICATORS, LOG_SCALE, compare_with_peers, control_indicators, min_scales
 
 __all__ = ["ring_claims", "provider_indicators", "peer_fallback", "main_provider_peers", "timeline",
            "INDICATOR_LABELS"]
@@ -105,9 +105,9 @@ def provider_indicators(claims: pd.DataFrame, members: pd.DataFrame, *,
     for entity_type, by in (("PROVIDER", "provider_id"), ("DOCTOR", "doctor_id")):
         if not wanted[entity_type]:
             continue
-        table = control_indicators(lines, by=by)
+        table = control_indicators(lines, by=by, size_band_base=params["size_band_base"])
         compared = compare_with_peers(table, min_lines=params["min_lines"], min_peers=params["min_peers"],
-                                      cap=params["cap"])
+                                      cap=params["cap"], min_scale=min_scales(params))
         again = peer_fallback(table, compared, wanted[entity_type], min_lines=params["min_lines"])
         kept = compared[compared["entity_id"].isin(wanted[entity_type])]
         parts.append(pd.concat([kept, again], ignore_index=True).assign(entity_type=entity_type))

@@ -177,6 +177,22 @@ class _Ring:
         # The ring's providers are its PROVIDER members; a ring of doctors alone counts those billing themselves.
         self.providers = self.ids["PROVIDER"] or {d for d in self.ids["DOCTOR"] if d in set(self.lines["provider_id"])}
         self.patient_lines = self._patient_lines()
+        # Each member's lines are looked up, not searched for: id -> row positions, per column.
+        self._rows = {c: self.lines.groupby(c, sort=False).indices
+                      for c in ("beneficiary_id", "provider_id", "doctor_id", *(ENTITY_COLUMNS[t] for t in _PATIENT_SIDE))}
+        # On third-party-payment dossiers the payee account is the provider's own: not shared by patients.
+        direct = self.lines[self.lines["channel"] != "PROVIDER_DIRECT"]
+        self._patients_of: dict[str, dict[str, set[str]]] = {}
+        for c in ("contact_phone", "payee_account"):
+            found = self._patients_of[c] = {}
+            for value, patient in zip(direct[c], direct["beneficiary_id"]):
+                if value is not None and patient is not None:
+                    found.setdefault(value, set()).add(patient)
+
+    def _own(self, column: str, entity_id: str) -> pd.DataFrame:
+        """The lines whose ``column`` is ``entity_id``, in their order."""
+        rows = self._rows.get(column, {}).get(entity_id)
+        return self.lines.iloc[rows] if rows is not None else self.lines.iloc[:0]
 
     def _patient_lines(self) -> pd.DataFrame:
         mask = np.zeros(len(self.lines), dtype=bool)
@@ -188,22 +204,22 @@ class _Ring:
 
     def sentence(self, entity_type: str, entity_id: str, role: str, evidence: str) -> str:
         if entity_type == "BENEFICIARY":
-            own = self.lines[self.lines["beneficiary_id"] == entity_id]
+            own = self._own("beneficiary_id", entity_id)
             return self._patient(own, role) if len(own) else self._fallback(role, evidence)
         if entity_type == "PROVIDER":
-            own = self.lines[self.lines["provider_id"] == entity_id]
+            own = self._own("provider_id", entity_id)
             return self._provider(own, role) if len(own) else self._fallback(role, evidence)
         if entity_type == "DOCTOR":
-            attended = self.lines[self.lines["doctor_id"] == entity_id]
-            billed = self.lines[(self.lines["provider_id"] == entity_id) & (self.lines["doctor_id"] != entity_id)]
+            attended = self._own("doctor_id", entity_id)
+            billed = self._own("provider_id", entity_id)
+            billed = billed[billed["doctor_id"] != entity_id]
             if len(attended):
                 return self._doctor(attended, role) + (f" It also billed {_lines_mad(billed)} itself."
                                                        if len(billed) else "")
             return self._provider(billed, role) if len(billed) else self._fallback(role, evidence)
         if entity_type == "INTERMEDIARY":
             return self._recruiter(evidence)
-        col = ENTITY_COLUMNS.get(entity_type)
-        own = self.lines[self.lines[col] == entity_id] if col in self.lines.columns else self.lines.iloc[:0]
+        own = self._own(ENTITY_COLUMNS.get(entity_type, ""), entity_id)
         return self._shared(own, entity_type) if len(own) else self._fallback(role, evidence)
 
     def _patient(self, own: pd.DataFrame, role: str) -> str:
@@ -237,14 +253,13 @@ class _Ring:
 
     def _shares(self, own: pd.DataFrame) -> str:
         out = []
-        # On third-party-payment dossiers the payee account is the provider's own: not shared by patients.
-        lines = self.lines[self.lines["channel"] != "PROVIDER_DIRECT"]
         own = own[own["channel"] != "PROVIDER_DIRECT"]
         for col, word in (("contact_phone", "phone"), ("payee_account", "payee account")):
             values = set(own[col].dropna())
             if not values:
                 continue
-            others = lines[lines[col].isin(values)]["beneficiary_id"].dropna().nunique() - 1
+            patients_of = self._patients_of[col]
+            others = len(set().union(*(patients_of.get(v, set()) for v in values))) - 1
             if others > 0:
                 out.append(f"a {word} with {others} other patient{'s' if others != 1 else ''} in the ring's lines")
         return ("Shares " + " and ".join(out) + ".") if out else ""

@@ -5,6 +5,7 @@ Every personal identifier is pseudonymised for analysts exactly as on the pages.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -14,7 +15,7 @@ from flask import Blueprint, current_app
 from casework.ringpages import ring_lines_page
 from graph.build import CLAIM_EDGE_INPUTS
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, claims_store, current_run_id, graph_store,
-                         query_for_audit, runs, settings, show_case, show_id)
+                         pseudonymous, query_for_audit, runs, settings, show_case, show_id)
 from web.data import split_node_id
 from web.entities import known_entity, real_node_id, search_entities
 from web.neighbourhood import neighbourhood_from_claims, neighbourhood_from_graph
@@ -26,6 +27,8 @@ __all__ = ["bp"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 PARAMS_LIMIT_MAX = PARAMS["limit"][1].hi
+#: What the ring API reads of a ring's pages besides its members.
+_API_PARTS = ("story.elements", "timeline", "geography", "changes")
 #: Most claim lines one neighbourhood request reads for an entity the graph store lacks (all hops together):
 #: a hub's lines beyond it are left out, and the answer says so.
 CLAIM_LINES_CAP = 50_000
@@ -54,20 +57,30 @@ def api_ring(ring_id: str):
     """One ring of a run (``run``, default the latest): members, graph, totals, timeline, geography and
     change since the previous run, as this user may see them (read from the run's ring pages).
 
+    For a user who sees identifiers in clear the stored parts are sent as they were
+    written, never decoded; an analyst's are decoded to put pseudonyms in.
+
     Parameters
     ----------
     ring_id : str
         From the URL.
     """
     run_id = current_run_id(arg("run"))
-    ring, data = load_ring(run_id, ring_id)
+    ring, data = load_ring(run_id, ring_id, _API_PARTS, decode=False)
     audit("api_ring", run_id=run_id, ring_id=ring_id)
-    geo = data["geography"]
+    head = {"run_id": run_id, "ring": _clean(ring), "totals": data["totals"],
+            "case": show_case(cases().get(ring_id))}
+    stored = {"members": data.pop("members_json"), "elements": data["story"].get("elements", "[]"),
+              **{name: data[name] for name in _API_PARTS if name in data}}
+    if not pseudonymous():
+        body = current_app.json.dumps(head)[:-1] + "".join(f", \"{k}\": {v}" for k, v in stored.items()) + "}"
+        return current_app.response_class(body, mimetype="application/json")
+    parsed = {k: json.loads(v) for k, v in stored.items()}
+    geo = parsed["geography"]
     geo = {**geo, "providers": [{**p, "provider_id": show_id("PROVIDER", p["provider_id"])} for p in geo["providers"]]}
-    return {"run_id": run_id, "ring": _clean(ring),
-            "members": show_records(data["members"], typed=True),
-            "elements": ring_graph(data), "totals": data["totals"], "timeline": data["timeline"],
-            "geography": geo, "changes": shown_changes(data["changes"]), "case": show_case(cases().get(ring_id))}
+    return {**head, "members": show_records(parsed["members"], typed=True),
+            "elements": ring_graph({"story": {"elements": parsed["elements"]}}), "timeline": parsed["timeline"],
+            "geography": geo, "changes": shown_changes(parsed["changes"])}
 
 
 @bp.route("/rings/<ring_id>/claims")

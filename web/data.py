@@ -16,7 +16,7 @@ from graph.store import split_node_id as parse_node_id
 from ground.errors import NotFound
 
 __all__ = [
-    "TYPE_COLOURS", "split_node_id", "ring_elements",
+    "TYPE_COLOURS", "split_node_id", "ring_elements", "shown_elements",
 ]
 
 TYPE_COLOURS = {
@@ -43,7 +43,8 @@ def split_node_id(node_id: str) -> tuple[str, str]:
     return kind, ident
 
 
-def ring_elements(G: nx.Graph, shown: Callable[[str, str], str]) -> list[dict[str, Any]]:
+def ring_elements(G: nx.Graph, shown: Callable[[str, str], str],
+                  evidence: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Cytoscape.js elements of a ring's graph (:func:`graph.ring.ring_graph`, the bundle's graph).
 
     Node size follows the amount claimed through the node in the ring's lines; edge
@@ -57,6 +58,8 @@ def ring_elements(G: nx.Graph, shown: Callable[[str, str], str]) -> list[dict[st
     shown : callable
         ``(entity_type, entity_id) -> id`` as the signed-in user may see it
         (pseudonyms for analysts).
+    evidence : dict, optional
+        Node id -> text shown as the node's evidence instead of the graph's (what a member did).
 
     Returns
     -------
@@ -64,13 +67,14 @@ def ring_elements(G: nx.Graph, shown: Callable[[str, str], str]) -> list[dict[st
         Node elements (id, label, type, role, score, evidence, amount, colour),
         then edge elements (id, source, target, edge_type, n_claims, amount).
     """
+    evidence = evidence or {}
     labels = {n: shown(d["node_type"], str(d["entity_id"])) for n, d in G.nodes(data=True)}
     ids = {n: node_id(d["node_type"], labels[n]) for n, d in G.nodes(data=True)}
     elements: list[dict[str, Any]] = []
     for n, d in G.nodes(data=True):
         elements.append({"group": "nodes", "data": {
             "id": ids[n], "label": labels[n], "type": d["node_type"], "role": d.get("role", ""),
-            "score": round(float(d.get("member_score", 0.0)), 3), "evidence": d.get("evidence", ""),
+            "score": round(float(d.get("member_score", 0.0)), 3), "evidence": evidence.get(n) or d.get("evidence", ""),
             "amount": round(float(d.get("amount") or 0.0), 2), "colour": TYPE_COLOURS.get(d["node_type"], "#999"),
         }})
     for a, b, d in G.edges(data=True):
@@ -82,3 +86,27 @@ def ring_elements(G: nx.Graph, shown: Callable[[str, str], str]) -> list[dict[st
             "n_claims": int(d.get("n_claims") or 0), "amount": round(float(d.get("amount") or 0.0), 2),
         }})
     return elements
+
+
+def shown_elements(elements: list[dict[str, Any]], shown: Callable[[str, str], str]) -> list[dict[str, Any]]:
+    """Elements :func:`ring_elements` made with stored ids, with each id as the signed-in user may see it.
+
+    Parameters
+    ----------
+    elements : list of dict
+        Made with ``shown`` the identity (as stored with the run's ring pages).
+    shown : callable
+        ``(entity_type, entity_id) -> id`` (pseudonyms for analysts).
+    """
+    ids: dict[str, str] = {}
+    out = []
+    for el in elements:
+        d = el["data"]
+        if el["group"] == "nodes":
+            label = shown(d["type"], d["label"])
+            ids[d["id"]] = node_id(d["type"], label)
+            out.append({**el, "data": {**d, "id": ids[d["id"]], "label": label}})
+        else:
+            source, target = ids[d["source"]], ids[d["target"]]
+            out.append({**el, "data": {**d, "id": f"{source}|{target}", "source": source, "target": target}})
+    return out

@@ -14,7 +14,7 @@ from web.context import (audit, claims_store, graph_store, lookup_pseudonym, pse
                          resolve_id, runs, show_id)
 from web.data import TYPE_COLOURS, split_node_id
 from web.keys import PSEUDONYM_PREFIXES, PSEUDONYMISED_TYPES
-from web.params import arg, check_id
+from web.params import PARAMS, arg, check_id
 
 __all__ = ["bp", "search_entities", "real_node_id", "known_entity", "entity_profile", "PUBLIC_TYPES"]
 
@@ -127,9 +127,9 @@ def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
     limit : int
         Most results.
     """
-    text = text.strip()
-    if len(text) < 2:
-        raise InputRefused("q: expected at least 2 characters")
+    text, spec = text.strip(), PARAMS["q"][1]
+    if not spec.min_len <= len(text) <= spec.max_len:
+        raise InputRefused(f"q {text[:40]!r}: expected {spec.accepts}")
     types = PUBLIC_TYPES if pseudonymous() else tuple(TYPE_COLOURS)
     found: dict[str, dict[str, Any]] = {}
     prefix, _, rest = text.partition("~")

@@ -94,10 +94,11 @@ class Choice:
 
 @dataclass(frozen=True)
 class Text:
-    """Free text of at most ``max_len`` characters (surrounding spaces removed)."""
+    """Free text of ``min_len`` to ``max_len`` characters (surrounding spaces removed); empty too when ``blank``."""
 
     max_len: int
     min_len: int = 0
+    blank: bool = False
 
     def parse(self, text: str) -> str:
         """``text`` without surrounding spaces; ValueError when its length is out of bounds.
@@ -108,9 +109,14 @@ class Text:
             The request's value.
         """
         text = text.strip()
-        if not self.min_len <= len(text) <= self.max_len:
-            raise ValueError(f"{self.min_len} to {self.max_len} characters")
+        if not (self.min_len <= len(text) <= self.max_len or (self.blank and not text)):
+            raise ValueError(self.accepts)
         return text
+
+    @property
+    def accepts(self) -> str:
+        """What the value may be, as the 400's message and docs/web.md say it."""
+        return f"{self.min_len} to {self.max_len} characters"
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,7 @@ PARAMS: dict[str, tuple[str, Spec]] = {
     "regime": ("regime", Text(32)),
     "scenario": ("scenario", Text(64)),
     "run": ("run", Text(MAX_ID)),
-    "q": ("q", Text(100)),
+    "q": ("q", Text(100, min_len=2, blank=True)),  # blank: the search page without a search
     "from": ("from", Day()),
     "to": ("to", Day()),
     "actor": ("actor", Text(64)),

@@ -12,20 +12,20 @@ from markupsafe import Markup
 
 from casework.cases import STATUSES
 from casework import ringpages
-from casework.ringpage_parts import graph_from_json
 from export.sentences import ring_summary
-from graph.build import node_id
 from web.context import (CLAIM_PERSONAL_COLUMNS, audit, cases, current_run_id, pseudonymous, runs, settings,
                          show_case, show_id)
-from web.data import ring_elements
+from web.data import shown_elements
 from web.params import arg, check_id
 from web.story import ring_geography, week_over_week
 
-__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "explained", "ring_graph", "show_records",
-           "shown_changes", "page_of", "RING_FILTERS"]
+__all__ = ["bp", "ring_filters", "filter_rings", "load_ring", "ring_graph", "show_records",
+           "shown_changes", "page_of", "RING_FILTERS", "PAGE_PARTS"]
 
 bp = Blueprint("rings", __name__)
 RING_FILTERS = ("min_score", "region", "regime", "scenario", "status")
+#: What the ring page reads of its ring pages besides the members: nothing is computed per request.
+PAGE_PARTS = ("diff", "timeline_svg", "story.geography", "lines")
 
 
 def ring_filters() -> dict[str, Any]:
@@ -84,60 +84,45 @@ def page_of(frame: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, di
     return frame.iloc[(page - 1) * size: page * size], {"page": page, "pages": pages, "total": total, "size": size}
 
 
-def load_ring(run_id: str, ring_id: str, *, page: int = 1,
-              size: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(ring, page data) of one ring, unpseudonymised; the data read from the run's ring pages.
+def load_ring(run_id: str, ring_id: str, parts: tuple[str, ...], *, page: int = 1, size: int | None = None,
+              decode: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(ring with its one-sentence ``story``, page data) of one ring, unpseudonymised; the data only the
+    ``parts`` of the run's ring pages asked for (:func:`casework.ringpages.ring_page`), ``members`` always.
 
     Parameters
     ----------
     run_id : str
     ring_id : str
         From the URL.
+    parts : tuple of str
+        The parts read besides ``members``.
     page : int
-        Page of claim lines.
+        Page of claim lines (with ``lines`` in ``parts``).
     size : int, optional
         Lines per page (default the app's page size).
+    decode : bool
+        False: parts other than ``members`` as their stored JSON text.
     """
     ring = runs().ring(run_id, check_id("ring", ring_id))
-    data = ringpages.ring_page(settings().home_path, run_id, ring_id, page=page,
-                               size=size or current_app.config["PAGE_SIZE"])
-    data["members"] = explained(data)
-    members = pd.DataFrame(data["members"], columns=["entity_type", "entity_id", "role", "score", "evidence",
-                                                     "sentence", "finding"])
-    return {**ring, "story": ring_summary(ring, members)}, data
-
-
-def explained(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ring page's members, each with ``sentence`` (what it did, with numbers, :mod:`export.sentences`)
-    and ``finding`` (the detector's evidence with its ids replaced by words), as written with the run.
-
-    Parameters
-    ----------
-    data : dict
-        :func:`casework.ringpages.ring_page`'s answer.
-    """
-    told = (data.get("story") or {}).get("members") or {}
-    out = []
-    for m in data["members"]:
-        said = told.get(f"{m['entity_type']}:{m['entity_id']}") or {}
-        out.append({**m, "sentence": said.get("sentence") or m["evidence"], "finding": said.get("finding") or ""})
-    return out
+    data = ringpages.ring_page(settings().home_path, run_id, ring_id, parts=("members", *parts), page=page,
+                               size=size or current_app.config["PAGE_SIZE"], decode=decode)
+    if not decode:
+        data["members_json"], data["members"] = data["members"], json.loads(data["members"])
+    roles = pd.DataFrame({"role": [m["role"] for m in data["members"]]})
+    return {**ring, "story": ring_summary(ring, roles)}, data
 
 
 def ring_graph(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Cytoscape elements of a ring (the evidence bundle's graph, stored with the run), as this user may see them.
+    """Cytoscape elements of a ring (the evidence bundle's graph, drawn when the run was stored), as this
+    user may see them.
 
     Parameters
     ----------
     data : dict
-        :func:`casework.ringpages.ring_page`'s answer.
+        :func:`casework.ringpages.ring_page`'s answer with the story's ``elements``.
     """
-    G = graph_from_json(data["graph"])
-    for m in data["members"]:  # what each member did, in words, rather than the detector's text
-        nid = node_id(m["entity_type"], str(m["entity_id"]))
-        if nid in G and m.get("sentence"):
-            G.nodes[nid]["evidence"] = m["sentence"]
-    return ring_elements(G, show_id)
+    elements = data["story"].get("elements") or []
+    return shown_elements(elements, show_id) if pseudonymous() else elements
 
 
 def show_records(records: list[dict[str, Any]], columns: dict[str, str] | None = None,
@@ -210,7 +195,8 @@ def ring_list():
 def ring_page(ring_id: str):
     """One ring: graph (drawn by ring.js from the API), members, timeline, claims, change, case.
 
-    Everything comes from the run's materialised ring pages; no claim is read here.
+    Everything comes from the run's materialised ring pages (:data:`PAGE_PARTS`); no claim is
+    read and nothing is computed here but pseudonyms.
 
     Parameters
     ----------
@@ -218,15 +204,12 @@ def ring_page(ring_id: str):
         From the URL.
     """
     run_id = current_run_id(arg("run"))
-    ring, data = load_ring(run_id, ring_id, page=arg("cpage", 1))
+    ring, data = load_ring(run_id, ring_id, PAGE_PARTS, page=arg("cpage", 1))
     case = show_case(cases().get(ring_id))
-    geography = ring_geography(data["story"])
-    members = pd.DataFrame(data["members"], columns=["entity_type", "entity_id", "role", "score", "evidence"])
-    change = week_over_week(run_id, ring, members)
     audit("view_ring", run_id=run_id, ring_id=ring_id, claims_page=data["paging"]["page"])
     return render_template(
-        "ring.html", run_id=run_id, ring=ring, geography=geography, change=change,
-        members=show_records(data["members"], typed=True),
+        "ring.html", run_id=run_id, ring=ring, geography=ring_geography(data["story"]),
+        change=week_over_week(data["diff"]), members=show_records(data["members"], typed=True),
         claims=show_records(data["lines"], CLAIM_PERSONAL_COLUMNS), paging=data["paging"],
         timeline=Markup(data["timeline_svg"]), totals=data["totals"], case=case, statuses=STATUSES,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import sqlite3
 import zipfile
 
 import pandas as pd
@@ -10,8 +12,8 @@ import pytest
 
 from casework import ringpages
 from casework.ringlines import WindowLines, ring_lines
-from casework.ringpages import (build_ring_pages, pages_path, ring_lines_page, ring_page, run_changes,
-                                write_ring_pages)
+from casework.ringpages import (build_ring_pages, ensure_ring_pages, pages_path, ring_lines_page, ring_page,
+                                run_changes, write_ring_pages)
 from casework.runs import RunStore
 from detectors.config import DetectionConfig
 from detectors.pipeline import detect
@@ -170,3 +172,30 @@ def test_a_writer_that_dies_half_way_leaves_the_previous_pages_whole_and_no_debr
     assert ring_page(home, run_id, ring["ring_id"])["totals"]["amount_at_risk"] == pytest.approx(
         ring["amount_at_risk"], abs=0.005)
     assert oct(pages_path(home, run_id).stat().st_mode & 0o777) == "0o600"
+
+
+def test_pages_of_another_format_are_refused_then_rebuilt_by_ensure(settings, tmp_path):
+    home = settings.home_path
+    run_id, ring = _store_run(settings, tmp_path, _claims())
+    assert not ensure_ring_pages(home, run_id)  # this version's file: kept
+    conn = sqlite3.connect(pages_path(home, run_id))
+    with conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
+    conn.close()
+    with pytest.raises(NotFound, match="another format"):
+        ring_page(home, run_id, ring["ring_id"])
+    assert ensure_ring_pages(home, run_id)
+    assert ring_page(home, run_id, ring["ring_id"])["totals"]["amount_at_risk"] == pytest.approx(
+        ring["amount_at_risk"], abs=0.005)
+
+
+def test_a_view_reads_only_the_parts_it_asks_for_and_can_take_them_undecoded(settings, tmp_path):
+    home = settings.home_path
+    run_id, ring = _store_run(settings, tmp_path, _claims())
+    whole = ring_page(home, run_id, ring["ring_id"])
+    assert set(ringpages.PARTS) | {"totals", "story", "lines", "paging"} == set(whole)
+    some = ring_page(home, run_id, ring["ring_id"], parts=("diff", "members"))
+    assert set(some) == {"totals", "story", "diff", "members"} and some["diff"] == whole["diff"]
+    raw = ring_page(home, run_id, ring["ring_id"], parts=("graph",), decode=False)
+    assert isinstance(raw["graph"], str) and json.loads(raw["graph"]) == whole["graph"]
+    assert whole["diff"]["status"] == "first run" and whole["changes"]["previous_run"] is None

@@ -99,3 +99,24 @@ def login(client, role: str):
 def as_role(app):
     """``as_role("analyst")`` -> a test client signed in with that role."""
     return lambda role: login(app.test_client(), role)
+
+
+def second_run(home, *, drop: str, add: tuple[str, str, str], amount: float) -> str:
+    """Store a later run of RING_ID without ``drop``, with ``add`` and ``amount`` at risk, and its ring pages."""
+    with RunStore(home) as runs:
+        ring = runs.ring(RUN_ID, RING_ID)
+        members = runs.members(RUN_ID)
+        members = members[members["entity_id"] != drop]
+        members = pd.concat([members, pd.DataFrame([{"ring_id": RING_ID, "entity_type": add[0], "entity_id": add[1],
+                                                     "role": add[2], "score": 1.0, "evidence": "new"}])])
+        rings = runs.rings(RUN_ID).drop(columns=["run_id", "extra_json"])
+        rings.loc[rings["ring_id"] == RING_ID, "amount_at_risk"] = amount
+        rings["size"] = rings["ring_id"].map(members.groupby("ring_id").size())
+        alerts = pd.DataFrame([{"ring_id": RING_ID, "change": "grown", "detail": "1 new member", "alerted": 1}])
+        runs.save_run("run-2025-W12", kind="weekly", version="test", params={}, batches=[], rings=rings,
+                      members=members.drop(columns=["run_id"]), entity_scores=runs.entity_scores(RUN_ID).drop(
+                          columns=["run_id"]), alerts=alerts, week="2025-W12",
+                      window=("2025-01-01", "2025-12-31"), started_at="2099-01-01T00:00:00+00:00")
+        assert ring["amount_at_risk"] != amount
+    build_ring_pages(home, "run-2025-W12", story=page_story)  # as a run stores its ring pages
+    return "run-2025-W12"

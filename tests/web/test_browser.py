@@ -7,11 +7,17 @@ import shutil
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from werkzeug.serving import make_server
 
+from casework.ringpages import write_ring_pages
+from casework.runs import RunStore
+from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
+from tests.conftest import _line
 from tests.web.conftest import PASSWORD, RING_ID
 from web import create_app
+from web.story import page_story
 
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -343,3 +349,81 @@ def test_ring_graph_reads_itself(server):
     for word in ("provider", "doctor", "beneficiary", "phone", "size: role", "link width: amount"):
         assert word in drawn["legend"]
     assert "intermediary" not in drawn["legend"]
+
+
+def _big_ring(home: Path) -> str:
+    """Store a run whose one ring draws more than 150 nodes: 8 clinics, 4 surgeons, 180 recruited patients
+    sharing 30 phones; returns the run id."""
+    rows = []
+    for k in range(180):
+        bene = f"BEN-BIG-{k:03d}"
+        rows.append(_line(f"CLM-BIG-{k:03d}", 1, bene, bene, "TADAMON", "08", f"PRV-BIG-{k % 8}", "CLINIC", "06",
+                          f"DOC-BIG-{k % 4}", "K50", "SURGERY", 5000.0 + k, f"2025-03-{1 + k % 28:02d}",
+                          phone=f"06{k % 30:08d}", channel="PROXIMITY_POINT"))
+    claims = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
+    for col, dtype in CLAIM_DTYPES.items():
+        claims[col] = claims[col].astype(dtype)
+    members = pd.DataFrame(
+        [("PROVIDER", f"PRV-BIG-{i}", "clinic") for i in range(8)] + [("DOCTOR", f"DOC-BIG-{i}", "surgeon") for i in range(4)]
+        + [("BENEFICIARY", f"BEN-BIG-{k:03d}", "recruited_patient") for k in range(180)]
+        + [("PHONE", f"06{i:08d}", "recruiter_phone") for i in range(30)],
+        columns=["entity_type", "entity_id", "role"]).assign(ring_id="RING-BIG", score=1.0, evidence="planted")
+    rings = pd.DataFrame([{"ring_id": "RING-BIG", "rank": 1, "score": 9.0, "size": len(members),
+                           "amount_at_risk": float(claims["amount_claimed"].sum()), "summary": "big",
+                           "scenario": "recruiter_funnel", "regions": "06,08", "regimes": "TADAMON"}])
+    write_ring_pages(home, "run-big", kind="detect", claims=claims, rings=rings, members=members, story=page_story)
+    with RunStore(home) as runs:
+        runs.save_run("run-big", kind="detect", version="test", params={}, batches=[], rings=rings, members=members,
+                      entity_scores=pd.DataFrame(), started_at="2099-01-01T00:00:00+00:00")
+    return "run-big"
+
+
+# Per node of the ring graph: its tier, whether its label is drawn, and the label's box on screen.
+LABELS = """() => {
+  const cy = window.shabakaGraphs["ring-graph"];
+  const z = cy.zoom();
+  return {zoom: z, nodes: cy.nodes().map(n => {
+    const b = n.renderedBoundingBox({includeNodes: false, includeEdges: false, includeLabels: true});
+    const font = parseFloat(n.style("font-size")) * z;
+    return {id: n.id(), tier: n.data("tier"), font: font, box: [b.x1, b.y1, b.x2, b.y2],
+            drawn: n.style("label") !== "" && font >= parseFloat(n.style("min-zoomed-font-size"))};
+  })};
+}"""
+
+
+def test_a_big_ring_draws_no_label_over_another(server, filled):
+    """On a ring graph of more than 150 nodes no two drawn labels overlap and every drawn label is at least
+    9 px on screen; a label left out comes back when the user zooms in on its node."""
+    from playwright.sync_api import sync_playwright
+
+    run = _big_ring(filled.home_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        seen = watch(page)
+        page.goto(server + "/login")
+        _sign_in(page, "investigator")
+        page.goto(server + f"/rings/RING-BIG?run={run}")
+        page.wait_for_selector("#ring-graph[data-ready='1']", timeout=60000)
+        drawn = page.evaluate(LABELS)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#ring-graph").screenshot(path=str(ARTIFACTS / "web-1366-ring-big-graph.png"))
+        hidden = [n["id"] for n in drawn["nodes"] if n["tier"] == "hub" and not n["drawn"]]
+        if hidden:
+            page.evaluate("""id => { const cy = window.shabakaGraphs["ring-graph"];
+                                     cy.zoom({level: cy.zoom() * 4, renderedPosition: cy.getElementById(id).renderedPosition()}); }""",
+                          hidden[0])
+            page.wait_for_timeout(300)
+            zoomed = {n["id"]: n for n in page.evaluate(LABELS)["nodes"]}
+        browser.close()
+    assert seen == [], seen
+    nodes = drawn["nodes"]
+    assert len(nodes) > 150
+    labelled = [n for n in nodes if n["drawn"]]
+    assert all(n["font"] >= 9 for n in labelled)
+    for i, a in enumerate(labelled):
+        assert not any(_overlap(a["box"], b["box"]) for b in labelled[i + 1:]), a["id"]
+    hubs = [n for n in nodes if n["tier"] == "hub"]
+    assert sum(n["drawn"] for n in hubs) >= 0.75 * len(hubs)
+    if hidden:
+        assert zoomed[hidden[0]]["drawn"]

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.web.conftest import PASSWORD, RING_ID
-from tests.web.test_story import _second_run
+from tests.web.conftest import PASSWORD, RING_ID, second_run
 from web import create_app
 from web.region_map import OUTLINES_FILE
 
@@ -49,7 +48,7 @@ def server(filled):
 def test_ring_map_draws_the_twelve_regions_offline(server, filled):
     from playwright.sync_api import sync_playwright
 
-    run2 = _second_run(filled.home_path, drop="BEN-R0", add=("BENEFICIARY", "BEN-000", "recruited_patient"),
+    run2 = second_run(filled.home_path, drop="BEN-R0", add=("BENEFICIARY", "BEN-000", "recruited_patient"),
                        amount=61840.0)
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -11,6 +11,7 @@ import html
 import json
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ from tests.web.conftest import PASSWORD, RING_ID, fill_home, login
 from web import create_app
 
 DIGITS = "0123456789"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "web.md"
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +168,22 @@ def test_a_long_search_is_refused_with_its_limit(clients):
     assert response.status_code == 400
     assert "q" in response.get_json()["detail"] and "100" in response.get_json()["detail"]
     assert client.get("/entities", query_string={"q": "x" * 101}).status_code == 400
+
+
+@pytest.mark.parametrize("q", ["x", " y ", "x" * 101, ""])
+def test_a_search_out_of_bounds_is_refused_with_the_bounds_docs_give(clients, q):
+    app, _ = clients
+    client = login(app.test_client(), "investigator")
+    documented = re.search(r"^\| `q` \| text, (\d+)\.\.(\d+) characters", DOCS.read_text(), re.M).groups()
+    response = client.get("/api/search", query_string={"q": q})
+    assert response.status_code == 400
+    assert response.get_json()["detail"].endswith(f"expected {documented[0]} to {documented[1]} characters")
+    assert client.get("/api/search", query_string={"q": "x" * int(documented[1])}).status_code == 200
+    assert client.get("/api/search", query_string={"q": "xy"}).status_code == 200
+    if q:
+        assert client.get("/entities", query_string={"q": q}).status_code == 400
+    else:
+        assert client.get("/entities", query_string={"q": q}).status_code == 200  # the search page alone
 
 
 def test_every_search_is_audited_and_personal_text_only_as_a_keyed_hash(clients):

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
+from casework import ringdiff, ringmap, ringpage_parts
+from casework.ringlines import WindowLines, ring_lines
 from casework.ringpages import pages_path
+from detectors.base import line_flags
+from export import ringstory, sentences
+from graph.ring import ring_graph
 from ingest.store import ClaimsStore
-from tests.web.conftest import RING_ID, RUN_ID
+from tests.web.conftest import RING_ID, RUN_ID, second_run
+from web import data, region_map, story
+
+#: What a ring page is made of when the run is stored; a view calls none of them.
+BUILDERS = (ringdiff.ring_diff, ringdiff.previous_run_id, ringmap.region_counts, ringmap.region_flows,
+            ringmap.provider_places, ringmap.distance_comparison, ringmap.distance_sentence,
+            ringpage_parts.timeline, ringpage_parts.timeline_svg, ringpage_parts.geography,
+            ringpage_parts.graph_to_json, ringpage_parts.graph_from_json, ringpage_parts.ring_changes,
+            ringstory.ring_story, sentences.member_sentences, sentences.detector_notes, region_map.map_svg,
+            region_map.describe, data.ring_elements, story.page_story, ring_graph, WindowLines, ring_lines, line_flags)
 
 
 @pytest.fixture
@@ -16,6 +32,42 @@ def no_claims(monkeypatch):
         raise AssertionError("a ring-page request read the claims store")
 
     monkeypatch.setattr(ClaimsStore, "claims", refuse)
+
+
+def refuse_builders(monkeypatch) -> list[str]:
+    """Make every builder of :data:`BUILDERS` fail wherever the project's modules hold it; the names patched."""
+    patched = []
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").split(".")[0] not in ("web", "casework", "export", "graph", "detectors"):
+            continue
+        for name, value in list(vars(module).items()):
+            if any(value is b for b in BUILDERS):
+                def refuse(*args, _name=f"{module.__name__}.{name}", **kwargs):
+                    raise AssertionError(f"a ring-page request computed {_name}")
+                monkeypatch.setattr(module, name, refuse)
+                patched.append(f"{module.__name__}.{name}")
+    return patched
+
+
+@pytest.mark.parametrize("role", ["analyst", "investigator"])
+def test_ring_page_and_api_only_read_what_the_run_stored(as_role, filled, monkeypatch, role):
+    run2 = second_run(filled.home_path, drop="BEN-R0", add=("BENEFICIARY", "BEN-000", "recruited_patient"),
+                      amount=61840.0)
+    patched = refuse_builders(monkeypatch)
+    monkeypatch.setattr(ClaimsStore, "claims", lambda *a, **k: pytest.fail("a ring-page request read the claims"))
+    assert {"casework.ringpages.ring_diff", "web.story.map_svg", "web.story.ring_elements"} <= set(patched)
+    client = as_role(role)
+    for run in (RUN_ID, run2):
+        page = client.get(f"/rings/{RING_ID}?run={run}")
+        assert page.status_code == 200, page.get_data(as_text=True)[:2000]
+        html = page.get_data(as_text=True)
+        assert '<svg class="region-map"' in html and 'id="week-over-week"' in html
+        api = client.get(f"/api/rings/{RING_ID}?run={run}")
+        assert api.status_code == 200
+        body = api.get_json()
+        assert body["elements"] and body["members"] and body["geography"]["flows"] and body["timeline"]
+        assert client.get(f"/api/rings/{RING_ID}/claims?run={run}").status_code == 200
+    assert "New members</span><strong>1</strong>" in html  # run2's panel, read, not computed
 
 
 def test_ring_page_graph_and_lines_never_read_the_claims(as_role, no_claims):

@@ -5,14 +5,11 @@ from __future__ import annotations
 import html
 import re
 
-import pandas as pd
 import pytest
 
-from casework.ringpages import build_ring_pages
 from casework.runs import RunStore
-from web.story import page_story
 from export.texts import SCORE_HELP
-from tests.web.conftest import RING_ID, RUN_ID
+from tests.web.conftest import RING_ID, RUN_ID, second_run
 
 
 def _cells(page: str, css: str) -> list[str]:
@@ -71,29 +68,9 @@ def test_ring_page_maps_the_twelve_regions_with_flows_and_a_distance_sentence(as
     assert re.match(r"The ring's [\d,]+ patients travelled a median [\d,]+ km to its \d+ providers?", sentence)
 
 
-def _second_run(home, *, drop: str, add: tuple[str, str, str], amount: float) -> str:
-    with RunStore(home) as runs:
-        ring = runs.ring(RUN_ID, RING_ID)
-        members = runs.members(RUN_ID)
-        members = members[members["entity_id"] != drop]
-        members = pd.concat([members, pd.DataFrame([{"ring_id": RING_ID, "entity_type": add[0], "entity_id": add[1],
-                                                     "role": add[2], "score": 1.0, "evidence": "new"}])])
-        rings = runs.rings(RUN_ID).drop(columns=["run_id", "extra_json"])
-        rings.loc[rings["ring_id"] == RING_ID, "amount_at_risk"] = amount
-        rings["size"] = rings["ring_id"].map(members.groupby("ring_id").size())
-        alerts = pd.DataFrame([{"ring_id": RING_ID, "change": "grown", "detail": "1 new member", "alerted": 1}])
-        runs.save_run("run-2025-W12", kind="weekly", version="test", params={}, batches=[], rings=rings,
-                      members=members.drop(columns=["run_id"]), entity_scores=runs.entity_scores(RUN_ID).drop(
-                          columns=["run_id"]), alerts=alerts, week="2025-W12",
-                      window=("2025-01-01", "2025-12-31"), started_at="2099-01-01T00:00:00+00:00")
-        assert ring["amount_at_risk"] != amount
-    build_ring_pages(home, "run-2025-W12", story=page_story)  # as a run stores its ring pages
-    return "run-2025-W12"
-
-
 @pytest.mark.parametrize("role", ["analyst", "investigator"])
 def test_week_over_week_panel_shows_new_and_removed_members_amount_and_alerts(as_role, filled, role):
-    run2 = _second_run(filled.home_path, drop="BEN-R0", add=("BENEFICIARY", "BEN-000", "recruited_patient"),
+    run2 = second_run(filled.home_path, drop="BEN-R0", add=("BENEFICIARY", "BEN-000", "recruited_patient"),
                        amount=61840.0)
     page = html.unescape(as_role(role).get(f"/rings/{RING_ID}?run={run2}").get_data(as_text=True))
     panel = re.search(r'<section class="card" id="week-over-week">(.*?)</section>', page, re.S).group(1)

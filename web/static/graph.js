@@ -85,6 +85,13 @@ window.Shabaka = (function () {
       {selector: "node[type = 'PROVIDER'], node[type = 'DOCTOR']", style: {"shape": "round-rectangle"}},
       {selector: "node[type = 'INTERMEDIARY'], node[type = 'REFERRER']", style: {"shape": "diamond"}},
       {selector: "node[type = 'PHONE'], node[type = 'ACCOUNT'], node[type = 'SUBMISSION_POINT']", style: {"shape": "hexagon"}},
+      {selector: "node.label-top", style: {"text-valign": "top", "text-margin-y": n => -4 / n.cy().zoom()}},
+      {selector: "node.label-right", style: {"text-valign": "center", "text-halign": "right", "text-margin-y": 0,
+                                             "text-margin-x": n => 4 / n.cy().zoom()}},
+      {selector: "node.label-left", style: {"text-valign": "center", "text-halign": "left", "text-margin-y": 0,
+                                            "text-margin-x": n => -4 / n.cy().zoom()}},
+      {selector: "node.quiet", style: {"label": ""}},
+      {selector: "node.quiet:selected", style: {"label": "data(label)", "z-index": 10}},
       {selector: "node:selected", style: {"border-width": 3, "border-color": "#14365c"}},
       {selector: "node.root", style: {"border-width": 3, "border-color": "#c0392b"}},
       {selector: "node.expanded", style: {"border-style": "double", "border-width": 4, "border-color": "#14365c"}},
@@ -101,8 +108,49 @@ window.Shabaka = (function () {
     cy.on("zoom", () => {
       if (queued) return;
       queued = true;
-      requestAnimationFrame(() => { queued = false; cy.nodes("[tier = 'hub'], [tier = 'link'], .root").updateStyle(); });
+      requestAnimationFrame(() => {
+        queued = false;
+        cy.nodes("[tier = 'hub'], [tier = 'link'], .root").updateStyle();
+        declutter(cy);
+      });
     });
+    cy.on("dragfree", "node", () => declutter(cy));
+  }
+
+  // On a crowded drawing labels still meet. Each node in turn (the entity a neighbourhood starts
+  // from, then hubs, the larger first, then links, then patients) puts its label under, over, right
+  // or left of itself, the first place inside the canvas that covers no label placed before it and
+  // no other hub or link; with none free the label is left out at this zoom: zooming in brings it back, and a
+  // selected node always shows its own.
+  const PLACES = ["", "label-top", "label-right", "label-left"];
+  function declutter(cy) {
+    const z = cy.zoom(), w = cy.width(), h = cy.height();
+    const rank = n => (n.hasClass("root") ? 0 : {hub: 1, link: 2}[n.data("tier")] || 3) * 1000 - (n.data("size") || 0);
+    const nodes = cy.nodes().toArray().sort((a, b) => rank(a) - rank(b) || (a.id() < b.id() ? -1 : 1));
+    cy.batch(() => cy.nodes().removeClass(["quiet", ...PLACES.filter(Boolean)].join(" ")));
+    const meets = (r, k) => r[0] < k[2] && k[0] < r[2] && r[1] < k[3] && k[1] < r[3];
+    const bodies = new Map(nodes.filter(n => n.data("tier") !== "patient").map(n => {
+      const b = n.renderedBoundingBox({includeLabels: false});
+      return [n.id(), [b.x1, b.y1, b.x2, b.y2]];
+    }));
+    const kept = [], placed = [];
+    nodes.forEach(n => {
+      // A patient's label smaller than MIN_FONT on screen is not drawn anyway.
+      if (n.data("tier") === "patient" && !n.hasClass("root") && PATIENT_FONT * z < MIN_FONT) return;
+      const b = n.renderedBoundingBox({includeNodes: false, includeEdges: false, includeLabels: true});
+      if (!(b.w > 0)) return;
+      const p = n.renderedPosition(), half = (n.data("size") || 12) * z / 2, gap = b.y1 - (p.y + half);
+      const boxes = [[b.x1, b.y1, b.x2, b.y2], [b.x1, p.y - half - gap - b.h, b.x2, p.y - half - gap],
+                     [p.x + half + gap, p.y - b.h / 2, p.x + half + gap + b.w, p.y + b.h / 2],
+                     [p.x - half - gap - b.w, p.y - b.h / 2, p.x - half - gap, p.y + b.h / 2]];
+      const free = r => r[0] >= 0 && r[2] <= w && r[1] >= 0 && r[3] <= h && !kept.some(k => meets(r, k)) &&
+        ![...bodies].some(([id, k]) => id !== n.id() && meets(r, k));
+      const at = boxes.findIndex(free);
+      if (at < 0) { placed.push([n, "quiet"]); return; }
+      kept.push(boxes[at]);
+      if (at > 0) placed.push([n, PLACES[at]]);
+    });
+    cy.batch(() => placed.forEach(([n, cls]) => n.addClass(cls)));
   }
 
   // fcose draws from Math.random; a seeded generator for the length of one (synchronous) layout run
@@ -177,7 +225,8 @@ window.Shabaka = (function () {
     fill(cy, w, h, pad);
     // Zoomed out to fit: hub labels, constant on screen, are now larger than the first pass
     // assumed; separate once more at this zoom and fit again. (Not more: on a ring with dozens of
-    // hubs each pass makes the drawing taller and the next fit smaller, without end.)
+    // hubs each pass makes the drawing taller and the next fit smaller, without end.) Labels that
+    // still meet are moved beside their node, or left out at this zoom (declutter).
     if (cy.zoom() < 0.95) {
       const z = cy.zoom();
       separate(cy, z);
@@ -185,6 +234,7 @@ window.Shabaka = (function () {
       if (cy.zoom() > 1) { cy.zoom(1); cy.center(); }
     }
     cy.nodes("[tier = 'hub'], [tier = 'link'], .root").updateStyle();
+    declutter(cy);
   }
 
   // The box a node needs at zoom ``z``: its shape with its label under it. Hub labels keep their

@@ -1,0 +1,57 @@
+"""Which patients a ring lists: those whose own lines tie them to its pattern."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from detectors.funnels import FunnelDetector
+from detectors.phantoms import PhantomDetector
+from ingest.schema import CLAIM_DTYPES
+
+
+def _like(claims: pd.DataFrame, template: pd.Series, **changes) -> pd.DataFrame:
+    """``claims`` plus one line copied from ``template`` with ``changes``."""
+    row = template.to_dict() | changes
+    extra = pd.DataFrame([row], columns=claims.columns)
+    for col, dtype in CLAIM_DTYPES.items():
+        extra[col] = extra[col].astype(dtype)
+    return pd.concat([claims, extra], ignore_index=True)
+
+
+def _listed(findings, role: str) -> set[str]:
+    g = findings.groups
+    return set(g.loc[g["role"] == role, "entity_id"])
+
+
+def test_funnel_lists_unlinked_tadamon_patients_from_its_recruits_region_only(tiny_claims, planted_ring):
+    surgery = tiny_claims[(tiny_claims["beneficiary_id"] == "BEN-R0") & (tiny_claims["act_family"] == "SURGERY")]
+    template = surgery.iloc[0]
+    own = dict(payee_account=None, submission_point_id="POINT-BIG", channel="AGENCY",
+               prior_auth_id=None, service_date=pd.Timestamp("2025-03-14"), submission_date=pd.Timestamp("2025-03-14"))
+    claims = _like(tiny_claims, template, claim_id="CLM-U1", beneficiary_id="BEN-U1", household_id="BEN-U1", contact_phone="PHONE-U1", **own)
+    claims = _like(claims, template, claim_id="CLM-U2", beneficiary_id="BEN-U2", household_id="BEN-U2", contact_phone="PHONE-U2",
+                   beneficiary_region="06", **own)
+    claims = _like(claims, template, claim_id="CLM-U3", beneficiary_id="BEN-U3", household_id="BEN-U3", contact_phone="PHONE-U3",
+                   beneficiary_region="10", **own)
+    claims = _like(claims, template, claim_id="CLM-U4", beneficiary_id="BEN-U4", household_id="BEN-U4", contact_phone="PHONE-U4",
+                   regime="SALARIES", **own)
+    listed = _listed(FunnelDetector().fit(claims), "recruited_patient")
+    # BEN-U1 came from region 08 like the recruiter's patients; a local patient, one from another region and
+    # a salaried patient from 08 are the clinic's ordinary patients.
+    assert listed == planted_ring["beneficiaries"] | {"BEN-U1"}
+
+
+def test_phantom_biller_lists_far_elderly_patients_seen_nowhere_else_despite_a_consultation(pattern_claims):
+    template = pattern_claims[pattern_claims["beneficiary_id"] == "BEN-P0"].iloc[0]
+    consult = dict(act_family="CONSULTATION", act_code="C", amount_claimed=200.0, amount_reimbursed=160.0)
+    claims = pattern_claims
+    # BEN-P6: far, elderly, not Tadamon, consulted by the operating surgeon before: three traits, listed.
+    # BEN-P7: the same but living in the clinic's region: not far, not listed.
+    for bene, region in (("BEN-P6", "10"), ("BEN-P7", "04")):
+        common = dict(beneficiary_id=bene, household_id=bene, regime="SALARIES", beneficiary_region=region)
+        claims = _like(claims, template, claim_id=f"CLM-{bene}-1", service_date=pd.Timestamp("2025-03-02"),
+                       submission_date=pd.Timestamp("2025-03-02"), **consult, **common)
+        claims = _like(claims, template, claim_id=f"CLM-{bene}-2", service_date=pd.Timestamp("2025-03-20"),
+                       submission_date=pd.Timestamp("2025-03-20"), **common)
+    listed = _listed(PhantomDetector().fit(claims), "phantom_patient")
+    assert listed == {f"BEN-P{k}" for k in range(7)}
