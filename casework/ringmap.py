@@ -74,6 +74,9 @@ def provider_places(lines: pd.DataFrame, providers: pd.DataFrame | None = None) 
             .dropna(subset=["provider_id"]).astype({"provider_id": str})
             .groupby("provider_id", sort=True).first().reset_index()
             .rename(columns={"provider_region": "region"}))
+    if providers is not None and len(providers):
+        # Only the rows of these providers: the national table is read once per ring, and more.
+        providers = providers[providers["provider_id"].astype(str).isin(set(base["provider_id"]))]
     table = (providers.reindex(columns=["provider_id", "name", "city", "region", "latitude", "longitude"])
              .astype({"provider_id": str}).drop_duplicates("provider_id")
              if providers is not None and len(providers) else
