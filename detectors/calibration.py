@@ -17,16 +17,26 @@ who share one provider share others. Scores of different
 detectors are therefore on one scale; a ring seen by several detectors combines
 their tail probabilities with Fisher's method (:func:`combine`), and the result is
 again a surprise. ``scipy.stats`` supplies the distributions.
+
+An entity (a provider, a doctor...) is ranked by :func:`entity_ranking`: its best
+surprise over the detectors that scored it, corrected for the number of detectors
+that score entities of its kind (Bonferroni: the chance that any of them shows
+something this extreme). Each detector looks for one kind of fraud, so a detector
+that saw nothing remarkable about an entity is no evidence against what another saw
+(Fisher's method would average a strong surprise with the others' nothing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-__all__ = ["surprise", "count_surprise", "surprise_of_p", "combine", "combine_many", "tail_log10", "z_against"]
+__all__ = ["surprise", "count_surprise", "surprise_of_p", "combine", "combine_many", "entity_ranking", "tail_log10",
+           "z_against"]
 
 _LN10 = float(np.log(10.0))
 
@@ -193,3 +203,46 @@ def z_against(values: np.ndarray | float, reference: np.ndarray, *, min_scale: f
     if not scale > 0:
         scale = 1.2533 * float(np.mean(np.abs(ref - med)))
     return (x - med) / max(scale, min_scale, 1e-12)
+
+
+def entity_ranking(findings: Sequence[Any]) -> pd.DataFrame:
+    """One surprise per entity: its best detector's, corrected for the detectors that score its kind.
+
+    Every detector's entity scores are surprises against everything that detector looked
+    at (:func:`surprise`), negative for the unremarkable; an entity's surprise is the
+    largest of its detectors' minus ``log10(D)``, ``D`` the number of detectors that scored
+    any entity of its type in the run (Bonferroni over detectors, the same for every
+    entity of a type). A detector that did not score an entity, or scored it as ordinary,
+    does not pull it down; the ranking goes on below zero for the unremarkable.
+
+    Parameters
+    ----------
+    findings : sequence of Findings
+        Each detector's findings (``.detector``, ``.scores``).
+
+    Returns
+    -------
+    DataFrame
+        entity_type, entity_id, score, top_reason (the best detector's evidence), top_detector,
+        n_detectors (detectors that scored the entity); best first.
+    """
+    columns = ["entity_type", "entity_id", "score", "top_reason", "top_detector", "n_detectors"]
+    parts = [pd.DataFrame({"entity_type": f.scores["entity_type"].astype(str).to_numpy(),
+                           "entity_id": f.scores["entity_id"].astype(str).to_numpy(),
+                           "score": f.scores["score"].to_numpy(float),
+                           "top_reason": f.scores["evidence"].astype(str).to_numpy(), "top_detector": f.detector})
+             for f in findings if len(f.scores)]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    every = pd.concat(parts, ignore_index=True)
+    keys = ["entity_type", "entity_id"]
+    every = every.sort_values(keys + ["score", "top_detector"], ascending=[True, True, False, True], kind="mergesort")
+    seen = every.groupby(keys, sort=False)["top_detector"].nunique()
+    best = every.drop_duplicates(keys).set_index(keys)
+    detectors = every.groupby("entity_type")["top_detector"].nunique()
+    correction = np.log10(detectors.reindex(best.index.get_level_values(0)).to_numpy(float))
+    best["score"] = np.round(best["score"].to_numpy(float) - correction, 6)
+    best["n_detectors"] = seen.reindex(best.index).to_numpy(int)
+    out = best.reset_index()
+    return out.sort_values(["score", "entity_type", "entity_id"], ascending=[False, True, True],
+                           kind="mergesort").reset_index(drop=True)[columns]

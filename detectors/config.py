@@ -47,7 +47,7 @@ PARAMETERS: tuple[Parameter, ...] = (
        "... and above this amount (MAD): a top-decile consultation is not expensive"),
     _p("lines", "ald_drug_share", 0.5,
        "A medication is an 'ALD drug' when at least this share of its known patients have an ALD"),
-    _p("lines", "ald_drug_lift", 0.0,
+    _p("lines", "ald_drug_lift", 2.0,
        "... and at least this many times the share of ALD patients among all known patients (an act is chronic "
        "care only if its patients have an ALD markedly more often than the insured in general)"),
     _p("lines", "public_types", "HOSPITAL",
@@ -108,7 +108,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated (unless funnels.min_surprise)"),
     _p("funnels", "min_surprise", 3.0,
        "Surprise of the patients who came from another region to a funnel's top destination, against how "
-       "their regions choose providers, that nominates it whatever its score (camouflaged cohorts spread "
+       "their regions choose providers, that nominates one tied by a phone or payee account whatever its score (camouflaged cohorts spread "
        "over days and destinations)..."),
     _p("funnels", "min_tadamon_share", 0.5,
        "... when at least this share of its patients' lines are Tadamon (an NGO caravan brings villagers of "
@@ -168,8 +168,10 @@ PARAMETERS: tuple[Parameter, ...] = (
        "the current rate, until the set settles"),
     _p("calibration", "sharing_dispersion", 1.0,
        "Shape of the negative binomial tail of shared-patient counts (1 = geometric; larger = less overdispersed)"),
-    _p("coefficients", "min_lines", 10, "Fewest lines of a letter key (K, B, Z...) for a provider's coefficients"),
-    _p("coefficients", "min_peers", 5, "Fewest providers of the type billing the key to compare with"),
+    _p("coefficients", "min_lines", 10,
+       "Fewest dossiers with an act of a letter key (K, B, Z...), or stay lines of a stay code, for a provider to "
+       "be compared on that key or code"),
+    _p("coefficients", "min_peers", 5, "Fewest providers of the type compared on the key or code"),
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),

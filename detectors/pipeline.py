@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from detectors.base import build_context
+from detectors.calibration import entity_ranking
 from detectors.config import DetectionConfig
 from detectors.findings import Findings
 from detectors.registry import all_detectors
-from detectors.rings import assemble_rings, entity_suspicion
+from detectors.rings import assemble_rings
 
 __all__ = ["DetectionResult", "detect", "summarise", "ENTITY_SCORE_COLUMNS", "StepHook"]
 
@@ -105,7 +106,7 @@ def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataF
     """
     config = config or DetectionConfig()
     rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=lines, config=config)
-    scores = _with_rings(entity_suspicion(findings), rings, members)
+    scores = _with_rings(entity_ranking(findings), rings, members)
     stats: dict[str, Any] = {f.detector: dict(f.stats) for f in findings}
     stats["claim_lines"] = len(claims)
     return DetectionResult(rings, members, scores[ENTITY_SCORE_COLUMNS].reset_index(drop=True), list(findings),

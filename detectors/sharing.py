@@ -19,13 +19,15 @@ prescriptions it fills: that flow explains the sharing by itself
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from graph.projections import provider_projection
 
-__all__ = ["expected_shared", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
+__all__ = ["expected_shared", "expected_model", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
 
 _ROBUST_STEPS = 5
 #: Providers that fill other doctors' prescriptions.
@@ -63,6 +65,29 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
     ndarray of float
         One expectation per pair (0 when a provider has no lines).
     """
+    index, expect = expected_model(lines, robust=robust, robust_quantile=robust_quantile)
+    return expect(index.get_indexer(np.asarray(provider_a, dtype=str)),
+                  index.get_indexer(np.asarray(provider_b, dtype=str)))
+
+
+def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile: float = 0.999
+                   ) -> tuple[pd.Index, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """The model of :func:`expected_shared`, fitted once, to evaluate many pairs given as positions.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        As for :func:`expected_shared`.
+    robust, robust_quantile
+        See :func:`expected_shared`.
+
+    Returns
+    -------
+    (provider ids, expect)
+        The sorted provider ids (as text) and ``expect(ia, ib)``: the expected shared
+        patients of the pairs at positions ``ia``, ``ib`` of those ids (-1: a provider
+        without lines, expectation 0), scaled as :func:`expected_shared` scales them.
+    """
     pairs = lines[["provider_id", "beneficiary_id", "beneficiary_region", "provider_region"]].drop_duplicates(
         ["provider_id", "beneficiary_id"])
     home = _region(pairs["beneficiary_region"])
@@ -97,7 +122,6 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
         return out
 
     index = pd.Index(prov_ids)
-    out = raw(index.get_indexer(np.asarray(provider_a, dtype=str)), index.get_indexer(np.asarray(provider_b, dtype=str)))
     # The same model summed over all pairs, against what the lines show (sum over patients of C(k, 2)).
     block = np.zeros((n_reg, n_reg))  # block[s, r] = sum over providers of s of n_a,r
     sq = np.zeros((n_reg, n_reg))
@@ -109,7 +133,7 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
     k = pairs.groupby("beneficiary_id").size().to_numpy(float)
     observed = float((k * (k - 1) / 2.0).sum())
     if predicted <= 0:
-        return out
+        return index, raw
     scale = observed / predicted
     if robust and observed > 0:
         seen = provider_projection(pairs)
@@ -119,7 +143,7 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
         for _ in range(_ROBUST_STEPS):
             cap = np.maximum(stats.poisson.ppf(robust_quantile, np.maximum(scale * model, 1e-12)), 1.0)
             scale = float(np.minimum(shared, cap).sum()) / predicted
-    return out * scale
+    return index, lambda ia, ib: raw(ia, ib) * scale
 
 
 def _region(values: pd.Series) -> np.ndarray:

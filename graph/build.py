@@ -227,11 +227,20 @@ def build_graph(
     edge_frames: list[pd.DataFrame] = []
     for kind, frame in graph_parts(claims, providers=providers, intermediaries=intermediaries):
         (node_frames if kind == "nodes" else edge_frames).append(frame)
-    nodes = pd.concat(node_frames, ignore_index=True) if node_frames else pd.DataFrame(columns=list(NODE_COLUMNS))
+    if not node_frames:
+        return ClaimsGraph(nodes=pd.DataFrame(columns=list(NODE_COLUMNS)), edges=_assemble_edges([]))
+    nodes = pd.concat(node_frames, ignore_index=True)
+    nodes.insert(0, "node_id", (nodes["node_type"] + ":" + nodes["entity_id"]).to_numpy(dtype=object))
+    ids = np.empty(len(nodes), dtype=object)
+    ids[nodes.pop("key").to_numpy()] = nodes["node_id"].to_numpy()
+    for name in ("node_id", "node_type", "entity_id", "label"):
+        nodes[name] = nodes[name].astype("string")
     nodes = _tidy_dtypes(nodes).sort_values("node_id", kind="stable", ignore_index=True)
     if not edge_frames:
         return ClaimsGraph(nodes=nodes, edges=_assemble_edges([]))
     edges = edge_frames[0] if len(edge_frames) == 1 else pd.concat(edge_frames, ignore_index=True)
+    edges["source"] = ids[edges["source"].to_numpy()]
+    edges["target"] = ids[edges["target"].to_numpy()]
     edges["edge_type"] = edges["edge_type"].astype(_STR_TYPES[pa.string()])
     return ClaimsGraph(nodes=nodes, edges=edges)
 
@@ -242,12 +251,15 @@ def graph_parts(
     providers: pd.DataFrame | None = None,
     intermediaries: Intermediaries | None = None,
 ) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The graph of :func:`build_graph` one node type or edge type at a time.
+    """The graph of :func:`build_graph` one node type or edge type at a time, on integer node keys.
 
-    Yields ``("nodes", frame)`` (:data:`NODE_COLUMNS` and that type's attributes) and
-    ``("edges", frame)`` (:data:`EDGE_COLUMNS`, one edge type): a store writes each
-    part and lets it go, so a national window's graph is never held whole. The parts'
-    union is :func:`build_graph`'s graph (which sorts it).
+    Yields ``("nodes", frame)`` (``key``, then :data:`NODE_COLUMNS` but ``node_id``, and
+    that type's attributes) and ``("edges", frame)`` (:data:`EDGE_COLUMNS`, one edge
+    type, ``source`` and ``target`` as node keys): a store writes each part and lets it
+    go, so a national window's graph is never held whole, and no node id string is made.
+    Keys number the nodes 0..n-1 in node id order (type, then entity id), so sorting by
+    keys sorts by node ids; every edge's ends are nodes of an earlier part. The parts'
+    union is :func:`build_graph`'s graph (which makes the node ids and sorts it).
 
     Parameters
     ----------
@@ -269,18 +281,29 @@ def graph_parts(
     ]
     masks = {node_type: identifier_mask(claims, node_type) for node_type in IDENTIFIER_COLUMNS}
     entity_types += [(node_type, column, {}, masks[node_type]) for node_type, (column, _) in IDENTIFIER_COLUMNS.items()]
+    present = {node_type: rows.present(column, mask) for node_type, column, _, mask in entity_types}
+    sizes = {node_type: len(codes) for node_type, codes in present.items()}
+    inter_ids = None
+    if intermediaries is not None and len(intermediaries.table):
+        inter_ids = np.sort(intermediaries.table["intermediary_id"].astype(str).unique())
+        sizes["INTERMEDIARY"] = len(inter_ids)
+    offsets = _key_offsets(sizes)
+    for node_type, column, _, _ in entity_types:
+        rows.set_keys(column, present[node_type], offsets[node_type])
     for node_type, column, attrs, mask in entity_types:
+        if not sizes[node_type]:
+            continue
         frame = _entity_nodes(claims, rows, node_type, column, attrs, mask=mask)
-        if len(frame):
-            if providers is not None and len(providers) and node_type in ("PROVIDER", "DOCTOR"):
-                frame = _apply_provider_file(frame, providers)
-            yield "nodes", _tidy_dtypes(frame)
+        if providers is not None and len(providers) and node_type in ("PROVIDER", "DOCTOR"):
+            frame = _apply_provider_file(frame, providers)
+        yield "nodes", _tidy_dtypes(frame)
     mask_of = {column: masks[node_type] for node_type, (column, _) in IDENTIFIER_COLUMNS.items()}
     for edge_type, (source, target) in CLAIM_EDGES.items():
         yield "edges", _assemble_edges([rows.edges(edge_type, source, target, mask=mask_of.get(target))])
-    if intermediaries is not None and len(intermediaries.table):
-        yield "nodes", _tidy_dtypes(_intermediary_nodes(claims, rows, intermediaries))
-        for part in _intermediary_edges(claims, rows, intermediaries):
+    if inter_ids is not None:
+        yield "nodes", _tidy_dtypes(_intermediary_nodes(claims, rows, intermediaries, inter_ids,
+                                                        offsets["INTERMEDIARY"]))
+        for part in _intermediary_edges(claims, rows, intermediaries, inter_ids, offsets["INTERMEDIARY"]):
             yield "edges", _assemble_edges([part])
 
 
@@ -303,7 +326,20 @@ def claim_edges(claims: pd.DataFrame) -> pd.DataFrame:
     """
     claims = claims.reset_index(drop=True)
     masks = {node_type: identifier_mask(claims, node_type) for node_type in IDENTIFIER_COLUMNS}
-    return _assemble_edges(_claim_edge_parts(_RowCodes(claims), masks))
+    rows = _RowCodes(claims)
+    # every distinct id is a key here (no node table is written): keys only stand for node ids
+    columns = dict(ENTITY_COLUMNS)
+    present = {node_type: np.arange(len(rows.codes(column)[1])) for node_type, column in columns.items()}
+    offsets = _key_offsets({node_type: len(codes) for node_type, codes in present.items()})
+    ids = np.empty(sum(len(codes) for codes in present.values()), dtype=object)
+    for node_type, column in columns.items():
+        rows.set_keys(column, present[node_type], offsets[node_type])
+        uniques = rows.codes(column)[1]
+        ids[offsets[node_type]:offsets[node_type] + len(uniques)] = [f"{node_type}:{u}" for u in uniques]
+    edges = _assemble_edges(_claim_edge_parts(rows, masks))
+    edges["source"] = ids[edges["source"].to_numpy()]
+    edges["target"] = ids[edges["target"].to_numpy()]
+    return edges
 
 
 def _claim_edge_parts(rows: _RowCodes, masks: dict[str, np.ndarray]) -> list[dict[str, object]]:
@@ -326,11 +362,7 @@ class _RowCodes:
         fam = pd.Categorical(claims["act_family"], categories=list(FAMILIES)).codes
         self.family = np.where(fam < 0, FAMILIES.index("OTHER"), fam).astype(np.int8)
         self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._node_ids: dict[str, np.ndarray] = {}
-        self._column_type = {
-            "beneficiary_id": "BENEFICIARY", "provider_id": "PROVIDER", "doctor_id": "DOCTOR",
-            **{column: node_type for node_type, (column, _) in IDENTIFIER_COLUMNS.items()},
-        }
+        self._keys: dict[str, np.ndarray] = {}
 
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """(line codes, sorted unique ids); code -1 where empty."""
@@ -339,13 +371,23 @@ class _RowCodes:
             self._codes[column] = (codes.astype(np.int32), np.asarray(uniques, dtype=object))
         return self._codes[column]
 
-    def node_ids(self, column: str) -> np.ndarray:
-        """Node id of each of ``column``'s sorted uniques, built once: every edge row
-        then points at the same string object instead of holding its own copy."""
-        if column not in self._node_ids:
-            prefix = self._column_type[column] + ":"
-            self._node_ids[column] = np.array([prefix + u for u in self.codes(column)[1]], dtype=object)
-        return self._node_ids[column]
+    def present(self, column: str, mask: np.ndarray | None) -> np.ndarray:
+        """The codes of ``column`` found on the lines of ``mask`` (all lines when None), sorted."""
+        codes, uniques = self.codes(column)
+        keep = codes >= 0
+        if mask is not None:
+            keep &= mask
+        return np.flatnonzero(np.bincount(codes[keep], minlength=len(uniques)))
+
+    def set_keys(self, column: str, present: np.ndarray, offset: int) -> None:
+        """Number the ``present`` codes of ``column`` from ``offset`` (the others get -1)."""
+        keys = np.full(len(self.codes(column)[1]), -1, dtype=np.int64)
+        keys[present] = offset + np.arange(len(present))
+        self._keys[column] = keys
+
+    def keys(self, column: str) -> np.ndarray:
+        """The node key of each code of ``column`` (:meth:`set_keys`)."""
+        return self._keys[column]
 
     def edges(self, edge_type: str, src_col: str, tgt_col: str, *,
               mask: np.ndarray | None = None) -> dict[str, object]:
@@ -356,8 +398,17 @@ class _RowCodes:
             keep &= mask
         width = max(len(tgt_uniques), 1)
         group, pairs = _factorize_sorted(src[keep].astype(np.int64) * width + tgt[keep])
-        return {"source": self.node_ids(src_col)[pairs // width], "target": self.node_ids(tgt_col)[pairs % width],
+        return {"source": self.keys(src_col)[pairs // width], "target": self.keys(tgt_col)[pairs % width],
                 "edge_type": edge_type, **_aggregate(group, len(pairs), self, keep)}
+
+
+def _key_offsets(sizes: dict[str, int]) -> dict[str, int]:
+    """First key of each node type: types in name order, so that key order is node id order."""
+    offsets, start = {}, 0
+    for node_type in sorted(sizes):
+        offsets[node_type] = start
+        start += sizes[node_type]
+    return offsets
 
 
 def _aggregate(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarray) -> dict[str, np.ndarray]:
@@ -435,7 +486,7 @@ def _entity_nodes(claims: pd.DataFrame, rows: _RowCodes, node_type: str, column:
     present = np.flatnonzero(counts)
     group = (np.cumsum(counts > 0) - 1)[kept]
     frame = pd.DataFrame({
-        "node_id": rows.node_ids(column)[present],
+        "key": rows.keys(column)[present],
         "node_type": node_type,
         "entity_id": uniques[present],
         "label": uniques[present],
@@ -446,12 +497,11 @@ def _entity_nodes(claims: pd.DataFrame, rows: _RowCodes, node_type: str, column:
         firsts = claims.loc[keep, list(attrs.values())].groupby(group, sort=True).first()
         for name, source in attrs.items():
             frame[name] = firsts[source].to_numpy()
-    for name in ("node_id", "node_type", "entity_id", "label"):
-        frame[name] = frame[name].astype("string")
     return frame
 
 
-def _intermediary_nodes(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries) -> pd.DataFrame:
+def _intermediary_nodes(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries, inter_ids: np.ndarray,
+                        offset: int) -> pd.DataFrame:
     table = found.table.sort_values("intermediary_id", ignore_index=True)
     bene_codes, bene_uniques = rows.codes("beneficiary_id")
     members = found.members.merge(
@@ -460,25 +510,24 @@ def _intermediary_nodes(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
     line_member = pd.DataFrame({"code": bene_codes, "amount": rows.amount})
     per_member = line_member.groupby("code").agg(n_lines=("amount", "size"), amount=("amount", "sum"))
     totals = members.join(per_member, on="code").groupby("intermediary_id")[["n_lines", "amount"]].sum()
+    ids = table["intermediary_id"].astype(str)
     frame = pd.DataFrame({
-        "node_id": "INTERMEDIARY:" + table["intermediary_id"].astype(str),
+        "key": offset + np.searchsorted(inter_ids, ids.to_numpy(dtype=object)),
         "node_type": "INTERMEDIARY",
-        "entity_id": table["intermediary_id"].astype(str),
-        "label": table["intermediary_id"].astype(str),
+        "entity_id": ids.to_numpy(dtype=object),
+        "label": ids.to_numpy(dtype=object),
     })
     frame["n_lines"] = table["intermediary_id"].map(totals["n_lines"]).fillna(0).astype(np.int64).to_numpy()
     frame["amount"] = np.round(table["intermediary_id"].map(totals["amount"]).fillna(0.0).to_numpy(), 2)
     for name in ("n_households", "n_beneficiaries", "n_identifiers", "score", "evidence"):
         frame[name] = table[name].to_numpy()
-    for name in ("node_id", "node_type", "entity_id", "label", "evidence"):
-        frame[name] = frame[name].astype("string")
     return frame
 
 
-def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries) -> list[dict[str, object]]:
+def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries, inter_ids: np.ndarray,
+                        offset: int) -> list[dict[str, object]]:
     bene_codes, bene_uniques = rows.codes("beneficiary_id")
     bene_index = pd.Index(bene_uniques)
-    inter_ids = np.sort(found.table["intermediary_id"].astype(str).unique())
     members = found.members.assign(
         inter=np.searchsorted(inter_ids, found.members["intermediary_id"].astype(str)),
         bene=bene_index.get_indexer(found.members["beneficiary_id"].astype(str)),
@@ -487,10 +536,9 @@ def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
     # each line may belong to several intermediaries' members: expand lines x memberships
     line_frame = pd.DataFrame({"bene": bene_codes, "line": np.arange(len(bene_codes))})
     expanded = line_frame.merge(members[["bene", "inter"]], on="bene")
-    inter_node = np.array(["INTERMEDIARY:" + i for i in inter_ids], dtype=object)
+    inter_keys = offset + np.arange(len(inter_ids), dtype=np.int64)
     frames: list[dict[str, object]] = [_grouped_edges("RECRUITED", expanded["inter"].to_numpy(), expanded["bene"].to_numpy(),
-                             expanded["line"].to_numpy(), inter_node,
-                             rows.node_ids("beneficiary_id"), rows)]
+                             expanded["line"].to_numpy(), inter_keys, rows.keys("beneficiary_id"), rows)]
     for node_type, (column, _) in IDENTIFIER_COLUMNS.items():
         links = found.links[found.links["identifier_type"] == node_type]
         if not len(links):
@@ -504,17 +552,17 @@ def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
         lines = expanded[mask[expanded["line"].to_numpy()]]
         lines = lines.assign(ident=codes[lines["line"].to_numpy()]).merge(pairs, on=["inter", "ident"])
         frames.append(_grouped_edges("USES", lines["inter"].to_numpy(), lines["ident"].to_numpy(),
-                                     lines["line"].to_numpy(), inter_node, rows.node_ids(column), rows))
+                                     lines["line"].to_numpy(), inter_keys, rows.keys(column), rows))
     return frames
 
 
 def _grouped_edges(edge_type: str, src: np.ndarray, tgt: np.ndarray, line: np.ndarray,
-                   src_nodes: np.ndarray, tgt_nodes: np.ndarray, rows: _RowCodes) -> dict[str, object]:
-    width = max(len(tgt_nodes), 1)
+                   src_keys: np.ndarray, tgt_keys: np.ndarray, rows: _RowCodes) -> dict[str, object]:
+    width = max(len(tgt_keys), 1)
     group, pairs = _factorize_sorted(src.astype(np.int64) * width + tgt)
     # a line may count for several intermediaries here, so take line positions instead of a mask
     aggregates = _aggregate(group, len(pairs), _LineView(rows, line), np.ones(len(line), dtype=bool))
-    return {"source": src_nodes[pairs // width], "target": tgt_nodes[pairs % width], "edge_type": edge_type,
+    return {"source": src_keys[pairs // width], "target": tgt_keys[pairs % width], "edge_type": edge_type,
             **aggregates}
 
 

@@ -22,7 +22,7 @@ from ingest.schema import LABEL_COLUMNS
 from ground.errors import InputRefused
 from ground.files import open_private
 
-__all__ = ["FORMAT", "kaggle_sources", "write_labels", "state_region"]
+__all__ = ["FORMAT", "kaggle_sources", "write_labels", "state_region", "provider_states", "ald_flags"]
 
 FORMAT = "kaggle-provider-fraud"
 
@@ -34,10 +34,11 @@ _CLAIM_REQUIRED = ("BeneID", "ClaimID", "ClaimStartDt", "ClaimEndDt", "Provider"
                    "ClmProcedureCode_1")
 _INPATIENT_REQUIRED = _CLAIM_REQUIRED + ("AdmissionDt", "DischargeDt", "DiagnosisGroupCode")
 _BENE_REQUIRED = ("BeneID", "DOB", "Gender", "State", "RenalDiseaseIndicator")
-_CHRONIC = ("ChronicCond_Alzheimer", "ChronicCond_Heartfailure", "ChronicCond_KidneyDisease", "ChronicCond_Cancer",
-            "ChronicCond_ObstrPulmonary", "ChronicCond_Depression", "ChronicCond_Diabetes",
-            "ChronicCond_IschemicHeart", "ChronicCond_Osteoporasis", "ChronicCond_rheumatoidarthritis",
-            "ChronicCond_stroke")
+#: The chronic conditions read as an ALD: cancer (with end-stage renal disease, ``RenalDiseaseIndicator``), the
+#: two whose care is the costly long-term care an AMO ALD exempts (oncology injectables, dialysis). The other
+#: ChronicCond_* flags (diabetes 59 %, ischemic heart disease 67 % of the beneficiaries...) are diagnoses ever
+#: recorded among Medicare's elderly, not an approval for long-term care: with them 92 % of the patients were ALD.
+_ALD_CONDITIONS = ("ChronicCond_Cancer",)
 _MISSING = ("", "NA")
 
 
@@ -66,13 +67,14 @@ def kaggle_sources(folder: str | Path) -> list[Source]:
     for path in bene_files:
         csv_header(path, tuple(c.lower() for c in _BENE_REQUIRED))
     bene_key = tuple((str(p), p.stat().st_mtime_ns) for p in bene_files)
+    claims_key = tuple((str(p), p.stat().st_mtime_ns) for p in claim_files)
     sources = []
     for path in claim_files:
         inpatient = "Inpatient" in path.name
         required = _INPATIENT_REQUIRED if inpatient else _CLAIM_REQUIRED
         header = csv_header(path, tuple(c.lower() for c in required))
         sources.append(Source(path.name, path, file_sha256(path), FORMAT, path.stat().st_size,
-                              _reader(path, header, inpatient, bene_key)))
+                              _reader(path, header, inpatient, bene_key, claims_key)))
     return sources
 
 
@@ -123,36 +125,83 @@ def state_region(state: pd.Series) -> pd.Series:
     return region.map(lambda r: f"{r:02d}", na_action="ignore").astype("str").where(region.notna(), "")
 
 
-def _reader(path: Path, header: list[str], inpatient: bool, bene_key: tuple) -> Callable:
+def provider_states(claims: pd.DataFrame, bene_state: pd.Series) -> pd.Series:
+    """Each provider's state: the one most of its claims' beneficiaries live in (the smallest code on a tie).
+
+    The data gives no provider address; a provider's patients mostly live near it.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        ``provider`` and ``beneid`` of every claim.
+    bene_state : Series
+        State code by BeneID.
+    """
+    state = pd.to_numeric(bene_state.reindex(claims["beneid"].to_numpy()).to_numpy(), errors="coerce")
+    known = pd.DataFrame({"provider": claims["provider"].to_numpy(), "state": state}).dropna()
+    if known.empty:
+        return pd.Series(dtype=str)
+    counts = known.groupby(["provider", "state"]).size().rename("n").reset_index()
+    top = counts.sort_values(["provider", "n", "state"], ascending=[True, False, True]).drop_duplicates("provider")
+    return pd.Series(top["state"].astype(int).astype(str).to_numpy(), index=top["provider"].to_numpy())
+
+
+def ald_flags(beneficiaries: pd.DataFrame) -> pd.Series:
+    """True for a beneficiary with cancer (``ChronicCond_Cancer`` = 1) or end-stage renal disease
+    (``RenalDiseaseIndicator`` = Y): the conditions read as an ALD (see ``_ALD_CONDITIONS``).
+
+    Parameters
+    ----------
+    beneficiaries : DataFrame
+        Beneficiary rows, lower-cased headers, string values.
+    """
+    conditions = [c.lower() for c in _ALD_CONDITIONS if c.lower() in beneficiaries.columns]
+    return ((beneficiaries[conditions] == "1").any(axis=1)
+            | (beneficiaries["renaldiseaseindicator"].str.upper() == "Y"))
+
+
+def _reader(path: Path, header: list[str], inpatient: bool, bene_key: tuple, claims_key: tuple) -> Callable:
     def read(chunk_rows: int, on_progress) -> Iterator[RawChunk]:
         bene = _beneficiaries(bene_key)
+        regions = _provider_regions(bene_key, claims_key)
         for chunk in iter_csv_tables(path, header, chunk_rows, on_progress):
             raw = chunk.frame.to_pandas()
-            yield RawChunk(_to_contract(raw, bene, inpatient), chunk.lines, chunk.bad_rows, original=raw)
+            yield RawChunk(_to_contract(raw, bene, inpatient, regions), chunk.lines, chunk.bad_rows, original=raw)
     return read
 
 
 @lru_cache(maxsize=2)
+def _provider_regions(bene_key: tuple, claims_key: tuple) -> pd.Series:
+    """Contract region of each provider of every claims file (:func:`provider_states`)."""
+    frames = []
+    for name, _ in claims_key:
+        raw = pd.read_csv(name, dtype=str, keep_default_na=False, usecols=lambda c: c.lower() in ("provider", "beneid"))
+        raw.columns = [c.lower() for c in raw.columns]
+        frames.append(raw)
+    states = provider_states(pd.concat(frames, ignore_index=True), _beneficiaries(bene_key)["state"])
+    return pd.Series(state_region(states).to_numpy(), index=states.index)
+
+
+@lru_cache(maxsize=2)
 def _beneficiaries(bene_key: tuple) -> pd.DataFrame:
-    """birth_year, sex, region, ald by BeneID; a Train row wins over a Test row."""
+    """birth_year, sex, state, region, ald by BeneID; a Train row wins over a Test row."""
     frames = []
     for name, _ in bene_key:
-        cols = [c.lower() for c in _BENE_REQUIRED + _CHRONIC]
+        cols = [c.lower() for c in _BENE_REQUIRED + _ALD_CONDITIONS]
         raw = pd.read_csv(name, dtype=str, keep_default_na=False, usecols=lambda c: c.lower() in cols)
         raw.columns = [c.lower() for c in raw.columns]
         frames.append(raw)
     raw = pd.concat(frames, ignore_index=True).drop_duplicates("beneid", keep="first").set_index("beneid")
-    chronic = [c.lower() for c in _CHRONIC if c.lower() in raw.columns]
-    ald = (raw[chronic] == "1").any(axis=1) | (raw["renaldiseaseindicator"].str.upper() == "Y")
     return pd.DataFrame({
         "birth_year": raw["dob"].str.slice(0, 4).where(~raw["dob"].isin(_MISSING), ""),
         "sex": raw["gender"].map({"1": "M", "2": "F"}).fillna(""),
+        "state": raw["state"].where(~raw["state"].isin(_MISSING), ""),
         "region": state_region(raw["state"]),
-        "ald": np.where(ald, "true", "false"),
+        "ald": np.where(ald_flags(raw), "true", "false"),
     }, index=raw.index)
 
 
-def _to_contract(raw: pd.DataFrame, bene: pd.DataFrame, inpatient: bool) -> pd.DataFrame:
+def _to_contract(raw: pd.DataFrame, bene: pd.DataFrame, inpatient: bool, regions: pd.Series) -> pd.DataFrame:
     """Kaggle claim rows (strings, lower-cased headers) as contract rows (strings)."""
     v = {c: raw[c].where(~raw[c].isin(_MISSING), "") for c in raw.columns}
     b = bene.reindex(v["beneid"])
@@ -185,7 +234,7 @@ def _to_contract(raw: pd.DataFrame, bene: pd.DataFrame, inpatient: bool) -> pd.D
         "regime": regime, "birth_year": b["birth_year"].fillna("").to_numpy(),
         "sex": b["sex"].fillna("").to_numpy(), "beneficiary_region": b["region"].fillna("").to_numpy(),
         "ald": b["ald"].fillna("").to_numpy(), "provider_id": v["provider"], "provider_type": provider_type,
-        "provider_region": "", "doctor_id": doctor, "doctor_specialty": "", "act_code": act_code,
+        "provider_region": regions.reindex(v["provider"].to_numpy()).fillna("").to_numpy(), "doctor_id": doctor, "doctor_specialty": "", "act_code": act_code,
         "act_family": act_family, "quantity": "1", "stay_days": stay_days,
         "service_date": v["claimstartdt"], "submission_date": v["claimenddt"],
         "amount_claimed": claimed.where(claimed.notna(), v["inscclaimamtreimbursed"]),

@@ -54,15 +54,62 @@ def normalise_phone(text: str | None) -> str | None:
 def normalise_phones(values: pa.Array) -> pa.Array:
     """:func:`normalise_phone` of every value of an Arrow string array (nulls kept).
 
-    Computed once per distinct value: a file has far fewer phones than lines.
+    Values already in the national form (``0`` and nine ASCII digits: most) are kept
+    as they are; the others are rewritten once per distinct value, with Arrow kernels
+    when written in ASCII digits and separators, else by :func:`normalise_phone`.
 
     Parameters
     ----------
     values : pyarrow.Array
         Phones as written (strings, nulls for none).
     """
-    encoded = pc.dictionary_encode(values)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    fixed = pa.array([normalise_phone(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
-    return pc.take(fixed, encoded.indices)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    national = pc.fill_null(pc.and_(pc.equal(pc.binary_length(values), 10),
+                                    pc.and_(pc.starts_with(values, "0"), pc.ascii_is_decimal(values))), True)
+    if pc.all(national).as_py() is not False:
+        return values
+    other = pc.invert(national)
+    encoded = pc.dictionary_encode(pc.filter(values, other))
+    return pc.replace_with_mask(values, other, pc.take(_normalise_distinct(encoded.dictionary), encoded.indices))
+
+
+def _normalise_distinct(values: pa.Array) -> pa.Array:
+    """:func:`normalise_phone` of each value (no nulls): Arrow kernels for ASCII phone texts."""
+    fast = pc.and_(pc.string_is_ascii(values), pc.and_(pc.match_substring_regex(values, _ASCII_PHONE_TEXT),
+                                                       pc.match_substring_regex(values, "[0-9]")))
+    out = _normalise_ascii(values)
+    if pc.all(fast).as_py() is not False:
+        return out
+    slow = pc.invert(fast)
+    fixed = pa.array([normalise_phone(v) for v in pc.filter(values, slow).to_pylist()], type=pa.string())
+    return pc.replace_with_mask(out, slow, fixed)
+
+
+# ``_PHONE_TEXT`` for ASCII text: Python's \s there is also \x0b, \x0c and \x1c-\x1f.
+_ASCII_PHONE_TEXT = "^[0-9 \t\n\r\x0b\x0c\x1c-\x1f./()+-]+$"
+
+
+def _normalise_ascii(values: pa.Array) -> pa.Array:
+    """:func:`normalise_phone` for values of ASCII digits and separators, with Arrow kernels."""
+    plus = pc.match_substring(values, "+")
+    digits = pc.replace_substring_regex(values, "[^0-9]", "")
+    length = pc.binary_length(digits)
+    national = "0"
+
+    def prefixed(text: pa.Array, head: str) -> pa.Array:
+        return pc.binary_join_element_wise(head, text, "")
+
+    country = pc.and_(pc.starts_with(digits, "00" + _COUNTRY), pc.equal(length, 9 + len(_COUNTRY) + 2))
+    bare_country = pc.and_(pc.starts_with(digits, _COUNTRY), pc.equal(length, 9 + len(_COUNTRY)))
+    nine = pc.and_(pc.equal(length, 9), pc.invert(plus))
+    ten = pc.and_(pc.equal(length, 10), pc.starts_with(digits, national))
+    other = pc.if_else(plus, prefixed(digits, "+"), digits)
+    return pc.case_when(
+        pc.make_struct(country, bare_country, nine, ten),
+        prefixed(pc.utf8_slice_codeunits(digits, 2 + len(_COUNTRY)), national),
+        prefixed(pc.utf8_slice_codeunits(digits, len(_COUNTRY)), national),
+        prefixed(digits, national),
+        digits,
+        other,
+    )

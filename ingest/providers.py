@@ -7,6 +7,7 @@ quarantined as DUPLICATE_KEY. Reloading a file with the same SHA-256 does nothin
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from datetime import datetime, timezone
@@ -112,11 +113,10 @@ def load_providers(conn: sqlite3.Connection, path: Path) -> dict:
     report.update(read=len(raw) + len(bad), loaded=len(valid), quarantined=len(quarantine),
                   by_rule=dict(sorted(by_rule.items())))
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    rows = [
-        (r.provider_id, r.name, r.provider_type, r.region, r.city, _float(r.latitude), _float(r.longitude),
-         source.name, source.sha256, now)
-        for r in valid.astype(object).where(valid.notna(), None).itertuples(index=False)
-    ]
+    # column by column (validation left the coordinates as decimal text): no Python loop over the rows
+    columns = [_values(valid[c]) for c in ("provider_id", "name", "provider_type", "region", "city")]
+    columns += [_values(pd.to_numeric(valid[c])) for c in ("latitude", "longitude")]
+    rows = zip(*columns, *(itertools.repeat(v, len(valid)) for v in (source.name, source.sha256, now)))
     with transaction(conn):
         cur = conn.execute(
             "INSERT INTO claim_loads (source_name, sha256, source_format, batch_id, status, read, loaded,"
@@ -140,5 +140,6 @@ def load_providers(conn: sqlite3.Connection, path: Path) -> dict:
     return report
 
 
-def _float(value) -> float | None:
-    return None if value is None else float(value)
+def _values(series: pd.Series) -> list:
+    """Python values of a column, None where missing."""
+    return series.astype(object).where(series.notna(), None).tolist()

@@ -56,8 +56,9 @@ _ARROW_TYPES = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(),
 #: The Arrow schema of validated rows (and of every batch's Parquet file): dates are dates.
 ARROW_SCHEMA = pa.schema([pa.field(c, _ARROW_TYPES[t]) for c, t in CLAIM_DTYPES.items()])
 
-_INT = "[0-9]{1,9}"
-_YEAR = "[0-9]{4}"
+#: (fewest, most) ASCII digits of a whole number and of a year
+_INT = (1, 9)
+_YEAR = (4, 4)
 _DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T]00:00:00(?:\\.0+)?)?"
 _DECIMAL = "[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)"
 _DATE_RANGE = ("1677-09-22", "2262-04-11")
@@ -145,6 +146,13 @@ def validate_table(raw: pa.Table) -> TableValidation:
     def matching(col: str, pattern: str) -> np.ndarray:
         return _mask(pc.match_substring_regex(clean[col], f"^(?:{pattern})$"))
 
+    def digits(col: str, longest: int, shortest: int = 1) -> np.ndarray:
+        # ASCII digits only, as the patterns ask: cheaper than a regular expression
+        values = clean[col]
+        length = pc.binary_length(values)
+        return _mask(pc.and_(pc.ascii_is_decimal(values),
+                             pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest))))
+
     # Sizes first: a row holding a huge value is quarantined for that, whatever else it breaks.
     for col in raw.column_names:
         too_long = _longer_than(raw.column(col), MAX_FIELD_CHARS)
@@ -161,8 +169,9 @@ def validate_table(raw: pa.Table) -> TableValidation:
         fail(~present[col], f"{col} required", "MISSING_REQUIRED", f"{col}: required value is empty")
 
     typed: dict[str, pa.Array] = {}
-    for col, pattern in (("line_no", _INT), ("birth_year", _YEAR), ("stay_days", _INT), ("quantity", _INT)):
-        ok = matching(col, pattern)
+    for col, (shortest, longest) in (("line_no", _INT), ("birth_year", _YEAR), ("stay_days", _INT),
+                                      ("quantity", _INT)):
+        ok = digits(col, longest, shortest)
         typed[col] = pc.cast(_where(ok, clean[col]), pa.int64())
         bad = present[col] & ~ok
         if col in ("line_no", "quantity"):
@@ -236,7 +245,7 @@ def _clean(raw: pa.Table) -> dict[str, pa.Array]:
             values = _trimmed(raw.column(col).combine_chunks())
         else:
             values = pa.nulls(n, pa.string())
-        if col in ENUMS or col == "ald":
+        if (col in ENUMS or col == "ald") and _may_have_lower_case(values):
             values = pc.utf8_upper(values)
         elif col == "contact_phone":
             values = normalise_phones(values)
@@ -264,6 +273,16 @@ def _trimmed(values: pa.Array) -> pa.Array:
             return values if filled.all() else _where(filled, values)
     values = pc.utf8_trim_whitespace(values)
     return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+
+def _may_have_lower_case(values: pa.Array) -> bool:
+    """False when every byte of the values is ASCII and none is a lower-case letter (upper-casing is a no-op)."""
+    data = values.buffers()[2] if len(values) else None
+    if data is None:
+        return False
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+    used = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return bool(((used >= 0x61) & (used <= 0x7A)).any() or (used >= 0x80).any())
 
 
 def _longer_than(values: pa.Array | pa.ChunkedArray, limit: int) -> np.ndarray | None:

@@ -109,6 +109,6 @@ def test_an_upcoder_by_coefficient_inflation_ranks_first(pattern_claims):
     claims = _with_clinics(pattern_claims, inflate=1.8)
     scores = CoefficientDetector().fit(claims).scores
     assert scores.iloc[0]["entity_id"] == UPCODER and scores.iloc[0]["score"] > 0
-    assert "K acts average coefficient" in scores.iloc[0]["evidence"]
+    assert "main K act" in scores.iloc[0]["evidence"]
     honest = CoefficientDetector().fit(_with_clinics(pattern_claims, inflate=1.0)).scores
     assert honest["score"].max() < scores.iloc[0]["score"]

@@ -30,6 +30,9 @@ def test_a_pharmacy_that_leaves_the_ald_flag_and_regions_empty_is_read_through_t
                  pregion=None)]
     rows += [_row(f"A{i}", 1, f"ALD{i}", "PH2", "PHARMACY", "MEDICATION", "MEDALD", 900, "2025-03-03", ald=True,
                   region="03", pregion="03") for i in range(5)]
+    # Most of the insured have no ALD (chronic care is an act of ALD patients more often than of anyone).
+    rows += [_row(f"O{i}", 1, f"OTH{i}", "GP1", "DOCTOR", "CONSULTATION", "C", 100, "2025-03-04", ald=False,
+                  region="03", pregion="03") for i in range(20)]
     lines = line_flags(_frame(rows))
     at_ph1 = lines[lines["provider_id"] == "PH1"].iloc[0]
     assert at_ph1["beneficiary_region"] == "03" and at_ph1["provider_region"] == "03"

@@ -1,6 +1,9 @@
-"""The embedded store: write, neighbourhood (hops, cap, omitted, window), search, replacement."""
+"""The embedded store: write, neighbourhood (hops, cap, omitted, window), search, replacement, atomic builds."""
 
 from __future__ import annotations
+
+import os
+import sqlite3
 
 import pandas as pd
 import pytest
@@ -8,7 +11,7 @@ import pytest
 from graph.build import build_graph, graph_parts
 from graph.sqlite_store import SqliteGraphStore
 from graph.store import open_graph_store
-from ground.errors import InputRefused, NotFound
+from ground.errors import InputRefused, NotFound, StoreError
 
 
 def test_one_hop_returns_every_edge_of_the_entity_heaviest_first(tiny_store):
@@ -128,3 +131,62 @@ def test_a_graph_written_type_by_type_reads_back_as_the_graph_built_whole(tmp_pa
                                   check_dtype=False)
     assert sorted(stored.nodes["node_id"]) == sorted(whole.nodes["node_id"])
     assert len(whole.edges) == len(tiny_graph.edges)
+
+
+def test_edges_hold_integer_node_keys_and_the_link_points_at_the_one_current_build(tmp_path, tiny_graph):
+    home = tmp_path / "home"
+    with SqliteGraphStore(home) as store:
+        store.write(tiny_graph)
+        store.write(tiny_graph)
+        kinds = set(store._conn.execute("SELECT DISTINCT typeof(source) || typeof(target) FROM edges").fetchall()[0])
+        assert kinds == {"integerinteger"}
+        keys = store._conn.execute("SELECT key FROM nodes ORDER BY node_id").fetchall()
+        assert [k[0] for k in keys] == list(range(len(tiny_graph.nodes)))  # keys in node id order
+    assert (home / "graph.sqlite").is_symlink()
+    builds = sorted(p.name for p in (home / "graphs").iterdir() if p.suffix == ".sqlite")
+    assert builds == [os.path.basename(os.readlink(home / "graph.sqlite"))]
+
+
+def test_a_build_that_fails_half_way_leaves_the_previous_graph_and_no_debris(tmp_path, tiny_claims, tiny_graph):
+    home = tmp_path / "home"
+    with SqliteGraphStore(home) as store:
+        store.write(tiny_graph)
+
+        def broken():
+            parts = graph_parts(tiny_claims[tiny_claims["provider_id"] == "PRV-LAB-R"])
+            yield next(parts)
+            yield next(parts)
+            raise RuntimeError("killed")
+
+        with pytest.raises(RuntimeError):
+            store.write_parts(broken())
+        assert store.meta()["n_edges"] == str(len(tiny_graph.edges))
+        assert store.resolve("PRV-CLINIC-A") == ["PROVIDER:PRV-CLINIC-A"]
+    assert [p.name for p in (home / "graphs").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_debris_of_a_killed_build_is_removed_by_the_next(tmp_path, tiny_graph):
+    home = tmp_path / "home"
+    with SqliteGraphStore(home) as store:
+        store.write(tiny_graph)
+        dead = 2 ** 22 + 12345  # above Linux's default pid_max: no such process
+        (home / "graphs" / f".20250101T000000000000.{dead}.tmp").write_bytes(b"half a database")
+        (home / "graphs" / "20250101T000000000000.sqlite").write_bytes(b"renamed, never linked")
+        store.write(tiny_graph)
+    names = sorted(p.name for p in (home / "graphs").iterdir())
+    assert names == [os.path.basename(os.readlink(home / "graph.sqlite"))]
+
+
+def test_a_graph_store_of_the_former_layout_is_refused_until_rebuilt(tmp_path, tiny_graph):
+    home = tmp_path / "home"
+    home.mkdir()
+    with sqlite3.connect(home / "graph.sqlite") as conn:
+        conn.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                           "CREATE TABLE nodes (node_id TEXT PRIMARY KEY, node_type TEXT, entity_id TEXT);"
+                           "CREATE TABLE edges (source TEXT, target TEXT, edge_type TEXT);")
+    with SqliteGraphStore(home) as store:
+        with pytest.raises(StoreError, match="earlier version"):
+            store.neighbourhood("PRV-CLINIC-R")
+        store.write(tiny_graph)
+        assert len(store.neighbourhood("PRV-CLINIC-R").edges) == 9
+    assert not (home / "graph.sqlite-wal").exists()

@@ -68,7 +68,8 @@ def _run_and_check(settings, tmp_path, export_ring, ClaimsStore, run_weekly):
     with ClaimsStore(settings.home_path) as store:  # an open connection: the -wal and -shm files exist
         store.quarantine(reason="BAD_DATE")
         names = {os.path.basename(p) for p, _ in _modes(settings.home_path)}
-        assert {"shabaka.sqlite", "shabaka.sqlite-wal", "shabaka.sqlite-shm", "graph.sqlite"} <= names
+        assert {"shabaka.sqlite", "shabaka.sqlite-wal", "shabaka.sqlite-shm"} <= names
+        assert (settings.home_path / "graph.sqlite").is_file()  # a link to the current build, under graphs/
         loose = [(p, oct(m)) for p, m in _modes(settings.home_path) if m & 0o077]
     assert not loose, f"readable by others: {loose}"
     assert any(p.endswith(".parquet") for p, _ in _modes(settings.home_path))

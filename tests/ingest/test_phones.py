@@ -1,3 +1,5 @@
+import random
+
 import pyarrow as pa
 import pytest
 
@@ -41,3 +43,14 @@ def test_ingest_stores_one_form_on_both_validation_paths():
     assert valid["contact_phone"] == ["0612345678"]
     table = pa.table({k: pa.array([v], type=pa.string()) for k, v in spaced.items()})
     assert validate_table(table).valid.column("contact_phone").to_pylist() == ["0612345678"]
+
+
+def test_the_arrow_kernels_agree_with_the_function_on_any_text():
+    rng = random.Random(7)
+    separators = list("0123456789 +-./()")
+    odd = ["\t", "\x0b", "\x1c", "A", "\u0663", "\xa0", "\u2007"]  # control, letter, Arabic digit, Unicode spaces
+    written = ["0612345678", "00212 6 12 34 56 78", "212612345678", "+612345678", "0021261234567", "+", "", None]
+    for _ in range(5000):
+        pool = separators + odd if rng.random() < 0.3 else separators
+        written.append("".join(rng.choice(pool) for _ in range(rng.randint(0, 16))))
+    assert normalise_phones(pa.array(written, pa.string())).to_pylist() == [normalise_phone(w) for w in written]
