@@ -109,7 +109,8 @@ def build_context(claims: pd.DataFrame, *, config: DetectionConfig | None = None
     config = config or DetectionConfig()
     lines = line_flags(claims, config=config)
     projection = with_local_lift(provider_projection(claims), lines)
-    suspicious = claims.loc[lines["suspicious"].to_numpy()]
+    # Only the two columns the projection reads: whole rows would copy every column of the suspicious lines.
+    suspicious = claims.loc[lines["suspicious"].to_numpy(), ["beneficiary_id", "provider_id"]]
     suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
     intermediaries = infer_intermediaries(claims, **config.section("intermediaries"))
     context = DetectionContext(lines, projection, suspicious_projection, intermediaries, config,

@@ -30,6 +30,8 @@ from graph.projections import provider_projection
 __all__ = ["expected_shared", "expected_model", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
 
 _ROBUST_STEPS = 5
+#: Pairs whose expectation is computed together (a slice's temporaries: pairs x regions floats).
+_PAIRS_PER_SLICE = 200_000
 #: Providers that fill other doctors' prescriptions.
 DISPENSING_TYPES: tuple[str, ...] = ("PHARMACY", "LAB", "IMAGING")
 
@@ -112,13 +114,16 @@ def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile
     np.add.at(n_rs, (rs["r"].to_numpy(), rs["s"].to_numpy()), 1.0)
 
     def raw(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-        ok = (ia >= 0) & (ib >= 0)
+        ok = np.flatnonzero((ia >= 0) & (ib >= 0))
         out = np.zeros(len(ia))
-        if ok.any():
-            a, b = ia[ok], ib[ok]
+        # In slices of pairs: each pair's row of regions is summed alone, so slicing changes no value, and
+        # the pairs x regions temporaries of a national projection (millions of pairs) stay small.
+        for i in range(0, len(ok), _PAIRS_PER_SLICE):
+            rows = ok[i:i + _PAIRS_PER_SLICE]
+            a, b = ia[rows], ib[rows]
             sa, sb = s_of_provider[a], s_of_provider[b]
             denom = np.where((sa == sb)[:, None], n_rs.T[sa], n_r[None, :])
-            out[ok] = (counts[a] * counts[b] / np.maximum(denom, 1.0)).sum(axis=1)
+            out[rows] = (counts[a] * counts[b] / np.maximum(denom, 1.0)).sum(axis=1)
         return out
 
     index = pd.Index(prov_ids)

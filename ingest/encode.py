@@ -65,7 +65,7 @@ def encode_claims(claims: pd.DataFrame) -> pd.DataFrame:
         elif col in ID_COLUMNS:
             values = _one_chunk(values if values.dtype == _ID_DTYPE else values.astype(_ID_DTYPE))
         out[col] = values
-    return pd.DataFrame(out, index=claims.index, columns=claims.columns)
+    return pd.DataFrame(out, index=claims.index, columns=claims.columns, copy=False)
 
 
 def encoded_frame(table: pa.Table) -> pd.DataFrame:
@@ -95,7 +95,7 @@ def encoded_frame(table: pa.Table) -> pd.DataFrame:
         if dtype.startswith("datetime64"):
             values = pd.to_datetime(values)
         out[name] = values.astype(dtype)
-    return pd.DataFrame(out, columns=table.column_names)
+    return pd.DataFrame(out, columns=table.column_names, copy=False)
 
 
 _ID_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
