@@ -18,6 +18,12 @@ Ratios are step seconds over reference seconds (ingest: pyarrow's rate over ours
 
     .venv/bin/python bench/scale.py [--data /work/scale-data] [--sets week window12] [--year]
         [--label after] [--baseline /work/scale-data/results-before.json] [--no-e2e] [--store-only]
+        [--reuse-store] [--detect-only]
+
+``--reuse-store`` keeps the claims store a previous run of the steps ingested (HOME
+``home-steps`` or ``home-store`` under the set's folder) instead of ingesting again: the
+ingest step is then left out and the rest reads the same store. ``--detect-only`` leaves
+out the graph store and the ring page's read (the detection side's measurement).
 
 Peak RSS figures are per process (the child's, or the command's); nothing else of
 the machine is counted. DuckDB is a bench-only reference (``pip install duckdb``);
@@ -58,11 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store-only", action="store_true",
                     help="only the store's steps (ingest, load, graph store without intermediaries), in HOME "
                          "home-store, beside the references: minutes instead of the detection's hour on a busy machine")
+    ap.add_argument("--reuse-store", action="store_true",
+                    help="keep the claims store an earlier run ingested (the ingest step is left out)")
+    ap.add_argument("--detect-only", action="store_true",
+                    help="leave out the graph store and the ring page's read (detection's steps only)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--ref", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(_steps(args.data, args.child, store_only=args.store_only)))
+        print(json.dumps(_steps(args.data, args.child, store_only=args.store_only, reuse=args.reuse_store,
+                                detect_only=args.detect_only)))
         return 0
     if args.ref:
         print(json.dumps(_reference(**json.loads(args.ref))))
@@ -75,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         _generate(args.data, name)
         out: dict = {}
         if not args.no_steps:
-            child = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--child", name,
-                                    *(["--store-only"] if args.store_only else [])],
+            flags = [f for f, on in (("--store-only", args.store_only), ("--reuse-store", args.reuse_store),
+                                      ("--detect-only", args.detect_only)) if on]
+            child = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--child", name, *flags],
                                    stdout=subprocess.PIPE, text=True)
             if child.returncode:
                 raise SystemExit(f"{name}: the step child failed ({child.returncode})")
@@ -132,7 +144,8 @@ def _status(key: str) -> float:
     return float("nan")
 
 
-def _steps(data: Path, name: str, *, store_only: bool = False) -> dict:
+def _steps(data: Path, name: str, *, store_only: bool = False, reuse: bool = False,
+           detect_only: bool = False) -> dict:
     """Run in a child: every step on one store, and the references."""
     from detectors.io import write_findings
     from detectors.pipeline import detect
@@ -143,23 +156,29 @@ def _steps(data: Path, name: str, *, store_only: bool = False) -> dict:
 
     folder = data / name
     home = folder / ("home-store" if store_only else "home-steps")
-    shutil.rmtree(home, ignore_errors=True)
+    reuse = reuse and (home / "claims").is_dir()
+    if not reuse:
+        shutil.rmtree(home, ignore_errors=True)
     meter = _Meter()
     store = ClaimsStore(home)
-    # the providers file first, in a step of its own: "ingest" is the claims file, what pyarrow's read is of
-    with meter("providers"):
-        store.ingest([], providers=folder / "providers.csv")
-    with meter("ingest"):
-        report = store.ingest([folder / "claims.csv.gz"])
+    if reuse:
+        read = int(store.loads()["read"].sum())
+    else:
+        # the providers file first, in a step of its own: "ingest" is the claims file, what pyarrow's read is of
+        with meter("providers"):
+            store.ingest([], providers=folder / "providers.csv")
+        with meter("ingest"):
+            read = int(store.ingest([folder / "claims.csv.gz"]).to_dict()["read"])
     batches = store.batches()
     last = date.fromisoformat(str(batches["max_service_date"].max())[:10]).isocalendar()
     start, end = week_window(last.year, last.week, SETS[name][2])
     files = [str(p) for p in store.files(start, end)]
     all_parts = store.files()
     # Each reference in a process of its own, so Arrow's memory pool of one never counts in another.
+    kinds = ("pyarrow_read", "duckdb_groupby") if reuse else ("pyarrow_csv", "pyarrow_read", "duckdb_groupby")
     refs = {kind: _in_child(kind, csv=str(folder / "claims.csv.gz"), files=files, start=start.isoformat(),
                             end=end.isoformat())
-            for kind in ("pyarrow_csv", "pyarrow_read", "duckdb_groupby")}
+            for kind in kinds}
     with meter("load"):
         claims = store.claims(start, end, encoded=True)
     result = None if store_only else detect(claims, step=meter)
@@ -167,6 +186,12 @@ def _steps(data: Path, name: str, *, store_only: bool = False) -> dict:
         with meter("findings"):
             with tempfile.TemporaryDirectory(dir=folder) as tmp:
                 write_findings(result, Path(tmp) / "findings")
+    out = {"lines": read, "window": [start.isoformat(), end.isoformat()], "window_lines": len(claims),
+           "refs": refs, "steps": meter.steps, "rings": None if result is None else len(result.rings),
+           "reused_store": reuse}
+    if detect_only:
+        store.close()
+        return out
     with meter("graph_store"):
         embedded = SqliteGraphStore(home)
         n_nodes, n_edges = embedded.write_parts(graph_parts(
@@ -176,13 +201,11 @@ def _steps(data: Path, name: str, *, store_only: bool = False) -> dict:
     with meter("ring_lines"):
         lines = store.claims(start, end, any_of={"provider_id": ring})
     store.close()
-    return {"lines": int(report.to_dict()["read"]), "window": [start.isoformat(), end.isoformat()],
-            "window_lines": len(claims), "refs": refs, "steps": meter.steps,
-            "rings": None if result is None else len(result.rings),
-            "graph": {"nodes": n_nodes, "edges": n_edges},
-            "parts": {"all": len(all_parts), "window": len(files), "row_groups_window": _row_groups(files),
-                      "ring_providers": len(ring), "ring_lines": len(lines),
-                      "row_groups_ring": _row_groups(files, provider_ids=ring)}}
+    out.update({"graph": {"nodes": n_nodes, "edges": n_edges},
+                "parts": {"all": len(all_parts), "window": len(files), "row_groups_window": _row_groups(files),
+                          "ring_providers": len(ring), "ring_lines": len(lines),
+                          "row_groups_ring": _row_groups(files, provider_ids=ring)}})
+    return out
 
 
 def _ring_providers(result) -> list[str]:
@@ -287,7 +310,7 @@ def _end_to_end(data: Path, name: str) -> dict:
 
 
 def _print(name: str, out: dict, before: dict | None) -> None:
-    print(f"\n== {name}: {out.get('lines', 0):,} lines in the file"
+    print(f"\n== {name}: {out.get('lines') or 0:,} lines in the file"
           + (f", {out.get('window_lines', 0):,} in the window {out['window'][0]}..{out['window'][1]}"
              if "window" in out else ""))
     refs = {k: v if isinstance(v, dict) or v is None else {"seconds": v} for k, v in out.get("refs", {}).items()}

@@ -74,6 +74,9 @@ def provider_places(lines: pd.DataFrame, providers: pd.DataFrame | None = None) 
             .dropna(subset=["provider_id"]).astype({"provider_id": str})
             .groupby("provider_id", sort=True).first().reset_index()
             .rename(columns={"provider_region": "region"}))
+    if providers is not None and len(providers):
+        # Only the rows of these providers: the national table is read once per ring, and more.
+        providers = providers[providers["provider_id"].astype(str).isin(set(base["provider_id"]))]
     table = (providers.reindex(columns=["provider_id", "name", "city", "region", "latitude", "longitude"])
              .astype({"provider_id": str}).drop_duplicates("provider_id")
              if providers is not None and len(providers) else
@@ -207,7 +210,8 @@ def travel(pairs: pd.DataFrame, places: pd.DataFrame) -> dict[str, Any]:
 
 
 def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring_providers: Iterable[str],
-                        providers: pd.DataFrame | None = None, *, min_peers: int = MIN_PEERS) -> dict[str, Any]:
+                        providers: pd.DataFrame | None = None, *, min_peers: int = MIN_PEERS,
+                        peer_places: pd.DataFrame | None = None) -> dict[str, Any]:
     """The distance the ring's patients travel to its providers, beside what their peers' patients travel.
 
     Peers of a ring provider are the other providers of its type in its region; when a
@@ -227,6 +231,9 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring
         The providers table (coordinates).
     min_peers : int
         Smallest regional peer group.
+    peer_places : DataFrame, optional
+        :func:`provider_places` of every provider of ``peer_pairs`` (the same for every ring
+        compared with these pairs: computed once by the caller); computed here when None.
 
     Returns
     -------
@@ -239,7 +246,9 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring
     own = ring_lines[ring_lines["provider_id"].astype(str).isin(ring_ids)] if len(ring_lines) else ring_lines
     ring_places = provider_places(own, providers)
     others = peer_pairs[~peer_pairs["provider_id"].astype(str).isin(ring_ids)] if len(peer_pairs) else peer_pairs
-    peer_places = provider_places(others.drop_duplicates("provider_id"), providers)
+    if peer_places is None:
+        peer_places = provider_places(peer_pairs.drop_duplicates("provider_id"), providers)
+    peer_places = peer_places[~peer_places["provider_id"].astype(str).isin(ring_ids)].reset_index(drop=True)
     groups, keep = [], []
     for (ptype, region), _ in ring_places.groupby(["provider_type", "region"], dropna=False, sort=True):
         same_type = peer_places[peer_places["provider_type"] == ptype]

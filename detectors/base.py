@@ -109,7 +109,8 @@ def build_context(claims: pd.DataFrame, *, config: DetectionConfig | None = None
     config = config or DetectionConfig()
     lines = line_flags(claims, config=config)
     projection = with_local_lift(provider_projection(claims), lines)
-    suspicious = claims.loc[lines["suspicious"].to_numpy()]
+    # Only the two columns the projection reads: whole rows would copy every column of the suspicious lines.
+    suspicious = claims.loc[lines["suspicious"].to_numpy(), ["beneficiary_id", "provider_id"]]
     suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
     intermediaries = infer_intermediaries(claims, **config.section("intermediaries"))
     context = DetectionContext(lines, projection, suspicious_projection, intermediaries, config,
@@ -147,7 +148,9 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     cols = [c for c in _LINE_COLUMNS if c in claims.columns]
     lines = encode_claims(claims[cols].reset_index(drop=True))
     lines["tadamon"] = (lines["regime"] == "TADAMON").to_numpy(bool)
-    _fill_regions(lines)
+    # One int code per patient, computed once: the per-patient steps below group on it, not on the text.
+    patient_codes = pd.factorize(lines["beneficiary_id"])[0] if "beneficiary_id" in lines else None
+    _fill_regions(lines, patient_codes)
     lines["far"] = _differ(lines["beneficiary_region"], lines["provider_region"])
     q = float(flags["expensive_quantile"])
     top_decile = lines.groupby("act_family")["amount_claimed"].transform(lambda s: s.quantile(q))
@@ -157,7 +160,7 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     line_ald = (lines["ald"].astype("boolean") if "ald" in lines
                 else pd.Series(pd.NA, index=lines.index, dtype="boolean"))
     # The line's flag says the act is covered as ALD care; the patient's status comes from any line.
-    ald_col = _patient_ald(lines)
+    ald_col = _patient_ald(lines, patient_codes)
     ald = ald_col.fillna(False).to_numpy(bool)
     # An unknown ALD flag is unknown, not "no ALD": only a known non-ALD patient can get an ALD drug wrongly.
     ald_known = ald_col.notna().to_numpy(bool)
@@ -165,14 +168,11 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     # An act is "ALD care" when most of its lines that state the flag are ALD care: learnt from the data
     # (injectables, dialysis sessions, chemotherapy), so no list has to be maintained. On an ALD patient it
     # is expected care.
-    codes = lines["act_code"].to_numpy(object)
     stated = line_ald.notna().to_numpy(bool)
-    share = pd.Series(line_ald.fillna(False).to_numpy(bool)[stated]).groupby(codes[stated]).mean()
-    act_share = lines["act_code"].map(share).to_numpy(float)
+    act_share = _act_share(lines["act_code"], line_ald.fillna(False).to_numpy(bool), stated)
     # ... and markedly more often than among the insured in general: where nearly everyone has an ALD (a data
     # set whose "ALD" is any chronic condition), no act is chronic care by that alone.
-    patients = lines["beneficiary_id"].to_numpy(object)[ald_known]
-    base = float(pd.Series(ald[ald_known]).groupby(patients).max().mean()) if ald_known.any() else 0.0
+    base = _ald_base_rate(patient_codes, ald, ald_known)
     ald_act = (act_share >= float(flags["ald_drug_share"])) & (act_share >= float(flags["ald_drug_lift"]) * base)
     med = (lines["act_family"] == "MEDICATION").to_numpy(bool)
     lines["ald_drug"] = ald_act & med
@@ -187,7 +187,36 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     return lines
 
 
-def _fill_regions(lines: pd.DataFrame) -> None:
+def _act_share(acts: pd.Series, yes: np.ndarray, stated: np.ndarray) -> np.ndarray:
+    """Per line, the share of its act's lines stating the ALD flag that say yes (NaN when none states it).
+
+    Counted on the act's integer codes (no Python string per line); the share is sum / count, as a mean of
+    booleans is.
+    """
+    codes, _ = pd.factorize(acts)
+    known = stated & (codes >= 0)
+    n = int(codes.max()) + 1 if len(codes) and codes.max() >= 0 else 0
+    count = np.bincount(codes[known], minlength=n).astype(float)
+    hits = np.bincount(codes[known & yes], minlength=n).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(count > 0, hits / np.where(count > 0, count, 1.0), np.nan)
+    return np.where(codes >= 0, share[np.maximum(codes, 0)] if n else np.nan, np.nan)
+
+
+def _ald_base_rate(patient_codes: np.ndarray | None, ald: np.ndarray, ald_known: np.ndarray) -> float:
+    """Share of the patients of known ALD status who have an ALD (0 when none is known)."""
+    if patient_codes is None or not ald_known.any():
+        return 0.0
+    known = ald_known & (patient_codes >= 0)
+    if not known.any():
+        return float("nan")
+    n = int(patient_codes.max()) + 1
+    seen = np.bincount(patient_codes[known], minlength=n) > 0
+    has = np.bincount(patient_codes[known & ald], minlength=n) > 0
+    return float(has.sum() / seen.sum())
+
+
+def _fill_regions(lines: pd.DataFrame, patient_codes: np.ndarray | None = None) -> None:
     """Fill regions a line left empty from the same entity's other lines, in place.
 
     Regions are optional fields some providers never fill. A patient's home region is
@@ -206,7 +235,9 @@ def _fill_regions(lines: pd.DataFrame) -> None:
     where = cats[1].cat.set_categories(union).cat.codes.to_numpy().astype(np.int64)
     if (home >= 0).all() and (where >= 0).all():
         return
-    home = _fill_codes(home, pd.factorize(lines["beneficiary_id"])[0], len(union), most_frequent=False)
+    if patient_codes is None:
+        patient_codes = pd.factorize(lines["beneficiary_id"])[0]
+    home = _fill_codes(home, patient_codes, len(union), most_frequent=False)
     prov = pd.factorize(lines["provider_id"])[0]
     where = _fill_codes(where, prov, len(union), most_frequent=False)
     # A provider that never writes its region: where most of its patients live.
@@ -234,7 +265,7 @@ def _fill_codes(codes: np.ndarray, keys: np.ndarray, n_codes: int, *, most_frequ
     return filled if most_frequent else np.where(codes >= 0, codes, filled)
 
 
-def _patient_ald(lines: pd.DataFrame) -> pd.Series:
+def _patient_ald(lines: pd.DataFrame, patient_codes: np.ndarray | None = None) -> pd.Series:
     """Each line's patient's ALD status: True when any of the patient's lines says so, False when some
     say no and none yes, unknown otherwise.
 
@@ -244,7 +275,7 @@ def _patient_ald(lines: pd.DataFrame) -> pd.Series:
     if "ald" not in lines:
         return pd.Series(pd.NA, index=lines.index, dtype="boolean")
     flag = lines["ald"].astype("boolean")
-    codes, _ = pd.factorize(lines["beneficiary_id"])
+    codes = pd.factorize(lines["beneficiary_id"])[0] if patient_codes is None else patient_codes
     has_id = codes >= 0
     known = flag.notna().to_numpy(bool) & has_id
     yes = flag.fillna(False).to_numpy(bool) & has_id

@@ -108,7 +108,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("funnels", "min_score", 2.0, "Funnels scoring below are scored but not nominated (unless funnels.min_surprise)"),
     _p("funnels", "min_surprise", 3.0,
        "Surprise of the patients who came from another region to a funnel's top destination, against how "
-       "their regions choose providers, that nominates it whatever its score (camouflaged cohorts spread "
+       "their regions choose providers, that nominates one tied by a phone or payee account whatever its score (camouflaged cohorts spread "
        "over days and destinations)..."),
     _p("funnels", "min_tadamon_share", 0.5,
        "... when at least this share of its patients' lines are Tadamon (an NGO caravan brings villagers of "

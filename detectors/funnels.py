@@ -185,7 +185,8 @@ class FunnelDetector(Detector):
     min_score : float
         Funnels scoring below are scored but not nominated as groups (unless ``min_surprise``).
     min_surprise : float
-        Surprise of the far arrivals at its top destination that nominates a funnel whatever its score...
+        Surprise of the far arrivals at its top destination that nominates a funnel tied by a phone or a
+        payee account whatever its score...
     min_tadamon_share : float
         ... when at least this share of its patients' lines are Tadamon.
     min_cohort : int
@@ -241,6 +242,9 @@ class FunnelDetector(Detector):
         benes_of = m.groupby("intermediary_id")["beneficiary_id"].apply(sorted)
         far_tad = context.lines.loc[context.lines["tadamon"] | context.lines["far"], "beneficiary_id"].unique()
         far_tad = set(far_tad)
+        links = getattr(context.intermediaries, "links", None)
+        covert = set() if links is None else set(
+            links.loc[links["identifier_type"].isin(("PHONE", "ACCOUNT")), "intermediary_id"].astype(str))
         nominated = 0
         for f in funnels.itertuples(index=False):
             ev = (f"{f.n_beneficiaries} linked beneficiaries, {f.concentration:.0%} of their amount to one provider, "
@@ -248,10 +252,12 @@ class FunnelDetector(Detector):
                   f"{f.expensive:.0%} expensive acts; {f.arrived} of them came from another region to one provider "
                   f"where {f.arrived_expected:.2f} were expected from how their regions choose providers")
             scores.append(("INTERMEDIARY", f.intermediary_id, f.surprise, ev, f.amount))
-            # Nominated by its traits together, or by its calibrated surprise among mostly Tadamon patients:
-            # camouflaged cohorts spread over several days and destinations, which the traits' product reads
-            # as no funnel; an NGO caravan brings villagers of every regime.
-            by_surprise = f.surprise >= self.min_surprise and f.tadamon >= self.min_tadamon_share
+            # Nominated by its traits together, or by its calibrated surprise among mostly Tadamon patients tied
+            # by a phone or a payee account: camouflaged cohorts spread over several days and destinations, which
+            # the traits' product reads as no funnel; an NGO caravan brings villagers of every regime under its
+            # declared coordinator (a referrer), and is paid nothing on their dossiers.
+            by_surprise = (f.surprise >= self.min_surprise and f.tadamon >= self.min_tadamon_share
+                           and f.intermediary_id in covert)
             if f.score < self.min_score and not by_surprise:
                 continue
             nominated += 1

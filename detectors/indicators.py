@@ -95,7 +95,8 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
         it is compared on (:data:`LOG_SCALE`), given how many patients, lines or
         dossiers it rests on (:func:`score_indicators` reads it).
     """
-    df = lines.loc[lines[by].notna()].copy()
+    # A row selection is a copy already: a second one would hold the window's lines twice more.
+    df = lines.loc[lines[by].notna()]
     df["entity_id"] = df[by].astype(str)
     g = df.groupby("entity_id", sort=True)
     out = pd.DataFrame({

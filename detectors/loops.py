@@ -13,7 +13,7 @@ from detectors.calibration import count_surprise
 from detectors.config import default
 from detectors.cores import split_by_shared
 from detectors.findings import Rows
-from detectors.sharing import expected_shared, with_local_lift
+from detectors.sharing import expected_model, with_local_lift
 from graph.projections import provider_projection
 
 __all__ = ["referral_loops", "care_pair_expected", "LoopDetector"]
@@ -36,9 +36,11 @@ def care_pair_expected(lines: pd.DataFrame, *, robust_quantile: float = 0.999) -
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     provs = np.sort(exp["provider_id"].astype(str).unique())
     a, b = np.triu_indices(len(provs), 1)
-    # In chunks: a national year has a few thousand care providers, millions of pairs.
-    return np.concatenate([np.zeros(0)] + [expected_shared(exp, provs[a[i:i + _CHUNK]], provs[b[i:i + _CHUNK]],
-                                                           robust=True, robust_quantile=robust_quantile)
+    # The model fitted once; the pairs in chunks: a national year has a few thousand care providers, millions
+    # of pairs.
+    index, expect = expected_model(exp, robust=True, robust_quantile=robust_quantile)
+    at = index.get_indexer(provs)
+    return np.concatenate([np.zeros(0)] + [expect(at[a[i:i + _CHUNK]], at[b[i:i + _CHUNK]])
                                            for i in range(0, len(a), _CHUNK)])
 
 

@@ -175,9 +175,15 @@ class PhantomDetector(Detector):
             score_of[idx] = -(log_p + np.log10(len(idx)))
         scores, groups = [], []
         nominated = 0
+        # Each provider's rows of ``ph`` and its phantom patients' lines with a doctor, found once (positions
+        # in row order, so each sum and count is the one a filter per provider gave).
+        rows_of = ph.groupby("provider_id").indices
+        amounts = ph["amount"].to_numpy(float)
+        attended = lines.loc[lines["beneficiary_id"].isin(set(ph["beneficiary_id"])) & lines["doctor_id"].notna(),
+                             ["beneficiary_id", "doctor_id"]]
         for pid in sorted(n_ph[n_ph > 0].index):
             k, score = int(n_ph[pid]), float(score_of[pid])
-            amount = float(ph.loc[ph["provider_id"] == pid, "amount"].sum())
+            amount = float(pd.Series(amounts[rows_of[pid]]).sum())
             ev = (f"{k} of its {int(patients[pid])} patients with surgery or a stay look like phantoms (far, elderly, "
                   f"seen nowhere else), where its peers have {rate_of[pid]:.1%}")
             scores.append(("PROVIDER", pid, score, ev, amount))
@@ -186,8 +192,8 @@ class PhantomDetector(Detector):
             nominated += 1
             gid = f"phantoms-{pid}"
             groups.append((gid, "PROVIDER", pid, "phantom_biller", score, ev))
-            mine = ph[ph["provider_id"] == pid]["beneficiary_id"]
-            docs = lines[lines["beneficiary_id"].isin(set(mine)) & lines["doctor_id"].notna()].groupby("doctor_id").size()
+            mine = ph["beneficiary_id"].iloc[rows_of[pid]]
+            docs = attended[attended["beneficiary_id"].isin(set(mine))].groupby("doctor_id").size()
             for doc, c in docs[docs >= max(self.min_doctor_acts, self.min_doctor_share * docs.sum())].sort_index().items():
                 groups.append((gid, "DOCTOR", doc, "attending", score,
                                f"attends {c} acts billed for phantom-like patients of {pid}"))

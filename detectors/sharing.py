@@ -19,15 +19,19 @@ prescriptions it fills: that flow explains the sharing by itself
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from graph.projections import provider_projection
 
-__all__ = ["expected_shared", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
+__all__ = ["expected_shared", "expected_model", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
 
 _ROBUST_STEPS = 5
+#: Pairs whose expectation is computed together (a slice's temporaries: pairs x regions floats).
+_PAIRS_PER_SLICE = 200_000
 #: Providers that fill other doctors' prescriptions.
 DISPENSING_TYPES: tuple[str, ...] = ("PHARMACY", "LAB", "IMAGING")
 
@@ -63,6 +67,29 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
     ndarray of float
         One expectation per pair (0 when a provider has no lines).
     """
+    index, expect = expected_model(lines, robust=robust, robust_quantile=robust_quantile)
+    return expect(index.get_indexer(np.asarray(provider_a, dtype=str)),
+                  index.get_indexer(np.asarray(provider_b, dtype=str)))
+
+
+def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile: float = 0.999
+                   ) -> tuple[pd.Index, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """The model of :func:`expected_shared`, fitted once, to evaluate many pairs given as positions.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        As for :func:`expected_shared`.
+    robust, robust_quantile
+        See :func:`expected_shared`.
+
+    Returns
+    -------
+    (provider ids, expect)
+        The sorted provider ids (as text) and ``expect(ia, ib)``: the expected shared
+        patients of the pairs at positions ``ia``, ``ib`` of those ids (-1: a provider
+        without lines, expectation 0), scaled as :func:`expected_shared` scales them.
+    """
     pairs = lines[["provider_id", "beneficiary_id", "beneficiary_region", "provider_region"]].drop_duplicates(
         ["provider_id", "beneficiary_id"])
     home = _region(pairs["beneficiary_region"])
@@ -87,17 +114,19 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
     np.add.at(n_rs, (rs["r"].to_numpy(), rs["s"].to_numpy()), 1.0)
 
     def raw(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-        ok = (ia >= 0) & (ib >= 0)
+        ok = np.flatnonzero((ia >= 0) & (ib >= 0))
         out = np.zeros(len(ia))
-        if ok.any():
-            a, b = ia[ok], ib[ok]
+        # In slices of pairs: each pair's row of regions is summed alone, so slicing changes no value, and
+        # the pairs x regions temporaries of a national projection (millions of pairs) stay small.
+        for i in range(0, len(ok), _PAIRS_PER_SLICE):
+            rows = ok[i:i + _PAIRS_PER_SLICE]
+            a, b = ia[rows], ib[rows]
             sa, sb = s_of_provider[a], s_of_provider[b]
             denom = np.where((sa == sb)[:, None], n_rs.T[sa], n_r[None, :])
-            out[ok] = (counts[a] * counts[b] / np.maximum(denom, 1.0)).sum(axis=1)
+            out[rows] = (counts[a] * counts[b] / np.maximum(denom, 1.0)).sum(axis=1)
         return out
 
     index = pd.Index(prov_ids)
-    out = raw(index.get_indexer(np.asarray(provider_a, dtype=str)), index.get_indexer(np.asarray(provider_b, dtype=str)))
     # The same model summed over all pairs, against what the lines show (sum over patients of C(k, 2)).
     block = np.zeros((n_reg, n_reg))  # block[s, r] = sum over providers of s of n_a,r
     sq = np.zeros((n_reg, n_reg))
@@ -109,7 +138,7 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
     k = pairs.groupby("beneficiary_id").size().to_numpy(float)
     observed = float((k * (k - 1) / 2.0).sum())
     if predicted <= 0:
-        return out
+        return index, raw
     scale = observed / predicted
     if robust and observed > 0:
         seen = provider_projection(pairs)
@@ -119,7 +148,7 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
         for _ in range(_ROBUST_STEPS):
             cap = np.maximum(stats.poisson.ppf(robust_quantile, np.maximum(scale * model, 1e-12)), 1.0)
             scale = float(np.minimum(shared, cap).sum()) / predicted
-    return out * scale
+    return index, lambda ia, ib: raw(ia, ib) * scale
 
 
 def _region(values: pd.Series) -> np.ndarray:
@@ -172,4 +201,9 @@ def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1) -> set[tup
     disp = disp[disp["doctor_id"].astype(str).isin(billing)]
     n = disp.groupby([disp["provider_id"].astype(str), disp["doctor_id"].astype(str)])["beneficiary_id"].nunique()
     n = n[n >= min_patients]
-    return {(min(a, b), max(a, b)) for a, b in n.index if a != b}
+    # Ordered in arrays, not per pair in Python: a national window has hundreds of thousands of pairs.
+    a = n.index.get_level_values(0).to_numpy(dtype=object)
+    b = n.index.get_level_values(1).to_numpy(dtype=object)
+    first = a < b
+    keep = a != b
+    return set(zip(np.where(first, a, b)[keep].tolist(), np.where(first, b, a)[keep].tolist()))

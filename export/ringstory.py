@@ -27,7 +27,7 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
                                                                                 dict[str, Any]]:
     """The story maker of a run: ``tell(ring, members, lines) -> dict`` over this window.
 
-    The peers' patient pairs are computed once per set of provider types.
+    The peers' patient pairs and places are computed once per set of provider types.
 
     Parameters
     ----------
@@ -36,13 +36,15 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
     providers : DataFrame, optional
         The providers table (coordinates).
     """
-    pairs: dict[tuple[str, ...], pd.DataFrame] = {}
+    pairs: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame]] = {}
 
-    def peer_pairs(types: tuple[str, ...]) -> pd.DataFrame:
+    def peers(types: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(patient pairs, provider places) of the window's providers of ``types``."""
         if types not in pairs:
             lines = claims.loc[claims["provider_type"].isin(list(types)), PEER_COLUMNS] if types else \
                 pd.DataFrame(columns=PEER_COLUMNS)
-            pairs[types] = patient_pairs(lines)
+            found = patient_pairs(lines)
+            pairs[types] = found, provider_places(found.drop_duplicates("provider_id"), providers)
         return pairs[types]
 
     def tell(ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame) -> dict[str, Any]:
@@ -52,7 +54,8 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
         own = lines[lines["provider_id"].astype(str).isin(ring_providers)] if len(lines) else lines
         places = provider_places(own, providers)
         types = tuple(sorted(set(own["provider_type"].dropna().astype(str)))) if len(own) else ()
-        comparison = distance_comparison(lines, peer_pairs(types), ring_providers, providers)
+        peer_pairs, peer_places = peers(types)
+        comparison = distance_comparison(lines, peer_pairs, ring_providers, providers, peer_places=peer_places)
         return {"members": told, "counts": _frame_json(region_counts(lines, places)),
                 "flows": _frame_json(region_flows(lines)), "places": _frame_json(places), "comparison": comparison}
 

@@ -138,13 +138,8 @@ def infer_intermediaries(
     beneficiaries = claims["beneficiary_id"].astype(str).array
     hh_codes, hh_uniques = pd.factorize(household_of(claims).astype(str), sort=True)
     n_hh = max(len(hh_uniques), 2)
-    observations = _observations(claims, types, hh_codes, beneficiaries)
-    if not len(observations):
-        return _empty(params)
-    popularity = observations.groupby("key")["hh"].nunique().rename("n_households")
-    observations = observations.join(popularity, on="key")
-    cap = np.where(observations["identifier_type"].eq("SUBMISSION_POINT"), max_point_households, max_households)
-    strong = observations[(observations["n_households"] >= min_households) & (observations["n_households"] <= cap)]
+    strong = _observations(claims, types, hh_codes, beneficiaries, min_households=min_households,
+                           max_households=max_households, max_point_households=max_point_households)
     if not len(strong):
         return _empty(params)
     strong = strong.assign(component=_group_identifiers(strong, n_hh, min_shared, min_overlap))
@@ -277,27 +272,53 @@ def _split_by_destination(claims: pd.DataFrame, strong: pd.DataFrame, min_househ
 
 
 def _observations(claims: pd.DataFrame, types: tuple[str, ...], hh_codes: np.ndarray,
-                  beneficiaries: np.ndarray) -> pd.DataFrame:
-    """Distinct (identifier, household, beneficiary) with the claim lines that carry them."""
+                  beneficiaries: np.ndarray, *, min_households: int, max_households: int,
+                  max_point_households: int) -> pd.DataFrame:
+    """(identifier, household, beneficiary) rows with the claim lines that carry them, for the identifiers
+    written by ``min_households`` to the cap of households (``n_households``): the only ones that link.
+
+    Households are counted per identifier on integer codes before any row is built, so the rows of the
+    identifiers that link nobody (most phones and accounts: one household each) are never made; the rows
+    kept, their order and their index are those of all rows of every type concatenated, then filtered.
+    """
     frames = []
+    offset = 0
     for node_type in types:
         column = IDENTIFIER_COLUMNS[node_type][0]
         mask = identifier_mask(claims, node_type)
         if not mask.any():
             continue
+        lines = np.flatnonzero(mask)
+        values = claims[column].iloc[lines].astype(str).reset_index(drop=True)
+        hh = hh_codes[mask]
+        n_households = _households_per_value(values, hh)
+        cap = max_point_households if node_type == "SUBMISSION_POINT" else max_households
+        keep = np.flatnonzero((n_households >= min_households) & (n_households <= cap))
+        values = values.iloc[keep].reset_index(drop=True)
         # Arrow strings throughout: the key is concatenated by Arrow, not one Python string per line.
-        values = claims.loc[mask, column].astype(str).reset_index(drop=True)
         frames.append(pd.DataFrame({
             "identifier_type": node_type,
-            "identifier": values,
-            "key": node_type + ":" + values,
-            "hh": hh_codes[mask],
-            "beneficiary_id": beneficiaries[mask],
-            "line": np.flatnonzero(mask),
-        }))
+            "identifier": values.array,
+            "key": (node_type + ":" + values).array,
+            "hh": hh[keep],
+            "beneficiary_id": beneficiaries[lines[keep]],
+            "line": lines[keep],
+            "n_households": n_households[keep],
+        }, index=offset + keep))
+        offset += len(lines)
     if not frames:
         return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames)
+
+
+def _households_per_value(values: pd.Series, hh: np.ndarray) -> np.ndarray:
+    """Per row, the distinct households (``hh`` codes) writing the row's value."""
+    codes = pd.factorize(values)[0].astype(np.int64)
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    width = int(hh.max()) + 1
+    pairs = np.unique(codes * width + hh.astype(np.int64))
+    return np.bincount(pairs // width, minlength=int(codes.max()) + 1)[codes].astype(np.int64)
 
 
 def _describe(claims: pd.DataFrame, strong: pd.DataFrame, links: pd.DataFrame,

@@ -157,11 +157,19 @@ def search_entities(text: str, limit: int = 20) -> list[dict[str, Any]]:
     out = []
     for item in list(found.values())[:limit]:
         shown = show_id(item["type"], item["entity_id"])
-        label = shown if item["type"] in PSEUDONYMISED_TYPES or not item["label"] or pd.isna(item["label"]) \
-            else str(item["label"])
+        if item["type"] in ("PROVIDER", "DOCTOR") and _unnamed(item):
+            # Found in the graph or the findings, which carry no name: the providers file's, when it has one.
+            item["label"] = (claims_store().provider(item["entity_id"]) or {}).get("name") or item["label"]
+        label = shown if item["type"] in PSEUDONYMISED_TYPES or _unnamed(item) else str(item["label"])
         out.append({"node_id": f"{item['type']}:{shown}", "type": item["type"], "entity_id": shown, "label": label,
                     "colour": TYPE_COLOURS.get(item["type"], "#999")})
     return out
+
+
+def _unnamed(item: dict[str, Any]) -> bool:
+    label = item["label"]
+    return label is None or label is pd.NA or (isinstance(label, float) and pd.isna(label)) or not str(label) \
+        or str(label) == str(item["entity_id"])
 
 
 def like_escape(text: str) -> str:

@@ -70,3 +70,19 @@ def test_coefficients_are_the_same_from_coded_and_text_act_codes(small_world):
     text = coefficient_table(lines.assign(act_code=lines["act_code"].astype(object)), min_lines=3, min_peers=3)
     assert len(coded) > 0
     pd.testing.assert_frame_equal(coded, text)
+
+
+def test_care_pairs_are_expected_as_the_pairwise_model_expects_them(small_world):
+    # The loops' comparison set: one fitted model evaluated on every pair equals the model fitted per call.
+    import numpy as np
+
+    from detectors.base import line_flags
+    from detectors.loops import _CARE_TYPES, care_pair_expected
+    from detectors.sharing import expected_shared
+
+    lines = line_flags(encode_claims(small_world))
+    exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
+    provs = np.sort(exp["provider_id"].astype(str).unique())
+    a, b = np.triu_indices(len(provs), 1)
+    assert len(a) > 0
+    np.testing.assert_array_equal(care_pair_expected(lines), expected_shared(exp, provs[a], provs[b], robust=True))

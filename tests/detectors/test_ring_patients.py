@@ -55,3 +55,45 @@ def test_phantom_biller_lists_far_elderly_patients_seen_nowhere_else_despite_a_c
                        submission_date=pd.Timestamp("2025-03-20"), **common)
     listed = _listed(PhantomDetector().fit(claims), "phantom_patient")
     assert listed == {f"BEN-P{k}" for k in range(7)}
+
+
+def _spread_cohort_claims(tiny: pd.DataFrame, *, tie: str) -> pd.DataFrame:
+    """``tiny`` plus twenty ordinary people of region 08 at their own pharmacy, and eight Tadamon households of
+    region 08 each brought on its own day to a clinic of region 06 for a consultation, their usual pharmacy at
+    home taking half their amount (no cohort, half the amount at the clinic): tied by one phone and one payee
+    account (``tie="phone"``) or declared with one referrer (``tie="referrer"``)."""
+    template = tiny.iloc[0]
+    claims = tiny
+    for k in range(20):
+        claims = _like(claims, template, claim_id=f"CLM-H{k}", beneficiary_id=f"BEN-H{k}", household_id=f"BEN-H{k}",
+                       beneficiary_region="08", provider_id="PRV-PHARMA-08", provider_type="PHARMACY",
+                       provider_region="08", act_family="MEDICATION", act_code="MED1", amount_claimed=200.0,
+                       contact_phone=f"PHONE-H{k}", submission_point_id=None)
+    for k in range(8):
+        day = pd.Timestamp("2025-03-03") + pd.Timedelta(days=2 * k)
+        ties = (dict(contact_phone="PHONE-F", payee_account="RIB-F", referrer_id=None) if tie == "phone"
+                else dict(contact_phone=f"PHONE-V{k}", payee_account=None, referrer_id="REF-COORD"))
+        common = dict(beneficiary_id=f"BEN-F{k}", household_id=f"BEN-F{k}", regime="TADAMON", beneficiary_region="08",
+                      submission_point_id=f"POINT-{k}", service_date=day, submission_date=day, **ties)
+        claims = _like(claims, template, claim_id=f"CLM-F{k}", provider_id="PRV-CLINIC-F", provider_type="CLINIC",
+                       provider_region="06", doctor_id="DOC-F", act_family="CONSULTATION", act_code="CS",
+                       amount_claimed=300.0, **common)
+        claims = _like(claims, template, claim_id=f"CLM-G{k}", provider_id="PRV-PHARMA-08", provider_type="PHARMACY",
+                       provider_region="08", doctor_id=None, act_family="MEDICATION", act_code="MED1",
+                       amount_claimed=300.0, **common)
+    return claims
+
+
+def test_funnel_spread_over_days_is_nominated_by_its_far_arrivals_when_tied_by_phone_and_account(tiny_claims):
+    f = FunnelDetector().fit(_spread_cohort_claims(tiny_claims, tie="phone"))
+    recruiter = f.groups[f.groups["role"] == "recruiter"]
+    members = f.groups[f.groups["group_id"].isin(set(recruiter["group_id"]))]
+    assert "PRV-CLINIC-F" in set(members["entity_id"])
+    assert {f"BEN-F{k}" for k in range(8)} <= _listed(f, "recruited_patient")
+
+
+def test_declared_referrer_with_the_same_arrivals_is_not_nominated_on_them_alone(tiny_claims):
+    f = FunnelDetector().fit(_spread_cohort_claims(tiny_claims, tie="referrer"))
+    assert "PRV-CLINIC-F" not in set(f.groups["entity_id"])
+    scores = f.scores.set_index("entity_id")
+    assert scores["score"].max() >= FunnelDetector().min_surprise

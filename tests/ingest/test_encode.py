@@ -58,3 +58,17 @@ def test_missing_values_compare_unequal_to_everything(tiny_claims):
 def test_encoded_frame_from_arrow_equals_encode_claims(tiny_claims):
     table = pa.Table.from_pandas(tiny_claims, preserve_index=False)
     pd.testing.assert_frame_equal(encoded_frame(table), encode_claims(tiny_claims), check_categorical=True)
+
+
+def test_encoded_identifiers_are_held_in_one_chunk_with_the_same_values(tiny_claims):
+    # A table read in several row groups gives columns of several chunks; selecting rows of such a column
+    # concatenates every chunk first, so encoding joins them once.
+    table = pa.Table.from_pandas(tiny_claims, preserve_index=False)
+    table = pa.concat_tables([table.slice(0, 3), table.slice(3)])
+    for frame in (encoded_frame(table), encode_claims(table.to_pandas(types_mapper={pa.string(): pd.StringDtype(
+            "pyarrow")}.get))):
+        for col in ID_COLUMNS:
+            if col in frame:
+                assert frame[col].array._pa_array.num_chunks == 1, col
+                assert frame[col].astype(object).where(frame[col].notna(), None).tolist() == \
+                    tiny_claims[col].astype(object).where(tiny_claims[col].notna(), None).tolist(), col

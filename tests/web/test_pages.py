@@ -142,3 +142,6 @@ def test_entity_page_shows_the_register_entry_of_a_provider_or_doctor(filled, as
     doctor = client.get("/entities/DOCTOR:DOC-R").get_data(as_text=True)
     assert "chirurgie generale" in doctor and 'class="profile"' in doctor and "Casablanca" not in doctor
     assert 'class="profile"' not in as_role("investigator").get("/entities/PHONE:PHONE-R").get_data(as_text=True)
+    # A search names the providers the graph found too, from the providers file.
+    found = {r["entity_id"]: r["label"] for r in client.get("/api/search?q=CLINIC").get_json()["results"]}
+    assert found["PRV-CLINIC-R"] == "Clinique Al Amal" and found["PRV-CLINIC-A"] == "PRV-CLINIC-A"
