@@ -201,4 +201,9 @@ def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1) -> set[tup
     disp = disp[disp["doctor_id"].astype(str).isin(billing)]
     n = disp.groupby([disp["provider_id"].astype(str), disp["doctor_id"].astype(str)])["beneficiary_id"].nunique()
     n = n[n >= min_patients]
-    return {(min(a, b), max(a, b)) for a, b in n.index if a != b}
+    # Ordered in arrays, not per pair in Python: a national window has hundreds of thousands of pairs.
+    a = n.index.get_level_values(0).to_numpy(dtype=object)
+    b = n.index.get_level_values(1).to_numpy(dtype=object)
+    first = a < b
+    keep = a != b
+    return set(zip(np.where(first, a, b)[keep].tolist(), np.where(first, b, a)[keep].tolist()))
