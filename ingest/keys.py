@@ -174,6 +174,12 @@ def find_in(sorted_h1: np.ndarray, sorted_h2: np.ndarray, h1: np.ndarray, h2: np
     out = np.full(len(h1), -1, dtype=np.int64)
     if not len(sorted_h1) or not len(h1):
         return out
+    if len(h1) > 1 and not (h1[1:] >= h1[:-1]).all():
+        # binary searches for sorted keys each start where the last ended: several times faster
+        # than random ones over a file's millions of keys, whose pages then stay in cache
+        order = np.argsort(h1, kind="stable")
+        out[order] = find_in(sorted_h1, sorted_h2, h1[order], h2[order])
+        return out
     pos = np.searchsorted(sorted_h1, h1)
     inside = pos < len(sorted_h1)
     candidate = np.flatnonzero(inside)

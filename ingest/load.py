@@ -412,7 +412,7 @@ class _Keys:
             return np.zeros(0, dtype=np.int64), []
         h1, h2 = fingerprints(valid.column("claim_id"), valid.column("line_no").to_numpy())
         found: dict[int, str] = {}
-        order = np.lexsort((np.arange(n), h2, h1))
+        order = _key_order(h1, h2)
         s1, s2 = h1[order], h2[order]
         same = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
         if same.any():
@@ -421,9 +421,8 @@ class _Keys:
             for k in (np.flatnonzero(same) + 1).tolist():
                 first_line = lines[order[start_of[k]]]
                 found[int(order[k])] = f"(claim_id, line_no) already seen in this file at line {first_line}"
-        first = np.ones(n, dtype=bool)
-        first[list(found)] = False
-        candidates = np.flatnonzero(first)
+        # the first line of each key, in key order (what find_in searches fastest)
+        candidates = order[np.r_[True, ~same]]
         q1, q2 = h1[candidates], h2[candidates]
         for batch_id, keys in self.committed:
             for pos in candidates[find_in(keys[0], keys[1], q1, q2) >= 0].tolist():
@@ -436,6 +435,23 @@ class _Keys:
         self.file.add(h1[new], h2[new], lines[new])
         ordered = sorted(found)
         return np.asarray(ordered, dtype=np.int64), [found[p] for p in ordered]
+
+
+def _key_order(h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+    """Positions sorted by (h1, h2, position).
+
+    A stable sort on the first half alone is that order unless two keys share a first half
+    (about 1 chance in 10^8 per pair of chunks of 100,000 lines): then the three-key sort.
+    """
+    order = np.argsort(h1, kind="stable")
+    s1 = h1[order]
+    tied = s1[1:] == s1[:-1]
+    if tied.any():
+        # runs of equal first halves whose second halves are all equal too (repeated keys) are in order
+        s2 = h2[order]
+        if (s2[1:][tied] != s2[:-1][tied]).any():
+            return np.lexsort((np.arange(len(h1)), h2, h1))
+    return order
 
 
 class _Prefetch:

@@ -12,6 +12,7 @@ import pytest
 
 from ingest import parts as parts_module
 from ingest.keys import FileKeys, find_in, fingerprints
+from ingest.load import _key_order
 from ingest.load import PARQUET_SCHEMA
 from ingest.store import ClaimsStore
 
@@ -116,6 +117,30 @@ def test_fingerprints_tell_keys_apart_and_find_them_again():
     assert (np.diff(stored[0].astype(object)) >= 0).all()
     assert find_in(stored[0], stored[1], h1[[3, 6]], h2[[3, 6]]).tolist() != [-1, -1]
     assert find_in(stored[0], stored[1], h2[:1], h1[:1]).tolist() == [-1]
+
+
+def test_keys_looked_up_in_any_order_find_their_own_positions():
+    rng = np.random.default_rng(3)
+    h1 = rng.integers(0, 60, 500).astype(np.uint64)  # many equal first halves
+    h2 = rng.integers(0, 2 ** 62, 500).astype(np.uint64)
+    order = np.argsort(h1, kind="stable")
+    stored_1, stored_2 = h1[order], h2[order]
+    absent = rng.integers(2 ** 62, 2 ** 63, 100).astype(np.uint64)
+    pick = rng.permutation(500)[:300]
+    q1 = np.concatenate([h1[pick], h1[:100]])
+    q2 = np.concatenate([h2[pick], absent])
+    shuffle = rng.permutation(len(q1))
+    found = find_in(stored_1, stored_2, q1[shuffle], q2[shuffle])
+    where = {(a, b): i for i, (a, b) in enumerate(zip(stored_1.tolist(), stored_2.tolist()))}
+    assert found.tolist() == [where.get(key, -1) for key in zip(q1[shuffle].tolist(), q2[shuffle].tolist())]
+
+
+def test_keys_are_ordered_by_both_halves_then_position_even_when_first_halves_collide():
+    h1 = np.array([5, 3, 5, 3, 5, 9], dtype=np.uint64)
+    h2 = np.array([2, 1, 1, 1, 2, 0], dtype=np.uint64)  # (5, 2) twice, (3, 1) twice, (5, 1) shares its first half
+    assert _key_order(h1, h2).tolist() == [1, 3, 2, 0, 4, 5]
+    same = np.array([4, 4, 1], dtype=np.uint64)
+    assert _key_order(same, np.array([7, 7, 0], dtype=np.uint64)).tolist() == [2, 0, 1]
 
 
 def _old_layout_home(home, tiny_claims) -> str:
