@@ -138,8 +138,8 @@ def map_svg(counts: pd.DataFrame, flows: pd.DataFrame, places: pd.DataFrame, *,
         parts.append(f'<path class="flow" d="M{x1:.1f},{y1:.1f}Q{mx:.1f},{my:.1f} {x2:.1f},{y2:.1f}" fill="none" '
                      f'stroke="#c0392b" stroke-opacity="0.75" stroke-width="{1.5 + 6 * rec.patients / most:.1f}" '
                      f'marker-end="url(#flow-head)"><title>{title}</title></path>')
-    for rec in places.itertuples(index=False):
-        x, y = _xy(rec.lat, rec.lon)
+    drawn = _spread([_xy(lat, lon) for lat, lon in zip(places["lat"], places["lon"])]) if len(places) else []
+    for rec, (x, y) in zip(places.itertuples(index=False), drawn):
         where = rec.city if isinstance(rec.city, str) and rec.city else REGIONS.get(str(rec.region), "")
         title = escape(f"{str(rec.provider_type).lower()} in {where}"
                        + (" (placed at its region's seat)" if rec.located != "coordinates" else ""))
@@ -160,6 +160,33 @@ def provider_legend(places: pd.DataFrame) -> list[tuple[str, str]]:
     """
     types = sorted(set(places["provider_type"].dropna().astype(str))) if len(places) else []
     return [(t.lower().replace("imaging", "imaging centre"), _TYPE_COLOURS.get(t, "#1f5fa8")) for t in types]
+
+
+def _spread(points: list[tuple[float, float]], *, size: float = 10.0) -> list[tuple[float, float]]:
+    """Markers closer than ``size`` moved apart on a small circle, so no provider hides another.
+
+    A clinic and its lab often share one address, or both are placed at their region's seat.
+    """
+    groups: list[list[int]] = []
+    for i, (x, y) in enumerate(points):
+        for group in groups:
+            gx, gy = points[group[0]]
+            if math.hypot(x - gx, y - gy) < size:
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    out = list(points)
+    for group in groups:
+        if len(group) < 2:
+            continue
+        cx = sum(points[i][0] for i in group) / len(group)
+        cy = sum(points[i][1] for i in group) / len(group)
+        radius = size * 0.75 / math.sin(math.pi / len(group))
+        for k, i in enumerate(group):
+            angle = 2 * math.pi * k / len(group)
+            out[i] = (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
+    return out
 
 
 def _destination(places: pd.DataFrame, region: str) -> tuple[float, float]:

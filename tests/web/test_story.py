@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import re
 
+import pandas as pd
 import pytest
 
 from casework.runs import RunStore
 from export.texts import SCORE_HELP
 from tests.web.conftest import RING_ID, RUN_ID, second_run
+from web import region_map
 
 
 def _cells(page: str, css: str) -> list[str]:
@@ -85,3 +87,18 @@ def test_week_over_week_panel_shows_new_and_removed_members_amount_and_alerts(as
         assert "BEN-000" in panel and "BEN-R0" in panel
     first = html.unescape(as_role(role).get(f"/rings/{RING_ID}?run={RUN_ID}").get_data(as_text=True))
     assert "This is the first stored run" in first
+
+
+def test_map_draws_providers_at_one_address_apart():
+    places = pd.DataFrame({"provider_id": ["PRV-C", "PRV-L", "PRV-F"], "provider_type": ["CLINIC", "LAB", "CLINIC"],
+                           "lat": [33.57, 33.57, 30.42], "lon": [-7.59, -7.59, -9.6], "city": ["Casablanca"] * 2 + ["Agadir"],
+                           "region": ["06", "06", "09"], "located": ["coordinates"] * 3})
+    counts = pd.DataFrame({"region": ["06"], "name": ["Casablanca-Settat"], "patients": [3], "providers": [2],
+                           "amount": [10.0]})
+    flows = pd.DataFrame(columns=["from_region", "to_region", "patients", "lines", "amount"])
+    svg = str(region_map.map_svg(counts, flows, places, outlines={}))
+    corners = [(float(x), float(y)) for x, y in re.findall(r'<rect class="provider" x="([\d.]+)" y="([\d.]+)"', svg)]
+    assert len(corners) == 3
+    for i, (x1, y1) in enumerate(corners):
+        for x2, y2 in corners[i + 1:]:
+            assert max(abs(x1 - x2), abs(y1 - y2)) >= 10, "two 10 px provider squares overlap"
