@@ -143,12 +143,17 @@ def plant_rings(rng: np.random.Generator, pop: Population, prov: ProviderTable, 
 
     def clinic_with_surgeons(regions: np.ndarray) -> tuple[int, int]:
         for r in list(regions) + list(rng.permutation(12)):
+            # A surgeon may be attached to several clinics: one taken by an earlier ring does not count.
             cands = np.array([c for c in prov.of("CLINIC", int(r)) if c not in used
-                              and (prov.role[prov.attached(c)] == "surgeon").any()], dtype=np.int64)
+                              and free_surgeon(c)], dtype=np.int64)
             if len(cands):
                 c = int(take(cands)[0])
                 return c, int(r)
         return -1, -1
+
+    def free_surgeon(clinic: int) -> bool:
+        att = prov.attached(clinic)
+        return any(d not in used for d in att[prov.role[att] == "surgeon"].tolist())
 
     def surgeons_of(clinic: int, k: int) -> np.ndarray:
         att = prov.attached(clinic)

@@ -195,3 +195,29 @@ def test_camouflage_spreads_cohorts_over_more_days(data, camouflaged):
 def test_bad_arguments_are_refused(kwargs):
     with pytest.raises(InputRefused):
         generate_frames(**{"scale": 0.02, "weeks": 1, **kwargs})
+
+
+def test_rings_never_plant_a_surgeon_role_without_a_surgeon():
+    # Every clinic shares one surgeon: once an early ring takes that surgeon, no later ring
+    # may pick a clinic for its surgeons (a national year at seed 0 drew such a clinic and
+    # crashed generating its first phantom week).
+    from ingest.synthetic.population import build_population
+    from ingest.synthetic.providers import build_providers
+    from ingest.synthetic.rings import plant_rings
+    from ingest.synthetic.world import draw_params
+
+    rng = np.random.default_rng(3)
+    params = draw_params(rng, 0.0)
+    pop = build_population(rng, 3000, 2025, tadamon_share=params.tadamon_share,
+                           tadamon_cash_share=params.tadamon_cash_share, phone_share=params.phone_share)
+    prov = build_providers(rng, 1.0)
+    surgeon = int(np.flatnonzero(prov.role == "surgeon")[0])
+    clinics = prov.of("CLINIC")
+    attached = np.zeros(prov.n, dtype=np.int64)
+    attached[clinics] = 1
+    prov.fac_ptr = np.concatenate([[0], np.cumsum(attached)])
+    prov.fac_doctors = np.full(len(clinics), surgeon, dtype=np.int64)
+    rings = plant_rings(rng, pop, prov, 1.0, params, 1.0)
+    with_surgeons = [ring for ring in rings if "surgeon" in ring.members]
+    assert with_surgeons, "the world planted no ring with surgeons"
+    assert all(len(ring.members["surgeon"]) for ring in with_surgeons)
