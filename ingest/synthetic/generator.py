@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,19 +96,29 @@ def generate(out_dir: str | Path, *, scale: float = 1.0, weeks: int = 12, seed: 
     world = _World(scale, weeks, seed, camouflage, start, fraud)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name.split(".")[0]: out / name for name in FILES + GROUND_TRUTH_FILES}
-    with ClaimsCsvWriter(paths["claims"]) as writer:
-        for week, columns in world.weeks():
-            writer.write(columns)
-            if progress is not None:
-                progress(week, weeks, writer.rows)
-    write_small_csv(world.providers(), paths["providers"])
-    write_small_csv(world.labels(), paths["labels"])
-    recruiters, identifiers = world.recruiters()
-    write_small_csv(recruiters, paths["recruiters"])
-    write_small_csv(identifiers, paths["recruiter_identifiers"])
-    write_small_csv(world.lookalikes(), paths["lookalikes"])
-    paths["world"].write_text(json.dumps(world.describe(), indent=2, sort_keys=True) + "\n")
+    # Written into a staging folder and moved into place only when every file is whole, so a
+    # crash or an interrupt never leaves a truncated claims file that looks like a data set.
+    staging = Path(tempfile.mkdtemp(prefix=".generate-", dir=out))
+    try:
+        staged = {name.split(".")[0]: staging / name for name in FILES + GROUND_TRUTH_FILES}
+        with ClaimsCsvWriter(staged["claims"]) as writer:
+            for week, columns in world.weeks():
+                writer.write(columns)
+                if progress is not None:
+                    progress(week, weeks, writer.rows)
+        write_small_csv(world.providers(), staged["providers"])
+        write_small_csv(world.labels(), staged["labels"])
+        recruiters, identifiers = world.recruiters()
+        write_small_csv(recruiters, staged["recruiters"])
+        write_small_csv(identifiers, staged["recruiter_identifiers"])
+        write_small_csv(world.lookalikes(), staged["lookalikes"])
+        staged["world"].write_text(json.dumps(world.describe(), indent=2, sort_keys=True) + "\n")
+        paths = {key: out / path.name for key, path in staged.items()}
+        # The claims file last: where it exists, the files describing it exist too.
+        for key in sorted(staged, key=lambda k: k == "claims"):
+            os.replace(staged[key], paths[key])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return paths
 
 

@@ -221,3 +221,23 @@ def test_rings_never_plant_a_surgeon_role_without_a_surgeon():
     with_surgeons = [ring for ring in rings if "surgeon" in ring.members]
     assert with_surgeons, "the world planted no ring with surgeons"
     assert all(len(ring.members["surgeon"]) for ring in with_surgeons)
+
+
+def test_generate_leaves_no_partial_files_when_it_fails_midway(tmp_path, monkeypatch):
+    from ingest.synthetic import generator
+
+    real_weeks = generator._World.weeks
+
+    def failing_weeks(self):
+        for n, item in enumerate(real_weeks(self)):
+            if n == 1:
+                raise RuntimeError("disk full")
+            yield item
+
+    monkeypatch.setattr(generator._World, "weeks", failing_weeks)
+    with pytest.raises(RuntimeError, match="disk full"):
+        generate(tmp_path / "out", scale=0.05, weeks=3, seed=1)
+    assert list((tmp_path / "out").iterdir()) == []
+    monkeypatch.setattr(generator._World, "weeks", real_weeks)
+    paths = generate(tmp_path / "out", scale=0.05, weeks=3, seed=1)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths.values())
