@@ -19,7 +19,7 @@ from ingest.schema import REGIONS
 
 __all__ = [
     "REGION_SEATS", "MIN_PEERS", "haversine_km", "provider_places", "region_counts", "region_flows",
-    "patient_pairs", "travel", "distance_comparison", "distance_sentence",
+    "patient_pairs", "travel", "distance_comparison", "distance_sentence", "ProviderRows",
 ]
 
 #: Region code -> (seat, latitude, longitude): where a patient of that region is placed.
@@ -90,6 +90,35 @@ def provider_places(lines: pd.DataFrame, providers: pd.DataFrame | None = None) 
     out["located"] = np.where(known, "coordinates", "region seat")
     out = out[out["lat"].notna()]
     return out[cols].reset_index(drop=True)
+
+
+class ProviderRows:
+    """The providers table indexed once by provider id, so each ring takes its own rows without a scan.
+
+    Parameters
+    ----------
+    providers : DataFrame, optional
+        The providers table (``provider_id`` and any other columns).
+    """
+
+    def __init__(self, providers: pd.DataFrame | None):
+        self.table = providers
+        has = providers is not None and len(providers)
+        self._at = providers.groupby(providers["provider_id"].astype(str), sort=False).indices if has else {}
+
+    def of(self, ids: Iterable[Any]) -> pd.DataFrame | None:
+        """The table's rows of ``ids`` (compared as str), in the table's order: what
+        ``table[table["provider_id"].astype(str).isin(ids)]`` selects.
+
+        Parameters
+        ----------
+        ids : iterable
+            Provider (or doctor) ids.
+        """
+        if self.table is None:
+            return None
+        found = [self._at[i] for i in {str(i) for i in ids} if i in self._at]
+        return self.table.iloc[np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)]
 
 
 def region_counts(lines: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
@@ -211,7 +240,8 @@ def travel(pairs: pd.DataFrame, places: pd.DataFrame) -> dict[str, Any]:
 
 def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring_providers: Iterable[str],
                         providers: pd.DataFrame | None = None, *, min_peers: int = MIN_PEERS,
-                        peer_places: pd.DataFrame | None = None) -> dict[str, Any]:
+                        peer_places: pd.DataFrame | None = None,
+                        ring_places: pd.DataFrame | None = None) -> dict[str, Any]:
     """The distance the ring's patients travel to its providers, beside what their peers' patients travel.
 
     Peers of a ring provider are the other providers of its type in its region; when a
@@ -234,6 +264,8 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring
     peer_places : DataFrame, optional
         :func:`provider_places` of every provider of ``peer_pairs`` (the same for every ring
         compared with these pairs: computed once by the caller); computed here when None.
+    ring_places : DataFrame, optional
+        :func:`provider_places` of the ring providers' lines, when the caller has it already.
 
     Returns
     -------
@@ -244,7 +276,8 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring
     """
     ring_ids = {str(p) for p in ring_providers}
     own = ring_lines[ring_lines["provider_id"].astype(str).isin(ring_ids)] if len(ring_lines) else ring_lines
-    ring_places = provider_places(own, providers)
+    if ring_places is None:
+        ring_places = provider_places(own, providers)
     others = peer_pairs[~peer_pairs["provider_id"].astype(str).isin(ring_ids)] if len(peer_pairs) else peer_pairs
     if peer_places is None:
         peer_places = provider_places(peer_pairs.drop_duplicates("provider_id"), providers)

@@ -33,6 +33,7 @@ import pandas as pd
 
 from casework.ringdiff import ring_diff
 from casework.ringlines import WindowLines
+from casework.ringmap import ProviderRows
 from casework.ringpage_parts import geography, graph_to_json, jsonable, ring_changes, timeline, timeline_svg
 from casework.runs import RunStore
 from detectors.config import DetectionConfig
@@ -159,6 +160,7 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
     alerts = alerts.assign(ring_id=alerts["ring_id"].astype(str))
     alert_of = {r["ring_id"]: {"change": str(r["change"]), "detail": str(r["detail"]), "alerted": bool(r["alerted"])}
                 for r in alerts.to_dict("records")}
+    rows = ProviderRows(providers)
     by_ring = {str(k): v for k, v in members.groupby(members["ring_id"].astype(str), sort=False)} if len(members) else {}
     tmp = target.parent / f".{run_id}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
@@ -173,7 +175,7 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
             for ring in rings.to_dict("records"):
                 rid = str(ring["ring_id"])
                 own = by_ring.get(rid, members.iloc[:0])
-                _write_ring(c, ring, own, window.ring(own), providers=providers, intermediaries=intermediaries,
+                _write_ring(c, ring, own, window.ring(own), providers=rows, intermediaries=intermediaries,
                             previous=_previous_ring(previous, before, rid), alert=alert_of.get(rid),
                             alerts=alerts[alerts["ring_id"] == rid], tell=tell)
         conn.close()
@@ -379,12 +381,17 @@ def _page(conn: sqlite3.Connection, ring_id: str, total: int, page: int, size: i
 
 
 def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame, *,
-                providers: pd.DataFrame | None, intermediaries: Any, previous: dict[str, Any] | None,
+                providers: ProviderRows, intermediaries: Any, previous: dict[str, Any] | None,
                 alert: dict[str, Any] | None, alerts: pd.DataFrame, tell: Callable[..., dict] | None) -> None:
     rid = str(ring["ring_id"])
+    # The graph and the map look up only the providers and doctors of the ring's lines: their rows of the
+    # table give the same names and places as the whole table, without scanning it per ring.
+    billing = [lines[c].dropna() for c in ("provider_id", "doctor_id") if c in lines]
+    mine = providers.of(pd.concat(billing)) if len(lines) and billing else None
+    table = mine if mine is not None and len(mine) else providers.table
     ids = set(members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"].astype(str))
     own = only_intermediaries(copy.copy(intermediaries), ids) if intermediaries is not None and ids else None
-    G = ring_graph(members, lines.reindex(columns=list(CLAIM_COLUMNS)), providers=providers, intermediaries=own)
+    G = ring_graph(members, lines.reindex(columns=list(CLAIM_COLUMNS)), providers=table, intermediaries=own)
     told = tell(ring, members, lines, graph=G) if tell is not None else {}
     risky = lines["at_risk"].to_numpy(bool) if len(lines) else []
     amount = lines["amount_claimed"].astype(float) if len(lines) else pd.Series(dtype=float)
@@ -395,7 +402,7 @@ def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFra
         float(amount[~risky].sum()) if len(lines) else 0.0))
     parts = {
         "timeline": days, "timeline_svg": timeline_svg(days), "graph": graph_to_json(G),
-        "geography": geography(lines, providers, member_providers),
+        "geography": geography(lines, table, member_providers),
         "changes": ring_changes(ring, members, previous, alert),
         "diff": ring_diff(ring, members, (previous or {}).get("ring"), (previous or {}).get("members"), alerts,
                           previous_run=(previous or {}).get("run_id")),

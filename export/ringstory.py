@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from casework.ringmap import distance_comparison, patient_pairs, provider_places, region_counts, region_flows
+from casework.ringmap import (ProviderRows, distance_comparison, patient_pairs, provider_places, region_counts,
+                              region_flows)
 from export.sentences import detector_notes, member_sentences
 
 __all__ = ["ring_story", "story_frame", "PEER_COLUMNS"]
@@ -37,6 +38,8 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
         The providers table (coordinates).
     """
     pairs: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame]] = {}
+    # A ring's places need its providers' rows only: looked up, not scanned for in the whole table per ring.
+    rows = ProviderRows(providers)
 
     def peers(types: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(patient pairs, provider places) of the window's providers of ``types``."""
@@ -52,10 +55,11 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
             members["entity_type"], members["entity_id"], member_sentences(members, lines), detector_notes(members))}
         ring_providers = set(members.loc[members["entity_type"].isin(["PROVIDER", "DOCTOR"]), "entity_id"].astype(str))
         own = lines[lines["provider_id"].astype(str).isin(ring_providers)] if len(lines) else lines
-        places = provider_places(own, providers)
+        places = provider_places(own, rows.of(own["provider_id"].dropna()) if len(own) else providers)
         types = tuple(sorted(set(own["provider_type"].dropna().astype(str)))) if len(own) else ()
         peer_pairs, peer_places = peers(types)
-        comparison = distance_comparison(lines, peer_pairs, ring_providers, providers, peer_places=peer_places)
+        comparison = distance_comparison(lines, peer_pairs, ring_providers, providers, peer_places=peer_places,
+                                         ring_places=places)
         return {"members": told, "counts": _frame_json(region_counts(lines, places)),
                 "flows": _frame_json(region_flows(lines)), "places": _frame_json(places), "comparison": comparison}
 

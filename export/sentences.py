@@ -183,11 +183,16 @@ class _Ring:
         # On third-party-payment dossiers the payee account is the provider's own: not shared by patients.
         direct = self.lines[self.lines["channel"] != "PROVIDER_DIRECT"]
         self._patients_of: dict[str, dict[str, set[str]]] = {}
+        # and each patient's own values, gathered in the same pass rather than selected again per patient
+        self._values_of: dict[str, dict[str, set[str]]] = {}
         for c in ("contact_phone", "payee_account"):
             found = self._patients_of[c] = {}
+            mine = self._values_of[c] = {}
             for value, patient in zip(direct[c], direct["beneficiary_id"]):
                 if value is not None and patient is not None:
                     found.setdefault(value, set()).add(patient)
+                if value is not None:
+                    mine.setdefault(patient, set()).add(value)
 
     def _own(self, column: str, entity_id: str) -> pd.DataFrame:
         """The lines whose ``column`` is ``entity_id``, in their order."""
@@ -205,7 +210,7 @@ class _Ring:
     def sentence(self, entity_type: str, entity_id: str, role: str, evidence: str) -> str:
         if entity_type == "BENEFICIARY":
             own = self._own("beneficiary_id", entity_id)
-            return self._patient(own, role) if len(own) else self._fallback(role, evidence)
+            return self._patient(own, role, entity_id) if len(own) else self._fallback(role, evidence)
         if entity_type == "PROVIDER":
             own = self._own("provider_id", entity_id)
             return self._provider(own, role) if len(own) else self._fallback(role, evidence)
@@ -222,7 +227,7 @@ class _Ring:
         own = self._own(ENTITY_COLUMNS.get(entity_type, ""), entity_id)
         return self._shared(own, entity_type) if len(own) else self._fallback(role, evidence)
 
-    def _patient(self, own: pd.DataFrame, role: str) -> str:
+    def _patient(self, own: pd.DataFrame, role: str, patient: str) -> str:
         providers = own["provider_id"].dropna().unique()
         ring_providers = [p for p in providers if p in self.providers]
         n_ring = len(self.providers)
@@ -237,7 +242,7 @@ class _Ring:
         text += self._travel(own)
         if role == "phantom_patient" and not (own["act_family"] == "CONSULTATION").any():
             text += " No consultation before the acts."
-        shared = self._shares(own)
+        shared = self._shares(patient)
         return text + (f" {shared}" if shared else "")
 
     def _travel(self, own: pd.DataFrame) -> str:
@@ -251,11 +256,10 @@ class _Ring:
         return (f" Lives in {REGIONS.get(home, home)}, treated in {REGIONS.get(dest, dest)}"
                 + (f" (about {km:,.0f} km away)." if km is not None else "."))
 
-    def _shares(self, own: pd.DataFrame) -> str:
+    def _shares(self, patient: str) -> str:
         out = []
-        own = own[own["channel"] != "PROVIDER_DIRECT"]
         for col, word in (("contact_phone", "phone"), ("payee_account", "payee account")):
-            values = set(own[col].dropna())
+            values = self._values_of[col].get(patient) or set()
             if not values:
                 continue
             patients_of = self._patients_of[col]

@@ -48,10 +48,11 @@ def ring_graph(members: pd.DataFrame, lines: pd.DataFrame, *, providers: pd.Data
     if len(lines):
         built = build_graph(lines, providers=providers, intermediaries=intermediaries)
         benes = set(members.loc[members["entity_type"] == "BENEFICIARY", "entity_id"].astype(str))
-        targets = built.edges["target"].astype(str)
+        # The edges from member beneficiaries are picked once, then split by identifier type.
+        edges = built.edges[built.edges["source"].astype(str).str.removeprefix("BENEFICIARY:").isin(benes)]
+        targets = edges["target"].astype(str)
         for node_type in SHARED_IDENTIFIERS:
-            sharing = built.edges[targets.str.startswith(node_type + ":")
-                                  & built.edges["source"].astype(str).str.removeprefix("BENEFICIARY:").isin(benes)]
+            sharing = edges[targets.str.startswith(node_type + ":")]
             counts = sharing.groupby("target")["source"].nunique()
             wanted |= set(counts[counts >= 2].index)
         G = built.to_networkx(sorted(wanted))

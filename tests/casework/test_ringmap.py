@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from casework.ringmap import (MIN_PEERS, REGION_SEATS, distance_comparison, distance_sentence, haversine_km,
-                              patient_pairs, provider_places, region_counts, region_flows, travel)
+from casework.ringmap import (MIN_PEERS, REGION_SEATS, ProviderRows, distance_comparison, distance_sentence,
+                              haversine_km, patient_pairs, provider_places, region_counts, region_flows, travel)
 from ingest.schema import REGIONS
 
 
@@ -83,3 +83,20 @@ def test_distance_sentence_says_when_nothing_can_be_measured():
     alone = distance_comparison(ring, patient_pairs(ring), ["RING"])
     assert distance_sentence(alone).endswith("No peer provider of the same type has patients in this window to "
                                              "compare with.")
+
+
+def test_provider_rows_of_ids_are_the_rows_a_mask_selects_in_table_order():
+    table = pd.DataFrame({"provider_id": ["P2", "P1", 7, "P2", "P3", None], "name": list("abcdef")})
+    rows = ProviderRows(table)
+    for ids in (["P2", "7"], {"P1", "P3", "P9"}, [7, "P2"], [], ["P9"]):
+        expected = table[table["provider_id"].astype(str).isin({str(i) for i in ids})]
+        pd.testing.assert_frame_equal(rows.of(ids), expected)
+    assert ProviderRows(None).of(["P1"]) is None
+    assert len(ProviderRows(table.iloc[:0]).of(["P1"])) == 0
+
+
+def test_distance_comparison_with_the_ring_places_given_is_the_same():
+    ring = _lines([("B1", "02", "RING", "CLINIC", "06", 1.0), ("B2", "06", "RING", "CLINIC", "06", 1.0)])
+    peers = patient_pairs(_lines([("B3", "06", f"P{i}", "CLINIC", "06", 1.0) for i in range(MIN_PEERS)]))
+    assert distance_comparison(ring, peers, ["RING"], ring_places=provider_places(ring, None)) == \
+        distance_comparison(ring, peers, ["RING"])
