@@ -28,7 +28,8 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
                                                                                 dict[str, Any]]:
     """The story maker of a run: ``tell(ring, members, lines) -> dict`` over this window.
 
-    The peers' patient pairs and places are computed once per set of provider types.
+    The peers' patient pairs and places are computed once per run (once per set of provider types
+    when a provider's lines name several types).
 
     Parameters
     ----------
@@ -41,8 +42,26 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
     # A ring's places need its providers' rows only: looked up, not scanned for in the whole table per ring.
     rows = ProviderRows(providers)
 
+    # When every line names its provider's one type, the pairs and places of some types are the window's
+    # rows of those types: grouped once per run rather than once per set of types (a national window has many).
+    whole: list[tuple[pd.DataFrame, pd.DataFrame] | None] = []
+
+    def window_pairs() -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        if not whole:
+            one_type = bool(claims["provider_type"].notna().all()) and bool(
+                (claims.groupby(claims["provider_id"].astype(str))["provider_type"].nunique() <= 1).all())
+            found = patient_pairs(claims[PEER_COLUMNS]) if one_type else None
+            whole.append(None if found is None else
+                         (found, provider_places(found.drop_duplicates("provider_id"), providers)))
+        return whole[0]
+
     def peers(types: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(patient pairs, provider places) of the window's providers of ``types``."""
+        if types not in pairs and types and window_pairs() is not None:
+            found, places = (frame[frame["provider_type"].isin(types)].reset_index(drop=True)
+                             for frame in window_pairs())
+            if len(found):
+                pairs[types] = found, places
         if types not in pairs:
             lines = claims.loc[claims["provider_type"].isin(list(types)), PEER_COLUMNS] if types else \
                 pd.DataFrame(columns=PEER_COLUMNS)
