@@ -186,9 +186,13 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
 
 def _most_common(df: pd.DataFrame, column: str) -> pd.Series:
     """Most frequent non-empty value of ``column`` per entity (ties: the smallest value)."""
-    counts = df.loc[df[column].notna()].groupby(["entity_id", df[column].astype(str)]).size().rename("n")
-    counts = counts.reset_index().sort_values(["entity_id", "n", column], ascending=[True, False, True],
-                                               kind="mergesort")
+    # Grouped on the column as it is (codes for a categorical) and made text only per group: text
+    # per line cost a national window millions of Python strings. The sort is total, so the
+    # order groups come out in does not matter.
+    counts = (df.loc[df[column].notna(), ["entity_id", column]]
+              .groupby(["entity_id", column], observed=True, sort=False).size().rename("n").reset_index())
+    counts[column] = counts[column].astype(str)
+    counts = counts.sort_values(["entity_id", "n", column], ascending=[True, False, True], kind="mergesort")
     return counts.drop_duplicates("entity_id").set_index("entity_id")[column].astype(str)
 
 
