@@ -40,7 +40,7 @@ from detectors.config import DetectionConfig
 from graph.intermediaries import infer_intermediaries
 from graph.ring import only_intermediaries, ring_graph
 from ground.errors import InputRefused, NotFound
-from ground.files import private_dir
+from ground.files import private_dir, sync
 from ground.sqlite import connect, transaction
 from ingest.schema import CLAIM_COLUMNS
 from ingest.store import ClaimsStore
@@ -179,9 +179,9 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
                             previous=_previous_ring(previous, before, rid), alert=alert_of.get(rid),
                             alerts=alerts[alerts["ring_id"] == rid], tell=tell)
         conn.close()
-        _sync(tmp)
+        sync(tmp)
         os.replace(tmp, target)
-        _sync(target.parent)
+        sync(target.parent)
     finally:
         conn.close()
         for leftover in (tmp, *(tmp.with_name(tmp.name + suffix) for suffix in ("-journal", "-wal", "-shm"))):
@@ -469,14 +469,6 @@ def _remove_debris(folder: Path) -> None:
         pid = path.name.rsplit(".", 2)[-2]
         if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
             path.unlink(missing_ok=True)
-
-
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _now() -> str:

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ingest.schema import ENTITY_COLUMNS, ENUMS
+from graph.linecodes import FAMILY_COLUMNS, LineCodes, grouped_edges
+from ingest.schema import ENTITY_COLUMNS
 
 if TYPE_CHECKING:
     from graph.intermediaries import Intermediaries
@@ -43,10 +44,8 @@ __all__ = [
     "FAMILY_COLUMNS",
 ]
 
-FAMILIES: tuple[str, ...] = ENUMS["act_family"]
 # the ``str`` dtype pandas gives a column of Python strings
 _STR_TYPES = {pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}
-FAMILY_COLUMNS: tuple[str, ...] = tuple(f"amount_{f.lower()}" for f in FAMILIES)
 
 #: identifier node type -> (claims column, edge type from a beneficiary)
 IDENTIFIER_COLUMNS: dict[str, tuple[str, str]] = {
@@ -271,7 +270,7 @@ def graph_parts(
         As for :func:`build_graph`.
     """
     claims = claims.reset_index(drop=True)
-    rows = _RowCodes(claims)
+    rows = LineCodes(claims)
     entity_types = [
         ("BENEFICIARY", "beneficiary_id", {"household_id": "household_id", "regime": "regime",
                                            "region": "beneficiary_region", "birth_year": "birth_year",
@@ -326,7 +325,7 @@ def claim_edges(claims: pd.DataFrame) -> pd.DataFrame:
     """
     claims = claims.reset_index(drop=True)
     masks = {node_type: identifier_mask(claims, node_type) for node_type in IDENTIFIER_COLUMNS}
-    rows = _RowCodes(claims)
+    rows = LineCodes(claims)
     # every distinct id is a key here (no node table is written): keys only stand for node ids
     columns = dict(ENTITY_COLUMNS)
     present = {node_type: np.arange(len(rows.codes(column)[1])) for node_type, column in columns.items()}
@@ -342,64 +341,11 @@ def claim_edges(claims: pd.DataFrame) -> pd.DataFrame:
     return edges
 
 
-def _claim_edge_parts(rows: _RowCodes, masks: dict[str, np.ndarray]) -> list[dict[str, object]]:
+def _claim_edge_parts(rows: LineCodes, masks: dict[str, np.ndarray]) -> list[dict[str, object]]:
     """Each claims edge type's aggregated columns; identifier edges only on the lines of ``masks``."""
     mask_of = {column: masks[node_type] for node_type, (column, _) in IDENTIFIER_COLUMNS.items()}
     return [rows.edges(edge_type, source, target, mask=mask_of.get(target))
             for edge_type, (source, target) in CLAIM_EDGES.items()]
-
-
-class _RowCodes:
-    """Per-line integer codes of every id column, computed once and shared."""
-
-    def __init__(self, claims: pd.DataFrame):
-        self.claims = claims
-        self.amount = claims["amount_claimed"].to_numpy(dtype=float, na_value=0.0)
-        self.dates = claims["service_date"].to_numpy(dtype="datetime64[ns]").view("int64")
-        # int32 codes (int8 families): half the resident line-level arrays of int64 ones
-        self.claim_code = pd.factorize(claims["claim_id"])[0].astype(np.int32)
-        self.prior_code = pd.factorize(claims["prior_auth_id"])[0].astype(np.int32)
-        fam = pd.Categorical(claims["act_family"], categories=list(FAMILIES)).codes
-        self.family = np.where(fam < 0, FAMILIES.index("OTHER"), fam).astype(np.int8)
-        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._keys: dict[str, np.ndarray] = {}
-
-    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        """(line codes, sorted unique ids); code -1 where empty."""
-        if column not in self._codes:
-            codes, uniques = pd.factorize(self.claims[column], sort=True)
-            self._codes[column] = (codes.astype(np.int32), np.asarray(uniques, dtype=object))
-        return self._codes[column]
-
-    def present(self, column: str, mask: np.ndarray | None) -> np.ndarray:
-        """The codes of ``column`` found on the lines of ``mask`` (all lines when None), sorted."""
-        codes, uniques = self.codes(column)
-        keep = codes >= 0
-        if mask is not None:
-            keep &= mask
-        return np.flatnonzero(np.bincount(codes[keep], minlength=len(uniques)))
-
-    def set_keys(self, column: str, present: np.ndarray, offset: int) -> None:
-        """Number the ``present`` codes of ``column`` from ``offset`` (the others get -1)."""
-        keys = np.full(len(self.codes(column)[1]), -1, dtype=np.int64)
-        keys[present] = offset + np.arange(len(present))
-        self._keys[column] = keys
-
-    def keys(self, column: str) -> np.ndarray:
-        """The node key of each code of ``column`` (:meth:`set_keys`)."""
-        return self._keys[column]
-
-    def edges(self, edge_type: str, src_col: str, tgt_col: str, *,
-              mask: np.ndarray | None = None) -> dict[str, object]:
-        src, _ = self.codes(src_col)
-        tgt, tgt_uniques = self.codes(tgt_col)
-        keep = (src >= 0) & (tgt >= 0)
-        if mask is not None:
-            keep &= mask
-        width = max(len(tgt_uniques), 1)
-        group, pairs = _factorize_sorted(src[keep].astype(np.int64) * width + tgt[keep])
-        return {"source": self.keys(src_col)[pairs // width], "target": self.keys(tgt_col)[pairs % width],
-                "edge_type": edge_type, **_aggregate(group, len(pairs), self, keep)}
 
 
 def _key_offsets(sizes: dict[str, int]) -> dict[str, int]:
@@ -409,34 +355,6 @@ def _key_offsets(sizes: dict[str, int]) -> dict[str, int]:
         offsets[node_type] = start
         start += sizes[node_type]
     return offsets
-
-
-def _aggregate(group: np.ndarray, n_groups: int, rows: _RowCodes, keep: np.ndarray) -> dict[str, np.ndarray]:
-    amount = rows.amount[keep]
-    family = rows.family[keep]
-    out: dict[str, np.ndarray] = {}
-    n_claims_total = int(rows.claim_code.max()) + 1 if len(rows.claim_code) else 1
-    out["n_claims"] = _count_distinct(group, rows.claim_code[keep], n_claims_total, n_groups)
-    out["n_lines"] = np.bincount(group, minlength=n_groups).astype(np.int64)
-    out["amount"] = np.round(np.bincount(group, weights=amount, minlength=n_groups), 2)
-    # one contiguous array per family (not columns of one 2-D array), so that assembling
-    # the edges table can free each as soon as it is copied
-    for i, name in enumerate(FAMILY_COLUMNS):
-        selected = family == i
-        out[name] = np.round(np.bincount(group[selected], weights=amount[selected], minlength=n_groups), 2)
-    # every group has a line, so the fill values never survive; ufunc.at beats a pandas group-by here
-    dates = rows.dates[keep]
-    first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, group, dates)
-    last = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last, group, dates)
-    out["first_date"] = first.view("datetime64[ns]")
-    out["last_date"] = last.view("datetime64[ns]")
-    prior = rows.prior_code[keep]
-    has_prior = prior >= 0
-    n_prior_total = int(rows.prior_code.max()) + 1 if len(rows.prior_code) else 1
-    out["n_prior_auth"] = _count_distinct(group[has_prior], prior[has_prior], max(n_prior_total, 1), n_groups)
-    return out
 
 
 def _assemble_edges(parts: list[dict[str, object]]) -> pd.DataFrame:
@@ -460,21 +378,7 @@ def _assemble_edges(parts: list[dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, sorted uniques) of an int64 array; a hash table, much faster here than ``np.unique``."""
-    codes, uniques = pd.factorize(values, sort=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=np.int64)
-
-
-def _count_distinct(group: np.ndarray, values: np.ndarray, n_values: int, n_groups: int) -> np.ndarray:
-    """Number of distinct ``values`` per group."""
-    if not len(group):
-        return np.zeros(n_groups, dtype=np.int64)
-    pairs = pd.unique(group.astype(np.int64) * n_values + values)
-    return np.bincount(pairs // n_values, minlength=n_groups).astype(np.int64)
-
-
-def _entity_nodes(claims: pd.DataFrame, rows: _RowCodes, node_type: str, column: str,
+def _entity_nodes(claims: pd.DataFrame, rows: LineCodes, node_type: str, column: str,
                   attrs: dict[str, str], *, mask: np.ndarray | None = None) -> pd.DataFrame:
     codes, uniques = rows.codes(column)
     keep = codes >= 0
@@ -500,7 +404,7 @@ def _entity_nodes(claims: pd.DataFrame, rows: _RowCodes, node_type: str, column:
     return frame
 
 
-def _intermediary_nodes(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries, inter_ids: np.ndarray,
+def _intermediary_nodes(claims: pd.DataFrame, rows: LineCodes, found: Intermediaries, inter_ids: np.ndarray,
                         offset: int) -> pd.DataFrame:
     table = found.table.sort_values("intermediary_id", ignore_index=True)
     bene_codes, bene_uniques = rows.codes("beneficiary_id")
@@ -524,7 +428,7 @@ def _intermediary_nodes(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
     return frame
 
 
-def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermediaries, inter_ids: np.ndarray,
+def _intermediary_edges(claims: pd.DataFrame, rows: LineCodes, found: Intermediaries, inter_ids: np.ndarray,
                         offset: int) -> list[dict[str, object]]:
     bene_codes, bene_uniques = rows.codes("beneficiary_id")
     bene_index = pd.Index(bene_uniques)
@@ -537,7 +441,7 @@ def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
     line_frame = pd.DataFrame({"bene": bene_codes, "line": np.arange(len(bene_codes))})
     expanded = line_frame.merge(members[["bene", "inter"]], on="bene")
     inter_keys = offset + np.arange(len(inter_ids), dtype=np.int64)
-    frames: list[dict[str, object]] = [_grouped_edges("RECRUITED", expanded["inter"].to_numpy(), expanded["bene"].to_numpy(),
+    frames: list[dict[str, object]] = [grouped_edges("RECRUITED", expanded["inter"].to_numpy(), expanded["bene"].to_numpy(),
                              expanded["line"].to_numpy(), inter_keys, rows.keys("beneficiary_id"), rows)]
     for node_type, (column, _) in IDENTIFIER_COLUMNS.items():
         links = found.links[found.links["identifier_type"] == node_type]
@@ -551,30 +455,9 @@ def _intermediary_edges(claims: pd.DataFrame, rows: _RowCodes, found: Intermedia
         pairs = pairs[pairs["ident"] >= 0]
         lines = expanded[mask[expanded["line"].to_numpy()]]
         lines = lines.assign(ident=codes[lines["line"].to_numpy()]).merge(pairs, on=["inter", "ident"])
-        frames.append(_grouped_edges("USES", lines["inter"].to_numpy(), lines["ident"].to_numpy(),
+        frames.append(grouped_edges("USES", lines["inter"].to_numpy(), lines["ident"].to_numpy(),
                                      lines["line"].to_numpy(), inter_keys, rows.keys(column), rows))
     return frames
-
-
-def _grouped_edges(edge_type: str, src: np.ndarray, tgt: np.ndarray, line: np.ndarray,
-                   src_keys: np.ndarray, tgt_keys: np.ndarray, rows: _RowCodes) -> dict[str, object]:
-    width = max(len(tgt_keys), 1)
-    group, pairs = _factorize_sorted(src.astype(np.int64) * width + tgt)
-    # a line may count for several intermediaries here, so take line positions instead of a mask
-    aggregates = _aggregate(group, len(pairs), _LineView(rows, line), np.ones(len(line), dtype=bool))
-    return {"source": src_keys[pairs // width], "target": tgt_keys[pairs % width], "edge_type": edge_type,
-            **aggregates}
-
-
-class _LineView:
-    """The line-level arrays of :class:`_RowCodes` taken at given line positions."""
-
-    def __init__(self, rows: _RowCodes, line: np.ndarray):
-        self.amount = rows.amount[line]
-        self.family = rows.family[line]
-        self.dates = rows.dates[line]
-        self.claim_code = rows.claim_code[line] if len(line) else np.zeros(0, dtype=np.int64)
-        self.prior_code = rows.prior_code[line] if len(line) else np.zeros(0, dtype=np.int64)
 
 
 def _apply_provider_file(nodes: pd.DataFrame, providers: pd.DataFrame) -> pd.DataFrame:

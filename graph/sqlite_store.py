@@ -30,7 +30,7 @@ import pandas as pd
 from graph.build import EDGE_COLUMNS, EDGE_TYPES, ClaimsGraph
 from graph.store import Neighbourhood, iso_day, sort_heaviest, split_node_id, walk
 from ground.errors import NotFound, StoreError
-from ground.files import create_private, private_dir
+from ground.files import create_private, private_dir, sync
 from ground.sqlite import connect, transaction
 from ingest.schema import ENTITY_TYPES
 
@@ -143,8 +143,8 @@ class SqliteGraphStore:
             if not final.exists():
                 raise StoreError(f"{final}: removed while it was being published (two graph builds at once?); "
                                  "build the graph again")
-            _fsync_dir(builds)
-            _fsync_dir(self.home)
+            sync(builds)
+            sync(self.home)
         finally:
             temporary.unlink(missing_ok=True)
         self._conn.close()
@@ -415,14 +415,6 @@ def _alive(pid: str) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _day_number(day: str | None) -> int | None:

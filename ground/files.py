@@ -16,7 +16,7 @@ from typing import IO
 
 from ground.errors import ConfigError
 
-__all__ = ["PRIVATE_FILE", "PRIVATE_DIR", "create_private", "open_private", "private_dir", "make_private", "secret_key"]
+__all__ = ["PRIVATE_FILE", "PRIVATE_DIR", "create_private", "open_private", "private_dir", "make_private", "secret_key", "sync"]
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -135,3 +135,18 @@ def secret_key(path: str | Path, what: str) -> bytes:
     if not key:
         raise ConfigError(f"{path}: {what} file is empty")
     return key.encode("ascii")
+
+
+def sync(path: str | Path) -> None:
+    """Flush a file, or a folder's entries (a rename into it), to the disk.
+
+    Parameters
+    ----------
+    path : path
+        A file or a folder.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
