@@ -17,6 +17,7 @@ from detectors.base import DetectionContext, Detector
 from detectors.calibration import surprise_of_p
 from detectors.config import default
 from detectors.findings import Rows
+from ingest.encode import IdCodes
 
 __all__ = ["funnel_table", "far_arrivals", "campaign_shares", "FunnelDetector"]
 
@@ -351,7 +352,8 @@ class FunnelDetector(Detector):
             for b in linked:
                 groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise,
                                f"linked to intermediary {f.intermediary_id} and sent to its destination"))
-            for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, dest, set(linked), benes_of):
+            for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, dest, set(linked), benes_of,
+                                           codes=context.codes):
                 groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise, ev_b))
         return scores, groups, {"funnels": len(funnels), "nominated": nominated, "declared_campaigns": campaigns}
 
@@ -367,7 +369,7 @@ def _declared(intermediaries: Any, min_share: float) -> set[str]:
 
 
 def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, dest: pd.DataFrame, listed: set[str],
-                    benes_of: pd.Series) -> list[tuple[str, str]]:
+                    benes_of: pd.Series, *, codes: IdCodes | None = None) -> list[tuple[str, str]]:
     """Tadamon patients no identifier links to the intermediary who came to its main destination (the
     provider taking most of its patients' amount) from a home region of the patients it links there (not
     the provider's own): a recruiter who lets some of his patients write their own phone and file at their
@@ -381,8 +383,10 @@ def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, dest: pd.
     if mine_dest.empty:
         return []
     pids = {str(mine_dest.sort_values(["share", "entity_id"], ascending=[False, True])["entity_id"].iloc[0])}
-    at = lines.loc[lines["provider_id"].astype(str).isin(pids),
-                   ["beneficiary_id", "beneficiary_region", "provider_id", "provider_region", "tadamon"]]
+    # the provider's lines by the codes' row index (each funnel scanning the window's text cost a national
+    # window most of this detector)
+    at = lines[["beneficiary_id", "beneficiary_region", "provider_id", "provider_region", "tadamon"]].iloc[
+        (codes or IdCodes(lines)).rows("provider_id", pids)]
     at = at.assign(bid=at["beneficiary_id"].astype(str), pid=at["provider_id"].astype(str),
                    home=at["beneficiary_region"].astype(str), there=at["provider_region"].astype(str))
     mine = set(benes_of.get(iid, []))
