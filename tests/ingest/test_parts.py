@@ -7,6 +7,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -221,3 +222,23 @@ def test_fingerprints_stay_those_of_the_key_files_already_written():
         "0x80a1504e007d46e6", "0xf4455445a3e97f4d", "0x2f0d71155cd18153", "0xf57a53198f7e0b59"]
     same_width = pa.array(["FS0000000009", "FS0000000001", "FS0000000002"]).slice(1)
     assert [h.tolist() for h in fingerprints(same_width, np.array([3, 1]))] == [h1[[2, 7]].tolist(), h2[[2, 7]].tolist()]
+
+
+@pytest.mark.parametrize("longest_line_no", [40, 1 << 30])
+def test_the_part_order_is_arrows_sort_by_provider_date_claim_and_line(longest_line_no):
+    from ingest.parts import sort_order
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    names = np.array(["PRV-B", "PRV-A", "prv-a", "PRV-É", "PRV-A2", "PRV-\u0660"], dtype=object)
+    claims = rng.integers(0, 1500, n)
+    lines = rng.integers(1, longest_line_no, n)
+    unique = pd.DataFrame({"c": claims, "l": lines}).drop_duplicates().index.to_numpy()
+    table = pa.table({
+        "provider_id": pa.array(names[rng.integers(0, len(names), n)][unique].tolist()),
+        "service_date": pa.array(rng.integers(20000, 20030, n)[unique].astype("int32")).cast(pa.date32()),
+        "claim_id": pa.array([f"C{c}" for c in claims[unique]]),
+        "line_no": pa.array(lines[unique]),
+    }).slice(3)
+    expected = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in table.column_names])
+    assert sort_order(table).tolist() == expected.to_numpy().tolist()
