@@ -18,7 +18,7 @@ from detectors.calibration import surprise_of_p
 from detectors.config import default
 from detectors.findings import Rows
 
-__all__ = ["funnel_table", "far_arrivals", "FunnelDetector"]
+__all__ = ["funnel_table", "far_arrivals", "campaign_spans", "FunnelDetector"]
 
 
 def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiaries: int = 3,
@@ -171,6 +171,45 @@ def far_arrivals(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFrame)
     return pd.DataFrame(rows, columns=cols)
 
 
+def campaign_spans(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFrame) -> pd.Series:
+    """Days between the first and the last of an intermediary's patients' first visits to its destinations.
+
+    A recruiter buses people week after week; an NGO caravan screens a commune's villagers together and
+    operates those the screening indicated within days: every patient's first visit falls in one short campaign.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    members : DataFrame
+        ``Intermediaries.members`` [intermediary_id, beneficiary_id].
+    dest : DataFrame
+        The destinations of :func:`funnel_table` (providers and doctors: the screening may be billed by the
+        surgeon's practice, the operation by the clinic).
+
+    Returns
+    -------
+    Series
+        Days, indexed by intermediary_id (intermediaries whose patients never reached a destination are absent).
+    """
+    if dest.empty:
+        return pd.Series(dtype=float)
+    m = members[["intermediary_id", "beneficiary_id"]].drop_duplicates().astype(str)
+    d = dest[["intermediary_id", "entity_id"]].astype(str).drop_duplicates()
+    sel = lines[["beneficiary_id", "provider_id", "doctor_id", "service_date"]]
+    sel = sel[sel["beneficiary_id"].astype(str).isin(set(m["beneficiary_id"]))]
+    sel = sel.assign(beneficiary_id=sel["beneficiary_id"].astype(str), provider_id=sel["provider_id"].astype(str),
+                     doctor_id=sel["doctor_id"].astype(str))
+    firsts = []
+    for col in ("provider_id", "doctor_id"):
+        at = sel.merge(m, on="beneficiary_id").merge(d, left_on=["intermediary_id", col],
+                                                     right_on=["intermediary_id", "entity_id"])
+        firsts.append(at[["intermediary_id", "beneficiary_id", "service_date"]])
+    first = pd.concat(firsts).groupby(["intermediary_id", "beneficiary_id"])["service_date"].min()
+    g = first.groupby(level="intermediary_id")
+    return ((g.max() - g.min()).dt.days).astype(float)
+
+
 class FunnelDetector(Detector):
     """Inferred intermediaries funnelling households to one clinic.
 
@@ -193,6 +232,10 @@ class FunnelDetector(Detector):
         Patients seen at a destination the same day that make a cohort.
     doctor_score_share : float
         Share of the patients' amount a destination doctor must receive to take the funnel's score.
+    campaign_days : int
+        An intermediary tied only by a declared referrer (or a submission point), whose patients all first
+        reached its destinations within this many days, is one declared campaign (an NGO caravan): scored 0
+        with that evidence, never nominated.
     """
 
     name = "funnels"
@@ -207,6 +250,7 @@ class FunnelDetector(Detector):
         min_tadamon_share: float = default("funnels.min_tadamon_share"),
         min_cohort: int = default("funnels.min_cohort"),
         doctor_score_share: float = default("funnels.doctor_score_share"),
+        campaign_days: int = default("funnels.campaign_days"),
     ):
         self.min_beneficiaries = min_beneficiaries
         self.min_share = min_share
@@ -216,6 +260,7 @@ class FunnelDetector(Detector):
         self.min_tadamon_share = min_tadamon_share
         self.min_cohort = min_cohort
         self.doctor_score_share = doctor_score_share
+        self.campaign_days = campaign_days
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
@@ -245,12 +290,22 @@ class FunnelDetector(Detector):
         links = getattr(context.intermediaries, "links", None)
         covert = set() if links is None else set(
             links.loc[links["identifier_type"].isin(("PHONE", "ACCOUNT")), "intermediary_id"].astype(str))
-        nominated = 0
+        spans = campaign_spans(context.lines, members, dest)
+        nominated = campaigns = 0
         for f in funnels.itertuples(index=False):
             ev = (f"{f.n_beneficiaries} linked beneficiaries, {f.concentration:.0%} of their amount to one provider, "
                   f"{f.cohort:.0%} in same-day cohorts, {f.far:.0%} from another region, {f.tadamon:.0%} Tadamon, "
                   f"{f.expensive:.0%} expensive acts; {f.arrived} of them came from another region to one provider "
                   f"where {f.arrived_expected:.2f} were expected from how their regions choose providers")
+            # A declared coordinator (no shared phone or payee account) whose villagers all came in one campaign of
+            # a few days is a caravan: a recruiter hides behind his phones and accounts and buses people again.
+            span = spans.get(f.intermediary_id)
+            if f.intermediary_id not in covert and span is not None and span <= self.campaign_days:
+                campaigns += 1
+                scores.append(("INTERMEDIARY", f.intermediary_id, 0.0,
+                               f"{ev}; tied only by a declared referrer, every patient first seen at its destinations "
+                               f"within {int(span)} day(s): one declared campaign, not a funnel", f.amount))
+                continue
             scores.append(("INTERMEDIARY", f.intermediary_id, f.surprise, ev, f.amount))
             # Nominated by its traits together, or by its calibrated surprise among mostly Tadamon patients tied
             # by a phone or a payee account: camouflaged cohorts spread over several days and destinations, which
@@ -275,7 +330,7 @@ class FunnelDetector(Detector):
                                f"linked to intermediary {f.intermediary_id} and sent to its destination"))
             for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, dest, set(linked), benes_of):
                 groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise, ev_b))
-        return scores, groups, {"funnels": len(funnels), "nominated": nominated}
+        return scores, groups, {"funnels": len(funnels), "nominated": nominated, "declared_campaigns": campaigns}
 
 
 def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, dest: pd.DataFrame, listed: set[str],

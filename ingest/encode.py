@@ -31,7 +31,8 @@ import pyarrow.compute as pc
 
 from ingest.schema import CLAIM_DTYPES
 
-__all__ = ["CODED_COLUMNS", "ID_COLUMNS", "encode_claims", "encoded_frame", "sorted_categorical"]
+__all__ = ["CODED_COLUMNS", "ID_COLUMNS", "IdCodes", "encode_claims", "encoded_frame", "id_codes",
+           "sorted_categorical"]
 
 #: Text columns of few distinct values, held as Categorical codes.
 CODED_COLUMNS: tuple[str, ...] = ("regime", "sex", "beneficiary_region", "provider_type", "provider_region",
@@ -147,3 +148,47 @@ def sorted_categorical(values: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     codes = np.where(indices >= 0, rank[np.maximum(indices, 0)], -1) if len(rank) else indices
     categories = pd.Index(dictionary.take(pa.array(order)).to_pandas(), dtype="str")
     return pd.Categorical.from_codes(codes, categories=categories, validate=False)
+
+
+def id_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of an identifier column and its sorted lookup table.
+
+    Code ``k`` is the ``k``-th identifier in sorted order, so grouping on the codes gives
+    the groups in the order a sorted group-by on the text does; missing values get -1.
+
+    Parameters
+    ----------
+    values : Series
+        Identifiers (Arrow strings or Python objects).
+
+    Returns
+    -------
+    codes : ndarray of int32
+    lookup : Index
+        The distinct identifiers, sorted, as text.
+    """
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int32, copy=False), pd.Index(uniques, dtype="str")
+
+
+class IdCodes:
+    """:func:`id_codes` of a frame's columns, each made once, when first asked for.
+
+    Detection steps that group lines by an identifier share one factorization of it per
+    window instead of hashing the text at every group-by.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The lines; its identifier columns must not be replaced afterwards.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._made: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def __call__(self, column: str) -> tuple[np.ndarray, pd.Index]:
+        """The codes and lookup table of ``column`` (see :func:`id_codes`)."""
+        if column not in self._made:
+            self._made[column] = id_codes(self.frame[column])
+        return self._made[column]
