@@ -117,10 +117,15 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("funnels", "doctor_score_share", 0.5,
        "Share of the patients' amount a destination doctor must receive to take the funnel's score (others are "
        "listed in the ring only)"),
-    _p("funnels", "campaign_days", 7,
-       "An intermediary tied only by a declared referrer or a submission point (no shared phone or payee account) "
-       "whose patients all first reached its destinations within this many days is one declared campaign (an NGO "
+    _p("funnels", "campaign_days", 7, "A declared campaign's window: first visits from one day to this many days after it"),
+    _p("funnels", "campaign_share", 0.8,
+       "An intermediary tied only by a declared referrer or a submission point (no shared phone or payee account), "
+       "or declared by most of its households (funnels.campaign_declared_share), with at least this share of its "
+       "patients first reaching its destinations within funnels.campaign_days is one declared campaign (an NGO "
        "caravan screening a commune, then operating some within days): scored 0, never nominated"),
+    _p("funnels", "campaign_declared_share", 0.8,
+       "Share of an intermediary's households that wrote one declared referrer that makes it declared whatever "
+       "else ties it (villagers of a caravan sharing a village phone)"),
     _p("cores", "min_lift", 3.0, "Core edges need at least this lift over chance"),
     _p("cores", "min_shared", 3, "... and at least this many suspicious shared patients"),
     _p("cores", "max_size", 12, "Largest core, in providers"),

@@ -116,7 +116,7 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
     out["size_band"] = _size_band(df, by, size_band_base).reindex(out.index).fillna(0).astype(np.int64)
     per_type = out["peer_type"]
     # Chronic care of ALD patients is frequent and dear by nature: the per-patient ratios leave it out.
-    acute = ~df.column("ald_care").to_numpy(bool) if "ald_care" in lines else None
+    acute = ~df["ald_care"].to_numpy(bool) if "ald_care" in df else None
     # One row per (entity, acute patient): dossiers and amount, the units the per-patient ratios average.
     per_patient = df.per_patient(acute)
     pp = per_patient.groupby("entity", sort=True)
@@ -133,13 +133,13 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
     out["volume"] = out["n_dossiers"].astype(float)
     out["se2_volume"] = 1.0 / (out["n_dossiers"] + 1.0)
 
-    family = df.column("act_family")
+    family = df["act_family"]
     gs = df.group("quantity", (family == "HOSPITAL_STAY").to_numpy(bool))
     n_stays = gs.size().reindex(out.index).fillna(0)
     out["quantity_per_stay"] = gs.mean().reindex(out.index).fillna(0.0)
     out["se2_quantity_per_stay"] = _pooled(gs.var(ddof=0), per_type, n_stays) / n_stays.clip(lower=1)
 
-    dates = df.column("service_date")
+    dates = df["service_date"]
     start, end = dates.min(), dates.max()
     span_days = max((end - start).days + 1, 3) if len(dates) else 3
     cut = start + pd.Timedelta(days=int(span_days * 2 / 3))
@@ -150,7 +150,7 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
     # amount x amount, per week squared; the ratio's variance follows by the delta method.
     line_cv2 = _pooled(g.var(ddof=0) / g.mean().clip(lower=1e-9) ** 2, per_type, out["n_lines"])
     mean_line = out["amount"] / out["n_lines"].clip(lower=1)
-    expensive = df.column("expensive").to_numpy(bool)
+    expensive = df["expensive"].to_numpy(bool)
     for name, mask in (("revenue_growth", np.ones(len(dates), bool)), ("expensive_growth", expensive)):
         early_amt = df.group("amount_claimed", mask & ~recent).sum().reindex(out.index).fillna(0)
         late_amt = df.group("amount_claimed", mask & recent).sum().reindex(out.index).fillna(0)
@@ -175,11 +175,11 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
     out["surgery_without_consultation"] = lacking / n_surgeries.clip(lower=1)
     out["se2_surgery_without_consultation"] = _share_variance(lacking, n_surgeries, per_type)
 
-    fte = (df.column("tadamon") & df.column("far")).to_numpy(bool) & expensive
+    fte = (df["tadamon"] & df["far"] & df["expensive"]).to_numpy()
     fte_amount = df.group("amount_claimed", fte).sum().reindex(out.index).fillna(0)
     out["far_tadamon_expensive"] = fte_amount / out["amount"].clip(lower=1e-9)
     # An amount share rests on the lines that carry the amount: Kish's effective number of lines.
-    squares = (df.column("amount_claimed") ** 2).groupby(df.entity).sum().reindex(out.index).fillna(0)
+    squares = (df["amount_claimed"] ** 2).groupby(df.entity).sum().reindex(out.index).fillna(0)
     n_eff = out["amount"] ** 2 / squares.clip(lower=1e-9)
     out["se2_far_tadamon_expensive"] = _share_variance(out["far_tadamon_expensive"] * n_eff, n_eff, per_type)
     out.index = df.ids
@@ -207,6 +207,14 @@ class _Entities:
         values = self.lines[name]
         values = values if self.rows is None else values.iloc[self.rows]
         return values.reset_index(drop=True)
+
+    __getitem__ = column
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.lines
+
+    def __len__(self) -> int:
+        return len(self.entity)
 
     def line_codes(self, name: str) -> np.ndarray:
         """:class:`IdCodes` of an identifier column on the entities' lines (-1 where missing)."""
@@ -258,7 +266,7 @@ def _most_common(df: _Entities, column: str) -> pd.Series:
     # Counted on the column's codes and made text only per (entity, value): text per line cost a
     # national window millions of Python strings. The sort is total, so the order counts come
     # out in does not matter.
-    values = df.column(column)
+    values = df[column]
     codes, uniques = pd.factorize(values)
     keep = codes >= 0
     width = max(len(uniques), 1)
@@ -279,7 +287,7 @@ def _size_band(df: _Entities, by: str, base: float) -> pd.Series:
     """
     if by != "provider_id":
         return pd.Series(dtype=np.int64)
-    onsite = df.column("act_family").isin(_ONSITE_FAMILIES).to_numpy(bool) & (df.line_codes("doctor_id") >= 0)
+    onsite = df["act_family"].isin(_ONSITE_FAMILIES).to_numpy(bool) & (df.line_codes("doctor_id") >= 0)
     staff = df.distinct("doctor_id", onsite)
     return (np.floor(np.log(staff.clip(lower=1)) / np.log(base) + 1e-9) + 1).astype(np.int64)
 
@@ -306,10 +314,10 @@ def _surgery_without_consultation(lines: pd.DataFrame, df: _Entities) -> tuple[p
     consult = ((lines["act_family"] == "CONSULTATION").to_numpy(bool)) & (patients >= 0)
     dates = lines["service_date"]
     first_consult = dates[consult].groupby(patients[consult]).min()
-    surgery = (df.column("act_family") == "SURGERY").to_numpy(bool)
+    surgery = (df["act_family"] == "SURGERY").to_numpy(bool)
     if not surgery.any():
         return pd.Series(dtype=float), pd.Series(dtype=float)
-    surg_dates = df.column("service_date")[surgery]
+    surg_dates = df["service_date"][surgery]
     fc = first_consult.reindex(df.line_codes("beneficiary_id")[surgery]).to_numpy()
     lacking = pd.Series((pd.isna(fc) | (fc > surg_dates.to_numpy())).astype(float))
     by = lacking.groupby(df.entity[surgery])

@@ -186,9 +186,35 @@ class IdCodes:
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame
         self._made: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._sorted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def __call__(self, column: str) -> tuple[np.ndarray, pd.Index]:
         """The codes and lookup table of ``column`` (see :func:`id_codes`)."""
         if column not in self._made:
             self._made[column] = id_codes(self.frame[column])
         return self._made[column]
+
+    def rows(self, column: str, ids) -> np.ndarray:
+        """Positions of the lines whose ``column`` is one of ``ids``, in line order.
+
+        The lines are sorted by the column's codes once (a stable sort), so each call costs the
+        lines it returns, not a scan of the window: a detector's per-entity loop selects rows
+        thousands of times.
+
+        Parameters
+        ----------
+        column : str
+            An identifier column.
+        ids : iterable of str
+            The identifiers wanted (unknown ones select nothing).
+        """
+        codes, lookup = self(column)
+        if column not in self._sorted:
+            order = np.argsort(codes, kind="stable").astype(np.int32 if len(codes) < 2**31 else np.int64)
+            self._sorted[column] = (order, np.searchsorted(codes[order], np.arange(len(lookup) + 1)))
+        order, starts = self._sorted[column]
+        wanted = lookup.get_indexer(pd.Index(list(ids), dtype="str"))
+        wanted = np.unique(wanted[wanted >= 0])
+        if not len(wanted):
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(np.concatenate([order[starts[k]:starts[k + 1]] for k in wanted]).astype(np.int64))
