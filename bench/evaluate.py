@@ -64,16 +64,18 @@ class World:
 
 # Tuning worlds: look at them as much as you like while choosing thresholds. Each set of held-out
 # seeds becomes tuning once its results have been looked at (docs/evaluation.md, "History"):
-# 90001-90005 were held out until the first report, 90011-90015 until the second.
+# 90001-90005 were held out until the first report, 90011-90015 until the second, 90021-90025 until the third.
 TUNING = (World("tune-std-1", 101), World("tune-std-2", 102), World("tune-cam-1", 103, 0.6),
           World("tune-cam-2", 104, 0.6), World("tune-clean", 105, fraud=False),
           World("tune-std-3", 90_001), World("tune-std-4", 90_002), World("tune-cam-3", 90_003, 0.6),
           World("tune-cam-4", 90_004, 0.6), World("tune-clean-2", 90_005, fraud=False),
           World("tune-std-5", 90_011), World("tune-std-6", 90_012), World("tune-cam-5", 90_013, 0.6),
-          World("tune-cam-6", 90_014, 0.6), World("tune-clean-3", 90_015, fraud=False))
+          World("tune-cam-6", 90_014, 0.6), World("tune-clean-3", 90_015, fraud=False),
+          World("tune-std-7", 90_021), World("tune-std-8", 90_022), World("tune-cam-7", 90_023, 0.6),
+          World("tune-cam-8", 90_024, 0.6), World("tune-clean-4", 90_025, fraud=False))
 # Held-out worlds: other seeds, so other parameter draws; run only once thresholds are frozen.
-HELD_OUT = (World("held-std-1", 90_021), World("held-std-2", 90_022), World("held-cam-1", 90_023, 0.6),
-            World("held-cam-2", 90_024, 0.6), World("held-clean", 90_025, fraud=False))
+HELD_OUT = (World("held-std-1", 90_031), World("held-std-2", 90_032), World("held-cam-1", 90_033, 0.6),
+            World("held-cam-2", 90_034, 0.6), World("held-clean", 90_035, fraud=False))
 SETS = {"tuning": TUNING, "held-out": HELD_OUT}
 _KEYS = ("ring_recall", "ring_precision", "recruited_recall", "provider_ap")
 

@@ -50,21 +50,7 @@ def tie_mask(claims: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
     ndarray of bool
         Aligned with the rows of ``claims``.
     """
-    def side(mapping: dict[str, str]) -> np.ndarray | None:
-        mask = None
-        for entity_type, column in mapping.items():
-            ids = set(members.loc[members["entity_type"] == entity_type, "entity_id"].astype(str))
-            if ids and column in claims.columns:
-                hit = claims[column].isin(ids).fillna(False).to_numpy(bool)
-                mask = hit if mask is None else (mask | hit)
-        return mask
-
-    practitioners, patients = side(PROVIDER_SIDE), side(PATIENT_SIDE)
-    if practitioners is not None and patients is not None:
-        return practitioners & patients
-    if practitioners is not None or patients is not None:
-        return practitioners if practitioners is not None else patients
-    return np.zeros(len(claims), dtype=bool)
+    return _tie(claims, _member_ids(members))
 
 
 def ring_lines(claims: pd.DataFrame, members: pd.DataFrame, *, flags: pd.DataFrame | None = None,
@@ -151,13 +137,40 @@ class WindowLines:
         members : DataFrame
             The ring's members (entity_type, entity_id).
         """
+        ids = _member_ids(members)
         parts = []
         for entity_type, column in {**PROVIDER_SIDE, **PATIENT_SIDE}.items():
             index = self._rows.get(column, {})
-            parts += [index[i] for i in self._ids(members, entity_type) if i in index]
+            parts += [index[i] for i in ids.get(entity_type, ()) if i in index]
         rows = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
         claims = self.claims.iloc[rows]
         risky = at_risk_mask(self.flags.iloc[rows], members) if len(rows) else np.zeros(0, dtype=bool)
-        keep = tie_mask(claims, members) | risky
+        keep = _tie(claims, ids) | risky
         out = claims[keep].assign(at_risk=risky[keep])
         return out.sort_values(_SORT, kind="mergesort").reset_index(drop=True)
+
+
+def _member_ids(members: pd.DataFrame) -> dict[str, set[str]]:
+    """Entity type -> the members' ids of that type (as str), in one pass over the members."""
+    ids: dict[str, set[str]] = {}
+    for entity_type, entity_id in zip(members["entity_type"], members["entity_id"]):
+        ids.setdefault(entity_type, set()).add(str(entity_id))
+    return ids
+
+
+def _tie(claims: pd.DataFrame, ids: dict[str, set[str]]) -> np.ndarray:
+    """:func:`tie_mask` with the members' ids by type already gathered."""
+    def side(mapping: dict[str, str]) -> np.ndarray | None:
+        mask = None
+        for entity_type, column in mapping.items():
+            if ids.get(entity_type) and column in claims.columns:
+                hit = claims[column].isin(ids[entity_type]).fillna(False).to_numpy(bool)
+                mask = hit if mask is None else (mask | hit)
+        return mask
+
+    practitioners, patients = side(PROVIDER_SIDE), side(PATIENT_SIDE)
+    if practitioners is not None and patients is not None:
+        return practitioners & patients
+    if practitioners is not None or patients is not None:
+        return practitioners if practitioners is not None else patients
+    return np.zeros(len(claims), dtype=bool)

@@ -19,7 +19,7 @@ from ingest.schema import REGIONS
 
 __all__ = [
     "REGION_SEATS", "MIN_PEERS", "haversine_km", "provider_places", "region_counts", "region_flows",
-    "patient_pairs", "travel", "distance_comparison", "distance_sentence", "ProviderRows",
+    "patient_pairs", "travel", "distance_comparison", "distance_sentence", "ProviderRows", "PeerIndex",
 ]
 
 #: Region code -> (seat, latitude, longitude): where a patient of that region is placed.
@@ -241,7 +241,7 @@ def travel(pairs: pd.DataFrame, places: pd.DataFrame) -> dict[str, Any]:
 def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring_providers: Iterable[str],
                         providers: pd.DataFrame | None = None, *, min_peers: int = MIN_PEERS,
                         peer_places: pd.DataFrame | None = None,
-                        ring_places: pd.DataFrame | None = None) -> dict[str, Any]:
+                        ring_places: pd.DataFrame | None = None, index: PeerIndex | None = None) -> dict[str, Any]:
     """The distance the ring's patients travel to its providers, beside what their peers' patients travel.
 
     Peers of a ring provider are the other providers of its type in its region; when a
@@ -266,6 +266,9 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring
         compared with these pairs: computed once by the caller); computed here when None.
     ring_places : DataFrame, optional
         :func:`provider_places` of the ring providers' lines, when the caller has it already.
+    index : PeerIndex, optional
+        ``PeerIndex(peer_pairs, peer_places)``, built once for every ring compared with these
+        peers: each ring then reads only its peers' rows (the same result, see :class:`PeerIndex`).
 
     Returns
     -------
@@ -278,6 +281,10 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring
     own = ring_lines[ring_lines["provider_id"].astype(str).isin(ring_ids)] if len(ring_lines) else ring_lines
     if ring_places is None:
         ring_places = provider_places(own, providers)
+    if index is not None:
+        ring = travel(patient_pairs(own), ring_places)
+        ring["patients"] = int(own["beneficiary_id"].nunique()) if len(own) else 0
+        return {"ring": ring, **index.compare(ring_places, ring_ids, min_peers=min_peers)}
     others = peer_pairs[~peer_pairs["provider_id"].astype(str).isin(ring_ids)] if len(peer_pairs) else peer_pairs
     if peer_places is None:
         peer_places = provider_places(peer_pairs.drop_duplicates("provider_id"), providers)
@@ -298,6 +305,98 @@ def distance_comparison(ring_lines: pd.DataFrame, peer_pairs: pd.DataFrame, ring
             "peers": travel(others[others["provider_id"].isin(peer_ids)],
                             peer_places[peer_places["provider_id"].isin(peer_ids)]),
             "n_peers": len(peer_ids), "groups": groups, "national": any(g["national"] for g in groups)}
+
+
+class PeerIndex:
+    """The peers' patient pairs and places indexed once, so each ring's comparison reads only its peers' rows.
+
+    :meth:`compare` gives what :func:`distance_comparison` gives for ``peers`` and ``groups``
+    over the same ``peer_pairs`` and ``peer_places``, without filtering them per ring: the
+    pairs are joined to their places and their distances computed once, and each ring takes
+    the rows of its peer providers. :func:`travel`'s figures do not depend on the order of
+    the rows (a weighted median and sums of whole numbers), so the rows' order may differ.
+
+    Parameters
+    ----------
+    peer_pairs : DataFrame
+        :func:`patient_pairs` of the window's lines of some provider types.
+    peer_places : DataFrame
+        :func:`provider_places` of every provider of ``peer_pairs``.
+    """
+
+    def __init__(self, peer_pairs: pd.DataFrame, peer_places: pd.DataFrame):
+        places = peer_places.reset_index(drop=True)
+        self.ids = places["provider_id"].astype(str).to_numpy(object)
+        regions = places["region"].astype(str).to_numpy(object)
+        types = places["provider_type"].astype(object).to_numpy(object)
+        self._of_type: dict[Any, list[int]] = {}
+        self._of_region: dict[tuple[Any, str], list[int]] = {}
+        for p, (ptype, region) in enumerate(zip(types, regions)):
+            if ptype is None or (isinstance(ptype, float) and np.isnan(ptype)):
+                continue
+            self._of_type.setdefault(ptype, []).append(p)
+            self._of_region.setdefault((ptype, region), []).append(p)
+        at = {pid: p for p, pid in enumerate(self.ids)}
+        # The pairs :func:`travel` keeps (a patient region with a seat, a provider with a place), by place.
+        pairs = peer_pairs[peer_pairs["beneficiary_region"].isin(REGION_SEATS)] if len(peer_pairs) else peer_pairs
+        place = np.array([at.get(str(pid), -1) for pid in pairs["provider_id"]], dtype=np.int64) \
+            if len(pairs) else np.zeros(0, dtype=np.int64)
+        kept = place >= 0
+        order = np.argsort(place[kept], kind="stable")
+        place = place[kept][order]
+        home = pairs["beneficiary_region"].astype(str).to_numpy(object)[kept][order]
+        lat = places["lat"].to_numpy(float)[place]
+        lon = places["lon"].to_numpy(float)[place]
+        self._km = haversine_km([REGION_SEATS[r][1] for r in home], [REGION_SEATS[r][2] for r in home], lat, lon)
+        self._weight = pairs["patients"].to_numpy(float)[kept][order]
+        self._far = home != regions[place]
+        self._start = np.searchsorted(place, np.arange(len(self.ids) + 1))
+
+    def compare(self, ring_places: pd.DataFrame, ring_ids: set[str], *,
+                min_peers: int = MIN_PEERS) -> dict[str, Any]:
+        """``peers``, ``n_peers``, ``groups`` and ``national`` of :func:`distance_comparison` for one ring.
+
+        Parameters
+        ----------
+        ring_places : DataFrame
+            :func:`provider_places` of the ring providers' lines.
+        ring_ids : set of str
+            The ring's providers (never their own peers).
+        min_peers : int
+            Smallest regional peer group.
+        """
+        groups, keep = [], []
+        for (ptype, region), _ in ring_places.groupby(["provider_type", "region"], dropna=False, sort=True):
+            same_type = self._without(self._of_type.get(ptype, []), ring_ids)
+            regional = self._without(self._of_region.get((ptype, str(region)), []), ring_ids)
+            national = len(regional) < min_peers
+            chosen = same_type if national else regional
+            groups.append({"type": str(ptype), "region": None if pd.isna(region) else str(region),
+                           "n_peers": int(len(chosen)), "national": bool(national)})
+            keep.append(chosen)
+        chosen = np.unique(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
+        return {"peers": self._travel(chosen), "n_peers": len(chosen), "groups": groups,
+                "national": any(g["national"] for g in groups)}
+
+    def _without(self, positions: list[int], ring_ids: set[str]) -> np.ndarray:
+        positions = np.asarray(positions, dtype=np.int64)
+        if not ring_ids or not len(positions):
+            return positions
+        return positions[[self.ids[p] not in ring_ids for p in positions]]
+
+    def _travel(self, chosen: np.ndarray) -> dict[str, Any]:
+        """:func:`travel` of the pairs of the providers at ``chosen`` places."""
+        starts, ends = self._start[chosen], self._start[chosen + 1]
+        lengths = ends - starts
+        if not lengths.sum():
+            return {"pairs": 0, "median_km": None, "share_far": None, "providers": 0}
+        rows = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+        km, weight, far = self._km[rows], self._weight[rows], self._far[rows]
+        order = np.argsort(km, kind="mergesort")
+        cumulative = np.cumsum(weight[order])
+        median = float(km[order][np.searchsorted(cumulative, cumulative[-1] / 2.0)])
+        return {"pairs": int(weight.sum()), "median_km": median,
+                "share_far": float((weight * far).sum() / weight.sum()), "providers": int((lengths > 0).sum())}
 
 
 def distance_sentence(comparison: dict[str, Any]) -> str:

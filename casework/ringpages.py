@@ -2,7 +2,8 @@
 
 For each ring of a run: its claim lines (:mod:`casework.ringlines`, each marked at
 risk or tying the ring only, newest first, read a page at a time), its graph
-(:func:`graph.ring.ring_graph`, the evidence bundle's), its timeline, where its
+(:func:`graph.ring.ring_graph`, the evidence bundle's, built for all rings at once by
+:func:`graph.ring.ring_graphs`), its timeline, where its
 patients come from and where they were billed, what changed since the previous
 run of the same home, and what the run's story maker wrote (sentences, the map
 drawn, the graph as the viewer draws it). Each part is stored as JSON text apart
@@ -38,7 +39,7 @@ from casework.ringpage_parts import geography, graph_to_json, jsonable, ring_cha
 from casework.runs import RunStore
 from detectors.config import DetectionConfig
 from graph.intermediaries import infer_intermediaries
-from graph.ring import only_intermediaries, ring_graph
+from graph.ring import only_intermediaries, ring_graphs
 from ground.errors import InputRefused, NotFound
 from ground.files import private_dir, sync
 from ground.sqlite import connect, transaction
@@ -172,10 +173,17 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
             meta = {"format": FORMAT, "run_id": run_id, "previous_run": previous, "built_at": _now(),
                     "rings_gone": _gone(rings, before)}
             c.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(jsonable(v))) for k, v in meta.items()])
-            for ring in rings.to_dict("records"):
+            records = rings.to_dict("records")
+            owns = [by_ring.get(str(ring["ring_id"]), members.iloc[:0]) for ring in records]
+            lines = [window.ring(own) for own in owns]
+            tables = [_provider_table(rows, own_lines) for own_lines in lines]
+            # Every ring's graph from one table of all the rings' lines, not one build per ring.
+            graphs = ring_graphs([(own, own_lines.reindex(columns=list(CLAIM_COLUMNS)), table,
+                                   _own_intermediaries(intermediaries, own))
+                                  for own, own_lines, table in zip(owns, lines, tables)])
+            for ring, own, own_lines, table, G in zip(records, owns, lines, tables, graphs):
                 rid = str(ring["ring_id"])
-                own = by_ring.get(rid, members.iloc[:0])
-                _write_ring(c, ring, own, window.ring(own), providers=rows, intermediaries=intermediaries,
+                _write_ring(c, ring, own, own_lines, G, table=table,
                             previous=_previous_ring(previous, before, rid), alert=alert_of.get(rid),
                             alerts=alerts[alerts["ring_id"] == rid], tell=tell)
         conn.close()
@@ -380,18 +388,27 @@ def _page(conn: sqlite3.Connection, ring_id: str, total: int, page: int, size: i
     return lines, {"page": page, "pages": pages, "total": total, "size": int(size)}
 
 
-def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame, *,
-                providers: ProviderRows, intermediaries: Any, previous: dict[str, Any] | None,
-                alert: dict[str, Any] | None, alerts: pd.DataFrame, tell: Callable[..., dict] | None) -> None:
-    rid = str(ring["ring_id"])
-    # The graph and the map look up only the providers and doctors of the ring's lines: their rows of the
-    # table give the same names and places as the whole table, without scanning it per ring.
+def _provider_table(providers: ProviderRows, lines: pd.DataFrame) -> pd.DataFrame | None:
+    """The providers table's rows of the providers and doctors of a ring's lines (the whole table when none).
+
+    The graph and the map look up only those: their rows give the same names and places as the
+    whole table, without scanning it per ring.
+    """
     billing = [lines[c].dropna() for c in ("provider_id", "doctor_id") if c in lines]
     mine = providers.of(pd.concat(billing)) if len(lines) and billing else None
-    table = mine if mine is not None and len(mine) else providers.table
+    return mine if mine is not None and len(mine) else providers.table
+
+
+def _own_intermediaries(intermediaries: Any, members: pd.DataFrame) -> Any:
+    """The run's intermediaries restricted to a ring's INTERMEDIARY members; None without any."""
     ids = set(members.loc[members["entity_type"] == "INTERMEDIARY", "entity_id"].astype(str))
-    own = only_intermediaries(copy.copy(intermediaries), ids) if intermediaries is not None and ids else None
-    G = ring_graph(members, lines.reindex(columns=list(CLAIM_COLUMNS)), providers=table, intermediaries=own)
+    return only_intermediaries(copy.copy(intermediaries), ids) if intermediaries is not None and ids else None
+
+
+def _write_ring(c: sqlite3.Connection, ring: dict[str, Any], members: pd.DataFrame, lines: pd.DataFrame,
+                G: Any, *, table: pd.DataFrame | None, previous: dict[str, Any] | None,
+                alert: dict[str, Any] | None, alerts: pd.DataFrame, tell: Callable[..., dict] | None) -> None:
+    rid = str(ring["ring_id"])
     told = tell(ring, members, lines, graph=G) if tell is not None else {}
     risky = lines["at_risk"].to_numpy(bool) if len(lines) else []
     amount = lines["amount_claimed"].astype(float) if len(lines) else pd.Series(dtype=float)

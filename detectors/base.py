@@ -24,7 +24,7 @@ from detectors.findings import Findings, Rows
 from detectors.sharing import prescription_pairs, with_local_lift
 from graph.intermediaries import infer_intermediaries
 from graph.projections import provider_projection
-from ingest.encode import encode_claims
+from ingest.encode import IdCodes, encode_claims
 
 __all__ = [
     "DetectionContext",
@@ -79,6 +79,9 @@ class DetectionContext:
     fingerprint : str
         :func:`claims_fingerprint` of the claims it was built from: ``fit`` refuses
         a context built from other claims.
+    codes : IdCodes
+        Integer codes of the lines' identifier columns, one sorted lookup table per column,
+        each made once per run when a step first groups on it.
     """
 
     lines: pd.DataFrame
@@ -89,6 +92,7 @@ class DetectionContext:
     fingerprint: str = ""
     prescriptions: set = field(default_factory=set)
     cache: dict[str, Any] = field(default_factory=dict)
+    codes: IdCodes | None = None
 
 
 def build_context(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -> DetectionContext:
@@ -114,7 +118,7 @@ def build_context(claims: pd.DataFrame, *, config: DetectionConfig | None = None
     suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
     intermediaries = infer_intermediaries(claims, **config.section("intermediaries"))
     context = DetectionContext(lines, projection, suspicious_projection, intermediaries, config,
-                               claims_fingerprint(claims), prescription_pairs(lines))
+                               claims_fingerprint(claims), prescription_pairs(lines), codes=IdCodes(lines))
     context.cache["claims"] = weakref.ref(claims)
     return context
 

@@ -22,12 +22,13 @@ from scipy.sparse.linalg import spsolve_triangular
 from detectors.base import DetectionContext, Detector, robust_z
 from detectors.calibration import surprise
 from detectors.config import default
+from ingest.encode import IdCodes
 
 __all__ = ["broker_graph", "broker_scores", "CentralityDetector"]
 
 
 def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None, *,
-                 min_suspicious: int = 1) -> nx.Graph:
+                 min_suspicious: int = 1, codes: IdCodes | None = None) -> nx.Graph:
     """Doctor-provider and intermediary-provider graph weighted by suspicious lines (plus one).
 
     Only links carrying at least ``min_suspicious`` suspicious lines are kept: a broker
@@ -43,15 +44,17 @@ def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None, *,
         Intermediaries' beneficiaries (intermediary_id, beneficiary_id).
     min_suspicious : int
         Fewest suspicious lines a link needs.
+    codes : IdCodes, optional
+        The lines' identifier codes (``DetectionContext.codes``); made here when absent.
     """
     G = nx.Graph()
     susp = lines["suspicious"].astype(int)
-    doc = lines.loc[lines["doctor_id"].notna()].assign(s=susp)
-    edges = [doc.groupby(["doctor_id", "provider_id"])["s"].agg(["sum", "size"]).reset_index()
-             .assign(t="DOCTOR").rename(columns={"doctor_id": "src"})]
+    codes = codes or IdCodes(lines)
+    edges = [_doctor_provider_counts(codes, susp.to_numpy())]
     if members is not None and len(members):
         m = members[["intermediary_id", "beneficiary_id"]].drop_duplicates().astype(str)
-        im = lines.assign(s=susp).merge(m, on="beneficiary_id")
+        # only the two columns the join reads: whole rows would copy every column of the patients' lines
+        im = lines[["beneficiary_id", "provider_id"]].assign(s=susp).merge(m, on="beneficiary_id")
         edges.append(im.groupby(["intermediary_id", "provider_id"])["s"].agg(["sum", "size"]).reset_index()
                      .assign(t="INTERMEDIARY").rename(columns={"intermediary_id": "src"}))
     for frame in edges:
@@ -62,6 +65,20 @@ def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None, *,
             G.add_node(b, node_type="PROVIDER", entity_id=str(prov))
             G.add_edge(a, b, weight=1.0 + float(s))
     return G
+
+
+def _doctor_provider_counts(codes: IdCodes, suspicious: np.ndarray) -> pd.DataFrame:
+    """Suspicious lines and lines of each (doctor, provider) pair, sorted by the two ids (src, provider_id,
+    sum, size, t), grouped on the ids' integer codes rather than their text."""
+    doctor, doctor_ids = codes("doctor_id")
+    provider, provider_ids = codes("provider_id")
+    keep = (doctor >= 0) & (provider >= 0)
+    width = max(len(provider_ids), 1)
+    key = doctor[keep].astype(np.int64) * width + provider[keep]
+    counts = pd.Series(suspicious[keep]).groupby(key, sort=True).agg(["sum", "size"])
+    pair = counts.index.to_numpy()
+    return pd.DataFrame({"src": doctor_ids[pair // width], "provider_id": provider_ids[pair % width],
+                         "sum": counts["sum"].to_numpy(), "size": counts["size"].to_numpy(), "t": "DOCTOR"})
 
 
 def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = None, k: int = 200,
@@ -264,7 +281,7 @@ class CentralityDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         G = broker_graph(context.lines, getattr(context.intermediaries, "members", None),
-                         min_suspicious=self.min_suspicious)
+                         min_suspicious=self.min_suspicious, codes=context.codes)
         t = broker_scores(G, seed=self.seed, k=self.k, engine=self.engine)
         t = t[t["node_type"] != "PROVIDER"]
         zp = np.clip(t["z_pagerank"].to_numpy(float), 0, self.cap)

@@ -117,6 +117,15 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("funnels", "doctor_score_share", 0.5,
        "Share of the patients' amount a destination doctor must receive to take the funnel's score (others are "
        "listed in the ring only)"),
+    _p("funnels", "campaign_days", 7, "A declared campaign's window: first visits from one day to this many days after it"),
+    _p("funnels", "campaign_share", 0.8,
+       "An intermediary tied only by a declared referrer or a submission point (no shared phone or payee account), "
+       "or declared by most of its households (funnels.campaign_declared_share), with at least this share of its "
+       "patients first reaching its destinations within funnels.campaign_days is one declared campaign (an NGO "
+       "caravan screening a commune, then operating some within days): scored 0, never nominated"),
+    _p("funnels", "campaign_declared_share", 0.8,
+       "Share of an intermediary's households that wrote one declared referrer that makes it declared whatever "
+       "else ties it (villagers of a caravan sharing a village phone)"),
     _p("cores", "min_lift", 3.0, "Core edges need at least this lift over chance"),
     _p("cores", "min_shared", 3, "... and at least this many suspicious shared patients"),
     _p("cores", "max_size", 12, "Largest core, in providers"),
@@ -133,10 +142,17 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("loops", "robust_quantile", 0.999,
        "Poisson quantile each provider pair's shared count is capped at while scaling the expected sharing of "
        "expensive acts (a few rings are most of what surgery providers share)"),
+    _p("loops", "min_edge_surprise", 2.0,
+       "In a loop of three or more providers, a provider none of whose links is surprising by itself (negative "
+       "binomial tail of its shared patients against the expected, shape loops.dispersion) below this is left out"),
     _p("phantoms", "min_age", 60, "Age from which a patient counts as elderly"),
     _p("phantoms", "min_traits", 3,
        "Phantom traits (of five: far, elderly, seen nowhere else, no prior consultation, Tadamon) a patient "
        "needs; the first three always (a fabricated consultation or another regime hides the last two)"),
+    _p("phantoms", "screening_cohort", 10,
+       "Patients of one home region a doctor consulted on one day that make a screening (a health campaign in a "
+       "commune): the operated patients among them consulted by that doctor before the operation are not "
+       "phantom-like (a fabricated consultation is written alone)"),
     _p("phantoms", "min_phantoms", 3, "Fewest phantom-like patients for a provider to be nominated"),
     _p("phantoms", "min_surprise", 1.0,
        "Surprise of a provider's phantom-like patients among its patients with surgery or a stay, against "

@@ -17,8 +17,9 @@ from detectors.base import DetectionContext, Detector
 from detectors.calibration import surprise_of_p
 from detectors.config import default
 from detectors.findings import Rows
+from ingest.encode import IdCodes
 
-__all__ = ["funnel_table", "far_arrivals", "FunnelDetector"]
+__all__ = ["funnel_table", "far_arrivals", "campaign_shares", "FunnelDetector"]
 
 
 def funnel_table(lines: pd.DataFrame, members: pd.DataFrame, *, min_beneficiaries: int = 3,
@@ -171,6 +172,55 @@ def far_arrivals(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFrame)
     return pd.DataFrame(rows, columns=cols)
 
 
+def campaign_shares(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFrame, *, days: int) -> pd.Series:
+    """Share of an intermediary's patients whose first visit to its destinations falls in its busiest
+    window of ``days`` days.
+
+    A recruiter buses people week after week; an NGO caravan screens a commune's villagers together and
+    operates those the screening indicated within days: nearly every patient's first visit falls in one short
+    campaign (a villager who had seen the clinic before for ordinary care is the exception, not a second trip).
+
+    Parameters
+    ----------
+    lines : DataFrame
+        ``DetectionContext.lines``.
+    members : DataFrame
+        ``Intermediaries.members`` [intermediary_id, beneficiary_id].
+    dest : DataFrame
+        The destinations of :func:`funnel_table` (providers and doctors: the screening may be billed by the
+        surgeon's practice, the operation by the clinic).
+    days : int
+        The window: first visits from one day to ``days`` days after it.
+
+    Returns
+    -------
+    Series
+        Share in [0, 1], indexed by intermediary_id (intermediaries whose patients never reached a destination
+        are absent).
+    """
+    if dest.empty:
+        return pd.Series(dtype=float)
+    m = members[["intermediary_id", "beneficiary_id"]].drop_duplicates().astype(str)
+    d = dest[["intermediary_id", "entity_id"]].astype(str).drop_duplicates()
+    sel = lines[["beneficiary_id", "provider_id", "doctor_id", "service_date"]]
+    sel = sel[sel["beneficiary_id"].astype(str).isin(set(m["beneficiary_id"]))]
+    sel = sel.assign(beneficiary_id=sel["beneficiary_id"].astype(str), provider_id=sel["provider_id"].astype(str),
+                     doctor_id=sel["doctor_id"].astype(str))
+    firsts = []
+    for col in ("provider_id", "doctor_id"):
+        at = sel.merge(m, on="beneficiary_id").merge(d, left_on=["intermediary_id", col],
+                                                     right_on=["intermediary_id", "entity_id"])
+        firsts.append(at[["intermediary_id", "beneficiary_id", "service_date"]])
+    first = pd.concat(firsts).groupby(["intermediary_id", "beneficiary_id"])["service_date"].min()
+    out = {}
+    for iid, dates in first.groupby(level="intermediary_id", sort=True):
+        day = np.sort(dates.to_numpy("datetime64[D]").astype(np.int64))
+        # For each first visit, how many fall in the window it opens.
+        within = np.searchsorted(day, day + days, side="right") - np.arange(len(day))
+        out[iid] = float(within.max()) / len(day)
+    return pd.Series(out, dtype=float)
+
+
 class FunnelDetector(Detector):
     """Inferred intermediaries funnelling households to one clinic.
 
@@ -193,6 +243,16 @@ class FunnelDetector(Detector):
         Patients seen at a destination the same day that make a cohort.
     doctor_score_share : float
         Share of the patients' amount a destination doctor must receive to take the funnel's score.
+    campaign_days : int
+        Length of a campaign, in days.
+    campaign_share : float
+        An intermediary tied only by a declared referrer (or a submission point), or whose referrer most of its
+        households wrote (``campaign_declared_share``), with at least this share of its patients first reaching
+        its destinations within ``campaign_days`` days, is one declared campaign (an NGO caravan): scored 0 with
+        that evidence, never nominated.
+    campaign_declared_share : float
+        Share of its households that wrote one declared referrer that makes an intermediary declared whatever
+        else ties it (villagers sharing a village phone).
     """
 
     name = "funnels"
@@ -207,6 +267,9 @@ class FunnelDetector(Detector):
         min_tadamon_share: float = default("funnels.min_tadamon_share"),
         min_cohort: int = default("funnels.min_cohort"),
         doctor_score_share: float = default("funnels.doctor_score_share"),
+        campaign_days: int = default("funnels.campaign_days"),
+        campaign_share: float = default("funnels.campaign_share"),
+        campaign_declared_share: float = default("funnels.campaign_declared_share"),
     ):
         self.min_beneficiaries = min_beneficiaries
         self.min_share = min_share
@@ -216,6 +279,9 @@ class FunnelDetector(Detector):
         self.min_tadamon_share = min_tadamon_share
         self.min_cohort = min_cohort
         self.doctor_score_share = doctor_score_share
+        self.campaign_days = campaign_days
+        self.campaign_share = campaign_share
+        self.campaign_declared_share = campaign_declared_share
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
@@ -245,12 +311,25 @@ class FunnelDetector(Detector):
         links = getattr(context.intermediaries, "links", None)
         covert = set() if links is None else set(
             links.loc[links["identifier_type"].isin(("PHONE", "ACCOUNT")), "intermediary_id"].astype(str))
-        nominated = 0
+        campaign = campaign_shares(context.lines, members, dest, days=self.campaign_days)
+        declared = _declared(context.intermediaries, self.campaign_declared_share) | (
+            set(funnels["intermediary_id"]) - covert)
+        nominated = campaigns = 0
         for f in funnels.itertuples(index=False):
             ev = (f"{f.n_beneficiaries} linked beneficiaries, {f.concentration:.0%} of their amount to one provider, "
                   f"{f.cohort:.0%} in same-day cohorts, {f.far:.0%} from another region, {f.tadamon:.0%} Tadamon, "
                   f"{f.expensive:.0%} expensive acts; {f.arrived} of them came from another region to one provider "
                   f"where {f.arrived_expected:.2f} were expected from how their regions choose providers")
+            # A declared coordinator whose villagers came in one campaign of a few days is a caravan: a recruiter
+            # hides behind his phones and accounts and buses people again.
+            share = campaign.get(f.intermediary_id, 0.0)
+            if f.intermediary_id in declared and share >= self.campaign_share:
+                campaigns += 1
+                scores.append(("INTERMEDIARY", f.intermediary_id, 0.0,
+                               f"{ev}; tied by a declared referrer, {share:.0%} of its patients first seen at its "
+                               f"destinations within {self.campaign_days} days: one declared campaign, not a funnel",
+                               f.amount))
+                continue
             scores.append(("INTERMEDIARY", f.intermediary_id, f.surprise, ev, f.amount))
             # Nominated by its traits together, or by its calibrated surprise among mostly Tadamon patients tied
             # by a phone or a payee account: camouflaged cohorts spread over several days and destinations, which
@@ -273,13 +352,24 @@ class FunnelDetector(Detector):
             for b in linked:
                 groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise,
                                f"linked to intermediary {f.intermediary_id} and sent to its destination"))
-            for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, dest, set(linked), benes_of):
+            for b, ev_b in _arrivals_alike(context.lines, f.intermediary_id, best, dest, set(linked), benes_of,
+                                           codes=context.codes):
                 groups.append((gid, "BENEFICIARY", b, "recruited_patient", f.surprise, ev_b))
-        return scores, groups, {"funnels": len(funnels), "nominated": nominated}
+        return scores, groups, {"funnels": len(funnels), "nominated": nominated, "declared_campaigns": campaigns}
+
+
+def _declared(intermediaries: Any, min_share: float) -> set[str]:
+    """Intermediaries one of whose declared referrers was written by at least ``min_share`` of their households."""
+    links, table = getattr(intermediaries, "links", None), getattr(intermediaries, "table", None)
+    if links is None or table is None or links.empty:
+        return set()
+    ref = links[links["identifier_type"] == "REFERRER"].groupby("intermediary_id")["n_households"].max()
+    households = table.set_index("intermediary_id")["n_households"].reindex(ref.index)
+    return set(ref.index[(ref / households.clip(lower=1)).to_numpy(float) >= min_share].astype(str))
 
 
 def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, dest: pd.DataFrame, listed: set[str],
-                    benes_of: pd.Series) -> list[tuple[str, str]]:
+                    benes_of: pd.Series, *, codes: IdCodes | None = None) -> list[tuple[str, str]]:
     """Tadamon patients no identifier links to the intermediary who came to its main destination (the
     provider taking most of its patients' amount) from a home region of the patients it links there (not
     the provider's own): a recruiter who lets some of his patients write their own phone and file at their
@@ -293,8 +383,10 @@ def _arrivals_alike(lines: pd.DataFrame, iid: str, best: pd.DataFrame, dest: pd.
     if mine_dest.empty:
         return []
     pids = {str(mine_dest.sort_values(["share", "entity_id"], ascending=[False, True])["entity_id"].iloc[0])}
-    at = lines.loc[lines["provider_id"].astype(str).isin(pids),
-                   ["beneficiary_id", "beneficiary_region", "provider_id", "provider_region", "tadamon"]]
+    # the provider's lines by the codes' row index (each funnel scanning the window's text cost a national
+    # window most of this detector)
+    at = lines[["beneficiary_id", "beneficiary_region", "provider_id", "provider_region", "tadamon"]].iloc[
+        (codes or IdCodes(lines)).rows("provider_id", pids)]
     at = at.assign(bid=at["beneficiary_id"].astype(str), pid=at["provider_id"].astype(str),
                    home=at["beneficiary_region"].astype(str), there=at["provider_region"].astype(str))
     mine = set(benes_of.get(iid, []))

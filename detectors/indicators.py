@@ -35,6 +35,7 @@ import pandas as pd
 from detectors.base import DetectionContext, Detector, peer_groups, peer_z
 from detectors.calibration import combine, tail_log10
 from detectors.config import default
+from ingest.encode import IdCodes
 
 __all__ = ["INDICATORS", "control_indicators", "score_indicators", "compare_with_peers", "min_scales",
            "IndicatorDetector"]
@@ -75,7 +76,7 @@ PEERS["volume"] = ["peer_type", "size_band", "region"]
 
 def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
                        size_band_base: float = default("indicators.size_band_base"),
-                       public_types: tuple[str, ...] = ()) -> pd.DataFrame:
+                       codes: IdCodes | None = None, public_types: tuple[str, ...] = ()) -> pd.DataFrame:
     """Compute the control indicators of every ``by`` entity, and how precisely each is known.
 
     Parameters
@@ -86,6 +87,8 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
         The entity the indicators describe.
     size_band_base : float
         Base of the logarithm of a provider's staff that makes its size band.
+    codes : IdCodes, optional
+        The lines' identifier codes (``DetectionContext.codes``); made here when absent.
     public_types : tuple of str
         Provider types that treat referred Tadamon patients by design (``lines.public_types``): their
         lines are not far Tadamon patients' expensive acts to suspect.
@@ -100,30 +103,26 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
         dossiers it rests on (:func:`score_indicators` reads it).
     """
     peer_col = "doctor_specialty" if by == "doctor_id" else "provider_type"
-    # A row selection is a copy already: it takes only the columns read below, not the window's
-    # every column (on a national window, 2 GB more than the lines themselves).
-    read = [by, "doctor_id", peer_col, "provider_type", "provider_region", "beneficiary_id", "claim_id", "amount_claimed",
-            "act_family", "quantity", "service_date", "expensive", "non_ald_ald_drug", "tadamon", "far"]
-    read += ["ald_care"] if "ald_care" in lines else []
-    df = lines.loc[lines[by].notna(), list(dict.fromkeys(read))]
-    df["entity_id"] = df[by].astype(str)
-    g = df.groupby("entity_id", sort=True)
+    # Grouped on integer codes of the identifiers (sorted, so groups come in the order of a sorted
+    # group-by on the text), each column read as one array: no row selection copies the lines'
+    # columns and no group-by hashes text (on a national window, 2 GB and most of the CPU).
+    df = _Entities(lines, by, codes or IdCodes(lines))
+    g = df.group("amount_claimed")
     out = pd.DataFrame({
         "n_lines": g.size(),
-        "amount": g["amount_claimed"].sum(),
-        "n_patients": g["beneficiary_id"].nunique(),
-        "n_dossiers": g["claim_id"].nunique(),
-    })
+        "amount": g.sum(),
+        "n_patients": df.distinct("beneficiary_id"),
+        "n_dossiers": df.distinct("claim_id"),
+    }, index=df.index)
     out["peer_type"] = _most_common(df, peer_col).reindex(out.index).fillna("NA")
     out["region"] = _most_common(df, "provider_region").reindex(out.index).fillna("NA")
     out["size_band"] = _size_band(df, by, size_band_base).reindex(out.index).fillna(0).astype(np.int64)
     per_type = out["peer_type"]
     # Chronic care of ALD patients is frequent and dear by nature: the per-patient ratios leave it out.
-    acute = df.loc[~df["ald_care"].to_numpy(bool)] if "ald_care" in df else df
+    acute = ~df["ald_care"].to_numpy(bool) if "ald_care" in df else None
     # One row per (entity, acute patient): dossiers and amount, the units the per-patient ratios average.
-    per_patient = acute.groupby(["entity_id", "beneficiary_id"], sort=False).agg(
-        dossiers=("claim_id", "nunique"), amount=("amount_claimed", "sum"))
-    pp = per_patient.groupby(level=0, sort=True)
+    per_patient = df.per_patient(acute)
+    pp = per_patient.groupby("entity", sort=True)
     acute_patients = pp.size().reindex(out.index).fillna(0)
     out["visits_per_beneficiary"] = pp["dossiers"].sum().reindex(out.index).fillna(0) / acute_patients.clip(lower=1)
     out["amount_per_beneficiary"] = pp["amount"].sum().reindex(out.index).fillna(0) / acute_patients.clip(lower=1)
@@ -137,26 +136,27 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
     out["volume"] = out["n_dossiers"].astype(float)
     out["se2_volume"] = 1.0 / (out["n_dossiers"] + 1.0)
 
-    stays = df[df["act_family"] == "HOSPITAL_STAY"]
-    gs = stays.groupby("entity_id")["quantity"]
+    family = df["act_family"]
+    gs = df.group("quantity", (family == "HOSPITAL_STAY").to_numpy(bool))
     n_stays = gs.size().reindex(out.index).fillna(0)
     out["quantity_per_stay"] = gs.mean().reindex(out.index).fillna(0.0)
     out["se2_quantity_per_stay"] = _pooled(gs.var(ddof=0), per_type, n_stays) / n_stays.clip(lower=1)
 
-    start, end = df["service_date"].min(), df["service_date"].max()
-    span_days = max((end - start).days + 1, 3) if len(df) else 3
+    dates = df["service_date"]
+    start, end = dates.min(), dates.max()
+    span_days = max((end - start).days + 1, 3) if len(dates) else 3
     cut = start + pd.Timedelta(days=int(span_days * 2 / 3))
-    recent = (df["service_date"] >= cut).to_numpy()
+    recent = (dates >= cut).to_numpy()
     weeks_early = max((cut - start).days / 7, 1 / 7)
     weeks_recent = max(span_days / 7 - weeks_early, 1 / 7)
     # A weekly amount of n lines wobbles like a compound Poisson sum: variance (1 + cv^2) x mean line
     # amount x amount, per week squared; the ratio's variance follows by the delta method.
-    line_cv2 = _pooled(g["amount_claimed"].var(ddof=0) / g["amount_claimed"].mean().clip(lower=1e-9) ** 2,
-                       per_type, out["n_lines"])
+    line_cv2 = _pooled(g.var(ddof=0) / g.mean().clip(lower=1e-9) ** 2, per_type, out["n_lines"])
     mean_line = out["amount"] / out["n_lines"].clip(lower=1)
-    for name, mask in (("revenue_growth", np.ones(len(df), bool)), ("expensive_growth", df["expensive"].to_numpy())):
-        early_amt = df.loc[mask & ~recent].groupby("entity_id")["amount_claimed"].sum().reindex(out.index).fillna(0)
-        late_amt = df.loc[mask & recent].groupby("entity_id")["amount_claimed"].sum().reindex(out.index).fillna(0)
+    expensive = df["expensive"].to_numpy(bool)
+    for name, mask in (("revenue_growth", np.ones(len(dates), bool)), ("expensive_growth", expensive)):
+        early_amt = df.group("amount_claimed", mask & ~recent).sum().reindex(out.index).fillna(0)
+        late_amt = df.group("amount_claimed", mask & recent).sum().reindex(out.index).fillna(0)
         rate_early = early_amt / weeks_early
         rate_late = late_amt / weeks_recent
         # Smoothed ratio: one claim in an empty early window is not a "growth".
@@ -166,9 +166,9 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
                                                   + rate_early / weeks_early / (rate_early + prior) ** 2)
         out[f"se2_{name}"] = out[name] ** 2 * log_var
 
-    med = df[df["act_family"] == "MEDICATION"]
-    n_med = med.groupby("entity_id").size().reindex(out.index).fillna(0)
-    n_bad = med.groupby("entity_id")["non_ald_ald_drug"].sum().reindex(out.index).fillna(0)
+    med = df.group("non_ald_ald_drug", (family == "MEDICATION").to_numpy(bool))
+    n_med = med.size().reindex(out.index).fillna(0)
+    n_bad = med.sum().reindex(out.index).fillna(0)
     out["non_ald_ald_drugs"] = n_bad / n_med.clip(lower=1)
     out["se2_non_ald_ald_drugs"] = _share_variance(n_bad, n_med, per_type)
 
@@ -183,28 +183,109 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
     fte = (df["tadamon"] & df["far"] & df["expensive"]).to_numpy() & ~df["provider_type"].isin(public_types).to_numpy()
     if "ald_care" in df:
         fte &= ~df["ald_care"].to_numpy(bool)
-    fte_amount = df.loc[fte].groupby("entity_id")["amount_claimed"].sum().reindex(out.index).fillna(0)
+    fte_amount = df.group("amount_claimed", fte).sum().reindex(out.index).fillna(0)
     out["far_tadamon_expensive"] = fte_amount / out["amount"].clip(lower=1e-9)
     # An amount share rests on the lines that carry the amount: Kish's effective number of lines.
-    squares = (df["amount_claimed"] ** 2).groupby(df["entity_id"]).sum().reindex(out.index).fillna(0)
+    squares = (df["amount_claimed"] ** 2).groupby(df.entity).sum().reindex(out.index).fillna(0)
     n_eff = out["amount"] ** 2 / squares.clip(lower=1e-9)
     out["se2_far_tadamon_expensive"] = _share_variance(out["far_tadamon_expensive"] * n_eff, n_eff, per_type)
+    out.index = df.ids
     return out.reset_index()
 
 
-def _most_common(df: pd.DataFrame, column: str) -> pd.Series:
+class _Entities:
+    """The lines of the entities of ``by`` (those with an id), as integer codes and single columns.
+
+    ``entity`` is the code of each such line's entity (its rank among the sorted ids, ``ids``);
+    columns are read for those lines only, one at a time, so nothing copies the lines' rows.
+    """
+
+    def __init__(self, lines: pd.DataFrame, by: str, codes: IdCodes):
+        self.lines, self.codes = lines, codes
+        entity, self.ids = codes(by)
+        self.ids = self.ids.rename("entity_id")
+        known = entity >= 0
+        self.rows = None if known.all() else np.flatnonzero(known)
+        self.entity = entity if self.rows is None else entity[self.rows]
+        self.index = pd.RangeIndex(len(self.ids))
+
+    def column(self, name: str) -> pd.Series:
+        """The column's values on the entities' lines, in line order, positionally indexed."""
+        values = self.lines[name]
+        values = values if self.rows is None else values.iloc[self.rows]
+        return values.reset_index(drop=True)
+
+    __getitem__ = column
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.lines
+
+    def __len__(self) -> int:
+        return len(self.entity)
+
+    def line_codes(self, name: str) -> np.ndarray:
+        """:class:`IdCodes` of an identifier column on the entities' lines (-1 where missing)."""
+        codes = self.codes(name)[0]
+        return codes if self.rows is None else codes[self.rows]
+
+    def group(self, name: str, mask: np.ndarray | None = None):
+        """The column grouped by entity (sorted), on the lines of ``mask`` when given."""
+        values = self.column(name)
+        if mask is None:
+            return values.groupby(self.entity, sort=True)
+        return values[mask].groupby(self.entity[mask], sort=True)
+
+    def distinct(self, name: str, mask: np.ndarray | None = None) -> pd.Series:
+        """Distinct non-missing values of an identifier column per entity (a group-by's ``nunique``) of the
+        entities with lines (in ``mask`` when given)."""
+        other = self.line_codes(name)
+        entity = self.entity if mask is None else self.entity[mask]
+        other = other if mask is None else other[mask]
+        counts = _count_distinct(entity, other, len(self.ids))
+        present = np.bincount(entity, minlength=len(self.ids)) > 0
+        return pd.Series(counts, index=self.index)[present]
+
+    def per_patient(self, mask: np.ndarray | None) -> pd.DataFrame:
+        """One row per (entity, patient) of the lines of ``mask``, in order of first appearance (a group-by's
+        without sorting): the entity's code, the patient's distinct dossiers and amount claimed."""
+        patient, claim = self.line_codes("beneficiary_id"), self.line_codes("claim_id")
+        keep = patient >= 0 if mask is None else mask & (patient >= 0)
+        width = int(patient.max()) + 1
+        # codes in order of first appearance, as a group-by without sorting numbers its groups
+        pair_code, pairs = pd.factorize(self.entity[keep].astype(np.int64) * width + patient[keep])
+        amount = self.column("amount_claimed")[keep].groupby(pair_code, sort=True).sum().to_numpy()
+        return pd.DataFrame({"entity": pairs // max(width, 1),
+                             "dossiers": _count_distinct(pair_code, claim[keep], len(pairs)), "amount": amount})
+
+
+def _count_distinct(keys: np.ndarray, values: np.ndarray, n_keys: int) -> np.ndarray:
+    """Per key 0..n_keys-1, the distinct non-negative ``values`` on its rows (int64)."""
+    known = values >= 0
+    if not known.any():
+        return np.zeros(n_keys, np.int64)
+    width = int(values.max()) + 1
+    pairs = pd.unique(keys[known].astype(np.int64) * width + values[known])
+    return np.bincount(pairs // width, minlength=n_keys).astype(np.int64)
+
+
+def _most_common(df: _Entities, column: str) -> pd.Series:
     """Most frequent non-empty value of ``column`` per entity (ties: the smallest value)."""
-    # Grouped on the column as it is (codes for a categorical) and made text only per group: text
-    # per line cost a national window millions of Python strings. The sort is total, so the
-    # order groups come out in does not matter.
-    counts = (df.loc[df[column].notna(), ["entity_id", column]]
-              .groupby(["entity_id", column], observed=True, sort=False).size().rename("n").reset_index())
-    counts[column] = counts[column].astype(str)
-    counts = counts.sort_values(["entity_id", "n", column], ascending=[True, False, True], kind="mergesort")
-    return counts.drop_duplicates("entity_id").set_index("entity_id")[column].astype(str)
+    # Counted on the column's codes and made text only per (entity, value): text per line cost a
+    # national window millions of Python strings. The sort is total, so the order counts come
+    # out in does not matter.
+    values = df[column]
+    codes, uniques = pd.factorize(values)
+    keep = codes >= 0
+    width = max(len(uniques), 1)
+    n = pd.Series(df.entity[keep].astype(np.int64) * width + codes[keep]).value_counts(sort=False)
+    pairs = n.index.to_numpy()
+    counts = pd.DataFrame({"entity": pairs // width, "n": n.to_numpy(),
+                           column: np.asarray(uniques.astype(str), dtype=object)[pairs % width]})
+    counts = counts.sort_values(["entity", "n", column], ascending=[True, False, True], kind="mergesort")
+    return counts.drop_duplicates("entity").set_index("entity")[column].astype(str)
 
 
-def _size_band(df: pd.DataFrame, by: str, base: float) -> pd.Series:
+def _size_band(df: _Entities, by: str, base: float) -> pd.Series:
     """Size band of each provider: 1 + floor(log in ``base``) of the doctors who work on its premises.
 
     A clinic's volume grows with its surgeons; the doctors on its surgery, stay and
@@ -213,8 +294,8 @@ def _size_band(df: pd.DataFrame, by: str, base: float) -> pd.Series:
     """
     if by != "provider_id":
         return pd.Series(dtype=np.int64)
-    onsite = df.loc[df["act_family"].isin(_ONSITE_FAMILIES) & df["doctor_id"].notna()]
-    staff = onsite.groupby("entity_id")["doctor_id"].nunique()
+    onsite = df["act_family"].isin(_ONSITE_FAMILIES).to_numpy(bool) & (df.line_codes("doctor_id") >= 0)
+    staff = df.distinct("doctor_id", onsite)
     return (np.floor(np.log(staff.clip(lower=1)) / np.log(base) + 1e-9) + 1).astype(np.int64)
 
 
@@ -234,16 +315,19 @@ def _share_variance(hits: pd.Series, n: pd.Series, per_type: pd.Series) -> pd.Se
     return p0 * (1.0 - p0) / n.clip(lower=1.0)
 
 
-def _surgery_without_consultation(lines: pd.DataFrame, df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+def _surgery_without_consultation(lines: pd.DataFrame, df: _Entities) -> tuple[pd.Series, pd.Series]:
     """Per entity: surgeries whose patient had no consultation before them, and all its surgeries."""
-    consult = lines.loc[lines["act_family"] == "CONSULTATION"]
-    first_consult = consult.groupby("beneficiary_id")["service_date"].min()
-    surg = df.loc[df["act_family"] == "SURGERY", ["entity_id", "beneficiary_id", "service_date"]]
-    if surg.empty:
+    patients, _ = df.codes("beneficiary_id")
+    consult = ((lines["act_family"] == "CONSULTATION").to_numpy(bool)) & (patients >= 0)
+    dates = lines["service_date"]
+    first_consult = dates[consult].groupby(patients[consult]).min()
+    surgery = (df["act_family"] == "SURGERY").to_numpy(bool)
+    if not surgery.any():
         return pd.Series(dtype=float), pd.Series(dtype=float)
-    fc = pd.Series(first_consult.reindex(surg["beneficiary_id"].to_numpy()).to_numpy(), index=surg.index)
-    lacking = (fc.isna() | (fc > surg["service_date"])).astype(float)
-    by = lacking.groupby(surg["entity_id"])
+    surg_dates = df["service_date"][surgery]
+    fc = first_consult.reindex(df.line_codes("beneficiary_id")[surgery]).to_numpy()
+    lacking = pd.Series((pd.isna(fc) | (fc > surg_dates.to_numpy())).astype(float))
+    by = lacking.groupby(df.entity[surgery])
     return by.sum(), by.size().astype(float)
 
 
@@ -451,7 +535,8 @@ min_scale_surgery_without_consultation, min_scale_far_tadamon_expensive, min_sca
         floors = min_scales(self.get_params())
         public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
         for by, etype in (("provider_id", "PROVIDER"), ("doctor_id", "DOCTOR")):
-            table = control_indicators(context.lines, by=by, size_band_base=self.size_band_base, public_types=public)
+            table = control_indicators(context.lines, by=by, size_band_base=self.size_band_base,
+                                       codes=context.codes, public_types=public)
             frames.append(score_indicators(table, entity_type=etype, min_lines=self.min_lines,
                                            min_peers=self.min_peers, cap=self.cap,
                                            tail_df=context.config.get("calibration.tail_df"), min_scale=floors))

@@ -46,7 +46,8 @@ def care_pair_expected(lines: pd.DataFrame, *, robust_quantile: float = 0.999) -
 
 def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: float = 3.0,
                    max_providers: int = 8, min_doctor_share: float = 0.1, min_doctor_acts: int = 2,
-                   robust_quantile: float = 0.999) -> list[dict[str, Any]]:
+                   robust_quantile: float = 0.999, min_edge_surprise: float = 0.0,
+                   dispersion: float = 2.0) -> list[dict[str, Any]]:
     """Small sets of providers that operate on the same patients, and the doctors who do it.
 
     Only expensive lines (surgery, stays, top-decile amounts) count: a patient with a
@@ -56,6 +57,10 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     lift over chance of at least ``min_lift``; connected sets (split deterministically
     down to ``max_providers``) are the loops. A loop's doctors are those attending at
     least ``min_doctor_share`` of its moved patients' expensive lines, and ``min_doctor_acts`` of them.
+    In a set of three or more providers, a provider none of whose links in it is surprising by itself
+    (negative binomial tail of its shared patients against the expected, shape ``dispersion``, below
+    ``min_edge_surprise``) is left out, unless that leaves fewer than two: a clinic of the neighbourhood
+    sharing three patients with one clinic of a loop is not in the loop.
 
     Parameters
     ----------
@@ -68,6 +73,10 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
     min_doctor_acts : int
     robust_quantile : float
         See :func:`detectors.sharing.expected_shared`.
+    min_edge_surprise : float
+        0 keeps every provider of a connected set.
+    dispersion : float
+        Shape of the negative binomial tail of a link's shared patients.
 
     Returns
     -------
@@ -75,8 +84,9 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
         ``providers``, ``doctors`` (sorted), ``patients`` (moved: expensive acts at two
         or more of the providers), ``lift`` (mean, against the patients' home regions),
         ``amount`` (of those lines), ``expected`` (moved patients the links' home regions
-        predict), ``n_pairs`` (provider pairs that could have formed a link), ``score``
-        (moved x log(1 + lift), the order of nomination).
+        predict), ``links`` (each link's shared patients and expected count), ``n_pairs``
+        (provider pairs that could have formed a link), ``score`` (moved x log(1 + lift),
+        the order of nomination).
     """
     exp = lines.loc[lines["expensive"] & lines["provider_type"].isin(_CARE_TYPES)]
     if exp.empty:
@@ -93,6 +103,8 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
         G.add_edge(str(a), str(b), shared=int(shared), lift=float(li))
     out = []
     for comp in split_by_shared(G, max_providers):
+        if min_edge_surprise > 0 and len(comp) > 2:
+            comp = _strongly_tied(G.subgraph(comp), expected, min_edge_surprise, dispersion) or comp
         sub = exp[exp["provider_id"].isin(comp)]
         seen = sub.groupby("beneficiary_id")["provider_id"].nunique()
         moved = sorted(seen[seen >= 2].index)
@@ -105,11 +117,24 @@ def referral_loops(lines: pd.DataFrame, *, min_patients: int = 3, min_lift: floa
         lift = float(np.mean(lifts))
         # Moved patients against what the loop's links predict from the patients' home regions.
         exp_moved = sum(expected.get((min(a, b), max(a, b)), 0.0) for a, b in G.subgraph(comp).edges())
+        links = sorted((d["shared"], expected.get((min(a, b), max(a, b)), 0.0))
+                       for a, b, d in G.subgraph(comp).edges(data=True))
         out.append({"providers": sorted(comp), "doctors": docs, "patients": moved, "lift": lift,
-                    "amount": float(mlines["amount_claimed"].sum()), "expected": float(exp_moved),
+                    "amount": float(mlines["amount_claimed"].sum()), "expected": float(exp_moved), "links": links,
                     "n_pairs": n_care * (n_care - 1) // 2,
                     "score": float(len(moved) * np.log1p(lift))})
     return sorted(out, key=lambda c: (-c["score"], c["providers"]))
+
+
+def _strongly_tied(sub: nx.Graph, expected: dict, min_surprise: float, dispersion: float) -> set:
+    """The providers of ``sub`` with at least one link whose shared patients are surprising by themselves
+    (empty when fewer than two are)."""
+    edges = list(sub.edges(data=True))
+    shared = np.array([d["shared"] for _, _, d in edges], dtype=float)
+    mu = np.array([expected.get((min(a, b), max(a, b)), 0.0) for a, b, _ in edges], dtype=float)
+    strong = np.atleast_1d(count_surprise(shared, mu, dispersion=dispersion)) >= min_surprise
+    kept = {n for (a, b, _), ok in zip(edges, strong) if ok for n in (a, b)}
+    return kept if len(kept) >= 2 else set()
 
 
 class LoopDetector(Detector):
@@ -131,6 +156,9 @@ class LoopDetector(Detector):
         Fewest of those lines a doctor must attend to be in it.
     robust_quantile : float
         Poisson quantile a pair's shared count is capped at while scaling the expectation.
+    min_edge_surprise : float
+        Surprise of its own shared patients one of a provider's links must reach for it to stay in a loop of
+        three or more providers.
     """
 
     name = "loops"
@@ -144,6 +172,7 @@ class LoopDetector(Detector):
         dispersion: float = default("loops.dispersion"),
         min_doctor_acts: int = default("loops.min_doctor_acts"),
         robust_quantile: float = default("loops.robust_quantile"),
+        min_edge_surprise: float = default("loops.min_edge_surprise"),
     ):
         self.min_patients = min_patients
         self.min_lift = min_lift
@@ -152,20 +181,30 @@ class LoopDetector(Detector):
         self.dispersion = dispersion
         self.min_doctor_acts = min_doctor_acts
         self.robust_quantile = robust_quantile
+        self.min_edge_surprise = min_edge_surprise
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         loops = referral_loops(context.lines, min_patients=self.min_patients, min_lift=self.min_lift,
                                max_providers=self.max_providers, min_doctor_share=self.min_doctor_share,
-                               min_doctor_acts=self.min_doctor_acts, robust_quantile=self.robust_quantile)
+                               min_doctor_acts=self.min_doctor_acts, robust_quantile=self.robust_quantile,
+                               min_edge_surprise=self.min_edge_surprise, dispersion=self.dispersion)
         if loops:
             # Against every pair of care providers that could have shown as many moved patients (one call: the
-            # pairs' expectations are read once for all loops).
-            surprises = count_surprise(np.array([len(r["patients"]) for r in loops]),
-                                       np.array([r["expected"] for r in loops]), dispersion=self.dispersion,
-                                       among=care_pair_expected(context.lines,
-                                                                robust_quantile=self.robust_quantile))
-            for r, value in zip(loops, np.atleast_1d(surprises)):
-                r["score"] = float(value)
+            # pairs' expectations are read once for all loops). The loop's moved patients against the sum of its
+            # links' expectations, or its strongest link alone, whichever is more surprising: a diluted loop
+            # hides two very unlikely links behind one its neighbourhood half explains.
+            among = care_pair_expected(context.lines, robust_quantile=self.robust_quantile)
+            surprises = np.atleast_1d(count_surprise(np.array([len(r["patients"]) for r in loops]),
+                                                     np.array([r["expected"] for r in loops]),
+                                                     dispersion=self.dispersion, among=among))
+            owner = np.repeat(np.arange(len(loops)), [len(r["links"]) for r in loops])
+            links = np.array([link for r in loops for link in r["links"]], dtype=float).reshape(-1, 2)
+            strongest = np.full(len(loops), -np.inf)
+            if len(links):
+                np.maximum.at(strongest, owner, np.atleast_1d(count_surprise(
+                    links[:, 0], links[:, 1], dispersion=self.dispersion, among=among)))
+            for r, value, link in zip(loops, surprises, strongest):
+                r["score"] = float(max(value, link))
         scores, groups = [], []
         for r in loops:
             gid = "loops-" + "+".join(r["providers"])

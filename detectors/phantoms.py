@@ -23,7 +23,8 @@ __all__ = ["phantom_patients", "robust_rate", "PhantomDetector"]
 _ROBUST_STEPS = 10
 
 
-def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 3) -> pd.DataFrame:
+def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int = 3,
+                     screening_cohort: int = 0) -> pd.DataFrame:
     """Beneficiaries with phantom traits, and the provider that billed them.
 
     Only patients with surgery or a stay are looked at. Traits: lives in another
@@ -34,19 +35,28 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     seen nowhere else (what defines a phantom: a fabricated consultation or a non-Tadamon
     regime hides the other two) with at least ``min_traits`` of the five are phantom-like.
 
+    A patient consulted before the operation by one of its doctors on a day that doctor saw
+    ``screening_cohort`` or more patients of the patient's home region is a screened patient,
+    not phantom-like: a health campaign screens a commune's villagers together and operates
+    those the screening indicated, where a phantom's consultation, when one is fabricated,
+    is written alone.
+
     Parameters
     ----------
     lines : DataFrame
         ``DetectionContext.lines``.
     min_age : int
     min_traits : int
+    screening_cohort : int
+        0: no patient counts as screened.
 
     Returns
     -------
     DataFrame
         beneficiary_id, provider_id, n_traits, amount (what the provider billed for
-        them), phantom (bool).
+        them), phantom (bool), screened (bool).
     """
+    all_lines = lines
     heavy = lines["act_family"].isin(("SURGERY", "HOSPITAL_STAY")).to_numpy(bool)
     # Only patients with surgery or a stay can be phantoms: the rest is left out early.
     lines = lines.loc[lines["beneficiary_id"].isin(set(lines.loc[heavy, "beneficiary_id"]))]
@@ -67,7 +77,9 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
     per = pd.DataFrame({
         "n_providers": g["provider_id"].nunique(),
         "elsewhere": pd.Series(~own, index=lines.index).groupby(lines["beneficiary_id"]).any(),
-        "far": g["far"].all(),
+        # Far, or from nowhere known: a biller that writes no region on the dossiers of patients seen nowhere else
+        # leaves their home unknown, and that hides no one from being far.
+        "far": g["far"].all() | g["beneficiary_region"].count().eq(0),
         "age": g["age"].max(),
         "tadamon": g["tadamon"].all(),
         "provider_id": main,
@@ -83,7 +95,33 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
               + per["no_consult"].astype(int) + per["tadamon"].astype(int))
     per["n_traits"] = traits
     per["phantom"] = (traits >= min_traits) & fh.notna() & per["isolated"] & per["far"] & (per["age"] >= min_age)
-    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom"]]
+    per["screened"] = False
+    if screening_cohort > 0 and per["phantom"].any():
+        screened = _screened(all_lines, attending, set(per.index[per["phantom"]]), fh, screening_cohort)
+        per["screened"] = per.index.isin(screened)
+        per["phantom"] &= ~per["screened"]
+    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom", "screened"]]
+
+
+def _screened(lines: pd.DataFrame, attending: pd.MultiIndex, candidates: set, first_heavy: pd.Series,
+              cohort: int) -> set:
+    """Of ``candidates``, the patients consulted by one of the doctors attending them at the provider that
+    operated them, on or before their first operation, on a day that doctor consulted at least ``cohort``
+    patients of their home region (every consultation of the day counts: the screened villagers who were not
+    operated too)."""
+    pairs = pd.DataFrame({"beneficiary_id": attending.get_level_values(0), "doctor_id": attending.get_level_values(1)})
+    pairs = pairs[pairs["beneficiary_id"].isin(candidates)].dropna().drop_duplicates()
+    if pairs.empty:
+        return set()
+    consult = lines.loc[(lines["act_family"] == "CONSULTATION").to_numpy(bool)
+                        & lines["doctor_id"].isin(set(pairs["doctor_id"])).to_numpy(bool),
+                        ["beneficiary_id", "doctor_id", "service_date", "beneficiary_region"]]
+    consult = consult.astype({"beneficiary_id": object, "doctor_id": object, "beneficiary_region": object})
+    consult = consult.drop_duplicates(["beneficiary_id", "doctor_id", "service_date"])
+    size = consult.groupby(["doctor_id", "service_date", "beneficiary_region"], dropna=False)["beneficiary_id"].transform("size")
+    mine = consult[(size >= cohort).to_numpy(bool)].merge(pairs, on=["beneficiary_id", "doctor_id"])
+    mine = mine[mine["service_date"].to_numpy() <= mine["beneficiary_id"].map(first_heavy).to_numpy()]
+    return set(mine["beneficiary_id"])
 
 
 def robust_rate(k: np.ndarray, n: np.ndarray, *, outlier_surprise: float = 1.0) -> float:
@@ -123,6 +161,9 @@ class PhantomDetector(Detector):
     min_age : int
     min_traits : int
         Of the five phantom traits.
+    screening_cohort : int
+        Patients of one home region a doctor consulted the same day that make a screening: the operated ones
+        among them are not phantom-like.
     min_phantoms : int
         Fewest phantom-like patients for a provider to be nominated.
     min_surprise : float
@@ -139,6 +180,7 @@ class PhantomDetector(Detector):
         self,
         min_age: int = default("phantoms.min_age"),
         min_traits: int = default("phantoms.min_traits"),
+        screening_cohort: int = default("phantoms.screening_cohort"),
         min_phantoms: int = default("phantoms.min_phantoms"),
         min_surprise: float = default("phantoms.min_surprise"),
         min_doctor_share: float = default("phantoms.min_doctor_share"),
@@ -146,6 +188,7 @@ class PhantomDetector(Detector):
     ):
         self.min_age = min_age
         self.min_traits = min_traits
+        self.screening_cohort = screening_cohort
         self.min_phantoms = min_phantoms
         self.min_surprise = min_surprise
         self.min_doctor_share = min_doctor_share
@@ -153,7 +196,8 @@ class PhantomDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         lines = context.lines
-        per = phantom_patients(lines, min_age=self.min_age, min_traits=self.min_traits)
+        per = phantom_patients(lines, min_age=self.min_age, min_traits=self.min_traits,
+                               screening_cohort=self.screening_cohort)
         # Public hospitals treat referred Tadamon patients from afar, admitted without a consultation, by design.
         public = {t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip()}
         public_ids = set(lines.loc[lines["provider_type"].isin(public), "provider_id"])

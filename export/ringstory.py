@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from casework.ringmap import (ProviderRows, distance_comparison, patient_pairs, provider_places, region_counts,
-                              region_flows)
+from casework.ringmap import (PeerIndex, ProviderRows, distance_comparison, patient_pairs, provider_places,
+                              region_counts, region_flows)
 from export.sentences import detector_notes, member_sentences
 
 __all__ = ["ring_story", "story_frame", "PEER_COLUMNS"]
@@ -39,6 +39,8 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
         The providers table (coordinates).
     """
     pairs: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame]] = {}
+    # each set of types' peers indexed once: a ring then reads its peers' rows, not all of them
+    indexes: dict[tuple[str, ...], PeerIndex] = {}
     # A ring's places need its providers' rows only: looked up, not scanned for in the whole table per ring.
     rows = ProviderRows(providers)
 
@@ -77,8 +79,10 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
         places = provider_places(own, rows.of(own["provider_id"].dropna()) if len(own) else providers)
         types = tuple(sorted(set(own["provider_type"].dropna().astype(str)))) if len(own) else ()
         peer_pairs, peer_places = peers(types)
+        if types not in indexes:
+            indexes[types] = PeerIndex(peer_pairs, peer_places)
         comparison = distance_comparison(lines, peer_pairs, ring_providers, providers, peer_places=peer_places,
-                                         ring_places=places)
+                                         ring_places=places, index=indexes[types])
         return {"members": told, "counts": _frame_json(region_counts(lines, places)),
                 "flows": _frame_json(region_flows(lines)), "places": _frame_json(places), "comparison": comparison}
 

@@ -165,20 +165,23 @@ class _Ring:
         cols = ["claim_id", "beneficiary_id", "household_id", "provider_id", "provider_type", "doctor_id",
                 "act_family", "amount_claimed", "beneficiary_region", "provider_region", "regime",
                 "contact_phone", "payee_account", "referrer_id", "submission_point_id", "channel", "at_risk"]
-        self.lines = lines.reindex(columns=cols).reset_index(drop=True)
-        for c in cols:
-            if c not in ("amount_claimed", "at_risk"):
-                self.lines[c] = self.lines[c].astype(object).where(self.lines[c].notna(), None)
+        # Python objects with None for missing values, one column at a time (not one cast per cell)
+        self.lines = pd.DataFrame({c: _objects(lines[c]) if c in lines else pd.Series([None] * len(lines), dtype=object)
+                                   for c in cols if c not in ("amount_claimed", "at_risk")})
+        for c in ("amount_claimed", "at_risk"):
+            self.lines.insert(cols.index(c), c, lines[c].to_numpy() if c in lines else np.full(len(lines), np.nan))
         self.lines["amount_claimed"] = pd.to_numeric(self.lines["amount_claimed"], errors="coerce").fillna(0.0)
-        self.ids = {t: set(members.loc[members["entity_type"] == t, "entity_id"].astype(str))
-                    for t in ENTITY_COLUMNS}
+        self.ids: dict[str, set[str]] = {t: set() for t in ENTITY_COLUMNS}
+        for t, i in zip(members["entity_type"], members["entity_id"]):
+            if t in self.ids:
+                self.ids[t].add(str(i))
         self.labels = {str(i): role_label(str(r)) for i, r in zip(members["entity_id"], members["role"])}
         self.role_of = {str(i): str(r) for i, r in zip(members["entity_id"], members["role"])}
         # The ring's providers are its PROVIDER members; a ring of doctors alone counts those billing themselves.
         self.providers = self.ids["PROVIDER"] or {d for d in self.ids["DOCTOR"] if d in set(self.lines["provider_id"])}
         self.patient_lines = self._patient_lines()
         # Each member's lines are looked up, not searched for: id -> row positions, per column.
-        self._rows = {c: self.lines.groupby(c, sort=False).indices
+        self._rows = {c: _positions(self.lines[c])
                       for c in ("beneficiary_id", "provider_id", "doctor_id", *(ENTITY_COLUMNS[t] for t in _PATIENT_SIDE))}
         # On third-party-payment dossiers the payee account is the provider's own: not shared by patients.
         direct = self.lines[self.lines["channel"] != "PROVIDER_DIRECT"]
@@ -348,6 +351,20 @@ class _Ring:
 
     def _fallback(self, role: str, evidence: str) -> str:
         return f"{role_label(role).capitalize()} with no claim line in the ring's lines. Detector: {evidence}"
+
+
+def _objects(values: pd.Series) -> pd.Series:
+    """``values`` as Python objects, None where missing (what ``astype(object).where(notna, None)`` gives)."""
+    return pd.Series(values.to_numpy(dtype=object, na_value=None), dtype=object)
+
+
+def _positions(values: pd.Series) -> dict[Any, np.ndarray]:
+    """Value -> its row positions, in order, missing values left out (``groupby(values).indices``)."""
+    found: dict[Any, list[int]] = {}
+    for i, value in enumerate(values):
+        if value is not None:
+            found.setdefault(value, []).append(i)
+    return {value: np.array(rows, dtype=np.int64) for value, rows in found.items()}
 
 
 def _lines_mad(lines: pd.DataFrame) -> str:

@@ -31,7 +31,8 @@ import pyarrow.compute as pc
 
 from ingest.schema import CLAIM_DTYPES
 
-__all__ = ["CODED_COLUMNS", "ID_COLUMNS", "encode_claims", "encoded_frame", "sorted_categorical"]
+__all__ = ["CODED_COLUMNS", "ID_COLUMNS", "IdCodes", "encode_claims", "encoded_frame", "id_codes",
+           "sorted_categorical"]
 
 #: Text columns of few distinct values, held as Categorical codes.
 CODED_COLUMNS: tuple[str, ...] = ("regime", "sex", "beneficiary_region", "provider_type", "provider_region",
@@ -147,3 +148,73 @@ def sorted_categorical(values: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     codes = np.where(indices >= 0, rank[np.maximum(indices, 0)], -1) if len(rank) else indices
     categories = pd.Index(dictionary.take(pa.array(order)).to_pandas(), dtype="str")
     return pd.Categorical.from_codes(codes, categories=categories, validate=False)
+
+
+def id_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of an identifier column and its sorted lookup table.
+
+    Code ``k`` is the ``k``-th identifier in sorted order, so grouping on the codes gives
+    the groups in the order a sorted group-by on the text does; missing values get -1.
+
+    Parameters
+    ----------
+    values : Series
+        Identifiers (Arrow strings or Python objects).
+
+    Returns
+    -------
+    codes : ndarray of int32
+    lookup : Index
+        The distinct identifiers, sorted, as text.
+    """
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int32, copy=False), pd.Index(uniques, dtype="str")
+
+
+class IdCodes:
+    """:func:`id_codes` of a frame's columns, each made once, when first asked for.
+
+    Detection steps that group lines by an identifier share one factorization of it per
+    window instead of hashing the text at every group-by.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The lines; its identifier columns must not be replaced afterwards.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._made: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._sorted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, column: str) -> tuple[np.ndarray, pd.Index]:
+        """The codes and lookup table of ``column`` (see :func:`id_codes`)."""
+        if column not in self._made:
+            self._made[column] = id_codes(self.frame[column])
+        return self._made[column]
+
+    def rows(self, column: str, ids) -> np.ndarray:
+        """Positions of the lines whose ``column`` is one of ``ids``, in line order.
+
+        The lines are sorted by the column's codes once (a stable sort), so each call costs the
+        lines it returns, not a scan of the window: a detector's per-entity loop selects rows
+        thousands of times.
+
+        Parameters
+        ----------
+        column : str
+            An identifier column.
+        ids : iterable of str
+            The identifiers wanted (unknown ones select nothing).
+        """
+        codes, lookup = self(column)
+        if column not in self._sorted:
+            order = np.argsort(codes, kind="stable").astype(np.int32 if len(codes) < 2**31 else np.int64)
+            self._sorted[column] = (order, np.searchsorted(codes[order], np.arange(len(lookup) + 1)))
+        order, starts = self._sorted[column]
+        wanted = lookup.get_indexer(pd.Index(list(ids), dtype="str"))
+        wanted = np.unique(wanted[wanted >= 0])
+        if not len(wanted):
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(np.concatenate([order[starts[k]:starts[k + 1]] for k in wanted]).astype(np.int64))

@@ -10,8 +10,9 @@ name and renamed; the run is stored in SQLite in one transaction; only then does
 and a run killed before that is done again, whole, by the next one. What can still
 be left undone is finished by the next run of the same claims ("nothing new"):
 ``runs/latest`` repointed, a failed Neo4j push retried, the ring pages of a run stored
-without them built. The ring pages (:mod:`casework.ringpages`) are written just
-before the run is stored. Temporary folders of a
+without them built. The ring pages (:mod:`casework.ringpages`) are written before the
+run is stored, by a second process while the graph store and the findings folder are
+written when the machine has two cores (:mod:`casework.ringpages_aside`). Temporary folders of a
 killed run (``runs/.<run>.<random>/``) are removed when the next run starts.
 """
 
@@ -32,6 +33,7 @@ import pandas as pd
 
 from casework.cases import CaseStore
 from casework.ringpages import ensure_ring_pages, write_ring_pages
+from casework.ringpages_aside import PagesAside, can_write_aside
 from casework.runs import RunStore
 from detectors.config import load_detection_config
 from detectors.io import write_findings
@@ -359,15 +361,26 @@ def run_weekly(
 
             target = home / "runs" / run_id
             base.findings_dir = str(target)
-            _write_graph(settings, claims, result.intermediaries, base)
-            apriori = prepare_apriori(settings, run_id, "weekly", result, claims)
-            base.watchlist = len(apriori.listed)
-            _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target, apriori.listed)
-            store_apriori(home, run_id, apriori)
             # The ring pages before the run: a stored run always has them (the viewer only reads them).
-            write_ring_pages(home, run_id, kind="weekly", claims=claims, rings=rings, members=members, config=config,
-                             providers=store.providers(), intermediaries=result.intermediaries,
-                             alerts=alerts[["ring_id", "change", "detail", "alerted"]], story=page_story)
+            # They need nothing the other writes make, so a second core writes them meanwhile.
+            pages = dict(kind="weekly", claims=claims, rings=rings, members=members, config=config,
+                         providers=store.providers(), intermediaries=result.intermediaries,
+                         alerts=alerts[["ring_id", "change", "detail", "alerted"]], story=page_story)
+            aside = PagesAside(home, run_id, **pages) if can_write_aside() else None
+            try:
+                _write_graph(settings, claims, result.intermediaries, base)
+                apriori = prepare_apriori(settings, run_id, "weekly", result, claims)
+                base.watchlist = len(apriori.listed)
+                _write_findings_dir(result, alerts, base.summary_text(), base.to_dict(), target, apriori.listed)
+                store_apriori(home, run_id, apriori)
+            except BaseException:
+                if aside is not None:
+                    aside.cancel()
+                raise
+            if aside is not None:
+                aside.join()
+            else:
+                write_ring_pages(home, run_id, **pages)
             runs.save_run(run_id, kind="weekly", version=__version__, params={**params, **result.params},
                           batches=batch_list,
                           rings=rings, members=members, entity_scores=result.entity_scores,

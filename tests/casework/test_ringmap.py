@@ -7,8 +7,10 @@ import re
 import pandas as pd
 import pytest
 
-from casework.ringmap import (MIN_PEERS, REGION_SEATS, ProviderRows, distance_comparison, distance_sentence,
-                              haversine_km, patient_pairs, provider_places, region_counts, region_flows, travel)
+from casework.ringmap import (MIN_PEERS, REGION_SEATS, PeerIndex, ProviderRows, distance_comparison,
+                              distance_sentence, haversine_km, patient_pairs, provider_places, region_counts,
+                              region_flows, travel)
+from ingest.synthetic import generate_frames
 from ingest.schema import REGIONS
 
 
@@ -100,3 +102,31 @@ def test_distance_comparison_with_the_ring_places_given_is_the_same():
     peers = patient_pairs(_lines([("B3", "06", f"P{i}", "CLINIC", "06", 1.0) for i in range(MIN_PEERS)]))
     assert distance_comparison(ring, peers, ["RING"], ring_places=provider_places(ring, None)) == \
         distance_comparison(ring, peers, ["RING"])
+
+
+def test_the_peer_index_gives_every_ring_the_comparison_of_the_whole_peer_tables():
+    data = generate_frames(scale=0.05, weeks=4, seed=5)
+    claims = data.claims
+    pairs = patient_pairs(claims)
+    places = provider_places(pairs.drop_duplicates("provider_id"), data.providers)
+    index = PeerIndex(pairs, places)
+    labels = data.labels[data.labels["entity_type"].isin(["PROVIDER", "DOCTOR"])]
+    rings = [set(own["entity_id"].astype(str)) for _, own in labels.groupby("ring_id")]
+    busiest = claims["provider_id"].value_counts().index.astype(str)
+    # rings of ordinary providers too: one, several of one region, and one with no line
+    rings += [{busiest[0]}, set(busiest[:6]), {"NOT-A-PROVIDER"}]
+    compared = 0
+    for ring_ids in rings:
+        lines = claims[claims["provider_id"].astype(str).isin(ring_ids)]
+        whole = distance_comparison(lines, pairs, ring_ids, data.providers, peer_places=places)
+        indexed = distance_comparison(lines, pairs, ring_ids, data.providers, peer_places=places, index=index)
+        assert indexed == whole
+        compared += bool(whole["peers"]["pairs"])
+    assert compared >= 5
+    # fewer than MIN_PEERS in the region: the national fallback, the same with the index
+    lone = _lines([("R1", "11", "RING", "CLINIC", "06", 1.0)])
+    few = patient_pairs(_lines([("B1", "09", "FAR", "CLINIC", "07", 1.0), ("B2", "06", "P1", "CLINIC", "06", 1.0),
+                                ("B3", "06", "RING", "CLINIC", "06", 1.0), ("B4", None, "P2", "LAB", "06", 1.0)]))
+    few_places = provider_places(few, None)
+    out = distance_comparison(lone, few, ["RING"], peer_places=few_places, index=PeerIndex(few, few_places))
+    assert out == distance_comparison(lone, few, ["RING"], peer_places=few_places) and out["national"]

@@ -50,6 +50,37 @@ def test_a_consultation_billed_by_the_operating_surgeons_practice_does_not_make_
     assert not bool(per.loc["P2", "phantom"])  # seen by another doctor, in another practice
 
 
+def test_patients_screened_together_by_the_operating_surgeon_are_not_phantoms_but_one_consulted_alone_is():
+    far = dict(regime="TADAMON", region="09", pregion="03", doctor="SURG", birth=1935)
+    rows = []
+    # Twelve villagers of region 09 screened by the surgeon on one day, six of them operated ten days later.
+    for i in range(12):
+        rows.append(_row(f"S{i}", 1, f"V{i}", "SURG", "DOCTOR", "CONSULTATION", "CS", 200, "2025-03-01", **far))
+        if i < 6:
+            rows.append(_row(f"O{i}", 1, f"V{i}", "CLIN", "CLINIC", "SURGERY", "K70", 7000, "2025-03-11", **far))
+    # A patient whose only consultation, by the same surgeon, was written alone on its own day.
+    rows += [_row("S99", 1, "P1", "SURG", "DOCTOR", "CONSULTATION", "CS", 200, "2025-03-05", **far),
+             _row("O99", 1, "P1", "CLIN", "CLINIC", "SURGERY", "K70", 7000, "2025-03-12", **far)]
+    lines = line_flags(_frame(rows))
+    per = phantom_patients(lines, screening_cohort=10).set_index("beneficiary_id")
+    assert not per.loc[[f"V{i}" for i in range(6)], "phantom"].any()
+    assert per.loc[[f"V{i}" for i in range(6)], "screened"].all()
+    assert bool(per.loc["P1", "phantom"]) and not bool(per.loc["P1", "screened"])
+    # Without the screening rule, the villagers read as phantoms too.
+    assert phantom_patients(lines, screening_cohort=0).set_index("beneficiary_id").loc["V0", "phantom"]
+
+
+def test_a_patient_whose_home_region_is_written_nowhere_counts_as_far_for_phantoms():
+    old = dict(regime="TADAMON", doctor="SURG", birth=1935)
+    rows = [_row("C1", 1, "P1", "CLIN", "CLINIC", "SURGERY", "K100", 9000, "2025-03-10", region=None, pregion="03",
+                 **old),
+            _row("C2", 1, "P2", "CLIN", "CLINIC", "SURGERY", "K100", 9000, "2025-03-10", region="03", pregion="03",
+                 **old)]
+    per = phantom_patients(line_flags(_frame(rows))).set_index("beneficiary_id")
+    assert bool(per.loc["P1", "phantom"])
+    assert not bool(per.loc["P2", "phantom"])  # known to live in the clinic's region
+
+
 def test_the_peer_rate_leaves_out_the_providers_that_are_outliers_at_it():
     k = np.array([12, 0, 1, 0, 1, 0, 0, 1, 0, 0])
     n = np.array([20, 60, 80, 50, 70, 40, 60, 90, 50, 40])
@@ -98,3 +129,18 @@ def test_a_ring_seen_only_as_a_dense_core_is_not_reported_but_a_core_still_suppo
     rings, _members = assemble_rings([core, loop], tiny_claims,
                                      config=DetectionConfig({"rings.support_only": ""}))
     assert len(rings) == 2
+
+
+def test_a_provider_tied_to_a_loop_by_one_unsurprising_link_is_left_out_of_it():
+    import networkx as nx
+
+    from detectors.loops import _strongly_tied
+
+    G = nx.Graph()
+    for a, b in (("A", "B"), ("B", "C"), ("A", "C")):
+        G.add_edge(a, b, shared=6, lift=50.0)
+    G.add_edge("C", "N", shared=3, lift=4.9)
+    expected = {("A", "B"): 0.07, ("B", "C"): 0.1, ("A", "C"): 0.46, ("C", "N"): 0.61}
+    assert _strongly_tied(G, expected, 2.0, 2.0) == {"A", "B", "C"}
+    # When no link is surprising by itself, nothing is singled out (the caller keeps the set as found).
+    assert _strongly_tied(G, {k: 3.0 for k in expected}, 2.0, 2.0) == set()

@@ -57,11 +57,12 @@ def test_phantom_biller_lists_far_elderly_patients_seen_nowhere_else_despite_a_c
     assert listed == {f"BEN-P{k}" for k in range(7)}
 
 
-def _spread_cohort_claims(tiny: pd.DataFrame, *, tie: str) -> pd.DataFrame:
+def _spread_cohort_claims(tiny: pd.DataFrame, *, tie: str, days_apart: int = 2) -> pd.DataFrame:
     """``tiny`` plus twenty ordinary people of region 08 at their own pharmacy, and eight Tadamon households of
     region 08 each brought on its own day to a clinic of region 06 for a consultation, their usual pharmacy at
     home taking half their amount (no cohort, half the amount at the clinic): tied by one phone and one payee
-    account (``tie="phone"``) or declared with one referrer (``tie="referrer"``)."""
+    account (``tie="phone"``), declared with one referrer (``tie="referrer"``) or both declared and sharing one
+    village phone (``tie="village"``); ``days_apart`` = 0 brings them all on one day."""
     template = tiny.iloc[0]
     claims = tiny
     for k in range(20):
@@ -70,9 +71,10 @@ def _spread_cohort_claims(tiny: pd.DataFrame, *, tie: str) -> pd.DataFrame:
                        provider_region="08", act_family="MEDICATION", act_code="MED1", amount_claimed=200.0,
                        contact_phone=f"PHONE-H{k}", submission_point_id=None)
     for k in range(8):
-        day = pd.Timestamp("2025-03-03") + pd.Timedelta(days=2 * k)
-        ties = (dict(contact_phone="PHONE-F", payee_account="RIB-F", referrer_id=None) if tie == "phone"
-                else dict(contact_phone=f"PHONE-V{k}", payee_account=None, referrer_id="REF-COORD"))
+        day = pd.Timestamp("2025-03-03") + pd.Timedelta(days=days_apart * k)
+        ties = {"phone": dict(contact_phone="PHONE-F", payee_account="RIB-F", referrer_id=None),
+                "referrer": dict(contact_phone=f"PHONE-V{k}", payee_account=None, referrer_id="REF-COORD"),
+                "village": dict(contact_phone="PHONE-VILLAGE", payee_account=None, referrer_id="REF-COORD")}[tie]
         common = dict(beneficiary_id=f"BEN-F{k}", household_id=f"BEN-F{k}", regime="TADAMON", beneficiary_region="08",
                       submission_point_id=f"POINT-{k}", service_date=day, submission_date=day, **ties)
         claims = _like(claims, template, claim_id=f"CLM-F{k}", provider_id="PRV-CLINIC-F", provider_type="CLINIC",
@@ -97,3 +99,23 @@ def test_declared_referrer_with_the_same_arrivals_is_not_nominated_on_them_alone
     assert "PRV-CLINIC-F" not in set(f.groups["entity_id"])
     scores = f.scores.set_index("entity_id")
     assert scores["score"].max() >= FunnelDetector().min_surprise
+
+
+def test_a_declared_referrer_whose_villagers_all_came_in_one_campaign_is_scored_zero_and_not_nominated(tiny_claims):
+    f = FunnelDetector().fit(_spread_cohort_claims(tiny_claims, tie="referrer", days_apart=0))
+    assert "PRV-CLINIC-F" not in set(f.groups["entity_id"])
+    campaign = f.scores[f.scores["evidence"].str.contains("one declared campaign")]
+    assert len(campaign) == 1 and float(campaign["score"].iloc[0]) == 0.0
+
+
+def test_villagers_of_one_campaign_sharing_a_village_phone_are_still_a_declared_campaign(tiny_claims):
+    f = FunnelDetector().fit(_spread_cohort_claims(tiny_claims, tie="village", days_apart=0))
+    assert "PRV-CLINIC-F" not in set(f.groups["entity_id"])
+    assert f.scores["evidence"].str.contains("one declared campaign").sum() == 1
+
+
+def test_the_same_one_day_cohort_tied_by_a_phone_and_account_is_still_a_funnel(tiny_claims):
+    f = FunnelDetector().fit(_spread_cohort_claims(tiny_claims, tie="phone", days_apart=0))
+    recruiter = f.groups[f.groups["role"] == "recruiter"]
+    members = f.groups[f.groups["group_id"].isin(set(recruiter["group_id"]))]
+    assert "PRV-CLINIC-F" in set(members["entity_id"])

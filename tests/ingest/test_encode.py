@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ingest.encode import CODED_COLUMNS, ID_COLUMNS, encode_claims, encoded_frame, sorted_categorical
+from ingest.encode import CODED_COLUMNS, ID_COLUMNS, IdCodes, encode_claims, encoded_frame, id_codes, sorted_categorical
 
 
 def test_sorted_categorical_keeps_values_and_sorts_its_lookup_table():
@@ -72,3 +72,22 @@ def test_encoded_identifiers_are_held_in_one_chunk_with_the_same_values(tiny_cla
                 assert frame[col].array._pa_array.num_chunks == 1, col
                 assert frame[col].astype(object).where(frame[col].notna(), None).tolist() == \
                     tiny_claims[col].astype(object).where(tiny_claims[col].notna(), None).tolist(), col
+
+
+def test_id_codes_number_ids_in_sorted_order_with_minus_one_for_missing():
+    for values in (pd.Series(["P9", None, "P10", "P9", "A1"], dtype=object),
+                   encode_claims(pd.DataFrame({"provider_id": ["P9", None, "P10", "P9", "A1"]}))["provider_id"]):
+        codes, lookup = id_codes(values)
+        assert codes.dtype == np.int32
+        assert list(lookup) == ["A1", "P10", "P9"]
+        assert codes.tolist() == [2, -1, 1, 2, 0]
+
+
+def test_id_code_rows_are_a_scan_of_the_column_in_line_order():
+    rng = np.random.default_rng(0)
+    ids = pd.Series(rng.choice(["P1", "P2", "P10", None], size=500), dtype=object)
+    codes = IdCodes(pd.DataFrame({"provider_id": ids}))
+    for wanted in ({"P2"}, {"P1", "P10"}, {"P3"}, set(), {"P10", "P3"}):
+        expected = np.flatnonzero(ids.isin(wanted).to_numpy())
+        assert codes.rows("provider_id", wanted).tolist() == expected.tolist()
+    assert codes("provider_id") is codes("provider_id")
