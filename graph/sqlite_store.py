@@ -452,8 +452,21 @@ def _edge_columns_for_sql(edges: pd.DataFrame) -> list:
         elif column in _INT_EDGE:
             columns.append(series.astype("int64").tolist())
         else:
-            columns.append(series.astype(float).tolist())
+            columns.append(_real_values(series.to_numpy(dtype=float)))
     return columns
+
+
+def _real_values(values: np.ndarray) -> list:
+    """Python values of a float column for a REAL column, each zero as the int 0.
+
+    Most of an edge's amounts by act family are zero; SQLite stores an int bound to a REAL
+    column as that REAL (and a whole REAL as an integer on disk either way), so the rows are
+    the same, without a Python float made for every zero (one shared int instead).
+    """
+    out = np.zeros(len(values), dtype=object)
+    nonzero = np.flatnonzero(values != 0)
+    out[nonzero] = values[nonzero].tolist()
+    return out.tolist()
 
 
 def _edge_codes(series: pd.Series) -> list[int] | Iterable[int]:

@@ -61,23 +61,41 @@ def fingerprints(claim_id: pa.Array | pa.ChunkedArray, line_no: np.ndarray) -> t
     offsets = np.frombuffer(claim_id.buffers()[1], dtype=np.int32)[claim_id.offset:claim_id.offset + n + 1]
     data = claim_id.buffers()[2]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    starts = offsets[:-1].astype(np.int64)
     lengths = (offsets[1:] - offsets[:-1]).astype(np.int64)
     tail = np.uint64(0) + (lengths.astype(np.uint64) << np.uint64(32)) + np.asarray(line_no).astype(np.uint64)
     h1 = _mix(tail ^ _SEEDS[0])
     h2 = _mix(tail ^ _SEEDS[1])
-    padded = np.concatenate([data, np.zeros(8, np.uint8)])
-    byte = np.arange(8, dtype=np.int64)
-    for word in range(int((lengths.max() + 7) // 8)):
-        pos = word * 8 + byte
-        take = np.minimum(starts[:, None] + pos[None, :], len(padded) - 1)
-        chunk = np.where(pos[None, :] < lengths[:, None], padded[take], 0).astype(np.uint8)
-        value = np.ascontiguousarray(chunk).view("<u8").ravel()
+    words = _words(data, offsets, lengths)
+    for word in range(words.shape[1]):
+        value = words[:, word]
         # only the words a key has: its fingerprint must not depend on the longest key beside it
         has = lengths > word * 8
-        h1 = np.where(has, _mix(h1 ^ value), h1)
-        h2 = np.where(has, _mix(h2 ^ (value + _SEEDS[1])), h2)
+        if has.all():
+            h1, h2 = _mix(h1 ^ value), _mix(h2 ^ (value + _SEEDS[1]))
+        else:
+            h1 = np.where(has, _mix(h1 ^ value), h1)
+            h2 = np.where(has, _mix(h2 ^ (value + _SEEDS[1])), h2)
     return h1, h2
+
+
+def _words(data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Each id's bytes as little-endian 64-bit words, zero-padded to the longest id: (n, words) uint64.
+
+    Ids of one length are copied as one block (a reshape when they lie side by side, as a
+    file's ids of one width do), not gathered byte by byte.
+    """
+    n = len(lengths)
+    longest = int(lengths.max())
+    out = np.zeros((n, (longest + 7) // 8 * 8), dtype=np.uint8)
+    first = int(offsets[0])
+    if longest and (lengths == longest).all():
+        out[:, :longest] = data[first:first + n * longest].reshape(n, longest)
+    else:
+        for length in np.unique(lengths).tolist():
+            if length:
+                rows = np.flatnonzero(lengths == length)
+                out[rows, :length] = data[offsets[rows][:, None].astype(np.int64) + np.arange(length)]
+    return out.view("<u8")
 
 
 class FileKeys:

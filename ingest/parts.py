@@ -37,13 +37,11 @@ import pyarrow.parquet as pq
 from ground.files import create_private, private_dir
 from ingest.read import file_sha256
 
-__all__ = ["ROW_GROUP_ROWS", "Part", "BatchWriter", "month_of", "parts_digest"]
+__all__ = ["ROW_GROUP_ROWS", "Part", "BatchWriter", "month_of", "parts_digest", "sort_order"]
 
 #: Lines per Parquet row group: large enough for scans (a few MB compressed per group),
 #: small enough that one provider's lines of a month sit in one or two groups.
 ROW_GROUP_ROWS = 131_072
-_SORT_KEYS = [("provider_id", "ascending"), ("service_date", "ascending"), ("claim_id", "ascending"),
-              ("line_no", "ascending")]
 #: Columns written with a Parquet dictionary: those with few distinct values. Dictionary
 #: encoding the identifiers (millions of distinct values) costs CPU and saves nothing.
 _DICTIONARY_COLUMNS = ["regime", "sex", "beneficiary_region", "provider_id", "provider_type",
@@ -75,6 +73,40 @@ def month_of(dates: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """
     days = np.asarray(dates.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype="datetime64[D]")
     return days.astype("datetime64[M]").astype(np.int64)
+
+
+def sort_order(table: pa.Table) -> np.ndarray:
+    """Positions of the lines in (provider_id, service_date, claim_id, line_no) order.
+
+    Each text key is replaced by the rank of its value among the distinct ones (the sort
+    of a dictionary, not of every line), then NumPy sorts two packed integer keys, (provider,
+    day) and (claim, line): the order of Arrow's four-key sort (the keys of loaded lines are
+    distinct, so there are no ties), in about three quarters of its time on a national month.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Validated lines (no missing key).
+    """
+    if not table.num_rows:
+        return np.zeros(0, dtype=np.int64)
+    provider = _ranks(table.column("provider_id"))
+    day = np.asarray(table.column("service_date").cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    claim = _ranks(table.column("claim_id"))
+    line = np.asarray(table.column("line_no").to_numpy(zero_copy_only=False), dtype=np.int64)
+    span = int(day.max() - day.min())
+    if span >= 1 << 20 or int(line.max()) >= 1 << 24 or len(line) >= 1 << 39:
+        return np.lexsort((line, claim, day, provider))
+    return np.lexsort(((claim << 24) | line, (provider << 20) | (day - day.min())))
+
+
+def _ranks(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Each value's rank (0-based, in Arrow's order of strings) among the distinct values."""
+    coded = pc.dictionary_encode(values)
+    if isinstance(coded, pa.ChunkedArray):
+        coded = coded.combine_chunks()
+    rank = np.asarray(pc.rank(coded.dictionary, sort_keys="ascending", tiebreaker="first"), dtype=np.int64) - 1
+    return rank[coded.indices.to_numpy(zero_copy_only=False)]
 
 
 def parts_digest(parts: list[Part]) -> str:
@@ -166,7 +198,7 @@ class BatchWriter:
         target = create_private(self.folder / name)
         with pa.memory_map(str(spill)) as source:
             table = pa.ipc.open_file(source).read_all()
-            order = pc.sort_indices(table.select([k for k, _ in _SORT_KEYS]), sort_keys=_SORT_KEYS)
+            order = pa.array(sort_order(table))
             span = pc.min_max(table.column("service_date"))
             rows = table.num_rows
             with pq.ParquetWriter(str(target), self.schema, compression=_COMPRESSION,

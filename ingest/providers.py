@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.read import open_source
+from ingest.read import Source, open_source
 from ingest.schema import ENUMS, PROVIDER_COLUMNS, REGIONS, REQUIRED_PROVIDER_COLUMNS
 from ground.sqlite import transaction
 
@@ -70,7 +70,7 @@ def validate_providers(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int,
     return valid, [issues[p] for p in sorted(issues)]
 
 
-def load_providers(conn: sqlite3.Connection, path: Path) -> dict:
+def load_providers(conn: sqlite3.Connection, path: Path | Source) -> dict:
     """Validate and upsert a providers file in one transaction.
 
     Returns its reconciliation: name, sha256, status, read, loaded, quarantined, by_rule.
@@ -78,15 +78,15 @@ def load_providers(conn: sqlite3.Connection, path: Path) -> dict:
     Parameters
     ----------
     conn : sqlite3.Connection
-    path : Path
-        A providers CSV per the claims contract.
+    path : Path or Source
+        A providers CSV per the claims contract, or the file as :func:`ingest.read.open_source` prepared it.
 
     Raises
     ------
     InputRefused
         The file is not CSV/Parquet, not UTF-8, or lacks provider_id or provider_type.
     """
-    source = open_source(path, REQUIRED_PROVIDER_COLUMNS)
+    source = path if isinstance(path, Source) else open_source(path, REQUIRED_PROVIDER_COLUMNS)
     report = {"name": source.name, "sha256": source.sha256, "status": "loaded",
               "read": 0, "loaded": 0, "quarantined": 0, "by_rule": {}}
     seen = conn.execute("SELECT 1 FROM claim_loads WHERE sha256 = ? AND source_format = 'providers'"

@@ -3,7 +3,10 @@
 A file is first *prepared* (:func:`open_source`): its SHA-256 is taken, CSV text is
 checked to be UTF-8 with a header holding every required column, Parquet is checked
 to be Parquet with those columns. Anything else raises :class:`InputRefused` before a
-single row is written. Then :meth:`Source.chunks` streams the rows as all-string Arrow
+single row is written. With ``defer_scan`` (the first file an ingest loads), a large CSV's
+header is checked from its first block and its UTF-8 and line lengths as it is read
+(:mod:`ingest.textscan`): one decompression instead of two, and a file that fails those
+checks part-way raises :class:`RescanNeeded` before its rows are written anywhere. Then :meth:`Source.chunks` streams the rows as all-string Arrow
 tables (so no value is lost before validation) with the line each row came from.
 
 Line numbers: in a CSV the header is line 1 and each data row carries its physical
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import hashlib
 import io
 import zlib
@@ -32,21 +34,24 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.schema import REQUIRED_CLAIM_COLUMNS
+from ingest.textscan import (
+    LONG_LINE, READ_BLOCK, CheckedBytes, RescanNeeded, count_lines, first_break, is_gz, longest_line, open_bytes,
+)
 from ground.errors import InputRefused
 
-__all__ = ["RawChunk", "Source", "open_source", "file_sha256", "csv_header", "scan_csv", "iter_csv_tables",
-           "iter_csv_python"]
+__all__ = ["RawChunk", "Source", "RescanNeeded", "DEFER_SCAN_BYTES", "open_source", "file_sha256", "csv_header", "scan_csv",
+           "iter_csv_tables", "iter_csv_python"]
 
-_READ_BLOCK = 1 << 20
 #: Largest CSV block parsed at once (a row must fit in one); Arrow holds up to 32 read ahead.
 #: 1 MiB: four times fewer batches than 256 KiB for the same rows (a third less CPU reading a national week).
 _MAX_BLOCK = 1 << 20
-#: Files with a line longer than this are read by :func:`iter_csv_python` (Arrow needs a row within a block).
-_LONG_LINE = 1 << 16
 #: Largest field :func:`iter_csv_python` reads; beyond it the file is refused.
 _CSV_FIELD_CEILING = 1 << 30
 #: Characters of an unsplittable row's text kept in its quarantine entry.
 _BAD_TEXT_CHARS = 2000
+#: Smallest file (bytes on disk) whose scan :func:`open_source` may leave to the reading:
+#: below it the whole-file scan costs next to nothing.
+DEFER_SCAN_BYTES = 1 << 20
 
 
 @dataclass
@@ -112,12 +117,13 @@ def file_sha256(path: str | Path) -> str:
     """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+        for block in iter(lambda: handle.read(READ_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def open_source(path: str | Path, required: tuple[str, ...] = REQUIRED_CLAIM_COLUMNS) -> Source:
+def open_source(path: str | Path, required: tuple[str, ...] = REQUIRED_CLAIM_COLUMNS, *,
+                defer_scan: bool = False) -> Source:
     """Prepare a contract file (``.csv``, ``.csv.gz`` or ``.parquet``) for reading.
 
     Parameters
@@ -126,6 +132,12 @@ def open_source(path: str | Path, required: tuple[str, ...] = REQUIRED_CLAIM_COL
         The file.
     required : tuple of str
         Columns the header must hold.
+    defer_scan : bool
+        For a CSV of at least :data:`DEFER_SCAN_BYTES`: check the header from the first
+        block only, and the UTF-8 and line lengths while the rows are read; the reader
+        then raises :class:`RescanNeeded` (nothing of the file written) when the file must
+        be scanned whole (see :mod:`ingest.textscan`). Only for a file loaded before any
+        other of its command is written.
 
     Returns
     -------
@@ -145,10 +157,14 @@ def open_source(path: str | Path, required: tuple[str, ...] = REQUIRED_CLAIM_COL
     if lower.endswith(".parquet"):
         return _open_parquet(path, required)
     if lower.endswith(".csv") or lower.endswith(".csv.gz"):
+        header = _head_header(path, required) if defer_scan else None
+        if header is not None:
+            return Source(name, path, file_sha256(path), "contract", path.stat().st_size,
+                          lambda rows, cb: iter_csv_tables(path, header, rows, cb, checked=True))
         header, longest = scan_csv(path, required)
         # Arrow parses a row only within one block; a file with a line longer than a block
         # (a huge field) is read by the csv module instead, so that row is quarantined, not the file refused.
-        reader = iter_csv_tables if longest <= _LONG_LINE else iter_csv_python
+        reader = iter_csv_tables if longest <= LONG_LINE else iter_csv_python
         return Source(
             name, path, file_sha256(path), "contract", path.stat().st_size,
             lambda rows, cb: reader(path, header, rows, cb),
@@ -192,32 +208,40 @@ def scan_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], int]:
     has_data = False
     longest = run = 0
     try:
-        with _open_bytes(path) as handle:
-            for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+        with open_bytes(path) as handle:
+            for block in iter(lambda: handle.read(READ_BLOCK), b""):
                 try:
                     decoder.decode(block)
                 except UnicodeDecodeError as exc:
-                    bad_line = line + _count_lines(block[: exc.start])
+                    bad_line = line + count_lines(block[: exc.start])
                     raise InputRefused(
                         f"{name}: line {bad_line}: not UTF-8 text (byte 0x{block[exc.start]:02x}); "
                         "expected a UTF-8 encoded CSV"
                     ) from None
-                if _first_break(head) < 0:
+                if first_break(head) < 0:
                     head += block
-                    cut = _first_break(head)
+                    cut = first_break(head)
                     if cut >= 0:
                         has_data = bool(head[cut:].strip())
                 elif not has_data:
                     has_data = bool(block.strip())
-                longest, run = _longest_line(block, longest, run)
-                line += _count_lines(block)
+                longest, run = longest_line(block, longest, run)
+                line += count_lines(block)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise InputRefused(f"{name}: line {line}: ends inside a UTF-8 character; expected UTF-8 text") from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputRefused(f"{name}: cannot be read as {'gzip-compressed ' if _is_gz(path) else ''}CSV ({exc}); "
-                           f"expected {'a complete gzip file of ' if _is_gz(path) else ''}UTF-8 CSV text") from None
-    cut = _first_break(head)
+        raise InputRefused(f"{name}: cannot be read as {'gzip-compressed ' if is_gz(path) else ''}CSV ({exc}); "
+                           f"expected {'a complete gzip file of ' if is_gz(path) else ''}UTF-8 CSV text") from None
+    header = _header_of(name, head, required)
+    if not has_data:
+        raise InputRefused(f"{name}: no data rows after the header; expected at least one claim line")
+    return header, max(longest, run)
+
+
+def _header_of(name: str, head: bytes, required: tuple[str, ...]) -> list[str]:
+    """The column names of the first line of ``head`` (the file's first bytes), checked."""
+    cut = first_break(head)
     first = (head if cut < 0 else head[:cut]).decode("utf-8", errors="replace")
     if "\x00" in first:
         raise InputRefused(f"{name}: line 1: binary data; expected a CSV header row")
@@ -240,9 +264,25 @@ def scan_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], int]:
             f"{name}: line 1: missing required column(s) {', '.join(missing)}; "
             f"expected a comma-separated header with {', '.join(required)}"
         )
-    if not has_data:
-        raise InputRefused(f"{name}: no data rows after the header; expected at least one claim line")
-    return header, max(longest, run)
+    return header
+
+
+def _head_header(path: Path, required: tuple[str, ...]) -> list[str] | None:
+    """The header, when the file's first block settles what :func:`scan_csv` checks before the rows
+    (large enough, a data row after the header, UTF-8 so far, no long line so far); else None."""
+    if path.stat().st_size < DEFER_SCAN_BYTES:
+        return None
+    try:
+        with open_bytes(path) as handle:
+            head = handle.read(READ_BLOCK)
+        codecs.getincrementaldecoder("utf-8")().decode(head)
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+        return None
+    cut = first_break(head)
+    longest, run = longest_line(head, 0, 0)
+    if cut < 0 or not head[cut:].strip() or max(longest, run) > LONG_LINE:
+        return None
+    return _header_of(path.name, head, required)
 
 
 def iter_csv_python(
@@ -270,7 +310,7 @@ def iter_csv_python(
     columns: list[list[str]] = [[] for _ in header]
     lines: list[int] = []
     bad: list[tuple[int | None, str, str]] = []
-    with _open_bytes(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+    with open_bytes(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
         line = 1
         try:
@@ -302,7 +342,8 @@ def iter_csv_python(
 
 
 def iter_csv_tables(
-    path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None
+    path: Path, header: list[str], chunk_rows: int, on_progress: Callable[[int], None] | None = None,
+    checked: bool = False,
 ) -> Iterator[RawChunk]:
     """Stream a CSV whose header was checked by :func:`csv_header` (see module notes).
 
@@ -317,6 +358,10 @@ def iter_csv_tables(
     chunk_rows : int
     on_progress : callable, optional
         Called with the bytes read so far.
+    checked : bool
+        Read the bytes through :class:`ingest.textscan.CheckedBytes`, which makes
+        :func:`scan_csv`'s UTF-8 and line-length checks as they are read and raises
+        :class:`RescanNeeded` where the file must be scanned whole.
     """
     bad: list[tuple[int | None, str, str]] = []
 
@@ -339,9 +384,12 @@ def iter_csv_tables(
     held_lines: list[np.ndarray] = []
     held_rows = 0
     pending: list[tuple[int | None, str, str]] = []
-    with pa.OSFile(str(path), "rb") as raw:
-        # A native Arrow stream: a Python file object would make the read-ahead allocate Python bytes.
-        stream = pa.CompressedInputStream(raw, "gzip") if _is_gz(path) else raw
+    raw = CheckedBytes(path) if checked else pa.OSFile(str(path), "rb")
+    position = raw.position if checked else raw.tell
+    with raw:
+        # Unchecked, a native Arrow stream: a Python file object makes the read-ahead allocate Python
+        # bytes, which the checked stream's one gunzip (instead of the scan's and Arrow's) more than repays.
+        stream = raw if checked or not is_gz(path) else pa.CompressedInputStream(raw, "gzip")
         try:
             reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
                                     convert_options=convert_options)
@@ -376,13 +424,13 @@ def iter_csv_tables(
                 held, held_lines, held_rows = [frame.take(pa.array(rest))], [lines[full:].copy()], len(rest)
                 del frame, lines
                 if on_progress is not None:
-                    on_progress(raw.tell())
+                    on_progress(position())
             if held_rows or pending:
                 frame = _combine(held) if held else _empty_table(header)
                 yield RawChunk(frame, np.concatenate(held_lines) if held_lines else np.zeros(0, np.int64), pending)
                 pending = []
             if on_progress is not None:
-                on_progress(raw.tell())
+                on_progress(position())
         except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
             raise InputRefused(f"{path.name}: line {next_line} or after: cannot be parsed as CSV ({exc}); "
                                "expected comma-separated rows, quotes closed") from None
@@ -406,28 +454,10 @@ def _string_table(header: list[str], columns: list[list[str]]) -> pa.Table:
     return pa.table({c: pa.array(v, pa.string()) for c, v in zip(header, columns)})
 
 
-def _first_break(data: bytes) -> int:
-    """Index of the first line break (LF or CR) in ``data``, or -1."""
-    found = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
-    return min(found) if found else -1
 
 
-def _count_lines(data: bytes) -> int:
-    """Line breaks in ``data``: LF, CRLF and lone CR each count once."""
-    if b"\r" not in data:
-        return data.count(b"\n")
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
-def _longest_line(block: bytes, longest: int, run: int) -> tuple[int, int]:
-    """Update (longest line so far, length of the line still open) with one more block."""
-    arr = np.frombuffer(block, dtype=np.uint8)
-    breaks = np.flatnonzero((arr == 10) | (arr == 13))
-    if not len(breaks):
-        return longest, run + len(block)
-    gaps = np.diff(breaks)
-    inner = int(gaps.max()) - 1 if len(gaps) else 0
-    return max(longest, run + int(breaks[0]), inner), len(block) - int(breaks[-1]) - 1
 
 
 def _empty_table(header: list[str]) -> pa.Table:
@@ -459,10 +489,10 @@ def _assign_lines(start: int, n: int, bad_lines: list[int]) -> np.ndarray:
 
 def _estimate_lines(path: Path) -> int:
     """Lines in the first 64 KiB, scaled to the file's size (compressed files: a guess)."""
-    with _open_bytes(path) as handle:
+    with open_bytes(path) as handle:
         head = handle.read(1 << 16)
     per_line = max(1, len(head) // max(1, head.count(b"\n")))
-    size = path.stat().st_size * (4 if _is_gz(path) else 1)
+    size = path.stat().st_size * (4 if is_gz(path) else 1)
     return max(1, size // per_line)
 
 
@@ -526,9 +556,4 @@ def _iter_parquet(path: Path, names: list[str], lowered: list[str], chunk_rows: 
             on_progress(done)
 
 
-def _is_gz(path: Path) -> bool:
-    return path.name.lower().endswith(".gz")
 
-
-def _open_bytes(path: Path):
-    return gzip.open(path, "rb") if _is_gz(path) else open(path, "rb")

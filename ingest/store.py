@@ -10,6 +10,7 @@ contract's dtypes, and :meth:`ClaimsStore.files` for the Parquet files a window 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -26,8 +27,8 @@ from ingest.encode import encoded_frame
 from ingest.kaggle import kaggle_sources
 from ingest.load import PARQUET_SCHEMA, LoadReport, load_source, migrate_batch, record_skipped
 from ingest.providers import load_providers
-from ingest.read import Source, open_source
-from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, PROVIDER_COLUMNS
+from ingest.read import RescanNeeded, Source, open_source
+from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES, PROVIDER_COLUMNS, REQUIRED_PROVIDER_COLUMNS
 from ground.errors import InputRefused, StoreError
 from ground.files import private_dir
 from ground.sqlite import connect
@@ -35,6 +36,8 @@ from ground.sqlite import connect
 __all__ = ["ClaimsStore", "LoadReport", "SOURCE_FORMATS"]
 
 SOURCE_FORMATS = ("contract", "kaggle-provider-fraud")
+
+log = logging.getLogger(__name__)
 
 _BATCH_COLUMNS = ["batch_id", "source_name", "source_format", "sha256", "parquet_name", "parquet_sha256", "rows",
                   "loaded_at", "min_service_date", "max_service_date"]
@@ -77,8 +80,10 @@ class ClaimsStore:
     ) -> LoadReport:
         """Validate and load claim files; each file becomes one batch, loaded all or nothing.
 
-        Every file is checked (format, encoding, header) before any is loaded, so a
-        refused file stops the whole call with nothing written. Files already loaded
+        Every file is checked (format, encoding, header) before any is written, so a
+        refused file stops the whole call with nothing written: the first file's encoding
+        and line lengths are checked as it loads (one decompression instead of two), and
+        the providers file is written after it. Files already loaded
         (same SHA-256) are skipped and reported as ``already_loaded`` with zero rows read.
 
         Parameters
@@ -112,22 +117,27 @@ class ClaimsStore:
             raise InputRefused(f"chunk_rows {chunk_rows}: expected a whole number >= 1")
         paths = [Path(p) for p in paths]
         if source_format == "contract":
-            sources = [open_source(p) for p in paths]
+            # The first file is loaded before anything else is written (the providers file after it), so
+            # its UTF-8 and line-length checks can be made as it is read: one decompression, not two.
+            sources = [open_source(p, defer_scan=i == 0) for i, p in enumerate(paths)]
         else:
             sources = [s for p in paths for s in kaggle_sources(p)]
+        provider_source = None if providers is None else open_source(Path(providers), REQUIRED_PROVIDER_COLUMNS)
         report = LoadReport()
         with ingest_lock(self.claims_dir):
             remove_orphans(self._conn, self.claims_dir)
             for batch_id, name in self._conn.execute(
                     "SELECT batch_id, parquet_name FROM claim_batches WHERE parquet_name LIKE '%.parquet'").fetchall():
                 migrate_batch(self._conn, self.claims_dir, batch_id, name)
-            if providers is not None:
-                report.providers = load_providers(self._conn, Path(providers))
-            for source in sources:
+            for n, source in enumerate(sources):
                 if self._loaded(source.sha256):
                     report.add(record_skipped(self._conn, source))
-                    continue
-                report.add(self._load(source, chunk_rows, progress, after_chunk))
+                else:
+                    report.add(self._load(source, chunk_rows, progress, after_chunk))
+                if n == 0 and provider_source is not None:
+                    report.providers = load_providers(self._conn, provider_source)
+            if not sources and provider_source is not None:
+                report.providers = load_providers(self._conn, provider_source)
         return report
 
     def claims(
@@ -345,6 +355,15 @@ class ClaimsStore:
         return self._conn.execute("SELECT 1 FROM claim_batches WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
     def _load(self, source: Source, chunk_rows: int, progress: bool, after_chunk) -> object:
+        try:
+            return self._load_once(source, chunk_rows, progress, after_chunk)
+        except RescanNeeded as exc:
+            # what the checks made while reading met (a bad byte, a long line, a damaged stream) is
+            # judged by the whole-file scan: it refuses the file or picks the reader its lines need
+            log.info("%s", exc)
+            return self._load_once(open_source(source.path), chunk_rows, progress, after_chunk)
+
+    def _load_once(self, source: Source, chunk_rows: int, progress: bool, after_chunk) -> object:
         if not progress:
             return load_source(self._conn, self.claims_dir, source, chunk_rows=chunk_rows, after_chunk=after_chunk)
         # Imported only when a progress bar is shown: rich is slow to import and most loads run without one.

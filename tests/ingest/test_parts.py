@@ -7,6 +7,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -207,3 +208,37 @@ def test_a_migration_killed_before_its_commit_leaves_the_former_batch_whole(sett
         assert [p.parent.name for p in store.files()] == [batch_id]
         assert len(store.claims()) == len(tiny_claims)
 
+
+
+def test_fingerprints_stay_those_of_the_key_files_already_written():
+    # values of the first implementation: a batch committed by it must still be found by a later load
+    ids = pa.array(["CLM-1", "", "FS0000000001", "x" * 64, "é-ß-漢字", "ABCDEFGH", "ABCDEFGHI", "FS0000000002"])
+    h1, h2 = fingerprints(ids, np.array([1, 2, 3, 999999999, 5, 6, 7, 1]))
+    assert [hex(v) for v in h1.tolist()] == [
+        "0x8e2f72df33b04659", "0x975835de1c9756ce", "0xd8e57d6751b1b13e", "0x36f3e443d1a14cb2",
+        "0xce69e38bfa63f9b7", "0x2181eb49bf96641f", "0x2daa3d67f13ec826", "0xe7276bd5fe14b334"]
+    assert [hex(v) for v in h2.tolist()] == [
+        "0xf33e1382c171b81f", "0xde0dd7eb3aacbec3", "0x7f49964415926898", "0x5215f3080fdb0afd",
+        "0x80a1504e007d46e6", "0xf4455445a3e97f4d", "0x2f0d71155cd18153", "0xf57a53198f7e0b59"]
+    same_width = pa.array(["FS0000000009", "FS0000000001", "FS0000000002"]).slice(1)
+    assert [h.tolist() for h in fingerprints(same_width, np.array([3, 1]))] == [h1[[2, 7]].tolist(), h2[[2, 7]].tolist()]
+
+
+@pytest.mark.parametrize("longest_line_no", [40, 1 << 30])
+def test_the_part_order_is_arrows_sort_by_provider_date_claim_and_line(longest_line_no):
+    from ingest.parts import sort_order
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    names = np.array(["PRV-B", "PRV-A", "prv-a", "PRV-É", "PRV-A2", "PRV-\u0660"], dtype=object)
+    claims = rng.integers(0, 1500, n)
+    lines = rng.integers(1, longest_line_no, n)
+    unique = pd.DataFrame({"c": claims, "l": lines}).drop_duplicates().index.to_numpy()
+    table = pa.table({
+        "provider_id": pa.array(names[rng.integers(0, len(names), n)][unique].tolist()),
+        "service_date": pa.array(rng.integers(20000, 20030, n)[unique].astype("int32")).cast(pa.date32()),
+        "claim_id": pa.array([f"C{c}" for c in claims[unique]]),
+        "line_no": pa.array(lines[unique]),
+    }).slice(3)
+    expected = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in table.column_names])
+    assert sort_order(table).tolist() == expected.to_numpy().tolist()

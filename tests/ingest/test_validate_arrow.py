@@ -45,3 +45,32 @@ def test_sliced_tables_with_spaces_and_empty_values_are_trimmed_like_whole_ones(
     assert valid.column("provider_type")[2].as_py() == "CLINIC"
     assert valid.column("act_code")[2].as_py() == "K50"
     assert valid.column("doctor_id")[2].as_py() is None
+
+
+def test_dates_read_from_their_bytes_are_those_the_general_parser_reads():
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from ingest import validate
+
+    values = ["2025-01-06", "2024-02-29", "2025-02-29", "1677-09-22", "1677-09-21", "2262-04-11", "2262-04-12",
+              "0000-01-01", "2025-13-01", "2025-00-10", "2025-01-00", "2025-04-31", "9999-12-31", "2025-1-06",
+              "2025/01/06", None, "2025-01-06 00:00:00", "2025-01-0\u0663"]
+    rng = np.random.default_rng(1)
+    read_from_bytes = 0
+    for _ in range(2000):
+        picked = [values[i] for i in rng.integers(0, len(values), rng.integers(1, 6))]
+        text = pa.array(picked, pa.string())
+        if rng.random() < 0.3:
+            text = pa.array(["2025-03-03", *picked], pa.string()).slice(1)
+        present = validate._mask(pc.is_valid(text))
+        typed, days, ok = validate._dates(text, validate._mask(pc.match_substring_regex(text, f"^(?:{validate._DATE})$")))
+        plain = validate._plain_dates(text)
+        if plain is None:
+            # declined only when the general parser refuses a value, or a value is not ten bytes
+            assert not (ok == present).all() or not present.any() or any(
+                v is not None and len(v.encode()) != 10 for v in picked)
+            continue
+        read_from_bytes += 1
+        assert (ok == present).all() and plain.equals(typed) and plain.equals(days)
+    assert read_from_bytes > 100
