@@ -20,6 +20,9 @@ from export.sentences import detector_notes, member_sentences
 
 __all__ = ["ring_story", "story_frame", "PEER_COLUMNS"]
 
+#: What the map's figures (regions, flows, places, distances) read of a ring's lines.
+_MAP_COLUMNS = ["beneficiary_id", "beneficiary_region", "provider_id", "provider_type", "provider_region",
+                "amount_claimed"]
 #: What the peers' distances are measured on.
 PEER_COLUMNS = ["provider_id", "provider_type", "provider_region", "beneficiary_id", "beneficiary_region"]
 
@@ -75,6 +78,8 @@ def ring_story(claims: pd.DataFrame, providers: pd.DataFrame | None) -> Callable
         told = {f"{t}:{i}": {"sentence": s, "finding": f} for t, i, s, f in zip(
             members["entity_type"], members["entity_id"], member_sentences(members, lines), detector_notes(members))}
         ring_providers = set(members.loc[members["entity_type"].isin(["PROVIDER", "DOCTOR"]), "entity_id"].astype(str))
+        # the map's figures read a few columns: their selections and group-bys copy those, not every column
+        lines = lines[[c for c in _MAP_COLUMNS if c in lines]]
         own = lines[lines["provider_id"].astype(str).isin(ring_providers)] if len(lines) else lines
         places = provider_places(own, rows.of(own["provider_id"].dropna()) if len(own) else providers)
         types = tuple(sorted(set(own["provider_type"].dropna().astype(str)))) if len(own) else ()

@@ -180,6 +180,7 @@ class _Ring:
         # The ring's providers are its PROVIDER members; a ring of doctors alone counts those billing themselves.
         self.providers = self.ids["PROVIDER"] or {d for d in self.ids["DOCTOR"] if d in set(self.lines["provider_id"])}
         self.patient_lines = self._patient_lines()
+        self._recruited: str | None = None
         # Each member's lines are looked up, not searched for: id -> row positions, per column.
         self._rows = {c: _positions(self.lines[c])
                       for c in ("beneficiary_id", "provider_id", "doctor_id", *(ENTITY_COLUMNS[t] for t in _PATIENT_SIDE))}
@@ -226,7 +227,10 @@ class _Ring:
                                                        if len(billed) else "")
             return self._provider(billed, role) if len(billed) else self._fallback(role, evidence)
         if entity_type == "INTERMEDIARY":
-            return self._recruiter(evidence)
+            # every go-between of a ring is told from the same recruited patients' lines: told once
+            if self._recruited is None:
+                self._recruited = self._recruiter()
+            return self._recruited or f"Inferred go-between (no claim line of its own). Detector: {evidence}"
         own = self._own(ENTITY_COLUMNS.get(entity_type, ""), entity_id)
         return self._shared(own, entity_type) if len(own) else self._fallback(role, evidence)
 
@@ -318,11 +322,12 @@ class _Ring:
             text += f"; {_lines_mad(elsewhere)} more at other providers"
         return text + "."
 
-    def _recruiter(self, evidence: str) -> str:
+    def _recruiter(self) -> str:
+        """What the ring's go-betweens did ("" when its recruited patients have no line)."""
         recruited = self.members[self.members["role"] == "recruited_patient"]["entity_id"].astype(str)
         own = self.lines[self.lines["beneficiary_id"].isin(set(recruited))]
         if own.empty:
-            return f"Inferred go-between (no claim line of its own). Detector: {evidence}"
+            return ""
         households = own["household_id"].dropna().nunique()
         text = (f"Inferred go-between linking {own['beneficiary_id'].nunique()} recruited patients"
                 + (f" of {households} households" if households else "")
