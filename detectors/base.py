@@ -169,11 +169,13 @@ def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -
     # An unknown ALD flag is unknown, not "no ALD": only a known non-ALD patient can get an ALD drug wrongly.
     ald_known = ald_col.notna().to_numpy(bool)
     lines["ald_patient"] = ald
-    # An act is "ALD care" when most of its lines that state the flag are ALD care: learnt from the data
-    # (injectables, dialysis sessions, chemotherapy), so no list has to be maintained. On an ALD patient it
-    # is expected care.
+    # An act is "ALD care" when most of its lines are ALD care: learnt from the data (injectables, dialysis
+    # sessions, chemotherapy), so no list has to be maintained. On an ALD patient it is expected care. A line
+    # says so by its flag, or, where the flag was left empty, by its patient's status from the other lines:
+    # a dialysis centre leaving the optional flag empty on every session treats patients whose GP states it.
     stated = line_ald.notna().to_numpy(bool)
-    act_share = _act_share(lines["act_code"], line_ald.fillna(False).to_numpy(bool), stated)
+    act_share = _act_share(lines["act_code"], np.where(stated, line_ald.fillna(False).to_numpy(bool), ald),
+                           stated | ald_known)
     # ... and markedly more often than among the insured in general: where nearly everyone has an ALD (a data
     # set whose "ALD" is any chronic condition), no act is chronic care by that alone.
     base = _ald_base_rate(patient_codes, ald, ald_known)

@@ -205,7 +205,7 @@ def z_against(values: np.ndarray | float, reference: np.ndarray, *, min_scale: f
     return (x - med) / max(scale, min_scale, 1e-12)
 
 
-def entity_ranking(findings: Sequence[Any]) -> pd.DataFrame:
+def entity_ranking(findings: Sequence[Any], *, support_only: Iterable[str] = ()) -> pd.DataFrame:
     """One surprise per entity: its best detector's, corrected for the detectors that score its kind.
 
     Every detector's entity scores are surprises against everything that detector looked
@@ -213,12 +213,18 @@ def entity_ranking(findings: Sequence[Any]) -> pd.DataFrame:
     largest of its detectors' minus ``log10(D)``, ``D`` the number of detectors that scored
     any entity of its type in the run (Bonferroni over detectors, the same for every
     entity of a type). A detector that did not score an entity, or scored it as ordinary,
-    does not pull it down; the ranking goes on below zero for the unremarkable.
+    does not pull it down; the ranking goes on below zero for the unremarkable. The detectors of
+    ``support_only`` (Louvain communities, dense cores: shared patients are also what neighbours,
+    referral clinics and growing practices show) only support a ring another detector found; their
+    entity scores are left out here as their groups are there (an entity of such a ring takes the
+    ring's score, :func:`detectors.pipeline.summarise`).
 
     Parameters
     ----------
     findings : sequence of Findings
         Each detector's findings (``.detector``, ``.scores``).
+    support_only : iterable of str
+        Detectors whose entity scores are left out.
 
     Returns
     -------
@@ -231,7 +237,7 @@ def entity_ranking(findings: Sequence[Any]) -> pd.DataFrame:
                            "entity_id": f.scores["entity_id"].astype(str).to_numpy(),
                            "score": f.scores["score"].to_numpy(float),
                            "top_reason": f.scores["evidence"].astype(str).to_numpy(), "top_detector": f.detector})
-             for f in findings if len(f.scores)]
+             for f in findings if len(f.scores) and f.detector not in set(support_only)]
     if not parts:
         return pd.DataFrame(columns=columns)
     every = pd.concat(parts, ignore_index=True)

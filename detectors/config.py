@@ -188,6 +188,10 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Fewest dossiers with an act of a letter key (K, B, Z...), or stay lines of a stay code, for a provider to "
        "be compared on that key or code"),
     _p("coefficients", "min_peers", 5, "Fewest providers of the type compared on the key or code"),
+    _p("coefficients", "tail_quantile", 0.9,
+       "An act is in the peers' top tail when its coefficient (or stay days) is above this quantile of the "
+       "peers' acts of the key or code; a provider's share of such acts is also compared (the share of "
+       "highest-level codes, as controllers read upcoding)"),
     # Ring rules (detectors.rings).
     _p("rings", "max_anchors", 15, "Largest number of providers and doctors in one ring"),
     _p("rings", "min_overlap", 0.5, "Candidates merge when their anchors overlap by this share of the smaller set"),

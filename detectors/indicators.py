@@ -76,7 +76,7 @@ PEERS["volume"] = ["peer_type", "size_band", "region"]
 
 def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
                        size_band_base: float = default("indicators.size_band_base"),
-                       codes: IdCodes | None = None) -> pd.DataFrame:
+                       codes: IdCodes | None = None, public_types: tuple[str, ...] = ()) -> pd.DataFrame:
     """Compute the control indicators of every ``by`` entity, and how precisely each is known.
 
     Parameters
@@ -89,6 +89,9 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
         Base of the logarithm of a provider's staff that makes its size band.
     codes : IdCodes, optional
         The lines' identifier codes (``DetectionContext.codes``); made here when absent.
+    public_types : tuple of str
+        Provider types that treat referred Tadamon patients by design (``lines.public_types``): their
+        lines are not far Tadamon patients' expensive acts to suspect.
 
     Returns
     -------
@@ -175,7 +178,11 @@ def control_indicators(lines: pd.DataFrame, *, by: str = "provider_id",
     out["surgery_without_consultation"] = lacking / n_surgeries.clip(lower=1)
     out["se2_surgery_without_consultation"] = _share_variance(lacking, n_surgeries, per_type)
 
-    fte = (df["tadamon"] & df["far"] & df["expensive"]).to_numpy()
+    # Expected care is not suspected: chronic care (a far ALD patient's chemotherapy) and the public
+    # hospitals that referred Tadamon patients are sent to.
+    fte = (df["tadamon"] & df["far"] & df["expensive"]).to_numpy() & ~df["provider_type"].isin(public_types).to_numpy()
+    if "ald_care" in df:
+        fte &= ~df["ald_care"].to_numpy(bool)
     fte_amount = df.group("amount_claimed", fte).sum().reindex(out.index).fillna(0)
     out["far_tadamon_expensive"] = fte_amount / out["amount"].clip(lower=1e-9)
     # An amount share rests on the lines that carry the amount: Kish's effective number of lines.
@@ -526,9 +533,10 @@ min_scale_surgery_without_consultation, min_scale_far_tadamon_expensive, min_sca
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         frames = []
         floors = min_scales(self.get_params())
+        public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
         for by, etype in (("provider_id", "PROVIDER"), ("doctor_id", "DOCTOR")):
             table = control_indicators(context.lines, by=by, size_band_base=self.size_band_base,
-                                       codes=context.codes)
+                                       codes=context.codes, public_types=public)
             frames.append(score_indicators(table, entity_type=etype, min_lines=self.min_lines,
                                            min_peers=self.min_peers, cap=self.cap,
                                            tail_df=context.config.get("calibration.tail_df"), min_scale=floors))

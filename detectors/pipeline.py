@@ -106,7 +106,9 @@ def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataF
     """
     config = config or DetectionConfig()
     rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=lines, config=config)
-    scores = _with_rings(entity_ranking(findings), rings, members)
+    # Louvain communities and the support-only detectors never make a ring alone: nor an entity's score.
+    support = {"communities"} | {t.strip() for t in str(config.get("rings.support_only")).split(",") if t.strip()}
+    scores = _with_rings(entity_ranking(findings, support_only=support), rings, members)
     stats: dict[str, Any] = {f.detector: dict(f.stats) for f in findings}
     stats["claim_lines"] = len(claims)
     return DetectionResult(rings, members, scores[ENTITY_SCORE_COLUMNS].reset_index(drop=True), list(findings),

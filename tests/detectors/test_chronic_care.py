@@ -51,3 +51,20 @@ def test_an_unknown_ald_status_on_an_act_of_ald_patients_is_chronic_care_not_a_w
     inj = lines[lines["act_code"] == "INJ"]
     assert inj["ald_care"].all()
     assert not inj["non_ald_ald_drug"].any()
+
+
+def test_sessions_whose_flag_is_never_written_are_chronic_care_of_their_ald_patients():
+    # A dialysis centre, the only one billing HD, leaves the flag empty on every session; its patients'
+    # other lines (their GP's) state their ALD.
+    rows = []
+    for k in range(60):
+        day = f"2025-03-{3 + k % 20:02d}"
+        rows.append(_row(f"CLM-G{k}", 1, f"BEN-{k}", "PRV-GP", "DOCTOR", "CONSULTATION", "C", 150.0, day,
+                         ald=k < 8, doctor="DOC-1"))
+        if k < 8:
+            for s in range(6):
+                rows.append(_row(f"CLM-H{k}-{s}", 1, f"BEN-{k}", "PRV-HD", "DIALYSIS", "CONSULTATION", "HD", 900.0,
+                                 f"2025-03-{3 + s * 3:02d}", ald=None, doctor="DOC-2"))
+    lines = line_flags(_frame(rows))
+    assert lines.loc[lines["act_code"] == "HD", "ald_care"].all()
+    assert not lines.loc[lines["act_code"] == "C", "ald_care"].any()

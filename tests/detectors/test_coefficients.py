@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from detectors.base import line_flags
-from detectors.coefficients import CoefficientDetector, coefficient_table
+from detectors.coefficients import CoefficientDetector, coefficient_table, provider_upcoding, stay_table
 from ingest.schema import CLAIM_COLUMNS, CLAIM_DTYPES
 from tests.detectors.conftest import _row
 
@@ -103,3 +104,54 @@ def test_both_facets_of_an_upcoder_add_up(pattern_claims):
     top = both.set_index("entity_id")["score"]
     assert both.iloc[0]["entity_id"] == UPCODER
     assert top[UPCODER] > coefficients_only.set_index("entity_id")["score"][UPCODER]
+
+
+def test_stay_codes_are_days_not_coefficients(pattern_claims):
+    t = coefficient_table(line_flags(_stays(pattern_claims, extra_days=0)))
+    assert "PJ" not in set(t["key"])
+
+
+def _tail_clinics(base: pd.DataFrame, *, share: float) -> pd.DataFrame:
+    """Twelve clinics of one mix, most operations light; the upcoder bills ``share`` of its operations at
+    three times the coefficient (into the peers' top tail) and the rest as everyone does."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for c in range(12):
+        clinic = UPCODER if c == 0 else f"PRV-CLINIC-Q{c}"
+        for k in range(40):
+            coef = int(rng.choice(MIX, p=[0.2, 0.2, 0.15, 0.15, 0.1, 0.08, 0.06, 0.04, 0.02]))
+            if c == 0 and rng.random() < share:
+                coef *= 3
+            rows.append(_row(f"CLM-Q{c}-{k:03d}", 1, f"BEN-Q{c}-{k}", clinic, "CLINIC", "SURGERY", f"K{coef}",
+                             30.0 * coef, f"2025-03-{3 + k % 20:02d}", doctor=f"DOC-Q{c}"))
+    extra = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
+    for col, dtype in CLAIM_DTYPES.items():
+        extra[col] = extra[col].astype(dtype)
+    return pd.concat([base, extra], ignore_index=True)
+
+
+def test_acts_moved_into_the_peers_top_tail_are_counted_against_the_peers_share(pattern_claims):
+    t = coefficient_table(line_flags(_tail_clinics(pattern_claims, share=0.4)))
+    tail = t[(t["key"] == "K") & (t["test"] == "tail")].set_index("provider_id")
+    assert tail.loc[UPCODER, "n_high"] / tail.loc[UPCODER, "n_lines"] > 2 * tail.loc[UPCODER, "peer_share"]
+    assert tail["z"].idxmax() == UPCODER and tail.loc[UPCODER, "z"] > 3.0
+    # The z is the count's exact tail probability read as a normal z.
+    assert np.isclose(tail.loc[UPCODER, "tail_log10_p"], np.log10(stats.norm.sf(tail.loc[UPCODER, "z"])))
+    scores = CoefficientDetector().fit(_tail_clinics(pattern_claims, share=0.4)).scores
+    assert scores.iloc[0]["entity_id"] == UPCODER
+    honest = coefficient_table(line_flags(_tail_clinics(pattern_claims, share=0.0)))
+    assert honest.loc[honest["test"] == "tail", "z"].max() < 3.0
+
+
+def test_ordinary_stays_do_not_dilute_a_coefficient_upcoder(pattern_claims):
+    # Fisher's method alone would average the inflated operations with the stays' nothing.
+    def log10_p(claims: pd.DataFrame) -> float:
+        lines = line_flags(claims)
+        t = provider_upcoding(coefficient_table(lines), stay_table(lines), tail_df=12.0)
+        return float(t.set_index("provider_id").loc[UPCODER, "log10_p"])
+
+    alone = log10_p(_clinics(pattern_claims, inflate=1.5))
+    with_stays = _stays(_clinics(pattern_claims, inflate=1.5), extra_days=0)
+    assert CoefficientDetector().fit(with_stays).scores.iloc[0]["entity_id"] == UPCODER
+    # Only the correction for the second facet and for trying two combinations separates them.
+    assert log10_p(with_stays) <= alone + 2 * np.log10(2) + 1e-9

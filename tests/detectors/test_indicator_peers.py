@@ -80,3 +80,22 @@ def test_every_indicator_has_its_sampling_variance():
     for name in INDICATORS:
         v = table[f"se2_{name}"]
         assert v.notna().all() and (v >= 0).all(), name
+
+
+def test_far_tadamon_care_expected_by_design_is_not_counted():
+    # Far Tadamon patients: one's chemotherapy (an act of ALD patients), the others' stays at a public hospital.
+    rows = []
+    for k in range(40):
+        day = f"2025-03-{3 + k % 20:02d}"
+        rows.append(_row(f"CLM-O{k}", 1, f"BEN-O{k}", "PRV-ONCO", "CLINIC", "MEDICATION", "CHEMO", 9000.0, day,
+                         regime="TADAMON", region="01", ald=True, doctor="DOC-O"))
+        rows.append(_row(f"CLM-H{k}", 1, f"BEN-H{k}", "PRV-HOSP", "HOSPITAL", "HOSPITAL_STAY", "PJ1", 3000.0, day,
+                         regime="TADAMON", region="01", doctor="DOC-H"))
+        rows.append(_row(f"CLM-C{k}", 1, f"BEN-H{k}", "PRV-CLIN", "CLINIC", "SURGERY", "K80", 3000.0, day,
+                         regime="TADAMON", region="01", doctor="DOC-C"))
+        rows.append(_row(f"CLM-G{k}", 1, f"BEN-G{k}", "PRV-GP", "DOCTOR", "CONSULTATION", "C", 150.0, day,
+                         doctor="DOC-G"))
+    lines = build_context(_frame(rows)).lines
+    t = control_indicators(lines, public_types=("HOSPITAL",)).set_index("entity_id")["far_tadamon_expensive"]
+    assert t["PRV-ONCO"] == 0.0 and t["PRV-HOSP"] == 0.0
+    assert t["PRV-CLIN"] == 1.0

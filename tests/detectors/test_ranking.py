@@ -39,3 +39,13 @@ def test_the_unremarkable_keep_their_order_below_zero():
     ranking = entity_ranking([_findings("indicators", [("P1", -0.5), ("P2", -2.0), ("P3", -4.0)])])
     assert list(ranking["entity_id"]) == ["P1", "P2", "P3"]
     assert (ranking["score"] < 0).all()
+
+
+def test_detectors_that_only_support_rings_do_not_rank_entities():
+    findings = [_findings("communities", [("P-NEIGHBOUR", 6.0)]), _findings("indicators", [("P-NEIGHBOUR", -2.0),
+                                                                                          ("P-ODD", 1.0)])]
+    ranking = entity_ranking(findings, support_only={"communities"}).set_index("entity_id")
+    assert ranking.index[0] == "P-ODD"
+    # Nor do they count among the detectors an entity's surprise is corrected for.
+    assert np.isclose(ranking.loc["P-ODD", "score"], 1.0) and ranking.loc["P-NEIGHBOUR", "top_detector"] == "indicators"
+    assert entity_ranking(findings).iloc[0]["entity_id"] == "P-NEIGHBOUR"
