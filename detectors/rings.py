@@ -6,7 +6,8 @@ The rules, in order (a prosecutor gets the same ring from the same data):
    phantoms, pharmacy rings, mills). Louvain communities never make a ring by
    themselves: they only add support to candidates whose providers they keep together;
    nor do the detectors of ``rings.support_only`` (dense cores by default): their
-   groups merge into rings other detectors found.
+   groups merge into rings other detectors found, with their providers and doctors
+   only (patients two providers merely share are not tied to the ring by that alone).
 2. A candidate's anchors are its providers and doctors. Candidates are taken best
    first (score, then id) and merged into the ring sharing the most anchors with
    them, provided the overlap is at least half of the smaller set and the ring stays
@@ -150,9 +151,9 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     # Seeded detectors (Louvain, sampled betweenness) never weigh on a ring: same data, same ring, any seed.
     suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED])
     susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
-    candidates = _candidates(findings)
-    rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"], rules["min_shared_anchors"])
     support_only = {t.strip() for t in str(rules["support_only"]).split(",") if t.strip()}
+    candidates = _candidates(findings, support_only)
+    rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"], rules["min_shared_anchors"])
     rings = [r for r in rings if not r["detectors"] <= support_only]
     support = _community_support(findings)
     ptypes = lines.groupby("provider_id")["provider_type"].first().to_dict()
@@ -203,12 +204,15 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     return out[RING_COLUMNS].reset_index(drop=True), members
 
 
-def _candidates(findings: Sequence[Findings]) -> list[dict]:
+def _candidates(findings: Sequence[Findings], support_only: set[str]) -> list[dict]:
     out = []
     for f in findings:
         if f.detector not in SCENARIOS or f.groups.empty:
             continue
-        for gid, g in f.groups.groupby("group_id", sort=True):
+        groups = f.groups
+        if f.detector in support_only:
+            groups = groups[groups["entity_type"] != "BENEFICIARY"]
+        for gid, g in groups.groupby("group_id", sort=True):
             anchors = {(t, str(i)) for t, i in zip(g["entity_type"], g["entity_id"]) if t in _ANCHOR_TYPES}
             if not anchors:
                 continue

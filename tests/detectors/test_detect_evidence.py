@@ -131,6 +131,20 @@ def test_a_ring_seen_only_as_a_dense_core_is_not_reported_but_a_core_still_suppo
     assert len(rings) == 2
 
 
+def test_a_core_supporting_a_loop_adds_its_providers_but_not_the_patients_they_merely_share(tiny_claims):
+    core = _findings("cores", [("cores-L", "PROVIDER", "PRV-L1", "core_provider", 3.0, "x"),
+                               ("cores-L", "PROVIDER", "PRV-L2", "core_provider", 3.0, "x"),
+                               ("cores-L", "BENEFICIARY", "BEN-SHARED", "core_patient", 3.0, "x")])
+    loop = _findings("loops", [("loops-L", "PROVIDER", "PRV-L1", "loop_provider", 2.0, "y"),
+                               ("loops-L", "PROVIDER", "PRV-L2", "loop_provider", 2.0, "y"),
+                               ("loops-L", "BENEFICIARY", "BEN-LOOPED", "looped_patient", 2.0, "y")])
+    rings, members = assemble_rings([core, loop], tiny_claims)
+    assert len(rings) == 1 and rings["detectors"].iloc[0] == "cores,loops"
+    assert set(members.loc[members["entity_type"] == "BENEFICIARY", "entity_id"]) == {"BEN-LOOPED"}
+    _rings, members = assemble_rings([core, loop], tiny_claims, config=DetectionConfig({"rings.support_only": ""}))
+    assert "BEN-SHARED" in set(members["entity_id"])
+
+
 def test_a_provider_tied_to_a_loop_by_one_unsurprising_link_is_left_out_of_it():
     import networkx as nx
 
