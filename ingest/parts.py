@@ -90,14 +90,21 @@ def sort_order(table: pa.Table) -> np.ndarray:
     """
     if not table.num_rows:
         return np.zeros(0, dtype=np.int64)
-    provider = _ranks(table.column("provider_id"))
     day = np.asarray(table.column("service_date").cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
-    claim = _ranks(table.column("claim_id"))
     line = np.asarray(table.column("line_no").to_numpy(zero_copy_only=False), dtype=np.int64)
-    span = int(day.max() - day.min())
-    if span >= 1 << 20 or int(line.max()) >= 1 << 24 or len(line) >= 1 << 39:
-        return np.lexsort((line, claim, day, provider))
-    return np.lexsort(((claim << 24) | line, (provider << 20) | (day - day.min())))
+    day -= day.min()
+    if int(day.max()) >= 1 << 20 or int(line.max()) >= 1 << 24 or len(line) >= 1 << 39:
+        return np.lexsort((line, _ranks(table.column("claim_id")), day, _ranks(table.column("provider_id"))))
+    # packed in place, one key at a time: a few arrays of 8 bytes a line at most
+    low = _ranks(table.column("claim_id"))
+    low <<= 24
+    low |= line
+    del line
+    high = _ranks(table.column("provider_id"))
+    high <<= 20
+    high |= day
+    del day
+    return np.lexsort((low, high))
 
 
 def _ranks(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
