@@ -392,9 +392,10 @@ def _mode(values: Iterable[Any]) -> str | None:
 
 
 def _far_patients(lines: pd.DataFrame) -> int:
-    both = lines.dropna(subset=["beneficiary_region", "provider_region"])
-    far = both[both["beneficiary_region"].astype(str) != both["provider_region"].astype(str)]
-    return int(far["beneficiary_id"].nunique())
+    """Distinct patients of ``lines`` (the ring's, values None where missing) treated outside their region."""
+    return len({bene for home, place, bene in zip(lines["beneficiary_region"], lines["provider_region"],
+                                                   lines["beneficiary_id"])
+                if home is not None and place is not None and bene is not None and str(home) != str(place)})
 
 
 def _seat_km(a: str, b: str) -> float | None:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from casework.ringmap import (MIN_PEERS, REGION_SEATS, PeerIndex, ProviderRows, distance_comparison,
-                              distance_sentence, haversine_km, patient_pairs, provider_places, region_counts,
-                              region_flows, travel)
+                              distance_sentence, haversine_km, lines_travel, patient_pairs, provider_places,
+                              region_counts, region_flows, travel)
 from ingest.synthetic import generate_frames
 from ingest.schema import REGIONS
 
@@ -130,3 +130,25 @@ def test_the_peer_index_gives_every_ring_the_comparison_of_the_whole_peer_tables
     few_places = provider_places(few, None)
     out = distance_comparison(lone, few, ["RING"], peer_places=few_places, index=PeerIndex(few, few_places))
     assert out == distance_comparison(lone, few, ["RING"], peer_places=few_places) and out["national"]
+
+
+def test_travel_of_lines_counted_in_one_pass_is_travel_of_their_patient_pairs():
+    data = generate_frames(scale=0.05, weeks=4, seed=5)
+    claims = data.claims
+    busiest = claims["provider_id"].value_counts().index.astype(str)
+    labels = data.labels[data.labels["entity_type"] == "PROVIDER"]
+    groups = [set(own["entity_id"].astype(str)) for _, own in labels.groupby("ring_id")]
+    groups += [{busiest[0]}, set(busiest[:8]), {"NOT-A-PROVIDER"}]
+    measured = 0
+    for ids in groups:
+        lines = claims[claims["provider_id"].astype(str).isin(ids)].copy()
+        for places in (provider_places(lines, data.providers), provider_places(lines, None)):
+            assert lines_travel(lines, places) == travel(patient_pairs(lines), places)
+        measured += bool(travel(patient_pairs(lines), provider_places(lines, None))["pairs"])
+    assert measured >= 5
+    # missing patients, regions and providers, and a region without a seat, are left out alike
+    odd = _lines([("B1", None, "P1", "CLINIC", "06", 1.0), (None, "02", "P1", "CLINIC", "06", 1.0),
+                  ("B2", "02", None, "CLINIC", "06", 1.0), ("B3", "99", "P1", "CLINIC", "06", 1.0),
+                  ("B4", "02", "P1", "CLINIC", "06", 1.0), ("B4", "02", "P1", "CLINIC", "06", 2.0)])
+    assert lines_travel(odd, provider_places(odd, None)) == travel(patient_pairs(odd), provider_places(odd, None))
+    assert lines_travel(odd.iloc[:0], provider_places(odd, None))["pairs"] == 0
