@@ -46,7 +46,7 @@ from ground.sqlite import connect, transaction
 from ingest.schema import CLAIM_COLUMNS
 from ingest.store import ClaimsStore
 
-__all__ = ["write_ring_pages", "build_ring_pages", "ensure_ring_pages", "ring_page", "ring_lines_page",
+__all__ = ["write_ring_pages", "merge_ring_pages", "build_ring_pages", "ensure_ring_pages", "ring_page", "ring_lines_page",
            "run_changes", "pages_path", "LINE_COLUMNS", "MAX_PAGE_SIZE", "FOLDER", "FORMAT", "PARTS", "StoryMaker"]
 
 #: The folder of HOME holding one ring-pages file per run.
@@ -115,7 +115,8 @@ def pages_path(home: str | Path, run_id: str) -> Path:
 def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.DataFrame, rings: pd.DataFrame,
                      members: pd.DataFrame, config: DetectionConfig | None = None,
                      providers: pd.DataFrame | None = None, intermediaries: Any = None,
-                     alerts: pd.DataFrame | None = None, story: StoryMaker | None = None) -> Path:
+                     alerts: pd.DataFrame | None = None, story: StoryMaker | None = None,
+                     share: tuple[int, int] | None = None) -> Path:
     """Materialise every ring page of a run (call it before storing the run).
 
     Parameters
@@ -143,18 +144,21 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
         (sentences, the map, the graph as drawn; :func:`web.story.page_story`); each key is
         stored as its own part, ``story.<key>``. Its ``members`` (``"TYPE:id"`` ->
         ``{sentence, finding}``) also give the ``members`` part each member's sentence.
+    share : (k, n), optional
+        Write only the rings ``k, k + n, k + 2n...`` of ``rings`` (in their order), into a
+        temporary part file that :func:`merge_ring_pages` makes the run's file with the
+        other shares: how ``n`` processes write one run's pages together.
 
     Returns
     -------
     Path
-        The file written.
+        The file written (with ``share``, the part file).
     """
     target = pages_path(home, run_id)
     private_dir(target.parent)
-    _remove_debris(target.parent)
-    with RunStore(home) as runs:
-        previous = _previous_run(runs, run_id, kind)
-        before = (runs.rings(previous), runs.members(previous)) if previous else None
+    if share is None:  # a share's writer leaves the folder to the one that merges
+        _remove_debris(target.parent)
+    previous, before = _previous(home, run_id, kind)
     window = WindowLines(claims, members, config=config)
     tell = story(claims, providers) if story is not None else None
     alerts = pd.DataFrame(columns=_ALERT_COLUMNS) if alerts is None else alerts.reindex(columns=_ALERT_COLUMNS)
@@ -163,17 +167,18 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
                 for r in alerts.to_dict("records")}
     rows = ProviderRows(providers)
     by_ring = {str(k): v for k, v in members.groupby(members["ring_id"].astype(str), sort=False)} if len(members) else {}
-    tmp = target.parent / f".{run_id}.{os.getpid()}.tmp"
+    tmp = target.parent / (f".{run_id}.part{share[0]}.{os.getpid()}.tmp" if share else f".{run_id}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     conn = connect(tmp)
+    written = False
     try:
         conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to rename into place
         conn.executescript(_SCHEMA)
         with transaction(conn) as c:
-            meta = {"format": FORMAT, "run_id": run_id, "previous_run": previous, "built_at": _now(),
-                    "rings_gone": _gone(rings, before)}
-            c.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(jsonable(v))) for k, v in meta.items()])
+            _write_meta(c, run_id, previous, _gone(rings, before))
             records = rings.to_dict("records")
+            if share is not None:
+                records = records[share[0]::share[1]]
             owns = [by_ring.get(str(ring["ring_id"]), members.iloc[:0]) for ring in records]
             lines = [window.ring(own) for own in owns]
             tables = [_provider_table(rows, own_lines) for own_lines in lines]
@@ -187,13 +192,62 @@ def write_ring_pages(home: str | Path, run_id: str, *, kind: str, claims: pd.Dat
                             previous=_previous_ring(previous, before, rid), alert=alert_of.get(rid),
                             alerts=alerts[alerts["ring_id"] == rid], tell=tell)
         conn.close()
-        sync(tmp)
-        os.replace(tmp, target)
-        sync(target.parent)
+        if share is None:
+            _put_in_place(tmp, target)
+        written = True
     finally:
         conn.close()
-        for leftover in (tmp, *(tmp.with_name(tmp.name + suffix) for suffix in ("-journal", "-wal", "-shm"))):
-            leftover.unlink(missing_ok=True)
+        _remove_tmp(tmp, keep=share is not None and written)
+    return tmp if share is not None else target
+
+
+def merge_ring_pages(home: str | Path, run_id: str, parts: Iterable[str | Path], *, kind: str,
+                     rings: pd.DataFrame) -> Path:
+    """Make the run's ring pages file of the part files :func:`write_ring_pages` wrote with ``share``.
+
+    Parameters
+    ----------
+    home : path
+    run_id : str
+    parts : iterable of path
+        Every share's part file (removed once merged, or on failure).
+    kind : {'detect', 'weekly'}
+        As the shares were written with.
+    rings : DataFrame
+        The run's rings (their order is the pages' order).
+
+    Returns
+    -------
+    Path
+        The file written, the same as one :func:`write_ring_pages` call writes.
+    """
+    parts = [Path(p) for p in parts]
+    target = pages_path(home, run_id)
+    previous, before = _previous(home, run_id, kind)
+    tmp = target.parent / f".{run_id}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    conn = connect(tmp)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.executescript(_SCHEMA)
+        for k, part in enumerate(parts):
+            conn.execute(f"ATTACH DATABASE ? AS part{k}", (str(part),))
+        with transaction(conn) as c:
+            _write_meta(c, run_id, previous, _gone(rings, before))
+            for k, ring_id in enumerate(rings["ring_id"].astype(str)):  # the rings' order, as one writer's
+                c.execute(f"INSERT INTO pages SELECT * FROM part{k % len(parts)}.pages WHERE ring_id = ?", (ring_id,))
+            for k in range(len(parts)):
+                c.execute(f"INSERT INTO parts SELECT * FROM part{k}.parts")
+                c.execute(f"INSERT INTO lines SELECT * FROM part{k}.lines")
+        for k in range(len(parts)):
+            conn.execute(f"DETACH DATABASE part{k}")
+        conn.close()
+        _put_in_place(tmp, target)
+    finally:
+        conn.close()
+        _remove_tmp(tmp)
+        for part in parts:
+            _remove_tmp(part)
     return target
 
 
@@ -450,6 +504,31 @@ def _listed(members: pd.DataFrame, told: dict[str, dict[str, Any]]) -> list[dict
         said = told.get(f"{m['entity_type']}:{m['entity_id']}") or {}
         out.append({**m, "sentence": said.get("sentence") or m["evidence"], "finding": said.get("finding") or ""})
     return out
+
+
+def _previous(home: str | Path, run_id: str, kind: str) -> tuple[str | None, tuple[pd.DataFrame, pd.DataFrame] | None]:
+    """The previous run of ``kind`` (see :func:`_previous_run`) and its rings and members."""
+    with RunStore(home) as runs:
+        previous = _previous_run(runs, run_id, kind)
+        return previous, ((runs.rings(previous), runs.members(previous)) if previous else None)
+
+
+def _write_meta(c: sqlite3.Connection, run_id: str, previous: str | None, gone: list[dict[str, Any]]) -> None:
+    meta = {"format": FORMAT, "run_id": run_id, "previous_run": previous, "built_at": _now(), "rings_gone": gone}
+    c.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(jsonable(v))) for k, v in meta.items()])
+
+
+def _put_in_place(tmp: Path, target: Path) -> None:
+    """Rename a whole file into place, durably."""
+    sync(tmp)
+    os.replace(tmp, target)
+    sync(target.parent)
+
+
+def _remove_tmp(tmp: Path, *, keep: bool = False) -> None:
+    """Remove a temporary file (unless ``keep``) and the journals SQLite may have left beside it."""
+    for leftover in ((() if keep else (tmp,)) + tuple(tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
 
 
 def _previous_run(runs: RunStore, run_id: str, kind: str) -> str | None:

@@ -3,15 +3,16 @@
 A weekly run writes the graph store, the findings folder and the ring pages, all
 from the same window and findings, then stores the run. The ring pages are the
 longest of these and need nothing the others write, so on a machine with two
-cores or more :class:`PagesAside` writes them in a forked copy of the process
-(which shares the window's memory until either side changes it) while the caller
-goes on; :meth:`PagesAside.join` waits for it before the run is stored, so a
-stored run still always has its pages. The pages are the same as
-:func:`casework.ringpages.write_ring_pages` writes in the process itself (it is
-the same function), and a worker that fails makes :meth:`PagesAside.join` raise.
+cores or more :class:`PagesAside` writes them in forked copies of the process
+(which share the window's memory until either side changes it), two by default,
+each a share of the rings, while the caller goes on; :meth:`PagesAside.join`
+waits for them and merges their files before the run is stored, so a stored run
+still always has its pages. The pages are the ones
+:func:`casework.ringpages.write_ring_pages` writes in the process itself (the same
+function), and a worker that fails makes :meth:`PagesAside.join` raise.
 
-The worker dies with the process that started it (``PR_SET_PDEATHSIG``): a run
-killed half-way leaves at most a temporary file, which the next writer removes.
+A worker dies with the process that started it (``PR_SET_PDEATHSIG``): a run
+killed half-way leaves at most temporary files, which the next writer removes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from casework.ringpages import pages_path, write_ring_pages
+from casework.ringpages import merge_ring_pages, pages_path, write_ring_pages
 from ground.errors import StoreError
 
 __all__ = ["PagesAside", "can_write_aside"]
@@ -45,48 +46,66 @@ class PagesAside:
     ----------
     home : path
     run_id : str
+    workers : int
+        Worker processes; with more than one, each writes a share of the rings
+        (``share`` of :func:`casework.ringpages.write_ring_pages`) and :meth:`join`
+        merges their files (:func:`casework.ringpages.merge_ring_pages`).
     **kwargs
         :func:`casework.ringpages.write_ring_pages`'s keyword arguments.
     """
 
-    def __init__(self, home: str | Path, run_id: str, **kwargs: Any):
-        self.home, self.run_id = home, run_id
+    def __init__(self, home: str | Path, run_id: str, *, workers: int = 2, **kwargs: Any):
+        self.home, self.run_id, self.kwargs = home, run_id, kwargs
         context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_write, args=(os.getpid(), send, home, run_id, kwargs),
-                                        name=f"ring pages {run_id}", daemon=True)
-        self._process.start()
-        send.close()
+        self._workers = []
+        for k in range(max(1, workers)):
+            receive, send = context.Pipe(duplex=False)
+            share = (k, workers) if workers > 1 else None
+            process = context.Process(target=_write, args=(os.getpid(), send, home, run_id, {**kwargs, "share": share}),
+                                      name=f"ring pages {run_id} {k}", daemon=True)
+            process.start()
+            send.close()
+            self._workers.append((process, receive))
 
     def join(self) -> Path:
-        """Wait for the worker; the file it wrote.
+        """Wait for the workers; the run's pages file (the shares merged when there are several).
 
         Raises
         ------
         StoreError
-            The worker failed (its error's type and message are given) or died.
+            A worker failed (its error's type and message are given) or died; nothing is left.
         """
-        try:
-            said = self._receive.recv()
-        except EOFError:  # the worker died without a word
-            said = None
-        self._process.join()
-        self._receive.close()
-        if self._process.exitcode != 0 or not said or said[0] != "ok":
-            why = said[1] if said and said[0] == "error" else f"the worker ended with code {self._process.exitcode}"
-            raise StoreError(f"writing the ring pages of run {self.run_id} failed: {why}")
-        return pages_path(self.home, self.run_id)
+        written, failed = [], None
+        for process, receive in self._workers:
+            try:
+                said = receive.recv()
+            except EOFError:  # the worker died without a word
+                said = None
+            process.join()
+            receive.close()
+            if process.exitcode == 0 and said and said[0] == "ok":
+                written.append(Path(said[1]))
+            elif failed is None:
+                failed = said[1] if said and said[0] == "error" else f"a worker ended with code {process.exitcode}"
+        if failed is not None or len(self._workers) == 1:
+            if failed is not None:
+                for part in written:
+                    part.unlink(missing_ok=True)
+                raise StoreError(f"writing the ring pages of run {self.run_id} failed: {failed}")
+            return pages_path(self.home, self.run_id)
+        return merge_ring_pages(self.home, self.run_id, written, kind=self.kwargs["kind"], rings=self.kwargs["rings"])
 
     def cancel(self) -> None:
-        """Stop the worker (the caller failed); what it leaves is a temporary file the next writer removes."""
-        if self._process.is_alive():
-            self._process.kill()
-        self._process.join()
-        self._receive.close()
+        """Stop the workers (the caller failed); what they leave are temporary files the next writer removes."""
+        for process, receive in self._workers:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            receive.close()
 
 
 def _write(parent: int, send: Any, home: str | Path, run_id: str, kwargs: dict[str, Any]) -> None:
-    """The worker: die with the parent, write the pages, say how it went."""
+    """A worker: die with the parent, write the pages (or its share of them), say how it went."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
@@ -94,9 +113,9 @@ def _write(parent: int, send: Any, home: str | Path, run_id: str, kwargs: dict[s
     if os.getppid() != parent:
         os._exit(1)  # the parent died before the line above took effect
     try:
-        write_ring_pages(home, run_id, **kwargs)
+        written = write_ring_pages(home, run_id, **kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure is reported to the parent, which raises
         send.send(("error", f"{type(exc).__name__}: {exc}"))
         raise SystemExit(1) from None
-    send.send(("ok", None))
+    send.send(("ok", str(written)))
     send.close()

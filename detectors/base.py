@@ -38,6 +38,9 @@ __all__ = [
     "EXPENSIVE_FAMILIES",
 ]
 
+#: Lines hashed together by :func:`claims_fingerprint`.
+_FINGERPRINT_ROWS = 500_000
+
 #: Act families that are expensive by nature.
 EXPENSIVE_FAMILIES: tuple[str, ...] = ("SURGERY", "HOSPITAL_STAY")
 
@@ -75,7 +78,7 @@ class DetectionContext:
         The thresholds the line flags and intermediaries were computed with.
     prescriptions : set of (str, str)
         Provider pairs whose sharing a prescription flow explains
-        (:func:`detectors.sharing.prescription_pairs`).
+        (:func:`detectors.sharing.prescription_pairs`: an ``IdPairs``, which behaves as that set).
     fingerprint : str
         :func:`claims_fingerprint` of the claims it was built from: ``fit`` refuses
         a context built from other claims.
@@ -112,13 +115,15 @@ def build_context(claims: pd.DataFrame, *, config: DetectionConfig | None = None
     """
     config = config or DetectionConfig()
     lines = line_flags(claims, config=config)
-    projection = with_local_lift(provider_projection(claims), lines)
+    # One sorted numbering of each id column for every step (the lines are the claims' rows, in order).
+    codes = IdCodes(lines)
+    projection = with_local_lift(provider_projection(claims, codes=codes), lines, codes=codes)
     # Only the two columns the projection reads: whole rows would copy every column of the suspicious lines.
     suspicious = claims.loc[lines["suspicious"].to_numpy(), ["beneficiary_id", "provider_id"]]
     suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
     intermediaries = infer_intermediaries(claims, **config.section("intermediaries"))
     context = DetectionContext(lines, projection, suspicious_projection, intermediaries, config,
-                               claims_fingerprint(claims), prescription_pairs(lines), codes=IdCodes(lines))
+                               claims_fingerprint(claims), prescription_pairs(lines, codes=codes), codes=codes)
     context.cache["claims"] = weakref.ref(claims)
     return context
 
@@ -134,8 +139,13 @@ def claims_fingerprint(claims: pd.DataFrame) -> str:
     keys = [c for c in ("claim_id", "line_no") if c in claims.columns]
     if not keys or claims.empty:
         return f"{len(claims)}:0"
-    hashed = pd.util.hash_pandas_object(claims[keys], index=False).to_numpy(np.uint64)
-    return f"{len(claims)}:{int(hashed.sum(dtype=np.uint64)):x}"
+    # Hashed a slice at a time (a sum modulo 2**64 does not depend on how it is split): the hashing's
+    # temporaries are a slice's, not the window's (480 MB on a national window).
+    total = 0
+    for start in range(0, len(claims), _FINGERPRINT_ROWS):
+        part = claims[keys].iloc[start:start + _FINGERPRINT_ROWS]
+        total += int(pd.util.hash_pandas_object(part, index=False).to_numpy(np.uint64).sum(dtype=np.uint64))
+    return f"{len(claims)}:{total % 2 ** 64:x}"
 
 
 def line_flags(claims: pd.DataFrame, *, config: DetectionConfig | None = None) -> pd.DataFrame:

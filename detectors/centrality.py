@@ -53,10 +53,7 @@ def broker_graph(lines: pd.DataFrame, members: pd.DataFrame | None = None, *,
     edges = [_doctor_provider_counts(codes, susp.to_numpy())]
     if members is not None and len(members):
         m = members[["intermediary_id", "beneficiary_id"]].drop_duplicates().astype(str)
-        # only the two columns the join reads: whole rows would copy every column of the patients' lines
-        im = lines[["beneficiary_id", "provider_id"]].assign(s=susp).merge(m, on="beneficiary_id")
-        edges.append(im.groupby(["intermediary_id", "provider_id"])["s"].agg(["sum", "size"]).reset_index()
-                     .assign(t="INTERMEDIARY").rename(columns={"intermediary_id": "src"}))
+        edges.append(_intermediary_provider_counts(codes, susp.to_numpy(), m))
     for frame in edges:
         frame = frame[frame["sum"] >= min_suspicious]
         for src, prov, s, _n, t in frame.sort_values(["src", "provider_id"]).itertuples(index=False):
@@ -79,6 +76,31 @@ def _doctor_provider_counts(codes: IdCodes, suspicious: np.ndarray) -> pd.DataFr
     pair = counts.index.to_numpy()
     return pd.DataFrame({"src": doctor_ids[pair // width], "provider_id": provider_ids[pair % width],
                          "sum": counts["sum"].to_numpy(), "size": counts["size"].to_numpy(), "t": "DOCTOR"})
+
+
+def _intermediary_provider_counts(codes: IdCodes, suspicious: np.ndarray, members: pd.DataFrame) -> pd.DataFrame:
+    """Suspicious lines and lines of each (intermediary, provider) pair over the lines of the intermediary's
+    beneficiaries (a join of ``members`` to the lines on the patient), sorted by the two ids, as
+    :func:`_doctor_provider_counts` frames them; the lines are reached through the patients' row index."""
+    patient_ids = codes("beneficiary_id")[1]
+    provider, provider_ids = codes("provider_id")
+    order, starts = codes.groups("beneficiary_id")
+    inter, inter_ids = pd.factorize(members["intermediary_id"], sort=True)
+    who = patient_ids.get_indexer(pd.Index(members["beneficiary_id"], dtype="str"))
+    known = who >= 0
+    first, n = starts[who[known]], starts[who[known] + 1] - starts[who[known]]
+    # every line of each membership's patient: its run of the sorted lines
+    at = np.repeat(first - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    line = order[at]
+    src = np.repeat(inter[known], n)
+    keep = provider[line] >= 0
+    width = max(len(provider_ids), 1)
+    key = src[keep].astype(np.int64) * width + provider[line][keep]
+    counts = pd.Series(suspicious[line][keep]).groupby(key, sort=True).agg(["sum", "size"])
+    pair = counts.index.to_numpy()
+    return pd.DataFrame({"src": np.asarray(inter_ids, dtype=object)[pair // width],
+                         "provider_id": provider_ids[pair % width], "sum": counts["sum"].to_numpy(),
+                         "size": counts["size"].to_numpy(), "t": "INTERMEDIARY"})
 
 
 def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = None, k: int = 200,

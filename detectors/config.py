@@ -155,8 +155,8 @@ PARAMETERS: tuple[Parameter, ...] = (
        "phantom-like (a fabricated consultation is written alone)"),
     _p("phantoms", "min_phantoms", 3, "Fewest phantom-like patients for a provider to be nominated"),
     _p("phantoms", "min_surprise", 1.0,
-       "Surprise of a provider's phantom-like patients among its patients with surgery or a stay, against "
-       "the robust rate of its type, needed to nominate"),
+       "Surprise of a provider's phantom-like patients among its patients from another region with surgery or a "
+       "stay, against the robust rate of its type, needed to nominate"),
     _p("phantoms", "min_doctor_share", 0.2,
        "Share of the acts billed for a provider's phantom-like patients a doctor must attend to be in its ring"),
     _p("phantoms", "min_doctor_acts", 2, "... and at least this many acts"),

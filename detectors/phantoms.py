@@ -100,7 +100,7 @@ def phantom_patients(lines: pd.DataFrame, *, min_age: int = 60, min_traits: int 
         screened = _screened(all_lines, attending, set(per.index[per["phantom"]]), fh, screening_cohort)
         per["screened"] = per.index.isin(screened)
         per["phantom"] &= ~per["screened"]
-    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "phantom", "screened"]]
+    return per.reset_index()[["beneficiary_id", "provider_id", "n_traits", "amount", "far", "phantom", "screened"]]
 
 
 def _screened(lines: pd.DataFrame, attending: pd.MultiIndex, candidates: set, first_heavy: pd.Series,
@@ -118,7 +118,8 @@ def _screened(lines: pd.DataFrame, attending: pd.MultiIndex, candidates: set, fi
                         ["beneficiary_id", "doctor_id", "service_date", "beneficiary_region"]]
     consult = consult.astype({"beneficiary_id": object, "doctor_id": object, "beneficiary_region": object})
     consult = consult.drop_duplicates(["beneficiary_id", "doctor_id", "service_date"])
-    size = consult.groupby(["doctor_id", "service_date", "beneficiary_region"], dropna=False)["beneficiary_id"].transform("size")
+    size = consult.groupby(["doctor_id", "service_date", "beneficiary_region"],
+                           dropna=False)["beneficiary_id"].transform("size")
     mine = consult[(size >= cohort).to_numpy(bool)].merge(pairs, on=["beneficiary_id", "doctor_id"])
     mine = mine[mine["service_date"].to_numpy() <= mine["beneficiary_id"].map(first_heavy).to_numpy()]
     return set(mine["beneficiary_id"])
@@ -146,6 +147,22 @@ def robust_rate(k: np.ndarray, n: np.ndarray, *, outlier_surprise: float = 1.0) 
             break
         keep = inlier
     return float((k[keep].sum() + 0.5) / (n[keep].sum() + 1.0))
+
+
+def _peer_surprise(k: pd.Series, n: pd.Series, ptype: pd.Series, outlier: float
+                   ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Each provider's surprise at ``k`` phantom-like patients among ``n``, against the robust rate of the
+    providers of its type (binomial tail x the providers compared; not clipped at zero, so that "1 of its 72
+    patients" ranks below what other detectors find remarkable), the rate, and ``n``; indexed by provider."""
+    k = k.reindex(n.index).fillna(0).astype(int)
+    score = pd.Series(0.0, index=n.index)
+    rate_of = pd.Series(0.0, index=n.index)
+    for _, idx in n.groupby(ptype.reindex(n.index).to_numpy()).groups.items():
+        rate = robust_rate(k[idx].to_numpy(), n[idx].to_numpy(), outlier_surprise=outlier)
+        rate_of[idx] = rate
+        log_p = stats.binom.logsf(k[idx].to_numpy() - 1, n[idx].to_numpy(), rate) / np.log(10.0)
+        score[idx] = -(log_p + np.log10(len(idx)))
+    return score, rate_of, n
 
 
 class PhantomDetector(Detector):
@@ -202,21 +219,20 @@ class PhantomDetector(Detector):
         public = {t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip()}
         public_ids = set(lines.loc[lines["provider_type"].isin(public), "provider_id"])
         per = per[~per["provider_id"].isin(public_ids)]
-        # Against the provider's patients with surgery or a stay: the only ones who can be phantoms.
-        patients = per.groupby("provider_id").size()
-        ph = per[per["phantom"]]
-        n_ph = ph.groupby("provider_id").size().reindex(patients.index).fillna(0).astype(int)
-        ptype = lines.groupby("provider_id")["provider_type"].first().reindex(patients.index)
+        # Against the provider's patients with surgery or a stay (the only ones who can be phantoms), and against
+        # those of them from another region (or of unknown home: as many as its catchment brings, many at a
+        # referral clinic): both must find more phantom-like patients than its peers have.
+        ptype_of = lines.groupby("provider_id")["provider_type"].first()
         outlier = context.config.get("calibration.rate_outlier_surprise")
-        score_of = pd.Series(0.0, index=patients.index)
-        rate_of = pd.Series(0.0, index=patients.index)
-        for _, idx in patients.groupby(ptype.to_numpy()).groups.items():
-            rate = robust_rate(n_ph[idx].to_numpy(), patients[idx].to_numpy(), outlier_surprise=outlier)
-            rate_of[idx] = rate
-            # Binomial tail of its phantom-like patients at the rate of its peers, x the peers tested; not clipped
-            # at zero, so that "1 of its 72 patients" ranks below what other detectors find remarkable.
-            log_p = stats.binom.logsf(n_ph[idx].to_numpy() - 1, patients[idx].to_numpy(), rate) / np.log(10.0)
-            score_of[idx] = -(log_p + np.log10(len(idx)))
+        n_ph = per[per["phantom"]].groupby("provider_id").size()
+        ph = per[per["phantom"]]
+        tests = [_peer_surprise(n_ph, per.groupby("provider_id").size(), ptype_of, outlier),
+                 _peer_surprise(n_ph, per[per["far"]].groupby("provider_id").size(), ptype_of, outlier)]
+        weaker = np.argmin(np.c_[[t[0].reindex(n_ph.index).to_numpy() for t in tests]].T, axis=1)
+        score_of = pd.Series([tests[w][0][pid] for w, pid in zip(weaker, n_ph.index)], index=n_ph.index, dtype=float)
+        rate_of = pd.Series([tests[w][1][pid] for w, pid in zip(weaker, n_ph.index)], index=n_ph.index, dtype=float)
+        patients = pd.Series([tests[w][2][pid] for w, pid in zip(weaker, n_ph.index)], index=n_ph.index, dtype=int)
+        among = pd.Series(["" if w == 0 else " from another region" for w in weaker], index=n_ph.index)
         scores, groups = [], []
         nominated = 0
         # Each provider's rows of ``ph`` and its phantom patients' lines with a doctor, found once (positions
@@ -228,8 +244,8 @@ class PhantomDetector(Detector):
         for pid in sorted(n_ph[n_ph > 0].index):
             k, score = int(n_ph[pid]), float(score_of[pid])
             amount = float(pd.Series(amounts[rows_of[pid]]).sum())
-            ev = (f"{k} of its {int(patients[pid])} patients with surgery or a stay look like phantoms (far, elderly, "
-                  f"seen nowhere else), where its peers have {rate_of[pid]:.1%}")
+            ev = (f"{k} of its {int(patients[pid])} patients{among[pid]} with surgery or a stay look like phantoms "
+                  f"(far, elderly, seen nowhere else), where its peers have {rate_of[pid]:.1%}")
             scores.append(("PROVIDER", pid, score, ev, amount))
             if k < self.min_phantoms or score < self.min_surprise:
                 continue

@@ -16,6 +16,7 @@ from detectors.config import DetectionConfig
 from detectors.findings import Findings
 from detectors.registry import all_detectors
 from detectors.rings import assemble_rings
+from ingest.encode import release_unused_memory
 
 __all__ = ["DetectionResult", "detect", "summarise", "ENTITY_SCORE_COLUMNS", "StepHook"]
 
@@ -67,13 +68,17 @@ def detect(claims: pd.DataFrame, *, seed: int = 42, max_rings: int = 200,
     """
     config = config or DetectionConfig()
     step = step or (lambda name: nullcontext())
+    # Each step's freed temporaries go back to the system before the next step: the window's peak is
+    # one step's, not the sum of what every step's allocator kept.
     with step("context"):
         context = build_context(claims, config=config)
+        release_unused_memory()
     detectors = all_detectors(seed, louvain_engine=louvain_engine, exclude=exclude, config=config)
     findings = []
     for d in detectors:
         with step(d.name):
             findings.append(d.fit(claims, context=context))
+            release_unused_memory()
     params = {"seed": seed, "max_rings": max_rings, "louvain_engine": louvain_engine, "exclude": list(exclude),
               "detectors": {d.name: d.get_params() for d in detectors}, "config": config.as_dict(),
               "intermediaries": config.section("intermediaries")}

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from graph.projections import provider_projection
+from ingest.encode import IdCodes, IdPairs
 
 __all__ = ["expected_shared", "expected_model", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
 
@@ -37,7 +38,7 @@ DISPENSING_TYPES: tuple[str, ...] = ("PHARMACY", "LAB", "IMAGING")
 
 
 def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.ndarray, *,
-                    robust: bool = False, robust_quantile: float = 0.999) -> np.ndarray:
+                    robust: bool = False, robust_quantile: float = 0.999, codes: IdCodes | None = None) -> np.ndarray:
     """Expected shared patients of each (a, b) pair from where their patients live and travel.
 
     For two providers of one region ``s`` the patients of home region ``r`` are
@@ -61,19 +62,21 @@ def expected_shared(lines: pd.DataFrame, provider_a: np.ndarray, provider_b: np.
         Used for rare sharing (surgery), where a handful of rings is most of what is shared.
     robust_quantile : float
         The Poisson quantile each pair's count is capped at when ``robust``.
+    codes : IdCodes, optional
+        The lines' identifier codes, when already made (see :func:`expected_model`).
 
     Returns
     -------
     ndarray of float
         One expectation per pair (0 when a provider has no lines).
     """
-    index, expect = expected_model(lines, robust=robust, robust_quantile=robust_quantile)
+    index, expect = expected_model(lines, robust=robust, robust_quantile=robust_quantile, codes=codes)
     return expect(index.get_indexer(np.asarray(provider_a, dtype=str)),
                   index.get_indexer(np.asarray(provider_b, dtype=str)))
 
 
-def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile: float = 0.999
-                   ) -> tuple[pd.Index, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile: float = 0.999,
+                   codes: IdCodes | None = None) -> tuple[pd.Index, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
     """The model of :func:`expected_shared`, fitted once, to evaluate many pairs given as positions.
 
     Parameters
@@ -82,6 +85,9 @@ def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile
         As for :func:`expected_shared`.
     robust, robust_quantile
         See :func:`expected_shared`.
+    codes : IdCodes, optional
+        The lines' identifier codes (``DetectionContext.codes`` when ``lines`` are the context's);
+        made here when absent.
 
     Returns
     -------
@@ -90,12 +96,17 @@ def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile
         patients of the pairs at positions ``ia``, ``ib`` of those ids (-1: a provider
         without lines, expectation 0), scaled as :func:`expected_shared` scales them.
     """
-    pairs = lines[["provider_id", "beneficiary_id", "beneficiary_region", "provider_region"]].drop_duplicates(
-        ["provider_id", "beneficiary_id"])
-    home = _region(pairs["beneficiary_region"])
-    prov_codes, prov_ids = pd.factorize(pairs["provider_id"].astype(str), sort=True)
+    codes = codes or IdCodes(lines)
+    provider, prov_ids = codes("provider_id")
+    patient, _ = codes("beneficiary_id")
+    # One row per (provider, patient), the first in line order: a drop_duplicates on the ids' integer codes
+    # (on their text it hashed every line's two strings).
+    key = (provider.astype(np.int64) + 1) * (int(patient.max(initial=-1)) + 2) + (patient + 1)
+    rows = np.flatnonzero(~pd.Series(key).duplicated().to_numpy())
+    home = _region(lines["beneficiary_region"].iloc[rows])
+    prov_codes = provider[rows]
     # Each provider's most frequent region (ties: the smallest code), without a Python call per provider.
-    preg_codes, preg_names = pd.factorize(_region(pairs["provider_region"]), sort=True)
+    preg_codes, preg_names = pd.factorize(_region(lines["provider_region"].iloc[rows]), sort=True)
     counts_pr = np.zeros((len(prov_ids), len(preg_names)), dtype=np.int64)
     np.add.at(counts_pr, (prov_codes, preg_codes), 1)
     prov_region = np.asarray(preg_names)[counts_pr.argmax(axis=1)]
@@ -106,8 +117,7 @@ def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile
     counts = np.zeros((len(prov_ids), n_reg))
     np.add.at(counts, (prov_codes, r_codes), 1.0)
     # N_r: people of r seen by anyone; N_rs: people of r seen by a provider of region s.
-    people = pd.DataFrame({"b": pairs["beneficiary_id"].to_numpy(), "r": r_codes,
-                           "s": s_of_provider[prov_codes]})
+    people = pd.DataFrame({"b": patient[rows], "r": r_codes, "s": s_of_provider[prov_codes]})
     n_r = np.bincount(people.drop_duplicates("b")["r"].to_numpy(), minlength=n_reg).astype(float)
     rs = people.drop_duplicates(["b", "s"])
     n_rs = np.zeros((n_reg, n_reg))
@@ -135,13 +145,15 @@ def expected_model(lines: pd.DataFrame, *, robust: bool = False, robust_quantile
     within = ((block ** 2 - sq) / (2.0 * np.maximum(n_rs.T, 1.0))).sum()
     across = (((block.sum(axis=0) ** 2 - (block ** 2).sum(axis=0)) / 2.0) / np.maximum(n_r, 1.0)).sum()
     predicted = float(within + across)
-    k = pairs.groupby("beneficiary_id").size().to_numpy(float)
+    # lines per patient (with an id), in the patients' sorted order as a sorted group-by gives them
+    k = np.bincount(patient[rows][patient[rows] >= 0])
+    k = k[k > 0].astype(float)
     observed = float((k * (k - 1) / 2.0).sum())
     if predicted <= 0:
         return index, raw
     scale = observed / predicted
     if robust and observed > 0:
-        seen = provider_projection(pairs)
+        seen = provider_projection(lines[["provider_id", "beneficiary_id"]].iloc[rows])
         shared = seen["shared_patients"].to_numpy(float)
         model = raw(index.get_indexer(seen["provider_a"].astype(str).to_numpy()),
                     index.get_indexer(seen["provider_b"].astype(str).to_numpy()))
@@ -161,7 +173,7 @@ def _region(values: pd.Series) -> np.ndarray:
 
 
 def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bool = False,
-                    robust_quantile: float = 0.999) -> pd.DataFrame:
+                    robust_quantile: float = 0.999, codes: IdCodes | None = None) -> pd.DataFrame:
     """``projection`` plus ``local_expected`` (:func:`expected_shared`) and ``local_lift`` = shared / expected.
 
     Parameters
@@ -172,16 +184,18 @@ def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bo
         ``DetectionContext.lines``.
     robust, robust_quantile
         See :func:`expected_shared`.
+    codes : IdCodes, optional
+        The lines' identifier codes, when already made (see :func:`expected_model`).
     """
     if projection.empty:
         return projection.assign(local_expected=pd.Series(dtype=float), local_lift=pd.Series(dtype=float))
     expected = expected_shared(lines, projection["provider_a"].to_numpy(), projection["provider_b"].to_numpy(),
-                               robust=robust, robust_quantile=robust_quantile)
+                               robust=robust, robust_quantile=robust_quantile, codes=codes)
     shared = projection["shared_patients"].to_numpy(float)
     return projection.assign(local_expected=expected, local_lift=shared / np.maximum(expected, 1e-9))
 
 
-def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1) -> set[tuple[str, str]]:
+def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1, codes: IdCodes | None = None) -> IdPairs:
     """(a, b) pairs, a < b, where one is a pharmacy, lab or imaging centre filling the other's prescriptions.
 
     The prescriber must itself bill as a provider (a doctor's practice) and have
@@ -192,18 +206,33 @@ def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1) -> set[tup
     lines : DataFrame
         ``DetectionContext.lines``.
     min_patients : int
+    codes : IdCodes, optional
+        The lines' identifier codes, when already made.
+
+    Returns
+    -------
+    IdPairs
+        The pairs of provider ids, as a set of ``(a, b)`` tuples behaves (held as integer keys:
+        a national window has hundreds of thousands of pairs).
     """
-    disp = lines.loc[lines["provider_type"].isin(DISPENSING_TYPES) & lines["doctor_id"].notna(),
-                     ["provider_id", "doctor_id", "beneficiary_id"]]
-    if disp.empty:
-        return set()
-    billing = set(lines["provider_id"].astype(str).unique())
-    disp = disp[disp["doctor_id"].astype(str).isin(billing)]
-    n = disp.groupby([disp["provider_id"].astype(str), disp["doctor_id"].astype(str)])["beneficiary_id"].nunique()
-    n = n[n >= min_patients]
-    # Ordered in arrays, not per pair in Python: a national window has hundreds of thousands of pairs.
-    a = n.index.get_level_values(0).to_numpy(dtype=object)
-    b = n.index.get_level_values(1).to_numpy(dtype=object)
-    first = a < b
+    codes = codes or IdCodes(lines)
+    provider, provider_ids = codes("provider_id")
+    doctor, doctor_ids = codes("doctor_id")
+    patient = codes("beneficiary_id")[0]
+    # the prescriber's code among the billing providers (-1: it does not bill)
+    billing = provider_ids.get_indexer(doctor_ids)
+    disp = (lines["provider_type"].isin(DISPENSING_TYPES).to_numpy(bool) & (doctor >= 0)
+            & (provider >= 0))
+    disp &= billing[np.maximum(doctor, 0)] >= 0
+    a, b = provider[disp].astype(np.int64), billing[doctor[disp]].astype(np.int64)
+    width = max(len(provider_ids), 1)
+    pair, pairs = pd.factorize(a * width + b)
+    # patients (with an id) of each (centre, prescriber) pair, as the group-by's nunique counted them
+    seen = patient[disp] >= 0
+    span = int(patient.max(initial=-1)) + 1
+    hits = pd.unique(pair[seen].astype(np.int64) * span + patient[disp][seen])
+    n = np.bincount(hits // max(span, 1), minlength=len(pairs))
+    pairs = pairs[n >= min_patients]
+    a, b = pairs // width, pairs % width
     keep = a != b
-    return set(zip(np.where(first, a, b)[keep].tolist(), np.where(first, b, a)[keep].tolist()))
+    return IdPairs(provider_ids, np.minimum(a, b)[keep], np.maximum(a, b)[keep])

@@ -13,11 +13,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ingest.encode import IdCodes
+
 __all__ = ["incidence", "provider_projection", "provider_pair_codes"]
 
 
-def incidence(claims: pd.DataFrame, column: str = "provider_id", *,
-              rows: str = "beneficiary_id") -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+def incidence(claims: pd.DataFrame, column: str = "provider_id", *, rows: str = "beneficiary_id",
+              codes: IdCodes | None = None) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
     """Binary ``rows`` x ``column`` incidence of the claims.
 
     Parameters
@@ -28,6 +30,8 @@ def incidence(claims: pd.DataFrame, column: str = "provider_id", *,
         The columns' ids (default the provider).
     rows : str
         The rows' ids (default the beneficiary).
+    codes : IdCodes, optional
+        The claims' identifier codes when already made (the same sorted numbering).
 
     Returns
     -------
@@ -35,8 +39,8 @@ def incidence(claims: pd.DataFrame, column: str = "provider_id", *,
         A CSR matrix of 0/1 (1 when at least one line links them), and the sorted ids
         of its rows and columns. Lines with an empty id on either side are left out.
     """
-    r_codes, r_ids = pd.factorize(claims[rows], sort=True)
-    c_codes, c_ids = pd.factorize(claims[column], sort=True)
+    r_codes, r_ids = codes(rows) if codes is not None else pd.factorize(claims[rows], sort=True)
+    c_codes, c_ids = codes(column) if codes is not None else pd.factorize(claims[column], sort=True)
     keep = (r_codes >= 0) & (c_codes >= 0)
     matrix = sparse.csr_matrix(
         (np.ones(int(keep.sum()), dtype=np.int32), (r_codes[keep], c_codes[keep])),
@@ -46,7 +50,7 @@ def incidence(claims: pd.DataFrame, column: str = "provider_id", *,
     return matrix, np.asarray(r_ids, dtype=object), np.asarray(c_ids, dtype=object)
 
 
-def provider_projection(claims: pd.DataFrame, *, min_shared: int = 1) -> pd.DataFrame:
+def provider_projection(claims: pd.DataFrame, *, min_shared: int = 1, codes: IdCodes | None = None) -> pd.DataFrame:
     """Provider-provider pairs weighted by the patients they share.
 
     Parameters
@@ -55,6 +59,8 @@ def provider_projection(claims: pd.DataFrame, *, min_shared: int = 1) -> pd.Data
         Claims with ``beneficiary_id`` and ``provider_id``.
     min_shared : int
         Pairs sharing fewer patients are left out.
+    codes : IdCodes, optional
+        Identifier codes of these claims' rows, when already made.
 
     Returns
     -------
@@ -62,12 +68,12 @@ def provider_projection(claims: pd.DataFrame, *, min_shared: int = 1) -> pd.Data
         ``provider_a, provider_b, shared_patients, expected, lift, patients_a,
         patients_b`` with ``provider_a < provider_b``, sorted by the two ids.
     """
-    prov_ids, a, b, shared, sizes, n_patients = provider_pair_codes(claims, min_shared=min_shared)
+    prov_ids, a, b, shared, sizes, n_patients = provider_pair_codes(claims, min_shared=min_shared, codes=codes)
     return _pairs_frame(("provider_a", "provider_b"), prov_ids[a], prov_ids[b], shared,
                         sizes[a], sizes[b], n_patients)
 
 
-def provider_pair_codes(claims: pd.DataFrame, *, min_shared: int = 1
+def provider_pair_codes(claims: pd.DataFrame, *, min_shared: int = 1, codes: IdCodes | None = None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """The provider projection as integer codes: what :func:`provider_projection` frames.
 
@@ -77,6 +83,8 @@ def provider_pair_codes(claims: pd.DataFrame, *, min_shared: int = 1
         Claims with ``beneficiary_id`` and ``provider_id``.
     min_shared : int
         Pairs sharing fewer patients are left out.
+    codes : IdCodes, optional
+        Identifier codes of these claims' rows, when already made.
 
     Returns
     -------
@@ -85,7 +93,7 @@ def provider_pair_codes(claims: pd.DataFrame, *, min_shared: int = 1
         each pair, the patients they share, the patients of each provider (indexed by
         code) and the number of distinct patients (at least 1).
     """
-    B, bene_ids, prov_ids = incidence(claims, "provider_id")
+    B, bene_ids, prov_ids = incidence(claims, "provider_id", codes=codes)
     sizes = np.asarray(B.sum(axis=0)).ravel()
     C = sparse.triu(B.T @ B, k=1).tocoo()
     keep = C.data >= min_shared

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from ingest.catalogue import CLAIMS_DIR, DB_NAME, clean_if_idle, ingest_lock, init_schema, remove_orphans
-from ingest.encode import encoded_frame
+from ingest.encode import encoded_frame, release_unused_memory
 from ingest.kaggle import kaggle_sources
 from ingest.load import PARQUET_SCHEMA, LoadReport, load_source, migrate_batch, record_skipped
 from ingest.providers import load_providers
@@ -220,6 +220,8 @@ class ClaimsStore:
                     raise StoreError(f"{self.claims_dir}: the claims batches changed while being read")
         except (pa.ArrowException, OSError) as exc:
             raise StoreError(f"{self.claims_dir}: cannot read claims batches ({exc})") from None
+        # the columns' Arrow reads are freed; their blocks would otherwise stay resident under detection
+        release_unused_memory()
         return pd.DataFrame(frame, columns=columns, copy=False)
 
     def files(

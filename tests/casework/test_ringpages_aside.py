@@ -1,4 +1,4 @@
-"""Ring pages written by a second process are the pages the run writes itself; its failure is the run's."""
+"""Ring pages written by worker processes are the pages the run writes itself; their failure is the run's."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from casework.ringpages import pages_path, write_ring_pages
@@ -32,7 +33,12 @@ def inputs(settings, tmp_path):
         window = store.claims(encoded=True)
     result = detect(window, seed=42, config=EVERY_RING)
     assert len(result.rings)
-    return dict(kind="weekly", claims=window, rings=result.rings, members=result.members, config=EVERY_RING,
+    # each ring four times over, under other ids: rings enough for every worker's share
+    copies = [f"-{k}" for k in range(4)]
+    rings = pd.concat([result.rings.assign(ring_id=result.rings["ring_id"] + c) for c in copies], ignore_index=True)
+    members = pd.concat([result.members.assign(ring_id=result.members["ring_id"] + c) for c in copies],
+                        ignore_index=True)
+    return dict(kind="weekly", claims=window, rings=rings, members=members, config=EVERY_RING,
                 intermediaries=result.intermediaries, story=page_story)
 
 
@@ -43,12 +49,16 @@ def _contents(path) -> dict:
             "meta": conn.execute("SELECT * FROM meta WHERE key != 'built_at' ORDER BY key").fetchall()}
 
 
-def test_pages_written_aside_are_byte_for_byte_the_pages_written_in_process(settings, inputs):
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_pages_written_aside_in_shares_are_the_pages_written_in_process(settings, inputs, workers):
     home = settings.home_path
     here = _contents(write_ring_pages(home, "run-1", **inputs))
-    aside = PagesAside(home, "run-1", **inputs).join()
+    aside = PagesAside(home, "run-1", workers=workers, **inputs).join()
     assert aside == pages_path(home, "run-1")
-    assert _contents(aside) == here and here["parts"] and here["lines"]
+    assert _contents(aside) == here and here["parts"] and here["lines"] and len(here["pages"]) >= workers
+    with sqlite3.connect(aside) as conn:  # the rings in their order, as one writer puts them
+        assert [r[0] for r in conn.execute("SELECT ring_id FROM pages")] == list(inputs["rings"]["ring_id"])
+    assert not [p.name for p in aside.parent.iterdir() if p.name.startswith(".")], "part files left"
 
 
 def test_a_failing_worker_makes_join_raise_and_leaves_no_pages(settings, inputs):
@@ -57,7 +67,7 @@ def test_a_failing_worker_makes_join_raise_and_leaves_no_pages(settings, inputs)
             raise ValueError("the story maker broke")
         return tell
 
-    worker = PagesAside(settings.home_path, "run-2", **{**inputs, "story": broken})
+    worker = PagesAside(settings.home_path, "run-2", workers=2, **{**inputs, "story": broken})
     with pytest.raises(StoreError, match="run-2 failed: ValueError: the story maker broke"):
         worker.join()
     folder = pages_path(settings.home_path, "run-2").parent
@@ -73,7 +83,7 @@ def test_a_cancelled_worker_is_stopped_and_writes_nothing(settings, inputs):
 
     worker = PagesAside(settings.home_path, "run-3", **{**inputs, "story": slow})
     worker.cancel()
-    assert not worker._process.is_alive()
+    assert not any(process.is_alive() for process, _ in worker._workers)
     assert not pages_path(settings.home_path, "run-3").exists()
 
 
@@ -89,7 +99,7 @@ def slow(claims, providers):
 members = pd.DataFrame(columns=["ring_id", "entity_type", "entity_id", "role", "score", "evidence"])
 worker = PagesAside(sys.argv[1], "run-4", kind="weekly", claims=make_tiny_claims(), rings=pd.DataFrame(),
                     members=members, story=slow)
-print(worker._process.pid, flush=True)
+print(worker._workers[0][0].pid, flush=True)
 time.sleep(120)
 """
 

@@ -158,3 +158,26 @@ def test_a_provider_tied_to_a_loop_by_one_unsurprising_link_is_left_out_of_it():
     assert _strongly_tied(G, expected, 2.0, 2.0) == {"A", "B", "C"}
     # When no link is surprising by itself, nothing is singled out (the caller keeps the set as found).
     assert _strongly_tied(G, {k: 3.0 for k in expected}, 2.0, 2.0) == set()
+
+
+def test_a_clinic_whose_catchment_brings_many_far_patients_is_read_against_its_peers_far_patients():
+    from detectors.phantoms import PhantomDetector
+
+    rows, n = [], 0
+
+    def surgery(clinic, region, birth):
+        nonlocal n
+        n += 1
+        rows.append(_row(f"C{n}", 1, f"B{n}", clinic, "CLINIC", "SURGERY", "K100", 9000, "2025-03-10",
+                         region=region, pregion="03", doctor=f"S-{clinic}", birth=birth))
+
+    # Ten ordinary clinics: 20 local patients, 4 from afar of whom one is elderly and seen nowhere else.
+    # A referral clinic: 20 local, 40 from afar, 10 of them elderly and seen nowhere else (its peers' share of far
+    # patients, far above their share of all patients). A phantom biller: 20 local, 8 from afar, 7 of them so.
+    for clinic, far, old in [(f"CLIN{i}", 4, 1) for i in range(10)] + [("REF", 40, 10), ("PHANTOM", 8, 7)]:
+        for _ in range(20):
+            surgery(clinic, "03", 1980)
+        for j in range(far):
+            surgery(clinic, "09", 1935 if j < old else 1980)
+    groups = PhantomDetector().fit(_frame(rows)).groups
+    assert set(groups.loc[groups["role"] == "phantom_biller", "entity_id"]) == {"PHANTOM"}
