@@ -78,7 +78,7 @@ class DetectionContext:
         The thresholds the line flags and intermediaries were computed with.
     prescriptions : set of (str, str)
         Provider pairs whose sharing a prescription flow explains
-        (:func:`detectors.sharing.prescription_pairs`).
+        (:func:`detectors.sharing.prescription_pairs`: an ``IdPairs``, which behaves as that set).
     fingerprint : str
         :func:`claims_fingerprint` of the claims it was built from: ``fit`` refuses
         a context built from other claims.
@@ -123,7 +123,7 @@ def build_context(claims: pd.DataFrame, *, config: DetectionConfig | None = None
     suspicious_projection = provider_projection(suspicious) if len(suspicious) else projection.iloc[0:0]
     intermediaries = infer_intermediaries(claims, **config.section("intermediaries"))
     context = DetectionContext(lines, projection, suspicious_projection, intermediaries, config,
-                               claims_fingerprint(claims), prescription_pairs(lines), codes=codes)
+                               claims_fingerprint(claims), prescription_pairs(lines, codes=codes), codes=codes)
     context.cache["claims"] = weakref.ref(claims)
     return context
 

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from graph.projections import provider_projection
-from ingest.encode import IdCodes
+from ingest.encode import IdCodes, IdPairs
 
 __all__ = ["expected_shared", "expected_model", "with_local_lift", "prescription_pairs", "DISPENSING_TYPES"]
 
@@ -195,7 +195,7 @@ def with_local_lift(projection: pd.DataFrame, lines: pd.DataFrame, *, robust: bo
     return projection.assign(local_expected=expected, local_lift=shared / np.maximum(expected, 1e-9))
 
 
-def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1) -> set[tuple[str, str]]:
+def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1, codes: IdCodes | None = None) -> IdPairs:
     """(a, b) pairs, a < b, where one is a pharmacy, lab or imaging centre filling the other's prescriptions.
 
     The prescriber must itself bill as a provider (a doctor's practice) and have
@@ -206,18 +206,33 @@ def prescription_pairs(lines: pd.DataFrame, *, min_patients: int = 1) -> set[tup
     lines : DataFrame
         ``DetectionContext.lines``.
     min_patients : int
+    codes : IdCodes, optional
+        The lines' identifier codes, when already made.
+
+    Returns
+    -------
+    IdPairs
+        The pairs of provider ids, as a set of ``(a, b)`` tuples behaves (held as integer keys:
+        a national window has hundreds of thousands of pairs).
     """
-    disp = lines.loc[lines["provider_type"].isin(DISPENSING_TYPES) & lines["doctor_id"].notna(),
-                     ["provider_id", "doctor_id", "beneficiary_id"]]
-    if disp.empty:
-        return set()
-    billing = set(lines["provider_id"].astype(str).unique())
-    disp = disp[disp["doctor_id"].astype(str).isin(billing)]
-    n = disp.groupby([disp["provider_id"].astype(str), disp["doctor_id"].astype(str)])["beneficiary_id"].nunique()
-    n = n[n >= min_patients]
-    # Ordered in arrays, not per pair in Python: a national window has hundreds of thousands of pairs.
-    a = n.index.get_level_values(0).to_numpy(dtype=object)
-    b = n.index.get_level_values(1).to_numpy(dtype=object)
-    first = a < b
+    codes = codes or IdCodes(lines)
+    provider, provider_ids = codes("provider_id")
+    doctor, doctor_ids = codes("doctor_id")
+    patient = codes("beneficiary_id")[0]
+    # the prescriber's code among the billing providers (-1: it does not bill)
+    billing = provider_ids.get_indexer(doctor_ids)
+    disp = (lines["provider_type"].isin(DISPENSING_TYPES).to_numpy(bool) & (doctor >= 0)
+            & (provider >= 0))
+    disp &= billing[np.maximum(doctor, 0)] >= 0
+    a, b = provider[disp].astype(np.int64), billing[doctor[disp]].astype(np.int64)
+    width = max(len(provider_ids), 1)
+    pair, pairs = pd.factorize(a * width + b)
+    # patients (with an id) of each (centre, prescriber) pair, as the group-by's nunique counted them
+    seen = patient[disp] >= 0
+    span = int(patient.max(initial=-1)) + 1
+    hits = pd.unique(pair[seen].astype(np.int64) * span + patient[disp][seen])
+    n = np.bincount(hits // max(span, 1), minlength=len(pairs))
+    pairs = pairs[n >= min_patients]
+    a, b = pairs // width, pairs % width
     keep = a != b
-    return set(zip(np.where(first, a, b)[keep].tolist(), np.where(first, b, a)[keep].tolist()))
+    return IdPairs(provider_ids, np.minimum(a, b)[keep], np.maximum(a, b)[keep])

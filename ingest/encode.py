@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from ingest.schema import CLAIM_DTYPES
 
-__all__ = ["CODED_COLUMNS", "ID_COLUMNS", "IdCodes", "encode_claims", "encoded_frame", "id_codes",
+__all__ = ["CODED_COLUMNS", "ID_COLUMNS", "IdCodes", "IdPairs", "encode_claims", "encoded_frame", "id_codes",
            "release_unused_memory", "sorted_categorical"]
 
 #: Text columns of few distinct values, held as Categorical codes.
@@ -239,6 +239,44 @@ class IdCodes:
         if not len(wanted):
             return np.zeros(0, dtype=np.int64)
         return np.sort(np.concatenate([order[starts[k]:starts[k + 1]] for k in wanted]).astype(np.int64))
+
+
+class IdPairs:
+    """A set of (a, b) identifier pairs, a < b, held as int64 keys into one sorted lookup table.
+
+    Behaves as the set of string tuples it stands for (``in``, ``len``, iteration in sorted
+    order), at 8 bytes a pair instead of a Python tuple of two strings (about 220 bytes).
+
+    Parameters
+    ----------
+    lookup : Index
+        Sorted distinct identifiers (an :class:`IdCodes` lookup table).
+    low, high : ndarray of int
+        Codes of each pair's ends, ``low < high``; repeated pairs count once.
+    """
+
+    def __init__(self, lookup: pd.Index, low: np.ndarray, high: np.ndarray):
+        self.lookup = lookup
+        self._width = max(len(lookup), 1)
+        self.keys = np.unique(np.sort(np.asarray(low, np.int64) * self._width + np.asarray(high, np.int64)))
+
+    def __contains__(self, pair: object) -> bool:
+        try:
+            a, b = pair
+            ia, ib = self.lookup.get_loc(a), self.lookup.get_loc(b)
+        except (KeyError, TypeError, ValueError):
+            return False
+        if not isinstance(ia, (int, np.integer)) or not isinstance(ib, (int, np.integer)) or ia >= ib:
+            return False
+        key = int(ia) * self._width + int(ib)
+        at = int(np.searchsorted(self.keys, key))
+        return at < len(self.keys) and int(self.keys[at]) == key
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self):
+        return iter(zip(self.lookup[self.keys // self._width].tolist(), self.lookup[self.keys % self._width].tolist()))
 
 
 def release_unused_memory() -> None:

@@ -372,7 +372,12 @@ def iter_csv_tables(
 
     # Arrow's CSV reader reads up to 32 blocks ahead of the parser, so the block (not the chunk)
     # bounds memory: small blocks, gathered into chunks of ``chunk_rows`` rows below.
-    average = max(64, path.stat().st_size // max(1, _estimate_lines(path)))
+    try:
+        average = max(64, path.stat().st_size // max(1, _estimate_lines(path)))
+    except (OSError, EOFError, zlib.error) as exc:
+        if checked:
+            raise RescanNeeded(f"{path.name}: the gzip stream is damaged; scanning the file whole") from None
+        raise InputRefused(f"{path.name}: cannot be read ({exc}); expected a complete file") from None
     block = int(min(max(chunk_rows * average * 1.2, 1 << 14), _MAX_BLOCK))
     read_options = pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block, use_threads=False)
     parse_options = pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ingest.encode import CODED_COLUMNS, ID_COLUMNS, IdCodes, encode_claims, encoded_frame, id_codes, sorted_categorical
+from ingest.encode import CODED_COLUMNS, ID_COLUMNS, IdCodes, IdPairs, encode_claims, encoded_frame, id_codes, sorted_categorical
 
 
 def test_sorted_categorical_keeps_values_and_sorts_its_lookup_table():
@@ -91,3 +91,13 @@ def test_id_code_rows_are_a_scan_of_the_column_in_line_order():
         expected = np.flatnonzero(ids.isin(wanted).to_numpy())
         assert codes.rows("provider_id", wanted).tolist() == expected.tolist()
     assert codes("provider_id") is codes("provider_id")
+
+
+def test_id_pairs_behave_as_the_set_of_ordered_string_pairs():
+    lookup = pd.Index(["A1", "B2", "C3", "D4"], dtype="str")
+    pairs = IdPairs(lookup, np.array([0, 1, 0, 2]), np.array([3, 2, 3, 3]))
+    expected = {("A1", "D4"), ("B2", "C3"), ("C3", "D4")}
+    assert set(pairs) == expected and len(pairs) == 3 and list(pairs) == sorted(expected)
+    assert ("B2", "C3") in pairs
+    assert ("C3", "B2") not in pairs and ("A1", "B2") not in pairs and ("A1", "Z9") not in pairs
+    assert not IdPairs(lookup, np.zeros(0, int), np.zeros(0, int))

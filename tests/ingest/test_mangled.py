@@ -18,11 +18,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from ground.errors import InputRefused
+import ingest.read
 from ingest.mangle import MANGLINGS, mangled_files
 from ingest.schema import MAX_FIELD_CHARS, MAX_ID_CHARS
 
 
-def test_a_seeded_sample_of_mangled_files_loads_reconciled_or_is_refused(store, tiny_claims, tmp_path):
+@pytest.mark.parametrize("checked_while_read", [False, True])
+def test_a_seeded_sample_of_mangled_files_loads_reconciled_or_is_refused(store, tiny_claims, tmp_path, monkeypatch,
+                                                                         checked_while_read):
+    if checked_while_read:  # every file checked as it is read after its first 2 KiB (ingest.textscan)
+        monkeypatch.setattr(ingest.read, "DEFER_SCAN_BYTES", 0)
+        monkeypatch.setattr(ingest.read, "READ_BLOCK", 2048)
     outcomes = {kind: set() for kind in MANGLINGS}
     for m in mangled_files(tiny_claims, 300, seed=12, huge_size=200_000):
         path = tmp_path / m.name
