@@ -7,7 +7,7 @@ Usage::
 
 Worlds follow the blind protocol of docs/evaluation.md, whose lists live in
 ``bench/evaluate.py`` (``TUNING``, ``HELD_OUT``): the weights and levels are chosen on
-tuning worlds (``--set tuning``); the held-out worlds (``--set held-out``, the default) are
+tuning worlds (``--set tuning``); the held-out worlds (``--set held-out``; the default is ``tuning``) are
 run once they are frozen, each with its own camouflage and fraud setting. ``--seeds``
 runs other seeds with ``--camouflage`` and ``--no-fraud`` instead.
 
@@ -89,7 +89,7 @@ def _sh(cmd: list[str], env: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=tuple(SETS), default="held-out",
+    parser.add_argument("--set", choices=tuple(SETS), default="tuning",
                         help="Worlds of the protocol (bench/evaluate.py) to run; ignored with --seeds.")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="Run these seeds instead.")
     parser.add_argument("--scale", type=float, default=0.5)

@@ -64,7 +64,8 @@ class World:
 
 # Tuning worlds: look at them as much as you like while choosing thresholds. Each set of held-out
 # seeds becomes tuning once its results have been looked at (docs/evaluation.md, "History"):
-# 90001-90005 were held out until the first report, 90011-90015 until the second, 90021-90025 until the third.
+# 90001-90005 were held out until the first report, 90011-90015 until the second, 90021-90025 until the third,
+# 90031-90035 until the fourth and 90041-90045 until the fifth.
 TUNING = (World("tune-std-1", 101), World("tune-std-2", 102), World("tune-cam-1", 103, 0.6),
           World("tune-cam-2", 104, 0.6), World("tune-clean", 105, fraud=False),
           World("tune-std-3", 90_001), World("tune-std-4", 90_002), World("tune-cam-3", 90_003, 0.6),
@@ -72,10 +73,14 @@ TUNING = (World("tune-std-1", 101), World("tune-std-2", 102), World("tune-cam-1"
           World("tune-std-5", 90_011), World("tune-std-6", 90_012), World("tune-cam-5", 90_013, 0.6),
           World("tune-cam-6", 90_014, 0.6), World("tune-clean-3", 90_015, fraud=False),
           World("tune-std-7", 90_021), World("tune-std-8", 90_022), World("tune-cam-7", 90_023, 0.6),
-          World("tune-cam-8", 90_024, 0.6), World("tune-clean-4", 90_025, fraud=False))
+          World("tune-cam-8", 90_024, 0.6), World("tune-clean-4", 90_025, fraud=False),
+          World("tune-std-9", 90_031), World("tune-std-10", 90_032), World("tune-cam-9", 90_033, 0.6),
+          World("tune-cam-10", 90_034, 0.6), World("tune-clean-5", 90_035, fraud=False),
+          World("tune-std-11", 90_041), World("tune-std-12", 90_042), World("tune-cam-11", 90_043, 0.6),
+          World("tune-cam-12", 90_044, 0.6), World("tune-clean-6", 90_045, fraud=False))
 # Held-out worlds: other seeds, so other parameter draws; run only once thresholds are frozen.
-HELD_OUT = (World("held-std-1", 90_031), World("held-std-2", 90_032), World("held-cam-1", 90_033, 0.6),
-            World("held-cam-2", 90_034, 0.6), World("held-clean", 90_035, fraud=False))
+HELD_OUT = (World("held-std-1", 90_051), World("held-std-2", 90_052), World("held-cam-1", 90_053, 0.6),
+            World("held-cam-2", 90_054, 0.6), World("held-clean", 90_055, fraud=False))
 SETS = {"tuning": TUNING, "held-out": HELD_OUT}
 _KEYS = ("ring_recall", "ring_precision", "recruited_recall", "provider_ap")
 
@@ -103,7 +108,12 @@ def run_world(world: World, work: Path, scale: float, weeks: int, alert: float |
     stamp = folder / "made-with.json"
     made = {"seed": world.seed, "camouflage": world.camouflage, "fraud": world.fraud, "scale": scale, "weeks": weeks}
     seconds = {}
-    if not (reuse and stamp.exists() and json.loads(stamp.read_text()) == made):
+    if reuse and stamp.exists() and json.loads(stamp.read_text()) != made:
+        # A held-out name whose seed changed must not be generated behind the user's back:
+        # that is how a new held-out set gets looked at before the freeze.
+        raise SystemExit(f"{folder} holds another world ({stamp.read_text().strip()}) than {world.name} now names "
+                         f"({json.dumps(made)}); remove it or choose another --work instead of --reuse")
+    if not (reuse and stamp.exists()):
         shutil.rmtree(folder, ignore_errors=True)
         args = ["generate", "--out", str(gen), "--scale", str(scale), "--weeks", str(weeks), "--seed", str(world.seed),
                 "--camouflage", str(world.camouflage), "--quiet"] + ([] if world.fraud else ["--no-fraud"])
@@ -254,8 +264,8 @@ def _summary(name: str, results: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", choices=("tuning", "held-out", "both", "none"), default="both",
-                    help="Worlds to run ('none': only --kaggle).")
+    ap.add_argument("--set", choices=("tuning", "held-out", "both", "none"), default="tuning",
+                    help="Worlds to run ('none': only --kaggle); held-out only once thresholds are frozen.")
     ap.add_argument("--scale", type=float, default=0.5)
     ap.add_argument("--weeks", type=int, default=12)
     ap.add_argument("--alert-score", type=float, default=None,
