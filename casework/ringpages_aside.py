@@ -87,11 +87,11 @@ class PagesAside:
                 written.append(Path(said[1]))
             elif failed is None:
                 failed = said[1] if said and said[0] == "error" else f"a worker ended with code {process.exitcode}"
-        if failed is not None or len(self._workers) == 1:
-            if failed is not None:
-                for part in written:
-                    part.unlink(missing_ok=True)
-                raise StoreError(f"writing the ring pages of run {self.run_id} failed: {failed}")
+        if failed is not None:
+            for part in written:
+                part.unlink(missing_ok=True)
+            raise StoreError(f"writing the ring pages of run {self.run_id} failed: {failed}")
+        if len(self._workers) == 1:
             return pages_path(self.home, self.run_id)
         return merge_ring_pages(self.home, self.run_id, written, kind=self.kwargs["kind"], rings=self.kwargs["rings"])
 

@@ -33,6 +33,7 @@ __all__ = [
     "claims_fingerprint",
     "line_flags",
     "robust_z",
+    "robust_spread",
     "peer_z",
     "peer_groups",
     "EXPENSIVE_FAMILIES",
@@ -141,9 +142,10 @@ def claims_fingerprint(claims: pd.DataFrame) -> str:
         return f"{len(claims)}:0"
     # Hashed a slice at a time (a sum modulo 2**64 does not depend on how it is split): the hashing's
     # temporaries are a slice's, not the window's (480 MB on a national window).
+    keyed = claims[keys]
     total = 0
     for start in range(0, len(claims), _FINGERPRINT_ROWS):
-        part = claims[keys].iloc[start:start + _FINGERPRINT_ROWS]
+        part = keyed.iloc[start:start + _FINGERPRINT_ROWS]
         total += int(pd.util.hash_pandas_object(part, index=False).to_numpy(np.uint64).sum(dtype=np.uint64))
     return f"{len(claims)}:{total % 2 ** 64:x}"
 
@@ -333,13 +335,25 @@ def robust_z(values: np.ndarray | pd.Series, *, min_scale: float = 1e-9) -> np.n
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return x
+    med, spread = robust_spread(x)
+    return (x - med) / max(spread, min_scale, 1e-12)
+
+
+def robust_spread(values: np.ndarray) -> tuple[float, float]:
+    """Median and robust spread of ``values``, NaN left out: 1.4826 x MAD, or 1.2533 x the mean absolute
+    deviation when the MAD is zero (more than half the values equal); 0 when neither is positive.
+
+    Parameters
+    ----------
+    values : ndarray
+    """
+    x = np.asarray(values, dtype=float)
     med = np.nanmedian(x)
     dev = np.abs(x - med)
-    scale = 1.4826 * np.nanmedian(dev)
-    if not scale > 0:
-        scale = 1.2533 * np.nanmean(dev)
-    scale = max(float(np.nan_to_num(scale)), min_scale, 1e-12)
-    return (x - med) / scale
+    spread = 1.4826 * np.nanmedian(dev)
+    if not spread > 0:
+        spread = 1.2533 * np.nanmean(dev)
+    return med, float(np.nan_to_num(spread))
 
 
 def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int = 8,
@@ -378,12 +392,8 @@ def peer_z(frame: pd.DataFrame, column: str, peers: list[str], *, min_peers: int
             out[compared] = robust_z(values[members], min_scale=min_scale)[inside]
             continue
         x = values[members]
-        med = np.nanmedian(x)
-        dev = np.abs(x - med)
-        spread = 1.4826 * np.nanmedian(dev)
-        if not spread > 0:
-            spread = 1.2533 * np.nanmean(dev)
-        tau2 = max(float(np.nan_to_num(spread)) ** 2 - float(np.median(var[members])), min_scale ** 2, 1e-24)
+        med, spread = robust_spread(x)
+        tau2 = max(spread ** 2 - float(np.median(var[members])), min_scale ** 2, 1e-24)
         out[members[inside]] = (x[inside] - med) / np.sqrt(tau2 + var[members][inside])
     return out
 

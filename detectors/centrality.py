@@ -70,12 +70,7 @@ def _doctor_provider_counts(codes: IdCodes, suspicious: np.ndarray) -> pd.DataFr
     doctor, doctor_ids = codes("doctor_id")
     provider, provider_ids = codes("provider_id")
     keep = (doctor >= 0) & (provider >= 0)
-    width = max(len(provider_ids), 1)
-    key = doctor[keep].astype(np.int64) * width + provider[keep]
-    counts = pd.Series(suspicious[keep]).groupby(key, sort=True).agg(["sum", "size"])
-    pair = counts.index.to_numpy()
-    return pd.DataFrame({"src": doctor_ids[pair // width], "provider_id": provider_ids[pair % width],
-                         "sum": counts["sum"].to_numpy(), "size": counts["size"].to_numpy(), "t": "DOCTOR"})
+    return _pair_counts(doctor[keep], doctor_ids, provider[keep], provider_ids, suspicious[keep], "DOCTOR")
 
 
 def _intermediary_provider_counts(codes: IdCodes, suspicious: np.ndarray, members: pd.DataFrame) -> pd.DataFrame:
@@ -94,13 +89,20 @@ def _intermediary_provider_counts(codes: IdCodes, suspicious: np.ndarray, member
     line = order[at]
     src = np.repeat(inter[known], n)
     keep = provider[line] >= 0
+    return _pair_counts(src[keep], np.asarray(inter_ids, dtype=object), provider[line][keep], provider_ids,
+                        suspicious[line][keep], "INTERMEDIARY")
+
+
+def _pair_counts(src: np.ndarray, src_ids: np.ndarray, provider: np.ndarray, provider_ids: np.ndarray,
+                 suspicious: np.ndarray, kind: str) -> pd.DataFrame:
+    """Suspicious lines and lines of each (src, provider) pair of codes, one entry per line, sorted by the
+    two codes (src, provider_id, sum, size, t): the ids' sorted order, as their lookup tables are sorted."""
     width = max(len(provider_ids), 1)
-    key = src[keep].astype(np.int64) * width + provider[line][keep]
-    counts = pd.Series(suspicious[line][keep]).groupby(key, sort=True).agg(["sum", "size"])
+    key = src.astype(np.int64) * width + provider
+    counts = pd.Series(suspicious).groupby(key, sort=True).agg(["sum", "size"])
     pair = counts.index.to_numpy()
-    return pd.DataFrame({"src": np.asarray(inter_ids, dtype=object)[pair // width],
-                         "provider_id": provider_ids[pair % width], "sum": counts["sum"].to_numpy(),
-                         "size": counts["size"].to_numpy(), "t": "INTERMEDIARY"})
+    return pd.DataFrame({"src": src_ids[pair // width], "provider_id": provider_ids[pair % width],
+                         "sum": counts["sum"].to_numpy(), "size": counts["size"].to_numpy(), "t": kind})
 
 
 def broker_scores(G: nx.Graph, *, weight: str = "weight", seed: int | None = None, k: int = 200,

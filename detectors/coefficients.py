@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from detectors.base import DetectionContext, Detector, peer_z
+from detectors.base import DetectionContext, Detector, peer_z, robust_spread
 from detectors.calibration import tail_log10
 from detectors.config import default
 from detectors.findings import Rows
@@ -238,10 +238,7 @@ def _tail_log10_p(t: pd.DataFrame) -> np.ndarray:
     share, sampling = k / n, p0 * (1.0 - p0) / n
     rho = np.zeros(len(t))
     for idx in t.groupby("group", sort=False).indices.values():
-        dev = np.abs(share[idx] - np.median(share[idx]))
-        spread = 1.4826 * np.median(dev)
-        if not spread > 0:
-            spread = 1.2533 * np.mean(dev)
+        spread = robust_spread(share[idx])[1]
         tau2 = max(spread ** 2 - float(np.median(sampling[idx])), 0.0)
         rho[idx] = min(tau2 / (p0[idx][0] * (1.0 - p0[idx][0])), 0.5)
     w = np.where(rho > 0, 1.0 / np.maximum(rho, 1e-12) - 1.0, np.inf)

@@ -267,6 +267,16 @@ class DetectionConfig:
             raise KeyError(key)
         return self.overrides.get(key, _BY_KEY[key].default)
 
+    def names(self, key: str) -> tuple[str, ...]:
+        """The names of a comma-separated parameter (``lines.public_types``, ``rings.support_only``).
+
+        Parameters
+        ----------
+        key : str
+            ``section.name``.
+        """
+        return tuple(t.strip() for t in str(self.get(key)).split(",") if t.strip())
+
     def section(self, section: str) -> dict[str, Any]:
         """``{name: value}`` of one section (a detector's ``__init__`` keyword arguments).
 

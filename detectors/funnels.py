@@ -172,7 +172,8 @@ def far_arrivals(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFrame)
     return pd.DataFrame(rows, columns=cols)
 
 
-def campaign_shares(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFrame, *, days: int) -> pd.Series:
+def campaign_shares(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFrame, *, days: int,
+                    codes: IdCodes | None = None) -> pd.Series:
     """Share of an intermediary's patients whose first visit to its destinations falls in its busiest
     window of ``days`` days.
 
@@ -191,6 +192,8 @@ def campaign_shares(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFra
         surgeon's practice, the operation by the clinic).
     days : int
         The window: first visits from one day to ``days`` days after it.
+    codes : IdCodes, optional
+        The lines' identifier codes (``DetectionContext.codes``); made here when absent.
 
     Returns
     -------
@@ -202,14 +205,14 @@ def campaign_shares(lines: pd.DataFrame, members: pd.DataFrame, dest: pd.DataFra
         return pd.Series(dtype=float)
     m = members[["intermediary_id", "beneficiary_id"]].drop_duplicates().astype(str)
     d = dest[["intermediary_id", "entity_id"]].astype(str).drop_duplicates()
-    sel = lines[["beneficiary_id", "provider_id", "doctor_id", "service_date"]]
-    sel = sel[sel["beneficiary_id"].astype(str).isin(set(m["beneficiary_id"]))]
+    # the members' lines by the codes' row index, not a scan of the window's text
+    sel = lines[["beneficiary_id", "provider_id", "doctor_id", "service_date"]].iloc[
+        (codes or IdCodes(lines)).rows("beneficiary_id", set(m["beneficiary_id"]))]
     sel = sel.assign(beneficiary_id=sel["beneficiary_id"].astype(str), provider_id=sel["provider_id"].astype(str),
-                     doctor_id=sel["doctor_id"].astype(str))
+                     doctor_id=sel["doctor_id"].astype(str)).merge(m, on="beneficiary_id")
     firsts = []
     for col in ("provider_id", "doctor_id"):
-        at = sel.merge(m, on="beneficiary_id").merge(d, left_on=["intermediary_id", col],
-                                                     right_on=["intermediary_id", "entity_id"])
+        at = sel.merge(d, left_on=["intermediary_id", col], right_on=["intermediary_id", "entity_id"])
         firsts.append(at[["intermediary_id", "beneficiary_id", "service_date"]])
     first = pd.concat(firsts).groupby(["intermediary_id", "beneficiary_id"])["service_date"].min()
     out = {}
@@ -285,7 +288,7 @@ class FunnelDetector(Detector):
 
     def _run(self, context: DetectionContext) -> tuple[Rows, Rows, dict[str, Any]]:
         members = getattr(context.intermediaries, "members", None)
-        public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
+        public = context.config.names("lines.public_types")
         funnels, dest = funnel_table(context.lines, members, min_beneficiaries=self.min_beneficiaries,
                                      min_share=self.min_share, min_patient_share=self.min_patient_share,
                                      public_types=public, min_cohort=self.min_cohort)
@@ -311,7 +314,7 @@ class FunnelDetector(Detector):
         links = getattr(context.intermediaries, "links", None)
         covert = set() if links is None else set(
             links.loc[links["identifier_type"].isin(("PHONE", "ACCOUNT")), "intermediary_id"].astype(str))
-        campaign = campaign_shares(context.lines, members, dest, days=self.campaign_days)
+        campaign = campaign_shares(context.lines, members, dest, days=self.campaign_days, codes=context.codes)
         declared = _declared(context.intermediaries, self.campaign_declared_share) | (
             set(funnels["intermediary_id"]) - covert)
         nominated = campaigns = 0

@@ -533,7 +533,7 @@ min_scale_surgery_without_consultation, min_scale_far_tadamon_expensive, min_sca
     def _run(self, context: DetectionContext) -> tuple[pd.DataFrame | None, None, dict[str, Any]]:
         frames = []
         floors = min_scales(self.get_params())
-        public = tuple(t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip())
+        public = context.config.names("lines.public_types")
         for by, etype in (("provider_id", "PROVIDER"), ("doctor_id", "DOCTOR")):
             table = control_indicators(context.lines, by=by, size_band_base=self.size_band_base,
                                        codes=context.codes, public_types=public)

@@ -216,7 +216,7 @@ class PhantomDetector(Detector):
         per = phantom_patients(lines, min_age=self.min_age, min_traits=self.min_traits,
                                screening_cohort=self.screening_cohort)
         # Public hospitals treat referred Tadamon patients from afar, admitted without a consultation, by design.
-        public = {t.strip() for t in str(context.config.get("lines.public_types")).split(",") if t.strip()}
+        public = set(context.config.names("lines.public_types"))
         public_ids = set(lines.loc[lines["provider_type"].isin(public), "provider_id"])
         per = per[~per["provider_id"].isin(public_ids)]
         # Against the provider's patients with surgery or a stay (the only ones who can be phantoms), and against
@@ -224,14 +224,17 @@ class PhantomDetector(Detector):
         # referral clinic): both must find more phantom-like patients than its peers have.
         ptype_of = lines.groupby("provider_id")["provider_type"].first()
         outlier = context.config.get("calibration.rate_outlier_surprise")
-        n_ph = per[per["phantom"]].groupby("provider_id").size()
         ph = per[per["phantom"]]
+        n_ph = ph.groupby("provider_id").size()
         tests = [_peer_surprise(n_ph, per.groupby("provider_id").size(), ptype_of, outlier),
                  _peer_surprise(n_ph, per[per["far"]].groupby("provider_id").size(), ptype_of, outlier)]
-        weaker = np.argmin(np.c_[[t[0].reindex(n_ph.index).to_numpy() for t in tests]].T, axis=1)
-        score_of = pd.Series([tests[w][0][pid] for w, pid in zip(weaker, n_ph.index)], index=n_ph.index, dtype=float)
-        rate_of = pd.Series([tests[w][1][pid] for w, pid in zip(weaker, n_ph.index)], index=n_ph.index, dtype=float)
-        patients = pd.Series([tests[w][2][pid] for w, pid in zip(weaker, n_ph.index)], index=n_ph.index, dtype=int)
+        weaker = np.argmin(np.column_stack([t[0].reindex(n_ph.index).to_numpy() for t in tests]), axis=1)
+
+        def chosen(j: int, dtype: type) -> pd.Series:
+            """Field ``j`` of each provider's weaker test (score, rate, patients compared)."""
+            return pd.Series([tests[w][j][pid] for w, pid in zip(weaker, n_ph.index)], index=n_ph.index, dtype=dtype)
+
+        score_of, rate_of, patients = chosen(0, float), chosen(1, float), chosen(2, int)
         among = pd.Series(["" if w == 0 else " from another region" for w in weaker], index=n_ph.index)
         scores, groups = [], []
         nominated = 0

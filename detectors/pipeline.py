@@ -112,7 +112,7 @@ def summarise(findings: list[Findings], claims: pd.DataFrame, *, lines: pd.DataF
     config = config or DetectionConfig()
     rings, members = assemble_rings(findings, claims, max_rings=max_rings, lines=lines, config=config)
     # Louvain communities and the support-only detectors never make a ring alone: nor an entity's score.
-    support = {"communities"} | {t.strip() for t in str(config.get("rings.support_only")).split(",") if t.strip()}
+    support = {"communities", *config.names("rings.support_only")}
     scores = _with_rings(entity_ranking(findings, support_only=support), rings, members)
     stats: dict[str, Any] = {f.detector: dict(f.stats) for f in findings}
     stats["claim_lines"] = len(claims)

@@ -151,7 +151,7 @@ def assemble_rings(findings: Sequence[Findings], claims: pd.DataFrame, *, max_ri
     # Seeded detectors (Louvain, sampled betweenness) never weigh on a ring: same data, same ring, any seed.
     suspicion = entity_suspicion([f for f in findings if f.detector not in SEEDED])
     susp = dict(zip(zip(suspicion["entity_type"], suspicion["entity_id"]), suspicion["score"]))
-    support_only = {t.strip() for t in str(rules["support_only"]).split(",") if t.strip()}
+    support_only = set(config.names("rings.support_only"))
     candidates = _candidates(findings, support_only)
     rings = _merge(candidates, rules["max_anchors"], rules["min_overlap"], rules["min_shared_anchors"])
     rings = [r for r in rings if not r["detectors"] <= support_only]

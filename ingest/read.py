@@ -459,12 +459,6 @@ def _string_table(header: list[str], columns: list[list[str]]) -> pa.Table:
     return pa.table({c: pa.array(v, pa.string()) for c, v in zip(header, columns)})
 
 
-
-
-
-
-
-
 def _empty_table(header: list[str]) -> pa.Table:
     return pa.table({c: pa.array([], pa.string()) for c in header})
 
@@ -559,6 +553,3 @@ def _iter_parquet(path: Path, names: list[str], lowered: list[str], chunk_rows: 
         yield RawChunk(frame, lines)
         if on_progress is not None:
             on_progress(done)
-
-
-

@@ -70,3 +70,10 @@ def test_fit_refuses_a_context_built_from_other_claims(pattern_claims, tiny_clai
         detector.fit(pattern_claims, context=context)
     same_claims_reordered = tiny_claims.sample(frac=1.0, random_state=2)
     assert detector.fit(same_claims_reordered, context=context).detector == detector.name
+
+
+def test_names_splits_a_comma_separated_parameter_and_drops_blanks():
+    config = DetectionConfig({"lines.public_types": " HOSPITAL, ,CHU ", "rings.support_only": ""})
+    assert config.names("lines.public_types") == ("HOSPITAL", "CHU")
+    assert config.names("rings.support_only") == ()
+    assert DetectionConfig().names("rings.support_only") == ("cores",)
